@@ -1,0 +1,65 @@
+"""Hưng Yên demo data: units, the built-in roles and the demo users (idempotent)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from grassroots.units import seed
+from grassroots.units.models import Unit
+
+from .choices import DEFAULT_ROLE_PERMISSIONS, RoleSlug
+from .models import Role, RoleAssignment, User
+
+# Two communes for the two demo operators: Phố Hiến (phường) and Tân Hưng (xã).
+DEMO_COMMUNES = ("11953", "11977")
+
+
+def ensure_roles() -> dict[str, Role]:
+    """Create the built-in roles once; never overwrite permissions an admin edited."""
+    roles = {}
+    for slug, perms in DEFAULT_ROLE_PERMISSIONS.items():
+        role, _ = Role.objects.get_or_create(
+            slug=slug, defaults={"name": RoleSlug(slug).label, "permissions": perms}
+        )
+        roles[slug] = role
+    return roles
+
+
+def demo_users(province: Unit) -> list[tuple[str, str, str, Unit]]:
+    communes = list(
+        Unit.objects.filter(parent=province, code__in=DEMO_COMMUNES, valid_to__isnull=True)
+    )
+    if len(communes) < 2:
+        communes = list(province.children.filter(valid_to__isnull=True).order_by("code")[:2])
+    first, second = communes[0], communes[1]
+    return [
+        ("admin", "Quản trị tỉnh", RoleSlug.PROVINCE_ADMIN, province),
+        ("editor", "Biên tập viên Sở VHTTDL", RoleSlug.EDITOR, province),
+        ("approver", "Ban biên tập tỉnh", RoleSlug.APPROVER, province),
+        ("viewer", "Người xem cấp tỉnh", RoleSlug.VIEWER, province),
+        ("operator", f"Cán bộ đài {first.name}", RoleSlug.OPERATOR, first),
+        ("operator2", f"Cán bộ đài {second.name}", RoleSlug.OPERATOR, second),
+    ]
+
+
+@transaction.atomic
+def load_demo(password: str | None = None) -> dict[str, int]:
+    """Load units, roles and demo users; running it twice changes nothing."""
+    code = settings.GRASSROOTS["PROVINCE_CODE"]
+    counts = seed.load(seed.seed_path(code))
+    roles = ensure_roles()
+    province = Unit.objects.get(code=code, valid_to__isnull=True)
+    password = password or settings.GRASSROOTS["DEMO_PASSWORD"]
+    made = 0
+    for username, full_name, role, unit in demo_users(province):
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"full_name": full_name}
+        )
+        if created:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            made += 1
+        RoleAssignment.objects.get_or_create(user=user, role=roles[role], unit=unit)
+    counts["users"] = made
+    return counts

@@ -1,0 +1,93 @@
+"""Console pages for accounts: login and user management within scope."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+
+from . import actions
+from .forms import LoginForm, UserCreateForm
+from .models import Role, RoleAssignment
+from .policies import require
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+@login_required
+def user_list(request):
+    """Users holding roles inside the admin's scope, with a form to add one."""
+    try:
+        require(request.user, "accounts.manage")
+    except PermissionDenied:
+        return render(
+            request,
+            "core/error.html",
+            {"title": "Không có quyền", "detail": "Bạn cần quyền quản lý người dùng."},
+            status=403,
+        )
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = actions.create_user(
+                actor=request.user,
+                username=data["username"],
+                password=data["password"],
+                full_name=data["full_name"],
+                email=data["email"],
+                role=data["role"].slug if data["role"] else None,
+                unit_code=data["unit_code"] or None,
+            )
+        except ValidationError as exc:
+            for field, errs in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+                form.add_error(field if field in form.fields else None, errs)
+        except Http404:
+            form.add_error("unit_code", "Mã đơn vị không có hoặc nằm ngoài phạm vi của bạn.")
+        else:
+            messages.success(request, f"Đã tạo người dùng {user.username}.")
+            return redirect("user-list")
+    users = (
+        actions.users_in_scope(request.user)
+        .order_by("username")
+        .prefetch_related("assignments__role", "assignments__unit")[:500]
+    )
+    return render(
+        request, "accounts/users.html", {"users": users, "form": form, "roles": Role.objects.all()}
+    )
+
+
+@login_required
+def user_assign(request, user_id: int):
+    require(request.user, "accounts.manage")
+    user = get_object_or_404(actions.users_in_scope(request.user), pk=user_id)
+    if request.method == "POST":
+        try:
+            actions.assign_role(
+                actor=request.user,
+                user=user,
+                role=request.POST.get("role", ""),
+                unit_code=request.POST.get("unit_code", "").strip(),
+            )
+            messages.success(request, "Đã phân quyền.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except Http404:
+            messages.error(request, "Mã đơn vị không có hoặc nằm ngoài phạm vi của bạn.")
+    return redirect("user-list")
+
+
+@login_required
+def assignment_delete(request, assignment_id: int):
+    if request.method == "POST":
+        get_object_or_404(
+            RoleAssignment.objects.restrict(request.user, "accounts.manage"), pk=assignment_id
+        )
+        actions.remove_assignment(actor=request.user, assignment_id=assignment_id)
+        messages.success(request, "Đã gỡ quyền.")
+    return redirect("user-list")

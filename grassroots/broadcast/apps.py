@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BroadcastConfig(AppConfig):
+    name = "grassroots.broadcast"
+    label = "broadcast"
+    verbose_name = "Đài truyền thanh, lịch phát"

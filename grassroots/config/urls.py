@@ -1,0 +1,35 @@
+"""URL map: console at /, API at /api/v1/, back office at /admin/, probes at /healthz, /readyz."""
+
+import importlib.util
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from grassroots.core import views as core_views
+
+from .api import api
+
+handler404 = "grassroots.core.views.not_found"
+handler500 = "grassroots.core.views.server_error"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("grassroots.accounts.urls")),
+    path("", include("grassroots.units.urls")),
+    path("", include("grassroots.core.urls")),
+]
+
+# Apps with console or public pages: `grassroots.<app>.urls`.
+for app in ("content", "broadcast", "devices", "feedback"):
+    if importlib.util.find_spec(f"grassroots.{app}.urls") is not None:
+        urlpatterns.append(path("", include(f"grassroots.{app}.urls")))
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,148 @@
+"""`grassroots run`: web, worker and a private Mosquitto as one supervised process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from grassroots.accounts.demo import demo_users
+from grassroots.core import broker
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, env=self.env, start_new_session=False)
+
+
+class Command(BaseCommand):
+    help = "Chạy toàn bộ hệ thống (web, worker, MQTT broker riêng) ở tiền cảnh; Ctrl-C để dừng."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("GRASSROOTS_HOST", "127.0.0.1"))
+        parser.add_argument(
+            "--port", type=int, default=int(os.environ.get("GRASSROOTS_PORT", "8000"))
+        )
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument(
+            "--no-broker",
+            action="store_true",
+            help="use MQTT_URL as it is instead of a private Mosquitto",
+        )
+
+    def handle(self, *args, host, port, workers, no_broker, **opts):
+        home = settings.GRASSROOTS["HOME"]
+        env = dict(os.environ)
+        env.setdefault("DJANGO_SETTINGS_MODULE", "grassroots.config.settings")
+        env["GRASSROOTS_HOME"] = str(home)
+        children: list[Child] = []
+        if not no_broker:
+            binary = broker.mosquitto_binary()
+            if not binary:
+                raise CommandError(
+                    "Không tìm thấy mosquitto: cài bằng 'apt-get install mosquitto'."
+                )
+            mqtt_port = broker.free_port(int(os.environ.get("GRASSROOTS_MQTT_PORT", "18830")))
+            conf = broker.write_config(home, mqtt_port)
+            env["MQTT_URL"] = f"mqtt://127.0.0.1:{mqtt_port}"
+            children.append(Child("mosquitto", [binary, "-c", str(conf)], env))
+        children.append(
+            Child(
+                "web",
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "grassroots.config.wsgi:application",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    str(workers),
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    "5",
+                    "--timeout",
+                    "60",
+                ],
+                env,
+            )
+        )
+        children.append(Child("worker", [sys.executable, "-m", "grassroots", "worker"], env))
+
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        for child in children:
+            child.start()
+        self._banner(host, port, env.get("MQTT_URL", settings.MQTT_URL))
+        try:
+            while not stopping:
+                time.sleep(0.5)
+                for child in children:
+                    code = child.proc.poll() if child.proc else None
+                    if code is None or stopping:
+                        continue
+                    now = time.monotonic()
+                    child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+                    if len(child.restarts) > 5:
+                        self.stderr.write(f"{child.name} exited {code} too often; stopping.")
+                        stopping = True
+                        break
+                    self.stderr.write(f"{child.name} exited with {code}; restarting.")
+                    child.start()
+        finally:
+            self._stop_all(children)
+
+    def _stop_all(self, children: list[Child]) -> None:
+        for child in reversed(children):
+            if child.proc and child.proc.poll() is None:
+                child.proc.terminate()
+        deadline = time.monotonic() + 10
+        for child in reversed(children):
+            if child.proc is None:
+                continue
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+        self.stdout.write("grassroots stopped.")
+
+    def _banner(self, host: str, port: int, mqtt_url: str) -> None:
+        from grassroots.units.models import Unit
+
+        password = settings.GRASSROOTS["DEMO_PASSWORD"]
+        lines = [
+            "",
+            f"  grassroots is running at http://{host}:{port}/",
+            f"  MQTT broker: {mqtt_url}",
+            f"  API docs:    http://{host}:{port}/api/v1/docs",
+            "  Demo logins (password: " + password + "):",
+        ]
+        province = Unit.objects.filter(
+            code=settings.GRASSROOTS["PROVINCE_CODE"], valid_to__isnull=True
+        ).first()
+        if province:
+            for username, _, role, unit in demo_users(province):
+                lines.append(f"    {username:<10} {role:<15} {unit.name}")
+        lines.append("  Press Ctrl-C to stop.\n")
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

@@ -1,0 +1,27 @@
+"""Request-id middleware: every request gets an id that audit rows and logs carry."""
+
+import re
+import uuid
+
+from .context import request_id_var
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Take a sane X-Request-ID from the client or make one; echo it in the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        request.request_id = rid
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = rid
+        return response

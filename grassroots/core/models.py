@@ -1,0 +1,62 @@
+"""Base models and the audit trail."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .querysets import RestrictedManager
+
+
+class TimeStampedModel(models.Model):
+    """Creation and last-change times on every row that people edit."""
+
+    created_at = models.DateTimeField(_("tạo lúc"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("sửa lúc"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", _("Tạo")
+    UPDATE = "update", _("Sửa")
+    DELETE = "delete", _("Xoá")
+
+
+class ObjectChange(models.Model):
+    """One create/update/delete done through an action: who, when, before and after."""
+
+    scope_field = "unit"
+
+    time = models.DateTimeField(_("thời điểm"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+    )
+    user_name = models.CharField(_("người thực hiện"), max_length=150, blank=True)
+    request_id = models.CharField(_("mã yêu cầu"), max_length=64, blank=True, db_index=True)
+    action = models.CharField(_("hành động"), max_length=10, choices=ChangeAction.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(_("đối tượng"), max_length=200)
+    unit = models.ForeignKey(
+        "units.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    comment = models.CharField(_("ghi chú"), max_length=500, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("nhật ký thay đổi")
+        verbose_name_plural = _("nhật ký thay đổi")
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr}"
