@@ -1,0 +1,98 @@
+"""Ed25519 signing of everything a device will act on (commands, manifests, approved content).
+
+The private key lives outside the source: `GRASSROOTS_SIGNING_KEY` (PEM, or a path to one) or a
+key generated once into `$GRASSROOTS_HOME/keys/`. The key id (`kid`) is derived from the public
+key, so devices can tell keys apart across rotations. Payloads are signed over their canonical
+JSON form: keys sorted, no spaces, UTF-8.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+
+
+def canonical(payload: Any) -> bytes:
+    """The bytes that are signed: sorted keys, compact separators, UTF-8."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _load_or_create() -> Ed25519PrivateKey:
+    env = os.environ.get("GRASSROOTS_SIGNING_KEY", "").strip()
+    if env:
+        pem = Path(env).read_bytes() if not env.startswith("-----") else env.encode()
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("GRASSROOTS_SIGNING_KEY must be an Ed25519 private key")
+        return key
+    path = Path(settings.GRASSROOTS["HOME"]) / "keys" / "signing-ed25519.pem"
+    if path.exists():
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[return-value]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pem)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return key
+
+
+@lru_cache(maxsize=1)
+def private_key() -> Ed25519PrivateKey:
+    return _load_or_create()
+
+
+def public_bytes(key: Ed25519PublicKey | None = None) -> bytes:
+    key = key or private_key().public_key()
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id() -> str:
+    """Short, stable id of the current key: the first 16 hex digits of SHA-256(public key)."""
+    return hashlib.sha256(public_bytes()).hexdigest()[:16]
+
+
+def sign_bytes(data: bytes) -> str:
+    return base64.b64encode(private_key().sign(data)).decode()
+
+
+def sign(payload: Any) -> dict[str, Any]:
+    """The envelope a device verifies: {"payload", "sig", "kid"}."""
+    return {"payload": payload, "sig": sign_bytes(canonical(payload)), "kid": key_id()}
+
+
+def verify(envelope: dict[str, Any], public_key_b64: str) -> bool:
+    """Check an envelope against a raw Ed25519 public key given in base64."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+    try:
+        key.verify(base64.b64decode(envelope["sig"]), canonical(envelope["payload"]))
+    except (InvalidSignature, KeyError, ValueError):
+        return False
+    return True
+
+
+def published_keys() -> list[dict[str, str]]:
+    """What `GET /api/v1/keys` serves: the verification keys devices trust."""
+    return [
+        {
+            "kid": key_id(),
+            "alg": "Ed25519",
+            "public_key": base64.b64encode(public_bytes()).decode(),
+        }
+    ]
