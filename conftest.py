@@ -41,3 +41,38 @@ def users(demo):
     from grassroots.accounts.models import User
 
     return {u.username: u for u in User.objects.all()}
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Debian Chromium driven by Playwright (no downloaded browser)."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(path):
+        pytest.fail(f"Chromium not found at {path}: run `make test` (it installs chromium)")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def live_demo(live_server, transactional_db):
+    """The live server with the demo data (transactional tests flush the database)."""
+    from grassroots.accounts.demo import load_demo
+
+    load_demo()
+    return live_server
