@@ -8,5 +8,6 @@ urlpatterns = [
     path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),
     path("nguoi-dung/", views.user_list, name="user-list"),
     path("nguoi-dung/<int:user_id>/phan-quyen/", views.user_assign, name="user-assign"),
+    path("vai-tro/", views.role_list, name="role-list"),
     path("phan-quyen/<int:assignment_id>/xoa/", views.assignment_delete, name="assignment-delete"),
 ]

@@ -3,11 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import actions
+from .choices import PERMISSIONS
 from .forms import LoginForm, UserCreateForm
 from .models import Role, RoleAssignment
 from .policies import require
@@ -22,15 +23,7 @@ class LoginView(auth_views.LoginView):
 @login_required
 def user_list(request):
     """Users holding roles inside the admin's scope, with a form to add one."""
-    try:
-        require(request.user, "accounts.manage")
-    except PermissionDenied:
-        return render(
-            request,
-            "core/error.html",
-            {"title": "Không có quyền", "detail": "Bạn cần quyền quản lý người dùng."},
-            status=403,
-        )
+    require(request.user, "accounts.manage")
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -91,3 +84,24 @@ def assignment_delete(request, assignment_id: int):
         actions.remove_assignment(actor=request.user, assignment_id=assignment_id)
         messages.success(request, "Đã gỡ quyền.")
     return redirect("user-list")
+
+
+@login_required
+def role_list(request):
+    """Roles and their permission sets; province admins may edit them."""
+    require(request.user, "accounts.manage")
+    if request.method == "POST":
+        role = get_object_or_404(Role, pk=request.POST.get("role_id"))
+        try:
+            actions.set_role_permissions(
+                actor=request.user, role=role, permissions=request.POST.getlist("permissions")
+            )
+            messages.success(request, f"Đã cập nhật quyền của vai trò {role.name}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("role-list")
+    return render(
+        request,
+        "accounts/roles.html",
+        {"roles": Role.objects.all(), "permissions": sorted(PERMISSIONS.items())},
+    )

@@ -12,6 +12,7 @@ from .api import api
 
 handler404 = "grassroots.core.views.not_found"
 handler500 = "grassroots.core.views.server_error"
+handler403 = "grassroots.core.views.forbidden"
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),

@@ -126,3 +126,12 @@ def server_error(request):
         {"title": "Lỗi máy chủ", "detail": "Hệ thống gặp lỗi không mong muốn. Hãy thử lại."},
         status=500,
     )
+
+
+def forbidden(request, exception=None):
+    detail = str(exception) if exception and str(exception) else "Bạn không có quyền làm việc này."
+    if _wants_json(request):
+        return problem_response(403, detail, request=request)
+    return render(
+        request, "core/error.html", {"title": "Không có quyền", "detail": detail}, status=403
+    )

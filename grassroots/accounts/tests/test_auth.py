@@ -150,3 +150,30 @@ def test_restrict_scopes_by_unit(users):
         == 105
     )
     assert not Unit.objects.restrict(users["viewer"], "units.change").exists()
+
+
+class TestAssignRoleContract(EndpointContract):
+    """A commune-level admin grants roles only on their own commune."""
+
+    method = "post"
+    permission = "accounts.manage"
+    success = 201
+    audited = True
+
+    def _actor(self):
+        from grassroots.core.testing import make_user
+
+        return User.objects.filter(username="communeadmin").first() or make_user(
+            "communeadmin", permissions=["accounts.manage", "units.view"], unit_code=COMMUNE_A
+        )
+
+    def in_scope_url(self):
+        return f"/api/v1/users/{User.objects.get(username='operator').pk}/assignments"
+
+    out_of_scope_url = in_scope_url
+
+    def body(self):
+        return {"role": "viewer", "unit_code": COMMUNE_A}
+
+    def out_of_scope_body(self):
+        return {"role": "viewer", "unit_code": COMMUNE_B}

@@ -78,6 +78,9 @@ class EndpointContract:
     def body(self) -> Any:
         return None
 
+    def out_of_scope_body(self) -> Any:
+        return self.body()
+
     def _actor(self) -> User:
         return User.objects.get(username=self.actor)
 
@@ -100,4 +103,5 @@ class EndpointContract:
 
     def test_out_of_scope_404(self, client, demo):
         url = self.out_of_scope_url()
-        assert_problem(call(client, self.method, url, user=self._actor(), body=self.body()), 404)
+        body = self.out_of_scope_body()
+        assert_problem(call(client, self.method, url, user=self._actor(), body=body), 404)
