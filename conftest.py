@@ -76,3 +76,35 @@ def live_demo(live_server, transactional_db):
 
     load_demo()
     return live_server
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path):
+    """A private, real Mosquitto on a free loopback port; yields its mqtt:// URL."""
+    import socket
+    import subprocess
+    import time
+
+    from grassroots.core import broker
+
+    binary = broker.mosquitto_binary()
+    if not binary:
+        pytest.fail("mosquitto is not installed: run `make test` (it installs it)")
+    port = broker.free_port()
+    conf = broker.write_config(tmp_path, port)
+    proc = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("mosquitto did not start")
+            time.sleep(0.05)
+    yield f"mqtt://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(5)

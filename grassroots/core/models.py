@@ -60,3 +60,33 @@ class ObjectChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_repr}"
+
+
+class OutboxMessage(models.Model):
+    """An MQTT message committed with the change that caused it; the gateway publishes it.
+
+    The transactional outbox: a command is never lost by a crash between the database write and
+    the publish, and is published at least once (devices de-duplicate by `seq`).
+    """
+
+    topic = models.CharField(max_length=255)
+    payload = models.TextField()
+    qos = models.PositiveSmallIntegerField(default=1)
+    retain = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(published_at__isnull=True),
+                name="outbox_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

@@ -1,4 +1,4 @@
-"""`grassroots run`: web, worker and a private Mosquitto as one supervised process group."""
+"""`grassroots run`: web, worker, gateway and a private Mosquitto, one supervised group."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ class Command(BaseCommand):
             )
         )
         children.append(Child("worker", [sys.executable, "-m", "grassroots", "worker"], env))
+        children.append(Child("gateway", [sys.executable, "-m", "grassroots", "gateway"], env))
 
         stopping = False
 

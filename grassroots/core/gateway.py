@@ -1,0 +1,180 @@
+"""The MQTT gateway: publishes the outbox and feeds device `state`/`events` to their handlers.
+
+Runs as its own process (`grassroots gateway`, asyncio + aiomqtt). Database work happens in a
+thread (Django's ORM is synchronous). Incoming messages are batched (up to `BATCH` or
+`BATCH_WINDOW` seconds) and handed to the handlers apps register with `@handles(kind)`, where
+`kind` is the last topic level (`state`, `events`). Handlers must be idempotent: a message can
+arrive twice (QoS 1) and a batch is retried if a handler fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from django.apps import apps
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+log = logging.getLogger("grassroots.gateway")
+
+TOPIC_ROOT = "grassroots/v1"
+SHARE_GROUP = "grassroots"
+BATCH = 500
+BATCH_WINDOW = 0.2
+OUTBOX_POLL = 0.05
+
+Handler = Callable[[list[tuple[str, bytes]]], None]
+HANDLERS: dict[str, list[Handler]] = defaultdict(list)
+
+
+def handles(kind: str):
+    """Register a handler for device messages of this kind (`state`, `events`)."""
+
+    def wrap(func: Handler) -> Handler:
+        if func not in HANDLERS[kind]:
+            HANDLERS[kind].append(func)
+        return func
+
+    return wrap
+
+
+def discover() -> None:
+    """Import `<app>.handlers` of every grassroots app so they register."""
+    for config in apps.get_app_configs():
+        if config.name.startswith("grassroots."):
+            name = f"{config.name}.handlers"
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
+
+
+def dispatch(batch: list[tuple[str, bytes]]) -> int:
+    """Hand a batch of (topic, payload) to the handlers of each kind; returns messages handled."""
+    close_old_connections()
+    by_kind: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    for topic, payload in batch:
+        by_kind[topic.rsplit("/", 1)[-1]].append((topic, payload))
+    for kind, items in by_kind.items():
+        for handler in HANDLERS.get(kind, []):
+            handler(items)
+    return len(batch)
+
+
+def take_pending(limit: int = BATCH) -> list[OutboxMessage]:
+    close_old_connections()
+    return list(OutboxMessage.objects.filter(published_at__isnull=True).order_by("id")[:limit])
+
+
+def mark_published(ids: list[int]) -> None:
+    if ids:
+        with transaction.atomic():
+            OutboxMessage.objects.filter(pk__in=ids).update(published_at=timezone.now())
+
+
+def broker_params(url: str | None = None) -> dict:
+    parsed = urlparse(url or settings.MQTT_URL)
+    return {
+        "hostname": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 1883,
+        "username": parsed.username,
+        "password": parsed.password,
+    }
+
+
+class Gateway:
+    """One gateway process: a publisher loop and a subscriber loop over one MQTT connection."""
+
+    def __init__(self, url: str | None = None, *, client_id: str | None = None):
+        self.params = broker_params(url)
+        self.client_id = client_id or f"grassroots-gateway-{int(time.time() * 1000) % 10**8}"
+        self.stats = {"published": 0, "received": 0, "batches": 0}
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        import aiomqtt
+
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                async with aiomqtt.Client(
+                    **self.params,
+                    identifier=self.client_id,
+                    protocol=aiomqtt.ProtocolVersion.V5,
+                    max_concurrent_outgoing_calls=200,
+                    max_queued_incoming_messages=50_000,
+                    max_inflight_messages=1000,
+                ) as client:
+                    backoff = 0.5
+                    for kind in ("state", "events"):
+                        await client.subscribe(
+                            f"$share/{SHARE_GROUP}/{TOPIC_ROOT}/dev/+/{kind}", qos=1
+                        )
+                    log.info(
+                        "gateway connected to %s:%s", self.params["hostname"], self.params["port"]
+                    )
+                    tasks = [
+                        asyncio.create_task(self._publisher(client)),
+                        asyncio.create_task(self._subscriber(client)),
+                        asyncio.create_task(self._stop.wait()),
+                    ]
+                    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    for task in pending:
+                        task.cancel()
+                    for task in done:
+                        if task.exception():
+                            raise task.exception()
+            except Exception as exc:  # noqa: BLE001 - reconnect on any broker failure
+                if self._stop.is_set():
+                    break
+                log.warning("gateway: %s; reconnecting in %.1f s", exc, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 15)
+
+    async def _publisher(self, client) -> None:
+        while True:
+            rows = await asyncio.to_thread(take_pending)
+            if not rows:
+                await asyncio.sleep(OUTBOX_POLL)
+                continue
+            await asyncio.gather(
+                *(
+                    client.publish(r.topic, r.payload.encode(), qos=r.qos, retain=r.retain)
+                    for r in rows
+                )
+            )
+            await asyncio.to_thread(mark_published, [r.pk for r in rows])
+            self.stats["published"] += len(rows)
+
+    async def _subscriber(self, client) -> None:
+        batch: list[tuple[str, bytes]] = []
+        deadline = None
+        messages = client.messages
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                message = await asyncio.wait_for(messages.__anext__(), timeout=timeout)
+                batch.append((str(message.topic), bytes(message.payload or b"")))
+                if deadline is None:
+                    deadline = time.monotonic() + BATCH_WINDOW
+                if len(batch) < BATCH:
+                    continue
+            except TimeoutError:
+                pass
+            if batch:
+                await asyncio.to_thread(dispatch, batch)
+                self.stats["received"] += len(batch)
+                self.stats["batches"] += 1
+            batch, deadline = [], None
