@@ -98,3 +98,4 @@ def test_run_serves_and_stops_cleanly(env):
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/" in out and "operator2" in out
     assert "grassroots stopped." in out
+    assert "gateway connected" in out  # the gateway logged in to the private broker

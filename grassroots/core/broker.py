@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
+import os
+import secrets
 import shutil
+import signal
 import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -27,8 +33,75 @@ def mosquitto_binary() -> str | None:
     )
 
 
-def write_config(home: Path, port: int, ws_port: int | None = None) -> Path:
-    """Write mosquitto.conf for a loopback-only broker with limits sized for a fleet."""
+SERVER_USER = "grassroots-server"
+
+
+@dataclass
+class Account:
+    """One broker login and the topics it may read and write (Mosquitto ACL)."""
+
+    username: str
+    password_hash: str
+    read: list[str] = field(default_factory=list)
+    write: list[str] = field(default_factory=list)
+
+
+def password_hash(password: str, *, iterations: int = 101, salt: bytes | None = None) -> str:
+    """A Mosquitto 2 password-file hash (`$7$`: PBKDF2-HMAC-SHA512)."""
+    salt = salt or secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def server_password(home: Path) -> str:
+    """The platform's own broker password, generated once beside the data (never in source)."""
+    path = home / "mosquitto" / "server-password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def write_auth(conf_dir: Path, accounts: list[Account]) -> None:
+    """Write the password and ACL files atomically (the server account may do everything)."""
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    pw_lines, acl_lines = [], []
+    for acc in accounts:
+        if ":" in acc.username or "\n" in acc.username:
+            raise ValueError(f"bad broker username {acc.username!r}")
+        pw_lines.append(f"{acc.username}:{acc.password_hash}")
+        acl_lines.append(f"user {acc.username}")
+        acl_lines += [f"topic read {t}" for t in acc.read]
+        acl_lines += [f"topic write {t}" for t in acc.write]
+        acl_lines.append("")
+    for name, lines in (("passwords", pw_lines), ("acl", acl_lines)):
+        tmp = conf_dir / f".{name}.tmp"
+        tmp.write_text("\n".join(lines) + "\n")
+        tmp.chmod(0o640)
+        os.replace(tmp, conf_dir / name)
+
+
+def reload(conf_dir: Path) -> bool:
+    """Ask the running private broker to re-read its password and ACL files (SIGHUP)."""
+    pid_file = conf_dir / "mosquitto.pid"
+    try:
+        os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def server_account(home: Path) -> Account:
+    return Account(SERVER_USER, password_hash(server_password(home)), read=["#"], write=["#"])
+
+
+def write_config(home: Path, port: int, ws_port: int | None = None, *, auth: bool = False) -> Path:
+    """Write mosquitto.conf for a loopback-only broker with limits sized for a fleet.
+
+    With `auth`, anonymous access is off and the password/ACL files the platform maintains
+    (`passwords`, `acl`) decide who may connect and which topics each login may use.
+    """
     conf_dir = home / "mosquitto"
     (conf_dir / "data").mkdir(parents=True, exist_ok=True)
     lines = [
@@ -42,7 +115,19 @@ def write_config(home: Path, port: int, ws_port: int | None = None) -> Path:
         # QoS 1 traffic to thousands of devices: lift the per-client defaults (performance.md).
         "max_inflight_messages 1000",
         "max_queued_messages 100000",
-        "allow_anonymous true",
+        f"pid_file {conf_dir / 'mosquitto.pid'}",
+    ]
+    if auth:
+        if not (conf_dir / "passwords").exists():
+            write_auth(conf_dir, [server_account(home)])
+        lines += [
+            "allow_anonymous false",
+            f"password_file {conf_dir / 'passwords'}",
+            f"acl_file {conf_dir / 'acl'}",
+        ]
+    else:
+        lines.append("allow_anonymous true")
+    lines += [
         f"listener {port} 127.0.0.1",
         "protocol mqtt",
     ]

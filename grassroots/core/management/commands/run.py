@@ -56,8 +56,9 @@ class Command(BaseCommand):
                     "Không tìm thấy mosquitto: cài bằng 'apt-get install mosquitto'."
                 )
             mqtt_port = broker.free_port(int(os.environ.get("GRASSROOTS_MQTT_PORT", "18830")))
-            conf = broker.write_config(home, mqtt_port)
-            env["MQTT_URL"] = f"mqtt://127.0.0.1:{mqtt_port}"
+            conf = broker.write_config(home, mqtt_port, auth=True)
+            secret = broker.server_password(home)
+            env["MQTT_URL"] = f"mqtt://{broker.SERVER_USER}:{secret}@127.0.0.1:{mqtt_port}"
             children.append(Child("mosquitto", [binary, "-c", str(conf)], env))
         children.append(
             Child(
@@ -94,7 +95,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         for child in children:
             child.start()
-        self._banner(host, port, env.get("MQTT_URL", settings.MQTT_URL))
+        shown = env.get("MQTT_URL", settings.MQTT_URL).split("@")[-1].removeprefix("mqtt://")
+        self._banner(host, port, f"mqtt://{shown}")
         try:
             while not stopping:
                 time.sleep(0.5)
