@@ -90,3 +90,23 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class Sequence(models.Model):
+    """A named, monotonic counter (e.g. the `seq` of signed device commands)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+    @classmethod
+    def next(cls, name: str, count: int = 1) -> int:
+        """Reserve `count` values and return the last one (safe under concurrent writers)."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            cls.objects.get_or_create(name=name)
+            cls.objects.filter(name=name).update(value=models.F("value") + count)
+            return cls.objects.values_list("value", flat=True).get(name=name)
