@@ -104,7 +104,7 @@ def _crash(request, exc):
 
 
 # Apps that add their own router: `router` in `grassroots.<app>.api`, mounted at `PREFIX` ("/").
-APP_ROUTERS = ("content", "broadcast", "devices", "feedback")
+APP_ROUTERS = ("content", "broadcast", "devices", "signage", "feedback")
 
 
 def _mount() -> None:

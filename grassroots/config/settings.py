@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "grassroots.content",
     "grassroots.broadcast",
     "grassroots.devices",
+    "grassroots.signage",
     "grassroots.feedback",
 ]
 

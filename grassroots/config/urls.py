@@ -26,7 +26,7 @@ urlpatterns = [
 ]
 
 # Apps with console or public pages: `grassroots.<app>.urls`.
-for app in ("content", "broadcast", "devices", "feedback"):
+for app in ("content", "broadcast", "devices", "signage", "feedback"):
     if importlib.util.find_spec(f"grassroots.{app}.urls") is not None:
         urlpatterns.append(path("", include(f"grassroots.{app}.urls")))
 

@@ -136,3 +136,37 @@ def write_config(home: Path, port: int, ws_port: int | None = None, *, auth: boo
     path = conf_dir / "mosquitto.conf"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def collect_accounts(home: Path) -> list[Account]:
+    """Every broker login: the server's, then each app's (`grassroots.<app>.broker_accounts`).
+
+    An app exposes `accounts() -> Iterable[Account]` for the devices it has authorised.
+    """
+    import importlib
+    import importlib.util
+
+    from django.apps import apps
+
+    accounts = [server_account(home)]
+    for config in apps.get_app_configs():
+        name = f"{config.name}.broker_accounts"
+        if config.name.startswith("grassroots.") and importlib.util.find_spec(name):
+            accounts.extend(importlib.import_module(name).accounts())
+    return accounts
+
+
+def sync(home: Path | None = None) -> bool:
+    """Rewrite the private broker's password and ACL files and reload it.
+
+    Returns False when no private broker runs here (production brokers are configured by their
+    operators, or through the EMQX HTTP hook described in docs/devices.md).
+    """
+    from django.conf import settings
+
+    home = Path(home or settings.GRASSROOTS["HOME"])
+    conf_dir = home / "mosquitto"
+    if not (conf_dir / "mosquitto.conf").exists():
+        return False
+    write_auth(conf_dir, collect_accounts(home))
+    return reload(conf_dir)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SignageConfig(AppConfig):
+    name = "grassroots.signage"
+    label = "signage"
+    verbose_name = "Bảng tin điện tử"
