@@ -154,6 +154,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+# MQTT over WebSockets as browsers (e-boards) reach it, e.g. ws://127.0.0.1:18831/ or wss://...
+MQTT_WS_URL = os.environ.get("MQTT_WS_URL", "")
 
 TASKS = {
     "default": {

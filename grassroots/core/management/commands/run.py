@@ -56,7 +56,9 @@ class Command(BaseCommand):
                     "Không tìm thấy mosquitto: cài bằng 'apt-get install mosquitto'."
                 )
             mqtt_port = broker.free_port(int(os.environ.get("GRASSROOTS_MQTT_PORT", "18830")))
-            conf = broker.write_config(home, mqtt_port, auth=True)
+            ws_port = broker.free_port(int(os.environ.get("GRASSROOTS_MQTT_WS_PORT", "18831")))
+            conf = broker.write_config(home, mqtt_port, ws_port, auth=True)
+            env["MQTT_WS_URL"] = f"ws://{host}:{ws_port}/"
             secret = broker.server_password(home)
             env["MQTT_URL"] = f"mqtt://{broker.SERVER_USER}:{secret}@127.0.0.1:{mqtt_port}"
             children.append(Child("mosquitto", [binary, "-c", str(conf)], env))
