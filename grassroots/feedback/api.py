@@ -1,0 +1,179 @@
+"""Officer API for citizen feedback: inbox, detail, assign, re-route, merge, answer, close."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils import timezone
+from ninja import Query, Router, Schema
+
+from grassroots.accounts.models import User
+from grassroots.accounts.policies import require
+from grassroots.units.models import Unit
+
+from . import actions
+from .models import Category, Report
+from .policies import HANDLE, VIEW, visible_report
+from .schemas import (
+    AnswerIn,
+    AssignIn,
+    CategoryRead,
+    CloseIn,
+    MergeIn,
+    ReopenIn,
+    ReportListItem,
+    ReportRead,
+    RerouteIn,
+)
+
+PREFIX = "/feedback"
+router = Router(tags=["feedback"])
+
+
+def _unit(u: Unit) -> dict:
+    return {"code": u.code, "name": u.name}
+
+
+def list_row(r: Report) -> dict:
+    """A report as one inbox row."""
+    return {
+        "id": r.id,
+        "tracking_code": r.tracking_code,
+        "category": r.category.code,
+        "category_name": r.category.name,
+        "unit": _unit(r.unit),
+        "origin_unit": _unit(r.origin_unit),
+        "status": r.status,
+        "status_label": r.get_status_display(),
+        "resolution": r.resolution,
+        "assignee": r.assignee.username if r.assignee else None,
+        "created_at": r.created_at,
+        "due_at": r.due_at,
+        "overdue": r.is_open and r.due_at < timezone.now(),
+        "escalation_level": r.escalation_level,
+    }
+
+
+def detail_row(r: Report) -> dict:
+    """A report with its text, contact details, photos and timeline (officers only)."""
+    rating = r.latest_rating()
+    return {
+        **list_row(r),
+        "text": r.text,
+        "address": r.address,
+        "latitude": r.latitude,
+        "longitude": r.longitude,
+        "name": r.name,
+        "phone": r.phone,
+        "email": r.email,
+        "channel": r.channel,
+        "public_answer": r.public_answer,
+        "private_answer": r.private_answer,
+        "answered_at": r.answered_at,
+        "closed_at": r.closed_at,
+        "merged_into": r.merged_into.tracking_code if r.merged_into else None,
+        "photos": [f"/phan-anh/anh/{p.token}.jpg" for p in r.photos.all()],
+        "rating": rating.stars if rating else None,
+        "events": [
+            {
+                "time": e.time,
+                "kind": e.kind,
+                "kind_label": e.get_kind_display(),
+                "user": e.user.username if e.user else None,
+                "note": e.note,
+                "from_unit": e.from_unit.name if e.from_unit else None,
+                "to_unit": e.to_unit.name if e.to_unit else None,
+            }
+            for e in r.events.select_related("user", "from_unit", "to_unit")
+        ],
+    }
+
+
+class ReportFilter(Schema):
+    status: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    overdue: bool = False
+    limit: int = 100
+
+
+@router.get("/categories", response=list[CategoryRead], summary="Lĩnh vực phản ánh")
+def list_categories(request):
+    """Active categories with their deadlines in working days."""
+    return list(Category.objects.filter(is_active=True))
+
+
+@router.get("/reports", response=list[ReportListItem], summary="Phản ánh trong phạm vi")
+def list_reports(request, filters: Query[ReportFilter]):
+    """Reports the user may view: filed in or handled by units in scope."""
+    require(request.user, VIEW)
+    qs = Report.objects.restrict(request.user, VIEW).select_related(
+        "category", "unit", "origin_unit", "assignee"
+    )
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.unit:
+        qs = qs.filter(unit__code=filters.unit)
+    if filters.category:
+        qs = qs.filter(category__code=filters.category)
+    if filters.overdue:
+        qs = qs.overdue()
+    return [list_row(r) for r in qs[: max(1, min(filters.limit, 1000))]]
+
+
+@router.get("/reports/{report_id}", response=ReportRead, summary="Một phản ánh")
+def get_report(request, report_id: int):
+    """One report in scope, with its timeline."""
+    return detail_row(visible_report(request.user, report_id))
+
+
+@router.post("/reports/{report_id}/assign", response=ReportRead, summary="Giao cán bộ xử lý")
+def assign_report(request, report_id: int, data: AssignIn):
+    """Give the report to an officer who handles the report's unit."""
+    report = visible_report(request.user, report_id, HANDLE)
+    assignee = User.objects.filter(username=data.assignee, is_active=True).first()
+    if assignee is None:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"assignee": ["Không có cán bộ với tên đăng nhập này."]})
+    return detail_row(actions.assign(report=report, user=request.user, assignee=assignee))
+
+
+@router.post("/reports/{report_id}/reroute", response=ReportRead, summary="Chuyển đơn vị")
+def reroute_report(request, report_id: int, data: RerouteIn):
+    """Send it sideways to another unit, or pull it up to an ancestor (reason required)."""
+    report = visible_report(request.user, report_id, HANDLE)
+    unit = Unit.objects.filter(code=data.unit_code, valid_to__isnull=True).first()
+    if unit is None:
+        raise Http404
+    actions.reroute(report=report, user=request.user, unit=unit, reason=data.reason)
+    report.refresh_from_db()
+    return detail_row(report)
+
+
+@router.post("/reports/{report_id}/merge", response=ReportRead, summary="Gộp vào phản ánh khác")
+def merge_report(request, report_id: int, data: MergeIn):
+    """Close this report as a duplicate of `into_id`."""
+    report = visible_report(request.user, report_id, HANDLE)
+    into = visible_report(request.user, data.into_id, HANDLE)
+    return detail_row(actions.merge(report=report, into=into, user=request.user))
+
+
+@router.post("/reports/{report_id}/answer", response=ReportRead, summary="Trả lời")
+def answer_report(request, report_id: int, data: AnswerIn):
+    """Answer publicly and/or privately; with a resolution, also close it."""
+    report = visible_report(request.user, report_id, HANDLE)
+    return detail_row(actions.answer(report=report, user=request.user, **data.dict()))
+
+
+@router.post("/reports/{report_id}/close", response=ReportRead, summary="Đóng với kết quả")
+def close_report(request, report_id: int, data: CloseIn):
+    """Close with a resolution; `hidden_abuse` takes it out of public view."""
+    report = visible_report(request.user, report_id, HANDLE)
+    return detail_row(actions.close(report=report, user=request.user, **data.dict()))
+
+
+@router.post("/reports/{report_id}/reopen", response=ReportRead, summary="Mở lại")
+def reopen_report(request, report_id: int, data: ReopenIn):
+    """Reopen with a fresh deadline."""
+    report = visible_report(request.user, report_id, HANDLE)
+    return detail_row(actions.reopen(report=report, user=request.user, reason=data.reason))
