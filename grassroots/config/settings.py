@@ -167,7 +167,18 @@ GRASSROOTS = {
     "PROVINCE_CODE": os.environ.get("GRASSROOTS_PROVINCE", "33"),
     "DEMO_PASSWORD": os.environ.get("GRASSROOTS_DEMO_PASSWORD", "grassroots-demo"),
     "HOME": HOME,
+    # Public base URL used in links sent to citizens (email, SMS).
+    "SITE_URL": os.environ.get("GRASSROOTS_SITE_URL", ""),
+    # Dotted path of the SMS gateway backend (`send(phone, text)`); the default only logs.
+    "SMS_BACKEND": os.environ.get(
+        "GRASSROOTS_SMS_BACKEND", "grassroots.feedback.notify.LoggingSmsBackend"
+    ),
 }
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "thongtincoso@localhost")
 
 LOGGING = {
     "version": 1,
