@@ -1,0 +1,153 @@
+"""Console pages: archive search, editor, workflow buttons, approval queue, inbox, TTS preview."""
+
+import pytest
+
+from grassroots.content.choices import Status
+from grassroots.content.models import Bulletin, BulletinShare
+from grassroots.core.testing import COMMUNE_A, COMMUNE_B, assert_problem, call
+
+from .conftest import HAS_TTS, make_bulletin
+
+pytestmark = pytest.mark.django_db
+
+
+def test_archive_page_searches_without_diacritics(client, users):
+    make_bulletin("33", title="Tiêm phòng vắc-xin sởi", targets=[COMMUNE_A])
+    make_bulletin("33", title="Lịch cắt điện", body="<p>Điện lực thông báo.</p>")
+    client.force_login(users["editor"])
+    page = client.get("/ban-tin/", {"q": "tiem phong"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Tiêm phòng vắc-xin sởi" in html and "Lịch cắt điện" not in html
+    partial = client.get("/ban-tin/", {"q": "cat dien"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Lịch cắt điện" in partial and "<html" not in partial
+
+
+def test_editor_creates_and_moves_through_the_workflow(client, users):
+    client.force_login(users["editor"])
+    assert client.get("/ban-tin/moi/").status_code == 200
+    response = client.post(
+        "/ban-tin/moi/",
+        {
+            "unit": Bulletin._meta.get_field("unit")
+            .related_model.objects.get(code="33", valid_to__isnull=True)
+            .pk,
+            "title": "Phòng chống bão số 3",
+            "body": "<p>Chằng chống nhà cửa.</p><img src=x onerror=alert(1)>",
+            "kind": "text",
+            "category": "thien-tai",
+            "priority": "emergency",
+            "source": "own",
+            "targets": [COMMUNE_A],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    bulletin = Bulletin.objects.get(title="Phòng chống bão số 3")
+    assert "onerror" not in bulletin.body and "<img" not in bulletin.body
+    page = client.get(f"/ban-tin/{bulletin.pk}/").content.decode()
+    assert 'id="do-submit"' in page and 'id="do-approve"' not in page
+    client.post(f"/ban-tin/{bulletin.pk}/chuyen/gui-duyet/", {"comment": ""})
+    bulletin.refresh_from_db()
+    assert bulletin.status == Status.SUBMITTED
+
+    client.force_login(users["approver"])
+    queue = client.get("/ban-tin/cho-duyet/").content.decode()
+    assert "Phòng chống bão số 3" in queue
+    client.post(f"/ban-tin/{bulletin.pk}/chuyen/duyet/", {"next": "queue"})
+    bulletin.refresh_from_db()
+    assert bulletin.status == Status.APPROVED
+    assert "Phòng chống bão số 3" not in client.get("/ban-tin/cho-duyet/").content.decode()
+    client.post(f"/ban-tin/{bulletin.pk}/chuyen/xuat-ban/")
+    bulletin.refresh_from_db()
+    assert bulletin.status == Status.PUBLISHED
+
+    client.force_login(users["operator"])
+    inbox = client.get("/ban-tin/hop-thu/").content.decode()
+    assert "Phòng chống bão số 3" in inbox and "bắt buộc phát" in inbox
+    share = BulletinShare.objects.get(bulletin=bulletin, unit__code=COMMUNE_A)
+    client.post(f"/ban-tin/hop-thu/{share.pk}/nhan/")
+    share.refresh_from_db()
+    assert share.picked_up_by == users["operator"]
+
+    client.force_login(users["approver"])
+    uptake = client.get("/ban-tin/hop-thu/").content.decode()
+    assert 'id="uptake"' in uptake and "1 / 1" in uptake
+
+
+def test_workflow_errors_are_shown_not_raised(client, users):
+    bulletin = make_bulletin("33", targets=[COMMUNE_A])
+    client.force_login(users["approver"])
+    response = client.post(f"/ban-tin/{bulletin.pk}/chuyen/duyet/", follow=True)
+    assert response.status_code == 200
+    assert "không thể duyệt" in response.content.decode()
+    bulletin.refresh_from_db()
+    assert bulletin.status == Status.DRAFT
+
+
+def test_console_scope(client, users):
+    other = make_bulletin(COMMUNE_B, title="Tin nội bộ Tân Hưng")
+    client.force_login(users["operator"])
+    assert client.get(f"/ban-tin/{other.pk}/").status_code == 404
+    assert "Tin nội bộ Tân Hưng" not in client.get("/ban-tin/?q=tan hung").content.decode()
+    assert client.get("/ban-tin/cho-duyet/").status_code == 403
+    client.post(f"/ban-tin/{other.pk}/chuyen/gui-duyet/")
+    other.refresh_from_db()
+    assert other.status == Status.DRAFT
+
+
+def test_tts_preview_endpoint(client, users):
+    text = "UBND xã thông báo: lúc 14h30 ngày 15/3 họp dân."
+    response = call(
+        client, "post", "/api/v1/bulletins/tts/preview", user=users["editor"], body={"text": text}
+    )
+    if not HAS_TTS:
+        assert_problem(response, 503)
+        return
+    assert response.status_code == 200, response.content
+    reading = response.json()["reading_text"]
+    assert "ủy ban nhân dân" in reading.lower() and "14h30" not in reading
+    assert_problem(
+        call(
+            client,
+            "post",
+            "/api/v1/bulletins/tts/preview",
+            user=users["editor"],
+            body={"text": " "},
+        ),
+        422,
+    )
+    # The console partial shows the same reading text.
+    client.force_login(users["editor"])
+    partial = client.post("/ban-tin/doc-thu/", {"title": "", "body": text}).content.decode()
+    assert 'id="tts-reading"' in partial and "14h30" not in partial
+
+
+@pytest.mark.skipif(not HAS_TTS, reason="TTS not installed yet")
+def test_tts_preview_audio_is_made_by_the_worker(client, users):
+    from grassroots.content.tasks import synthesize_preview
+
+    response = call(
+        client,
+        "post",
+        "/api/v1/bulletins/tts/preview",
+        user=users["editor"],
+        body={"text": "Thông báo lịch tiêm phòng.", "audio": True},
+    )
+    task_id = response.json()["audio_task"]
+    assert task_id
+    status = call(client, "get", f"/api/v1/bulletins/tts/preview/{task_id}", user=users["editor"])
+    assert status.json()["status"] == "pending"  # queued, not made in the request
+    # Someone else cannot read another user's preview.
+    other = call(client, "get", f"/api/v1/bulletins/tts/preview/{task_id}", user=users["operator"])
+    assert_problem(other, 404)
+    out = synthesize_preview.call(
+        text="Thông báo lịch tiêm phòng.", voice="vi", speed=150, user_id=users["editor"].pk
+    )
+    assert out["path"].endswith(".opus") and out["duration_seconds"] > 0.5
+
+
+def test_tts_preview_needs_a_writer(client, users):
+    body = {"text": "Thông báo"}
+    assert_problem(
+        call(client, "post", "/api/v1/bulletins/tts/preview", user=users["viewer"], body=body), 403
+    )

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("ban-tin/", views.archive, name="bulletin-archive"),
+    path("ban-tin/moi/", views.editor, name="bulletin-new"),
+    path("ban-tin/cho-duyet/", views.queue, name="bulletin-queue"),
+    path("ban-tin/hop-thu/", views.inbox, name="bulletin-inbox"),
+    path("ban-tin/hop-thu/<int:share_id>/nhan/", views.pick_up, name="bulletin-pick-up"),
+    path("ban-tin/doc-thu/", views.tts_preview, name="bulletin-tts-preview"),
+    path("ban-tin/doc-thu/<str:task_id>/", views.tts_audio, name="bulletin-tts-audio"),
+    path("ban-tin/doc-thu/<str:task_id>/tep/", views.tts_audio_file, name="bulletin-tts-file"),
+    path("ban-tin/tep/<int:asset_id>/", views.media_file, name="bulletin-media-file"),
+    path("ban-tin/<int:bulletin_id>/", views.editor, name="bulletin-edit"),
+    path("ban-tin/<int:bulletin_id>/tep/", views.media_list, name="bulletin-media"),
+    path("ban-tin/<int:bulletin_id>/tai-len/", views.upload, name="bulletin-upload"),
+    path(
+        "ban-tin/<int:bulletin_id>/chuyen/<slug:name>/",
+        views.transition,
+        name="bulletin-transition",
+    ),
+]
