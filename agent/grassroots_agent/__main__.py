@@ -1,0 +1,3 @@
+from grassroots_agent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,537 @@
+"""The device agent: MQTT commands in, state and events out, manifest and media over HTTP,
+the player on its own clock in between."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import threading
+import urllib.error
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from grassroots_agent import __version__
+from grassroots_agent.backends import Timeline, make_audio, make_tuner
+from grassroots_agent.cache import CacheError, HttpClient, MediaCache, MediaRef
+from grassroots_agent.clock import Clock, iso, parse_time
+from grassroots_agent.config import AgentConfig
+from grassroots_agent.manifest import Manifest, ManifestError, ManifestFile, fetch, verify
+from grassroots_agent.player import LiveJob, Player, PriorityJob
+from grassroots_agent.runtime import Backoff, Link, Runtime, Timer
+from grassroots_agent.signing import EnvelopeError, load_public_key, open_envelope
+from grassroots_agent.store import AsRun, Store
+
+log = logging.getLogger(__name__)
+
+COMMAND_TYPES = {
+    "manifest.updated",
+    "play.now",
+    "live.start",
+    "live.stop",
+    "stop",
+    "volume.set",
+    "power.set",
+    "resync",
+    "config.updated",
+    "asrun.ack",
+}
+
+
+class Refused(Exception):
+    """A command was refused; `code` goes into the ack and the fault event."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+def topics(device_id: str, units: list[str]) -> dict[str, Any]:
+    """The MQTT topics of one device (the protocol contract)."""
+    base = "grassroots/v1"
+    return {
+        "cmd": [f"{base}/dev/{device_id}/cmd"] + [f"{base}/unit/{u}/cmd" for u in units],
+        "state": f"{base}/dev/{device_id}/state",
+        "events": f"{base}/dev/{device_id}/events",
+    }
+
+
+class Agent:
+    """One device. Give it a config; `start()` it; `stop()` it. Safe to run many per process."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        clock: Clock | None = None,
+        runtime: Runtime | None = None,
+        max_sleep: float = 1.0,
+        first_connect_delay: float = 0.0,
+        telemetry_interval: float = 300.0,
+    ) -> None:
+        self.cfg = config
+        self.id = config.device_id
+        self.clock = clock or Clock()
+        self._own_runtime = runtime is None
+        self.rt = runtime or Runtime()
+        self.telemetry_interval = telemetry_interval
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(config.state_dir / "state.db")
+        self.keys = {kid: load_public_key(b64) for kid, b64 in config.keys.items()}
+        self.http = HttpClient(config.server_url, config.token, config.http_timeout)
+        self.cache = MediaCache(config.cache_dir, self.store, self.http, config.cache_limit)
+        self.timeline = Timeline(config.timeline, self.clock)
+        self.manifest_file = ManifestFile(config.state_dir / "manifest.json")
+        self.manifest: Manifest | None = self.manifest_file.load(self.keys, self.id)
+        self.topics = topics(self.id, config.units)
+        volume = int(self.store.get("volume", str(config.volume)) or config.volume)
+        power = self.store.get("power", "1") == "1"
+        self.player = Player(
+            clock=self.clock,
+            store=self.store,
+            audio=make_audio(config.audio_backend, self.timeline, self.clock, config.audio_options),
+            tuner=make_tuner(config.tuner_backend, self.timeline, config.tuner_command),
+            media_path=self._media_path,
+            volume=volume,
+            power=power,
+            on_change=self._state_changed,
+            on_entry=self._entry_closed,
+            max_sleep=max_sleep,
+        )
+        if self.manifest is not None:
+            self.player.set_schedule(self.manifest.items)
+        m = config.mqtt
+        offline = json.dumps({"online": False, "device": self.id}).encode()
+        self.link = Link(
+            self.rt.net,
+            client_id=self.id,
+            host=m.host,
+            port=m.port,
+            username=m.username,
+            password=m.password,
+            tls=m.tls,
+            ca_file=m.ca_file,
+            keepalive=m.keepalive,
+            session_expiry=m.session_expiry,
+            backoff=Backoff(m.backoff_min, m.backoff_max),
+            will=(self.topics["state"], offline),
+            on_connect=self._connected,
+            on_message=self.handle_message,
+            first_delay=first_connect_delay,
+        )
+        self._offline = offline
+        self._lock = threading.Lock()
+        self._timers: dict[str, Timer] = {}
+        self._sync_lock = threading.Lock()
+        self._upload_lock = threading.Lock()
+        self._upload_backoff = Backoff(config.asrun_retry_min, config.asrun_retry_max)
+        self._media_faults: set[str] = set()
+        self._stopped = False
+        self._rng = random.Random()
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> Agent:
+        if self._own_runtime:
+            self.rt.start()
+        self.link.start()
+        self.poke()
+        self._later("sync", 0, lambda: self._submit(self.sync_manifest))
+        self._later("upload", 0.5, lambda: self._submit(self.upload_asrun))
+        self._later("telemetry", self.telemetry_interval, self._telemetry)
+        return self
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        with self._lock:
+            for timer in self._timers.values():
+                timer.cancel()
+        with self.player.lock:
+            self.player._end(status="cut", cut_by="shutdown")
+        self.link.close(final=(self.topics["state"], self._offline))
+        if self._own_runtime:
+            self.rt.stop()
+        with self._sync_lock, self._upload_lock:
+            self.store.close()
+
+    def _later(self, name: str, delay: float, fn) -> None:
+        """Schedule `fn` on the timer thread, replacing an earlier pending call of the same name."""
+        if self._stopped:
+            return
+        with self._lock:
+            old = self._timers.get(name)
+            if old is not None:
+                old.cancel()
+            self._timers[name] = self.rt.timers.call_later(max(0.0, delay), fn)
+
+    def _submit(self, fn, *args) -> None:
+        if self._stopped:
+            return
+        with contextlib.suppress(RuntimeError):  # the pool is shut down
+            self.rt.pool.submit(self._guard, fn, *args)
+
+    def _guard(self, fn, *args) -> None:
+        if self._stopped:
+            return
+        try:
+            fn(*args)
+        except Exception:
+            if not self._stopped:
+                log.exception("%s: background job %s failed", self.id, getattr(fn, "__name__", fn))
+
+    # -- player ----------------------------------------------------------------------------
+    def poke(self) -> None:
+        """Ask the player to re-evaluate now."""
+        self._later("tick", 0, self._tick)
+
+    def _tick(self) -> None:
+        if self._stopped:
+            return
+        delay = self.player.tick()
+        self._later("tick", delay, self._tick)
+
+    def _media_path(self, sha: str):
+        path = self.cache.path(sha)
+        return path if path.is_file() else None
+
+    def _state_changed(self) -> None:
+        self._later("state", 0.05, self.publish_state)
+
+    def _entry_closed(self, entry: AsRun) -> None:
+        if self.link.connected:
+            self.event("asrun", entries=[entry.as_dict()])
+        self._later("upload", 0.2, lambda: self._submit(self.upload_asrun))
+
+    # -- MQTT --------------------------------------------------------------------------------
+    def _connected(self) -> None:
+        self.link.subscribe(self.topics["cmd"])
+        self.publish_state()
+        pending = self.store.asrun_pending(200)
+        if pending:
+            self.event("asrun", entries=pending)
+        self._later("upload", 0.2, lambda: self._submit(self.upload_asrun))
+        self._later("sync", self._rng.uniform(0, 2), lambda: self._submit(self.sync_manifest))
+
+    def state(self) -> dict[str, Any]:
+        m = self.manifest
+        return {
+            "online": True,
+            "device": self.id,
+            "at": iso(self.clock.now()),
+            "playing": self.player.snapshot(),
+            "volume": self.player.volume,
+            "power": self.player.power,
+            "cache": self.cache.usage(),
+            "manifest": {
+                "etag": m.etag if m else None,
+                "generated_at": m.payload.get("generated_at") if m else None,
+                "items": len(m.items) if m else 0,
+            },
+            "agent": __version__,
+        }
+
+    def publish_state(self) -> None:
+        if self._stopped or not self.link.connected:
+            return
+        payload = json.dumps(self.state(), ensure_ascii=False).encode()
+        self.link.publish(self.topics["state"], payload, qos=1, retain=True)
+
+    def _telemetry(self) -> None:
+        self.publish_state()
+        self._later("telemetry", self.telemetry_interval, self._telemetry)
+
+    def event(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """Publish an event (QoS 1) on the device's events topic; paho queues it while offline."""
+        body = {
+            "type": type_,
+            "id": str(uuid.uuid4()),
+            "device": self.id,
+            "at": iso(self.clock.now()),
+        }
+        body.update(fields)
+        if not self._stopped:
+            self.link.publish(self.topics["events"], json.dumps(body, ensure_ascii=False).encode())
+        return body
+
+    def fault(self, code: str, detail: str = "", **fields: Any) -> None:
+        log.warning("%s: fault %s %s", self.id, code, detail)
+        self.event("fault", code=code, detail=detail, **fields)
+
+    # -- commands ----------------------------------------------------------------------------
+    def handle_message(self, topic: str, raw: bytes) -> str:
+        """Verify and act on one command; return "ok" or the refusal code."""
+        claimed: dict[str, Any] = {"topic": topic}
+        try:
+            envelope = json.loads(raw)
+            if isinstance(envelope, dict) and isinstance(envelope.get("payload"), dict):
+                p = envelope["payload"]
+                claimed.update(kid=envelope.get("kid"), seq=p.get("seq"), cmd_type=p.get("type"))
+            payload = open_envelope(envelope, self.keys)
+        except (ValueError, UnicodeDecodeError) as exc:
+            code = exc.code if isinstance(exc, EnvelopeError) else "bad_envelope"
+            self.fault(f"cmd.{code}", str(exc), **claimed)
+            return code
+        kid, seq = envelope["kid"], payload.get("seq")
+        try:
+            self.check(payload)
+            last = self.store.accept_seq(kid, seq)
+            if last is not None:
+                raise Refused("replay", f"seq {seq} <= last accepted {last}")
+            self.dispatch(payload, kid=kid)
+        except Refused as exc:
+            self.fault(f"cmd.{exc.code}", exc.detail, **claimed)
+            self.ack(payload, kid, "refused", exc.code)
+            return exc.code
+        if payload.get("type") != "asrun.ack":
+            self.ack(payload, kid, "ok")
+        return "ok"
+
+    def ack(self, payload: dict, kid: str, status: str, reason: str | None = None) -> None:
+        self.event(
+            "ack",
+            cmd_seq=payload.get("seq"),
+            kid=kid,
+            cmd_type=payload.get("type"),
+            cmd_id=payload.get("id"),
+            status=status,
+            reason=reason,
+        )
+
+    def targets_me(self, target: Any) -> bool:
+        if not isinstance(target, dict):
+            return False
+        # ids may arrive as integers (the server's primary keys): compare as strings
+        if target.get("device") is not None and str(target["device"]) == self.id:
+            return True
+        devices = target.get("devices")
+        if isinstance(devices, list) and self.id in {str(d) for d in devices}:
+            return True
+        units = target.get("units")
+        if target.get("unit") is not None:
+            units = [target["unit"], *(units or [])]
+        return isinstance(units, list) and any(str(u) in self.cfg.units for u in units)
+
+    def check(self, payload: dict) -> None:
+        """Target, time window and shape; the sequence is checked (and recorded) after this."""
+        seq = payload.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise Refused("bad_payload", "seq must be a non-negative integer")
+        if payload.get("type") not in COMMAND_TYPES:
+            raise Refused("unsupported_type", str(payload.get("type")))
+        if not self.targets_me(payload.get("target")):
+            raise Refused("wrong_target", json.dumps(payload.get("target")))
+        try:
+            not_before = parse_time(payload.get("not_before") or payload.get("issued_at"))
+            expires_at = parse_time(payload["expires_at"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Refused("bad_payload", f"time window: {exc}") from exc
+        now = self.clock.now()
+        skew = timedelta(seconds=self.cfg.clock_skew)
+        if not_before is not None and now + skew < not_before:
+            raise Refused("not_yet_valid", f"not before {iso(not_before)}")
+        if expires_at is None or now - skew > expires_at:
+            raise Refused("expired", f"expired at {iso(expires_at)}")
+
+    def dispatch(self, p: dict, *, kid: str) -> None:
+        kind = p["type"]
+        try:
+            if kind == "play.now":
+                self._play_now(p, kid)
+            elif kind == "stop":
+                emergency = p.get("emergency_id")
+                if emergency is not None:
+                    self.player.stop_emergency(str(emergency), reason=f"stop:{p['seq']}")
+                else:
+                    self.player.stop(reason=f"stop:{p['seq']}")
+                self.poke()
+            elif kind == "volume.set":
+                volume = int(p["volume"])
+                if not 0 <= volume <= 100:
+                    raise ValueError("volume must be 0..100")
+                self.player.set_volume(volume)
+                self.store.put("volume", str(volume))
+            elif kind == "power.set":
+                on = p["on"] if "on" in p else p["power"] in ("on", True)
+                self.player.set_power(bool(on))
+                self.store.put("power", "1" if on else "0")
+                self.poke()
+            elif kind in ("resync", "config.updated"):
+                self._submit(self.sync_manifest, True)
+                self._later("upload", 0, lambda: self._submit(self.upload_asrun))
+                self._state_changed()
+            elif kind == "manifest.updated":
+                etag = p.get("etag")
+                if not (etag and self.manifest and self.manifest.etag == etag):
+                    self._submit(self.sync_manifest)
+            elif kind == "live.start":
+                url = str(p["url"])
+                if not url.startswith(("http://", "https://")):
+                    raise ValueError("live url must be http(s)")
+                live_id = str(p.get("id") or f"{kid}:{p['seq']}")
+                volume = p.get("volume")
+                self.player.live_start(
+                    LiveJob(
+                        live_id,
+                        url,
+                        until=parse_time(p.get("until")),
+                        volume=int(volume) if volume is not None else None,
+                    )
+                )
+                self.poke()
+            elif kind == "live.stop":
+                self.player.live_stop(p.get("id"))
+                self.poke()
+            elif kind == "asrun.ack":
+                self.store.asrun_ack([str(i) for i in p["entries"]])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Refused("bad_params", str(exc)) from exc
+
+    def _play_now(self, p: dict, kid: str) -> None:
+        media = [MediaRef.from_dict(m) for m in p["media"]]
+        if not media:
+            raise ValueError("play.now needs media")
+        volume = p.get("volume")
+        emergency = p.get("emergency") if isinstance(p.get("emergency"), dict) else {}
+        job = PriorityJob(
+            id=str(p.get("id") or f"{kid}:{p['seq']}"),
+            media=media,
+            repeat=max(1, int(p.get("repeat", 1))),
+            volume=int(volume) if volume is not None else None,
+            until=parse_time(emergency.get("expires_at") or p.get("until")),
+            emergency_id=str(emergency["id"]) if emergency.get("id") is not None else None,
+        )
+        self.player.play_now(job)
+        if all(self.cache.has(m.sha256) for m in media):
+            self.player.job_ready(job.id)
+            self.poke()
+        else:
+            self._submit(self._fetch_job, job)
+
+    def _fetch_job(self, job: PriorityJob) -> None:
+        try:
+            for ref in job.media:
+                self.cache.fetch(ref, pinned={m.sha256 for m in job.media} | self._pinned())
+        except CacheError as exc:
+            self.fault(exc.code, str(exc), item=job.id)
+            self.player.job_ready(job.id, failed=exc.code)
+        else:
+            self.player.job_ready(job.id)
+        self.poke()
+
+    # -- manifest and media ------------------------------------------------------------------
+    def _pinned(self) -> set[str]:
+        now = self.clock.now()
+        items = self.manifest.items if self.manifest else []
+        return {m.sha256 for i in items if i.end > now for m in i.media}
+
+    def sync_manifest(self, force: bool = False) -> bool:
+        """Fetch the manifest (ETag), verify and keep it, then fetch missing media. True if new."""
+        if self._stopped or not self.cfg.server_url:
+            return False
+        self._later(
+            "sync",
+            self.cfg.manifest_poll * self._rng.uniform(0.9, 1.1),
+            lambda: self._submit(self.sync_manifest),
+        )
+        with self._sync_lock:
+            if self._stopped:
+                return False
+            etag = None if force or self.manifest is None else self.manifest.etag
+            try:
+                status, body, new_etag = fetch(self.http, self.id, etag)
+            except (OSError, urllib.error.URLError, ValueError) as exc:
+                log.info("%s: manifest sync failed: %s", self.id, exc)
+                return False
+            changed = False
+            if status != 304:
+                try:
+                    manifest = verify(
+                        body,
+                        keys=self.keys,
+                        device_id=self.id,
+                        etag=new_etag,
+                        current=self.manifest,
+                    )
+                except ManifestError as exc:
+                    self.fault(f"manifest.{exc.code}", exc.detail)
+                    return False
+                self.manifest = manifest
+                self.manifest_file.save(manifest)
+                self.player.set_schedule(manifest.items)
+                self._media_faults.clear()
+                self.poke()
+                self._state_changed()
+                changed = True
+            self._fetch_media()
+            return changed
+
+    def _fetch_media(self) -> None:
+        if self.manifest is None:
+            return
+        now = self.clock.now()
+        pinned = self._pinned()
+        for item in self.manifest.items:
+            if item.end <= now:
+                continue
+            for ref in item.media:
+                if self._stopped:
+                    return
+                if self.cache.has(ref.sha256) or ref.sha256 in self._media_faults:
+                    continue
+                try:
+                    self.cache.fetch(ref, pinned=pinned)
+                except CacheError as exc:
+                    self._media_faults.add(ref.sha256)
+                    self.fault(exc.code, str(exc), item=item.id, sha256=ref.sha256)
+                    continue
+                self.poke()
+        self._state_changed()
+
+    # -- as-run upload -----------------------------------------------------------------------
+    def upload_asrun(self) -> int:
+        """POST unacknowledged entries until none is left; on failure retry later with back-off."""
+        if self._stopped or not self.cfg.server_url:
+            return 0
+        sent = 0
+        with self._upload_lock:
+            while not self._stopped:
+                pending = self.store.asrun_pending(200)
+                if not pending:
+                    self._upload_backoff.reset()
+                    self._later("upload", 60, lambda: self._submit(self.upload_asrun))
+                    return sent
+                body = json.dumps({"device": self.id, "entries": pending}).encode()
+                req = self.http.request(
+                    f"api/v1/devices/{self.id}/asrun",
+                    method="POST",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                try:
+                    with self.http.open(req) as resp:
+                        answer = json.loads(resp.read().decode("utf-8"))
+                        accepted = answer.get("accepted", [])
+                        rejected = answer.get("rejected") or []
+                except (OSError, urllib.error.URLError, ValueError, AttributeError) as exc:
+                    delay = self._upload_backoff.next()
+                    log.info("%s: as-run upload failed (%s); retry in %.1fs", self.id, exc, delay)
+                    self._later("upload", delay, lambda: self._submit(self.upload_asrun))
+                    return sent
+                ids = {e["id"] for e in pending}
+                # an entry the server rejects as invalid would be rejected forever: report, drop
+                for r in rejected:
+                    if isinstance(r, dict) and str(r.get("id")) in ids:
+                        self.fault("asrun.rejected", str(r.get("message", "")), entry=r.get("id"))
+                        accepted = [*accepted, r.get("id")]
+                acked = [str(i) for i in accepted if str(i) in ids]
+                self.store.asrun_ack(acked)
+                sent += len(acked)
+                if not acked:
+                    delay = self._upload_backoff.next()
+                    self._later("upload", delay, lambda: self._submit(self.upload_asrun))
+                    return sent
+        return sent

@@ -1,0 +1,166 @@
+"""The signed look-ahead schedule: parsing, verification, ETag sync, the last good copy on disk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from grassroots_agent.cache import HttpClient, MediaRef
+from grassroots_agent.clock import iso, parse_time
+from grassroots_agent.signing import EnvelopeError, open_envelope
+
+log = logging.getLogger(__name__)
+
+
+class ManifestError(ValueError):
+    """The manifest is unsigned, for another device, older than the one we have, or malformed."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Item:
+    """One scheduled item: a media sequence or a relay (FM or stream) over [start, end)."""
+
+    id: str
+    start: datetime
+    end: datetime
+    priority: int
+    kind: str
+    media: tuple[MediaRef, ...] = ()
+    relay: dict[str, Any] | None = None
+    volume: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.id, iso(self.start) or "")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        kind = data.get("kind", "media")
+        if kind not in ("media", "relay"):
+            raise ValueError(f"unknown item kind {kind!r}")
+        start, end = parse_time(data["start"]), parse_time(data["end"])
+        if start is None or end is None or end <= start:
+            raise ValueError("item needs start < end")
+        media = tuple(MediaRef.from_dict(m) for m in data.get("media") or ())
+        relay = data.get("relay")
+        if kind == "media" and not media:
+            raise ValueError("media item without media")
+        if kind == "relay":
+            if not isinstance(relay, dict) or relay.get("type") not in ("fm", "stream"):
+                raise ValueError("relay item needs relay.type fm|stream")
+            if relay["type"] == "fm":
+                float(relay["frequency"])
+            elif not str(relay.get("url", "")).startswith(("http://", "https://")):
+                raise ValueError("stream relay needs an http(s) url")
+        volume = data.get("volume")
+        return cls(
+            id=str(data["id"]),
+            start=start,
+            end=end,
+            priority=int(data.get("priority", 0)),
+            kind=kind,
+            media=media,
+            relay=relay,
+            volume=int(volume) if volume is not None else None,
+        )
+
+
+@dataclass
+class Manifest:
+    """A verified manifest and the ETag it was served with."""
+
+    envelope: dict[str, Any]
+    etag: str | None
+    items: list[Item]
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.envelope["payload"]
+
+    @property
+    def generated_at(self) -> datetime | None:
+        return parse_time(self.payload.get("generated_at"))
+
+
+def verify(
+    envelope: Any,
+    *,
+    keys: dict[str, Ed25519PublicKey],
+    device_id: str,
+    etag: str | None = None,
+    current: Manifest | None = None,
+) -> Manifest:
+    """Check signature, device and freshness; parse the items (a bad item rejects the whole)."""
+    try:
+        payload = open_envelope(envelope, keys)
+    except EnvelopeError as exc:
+        raise ManifestError(exc.code, exc.detail) from exc
+    if str(payload.get("device")) != str(device_id):  # the server sends integer ids
+        raise ManifestError("wrong_device", f"manifest is for {payload.get('device')!r}")
+    try:
+        generated = parse_time(payload.get("generated_at"))
+        items = [Item.from_dict(i) for i in payload.get("items") or []]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ManifestError("bad_manifest", str(exc)) from exc
+    if (
+        current is not None
+        and current.generated_at
+        and generated
+        and generated < current.generated_at
+    ):
+        raise ManifestError("stale_manifest", "older than the manifest already held")
+    return Manifest(envelope=envelope, etag=etag, items=sorted(items, key=lambda i: i.start))
+
+
+class ManifestFile:
+    """The last good manifest, kept on disk so the device plays after a restart without network."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self, keys: dict[str, Ed25519PublicKey], device_id: str) -> Manifest | None:
+        if not self.path.exists():
+            return None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return verify(data["envelope"], keys=keys, device_id=device_id, etag=data.get("etag"))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring stored manifest %s: %s", self.path, exc)
+            return None
+
+    def save(self, manifest: Manifest) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        data = {"etag": manifest.etag, "envelope": manifest.envelope}
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+
+def fetch(http: HttpClient, device_id: str, etag: str | None) -> tuple[int, Any, str | None]:
+    """GET the manifest with If-None-Match; return (status, parsed body or None, etag)."""
+    headers = {"Accept": "application/json"}
+    if etag:
+        headers["If-None-Match"] = etag
+    req = http.request(f"api/v1/devices/{device_id}/manifest", headers=headers)
+    try:
+        with http.open(req) as resp:
+            body = json.loads(resp.read().decode("utf-8"))
+            return resp.status, body, resp.headers.get("ETag")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return 304, None, etag
+        raise

@@ -1,0 +1,411 @@
+"""The player: decides by its own clock what should sound now and drives the backends.
+
+Precedence: power off silences everything; then the newest ready `play.now` job (emergency or
+priority); then a live stream; then the schedule (highest priority item whose window holds now).
+Everything that sounds gets an as-run journal entry: played, cut (and by what) or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from grassroots_agent.backends import Source
+from grassroots_agent.cache import MediaRef
+from grassroots_agent.clock import Clock, iso
+from grassroots_agent.manifest import Item
+from grassroots_agent.store import AsRun, Store
+
+log = logging.getLogger(__name__)
+MAX_SLEEP = 1.0
+
+
+@dataclass
+class PriorityJob:
+    """A play.now command: media played `repeat` times, preempting the schedule."""
+
+    id: str
+    media: list[MediaRef]
+    repeat: int = 1
+    volume: int | None = None
+    until: datetime | None = None
+    emergency_id: str | None = None
+    done_repeats: int = 0
+    ready: bool = False
+    failed: str | None = None
+
+
+@dataclass
+class LiveJob:
+    """A live.start command: an HTTP stream played until live.stop (or `until`)."""
+
+    id: str
+    url: str
+    until: datetime | None = None
+    volume: int | None = None
+
+
+@dataclass
+class Want:
+    """What should sound now."""
+
+    key: str
+    origin: str  # schedule | priority | live
+    item_id: str
+    kind: str
+    item: Item | None = None
+    job: PriorityJob | None = None
+    live: LiveJob | None = None
+
+
+@dataclass
+class Playing:
+    """What is sounding now, and its journal entry."""
+
+    want: Want
+    entry: AsRun
+    output: str  # audio | tuner
+    since: datetime
+    ends_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Player:
+    """The schedule and priority state machine; `tick()` is called by a timer, never blocks."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        store: Store,
+        audio,
+        tuner,
+        media_path: Callable[[str], Path | None],
+        volume: int = 70,
+        power: bool = True,
+        on_change: Callable[[], None] | None = None,
+        on_entry: Callable[[AsRun], None] | None = None,
+        max_sleep: float = MAX_SLEEP,
+    ) -> None:
+        self.clock = clock
+        self.max_sleep = max_sleep
+        self.store = store
+        self.audio = audio
+        self.tuner = tuner
+        self.media_path = media_path
+        self.volume = volume
+        self.power = power
+        self.on_change = on_change or (lambda: None)
+        self.on_entry = on_entry or (lambda entry: None)
+        self.lock = threading.RLock()
+        self.items: list[Item] = []
+        self.jobs: list[PriorityJob] = []
+        self.live: LiveJob | None = None
+        self.current: Playing | None = None
+        self.boot = clock.now()
+        dangling = store.asrun_close_dangling(iso(self.boot) or "")
+        if dangling:
+            log.info("closed %d as-run entries interrupted by a restart", dangling)
+        since = iso(self.boot - timedelta(days=3)) or ""
+        self.done: set[tuple[str, str]] = set(store.played_keys(since))
+        self.started: set[tuple[str, str]] = set(self.done)
+        self.suppressed: set[tuple[str, str]] = set()
+
+    # -- inputs (any thread) ---------------------------------------------------------------
+    def set_schedule(self, items: list[Item]) -> None:
+        with self.lock:
+            self.items = sorted(items, key=lambda i: i.start)
+            # forget what played more than 3 days ago, so a long-running agent does not grow
+            horizon = iso(self.clock.now() - timedelta(days=3)) or ""
+            for keys in (self.done, self.started, self.suppressed):
+                keys.difference_update({k for k in keys if k[1] < horizon})
+
+    def play_now(self, job: PriorityJob) -> None:
+        with self.lock:
+            self.jobs = [j for j in self.jobs if j.id != job.id]
+            self.jobs.append(job)
+
+    def job_ready(self, job_id: str, failed: str | None = None) -> None:
+        with self.lock:
+            for job in list(self.jobs):
+                if job.id == job_id:
+                    if failed:
+                        self.jobs.remove(job)
+                        now = iso(self.clock.now()) or ""
+                        self._record(
+                            self.store.asrun_record(
+                                item_id=job.id,
+                                kind="priority",
+                                started_at=now,
+                                ended_at=now,
+                                status="failed",
+                                reason=failed,
+                            )
+                        )
+                    else:
+                        job.ready = True
+
+    def _drop_job(self, job: PriorityJob, cut_by: str) -> bool:
+        """Forget a priority job; cut it if it is sounding. True if it was sounding."""
+        self.jobs.remove(job)
+        if self.current is not None and self.current.want.job is job:
+            self._end(status="cut", cut_by=cut_by)
+            return True
+        return False
+
+    def stop_emergency(self, emergency_id: str, reason: str = "stop") -> bool:
+        """Stop one emergency (play.now jobs carrying its id); the schedule resumes at once."""
+        with self.lock:
+            jobs = [j for j in self.jobs if emergency_id in (j.emergency_id, j.id)]
+            for job in jobs:
+                self._drop_job(job, reason)
+            return bool(jobs)
+
+    def stop(self, reason: str = "stop") -> None:
+        """Silence whatever plays now; the schedule item stays silent for the rest of its window."""
+        with self.lock:
+            self.jobs.clear()
+            self.live = None
+            if self.current is not None:
+                if self.current.want.item is not None:
+                    self.suppressed.add(self.current.want.item.key)
+                self._end(status="cut", cut_by=reason)
+
+    def live_start(self, job: LiveJob) -> None:
+        with self.lock:
+            self.live = job
+
+    def live_stop(self, live_id: str | None = None) -> None:
+        with self.lock:
+            if self.live is None or (live_id and self.live.id != live_id):
+                return
+            self.live = None
+            if self.current is not None and self.current.want.origin == "live":
+                self._end(status="played")
+
+    def set_power(self, on: bool) -> None:
+        with self.lock:
+            self.power = on
+            if not on and self.current is not None:
+                self._end(status="cut", cut_by="power.off")
+        self.on_change()
+
+    def set_volume(self, volume: int) -> None:
+        with self.lock:
+            self.volume = max(0, min(100, volume))
+            self.audio.set_volume(self.volume)
+        self.on_change()
+
+    def snapshot(self) -> dict[str, Any] | None:
+        with self.lock:
+            cur = self.current
+            if cur is None:
+                return None
+            return {
+                "item_id": cur.want.item_id,
+                "kind": cur.want.kind,
+                "origin": cur.want.origin,
+                "since": iso(cur.since),
+            }
+
+    # -- the clock-driven part -------------------------------------------------------------
+    def tick(self) -> float:
+        """Bring the outputs in line with what should sound now; return seconds until next tick."""
+        with self.lock:
+            now = self.clock.now()
+            self._check_finished(now)
+            want = self._want(now)
+            cur_key = self.current.want.key if self.current else None
+            if (want.key if want else None) != cur_key:
+                if self.current is not None:
+                    cut_by = self._label(want) if want else "schedule"
+                    self._end(status="cut", cut_by=cut_by)
+                if want is not None:
+                    self._start(want, now)
+            self._report_missed(now)
+            return self._next_wake(now)
+
+    def _label(self, want: Want) -> str:
+        return (
+            {"priority": "play.now", "live": "live"}.get(want.origin, "item") + ":" + want.item_id
+        )
+
+    def _ready(self, item: Item) -> bool:
+        return item.kind == "relay" or all(self.media_path(m.sha256) for m in item.media)
+
+    def _want(self, now: datetime) -> Want | None:
+        if not self.power:
+            return None
+        for job in list(self.jobs):
+            if job.until is not None and now >= job.until and self._drop_job(job, "expired"):
+                return self._want(now)
+        for job in reversed(self.jobs):
+            if job.ready:
+                return Want(f"priority:{job.id}", "priority", job.id, "priority", job=job)
+        if self.live is not None:
+            if self.live.until is not None and now >= self.live.until:
+                self.live = None
+            else:
+                return Want(f"live:{self.live.id}", "live", self.live.id, "live", live=self.live)
+        best: Item | None = None
+        for item in self.items:
+            if item.start > now:
+                break
+            if now >= item.end or item.key in self.done or item.key in self.suppressed:
+                continue
+            if not self._ready(item):
+                continue
+            if best is None or item.priority > best.priority:
+                best = item
+        if best is None:
+            return None
+        return Want(f"item:{best.id}@{best.key[1]}", "schedule", best.id, best.kind, item=best)
+
+    def _sources(self, media: list[MediaRef] | tuple[MediaRef, ...]) -> list[Source] | None:
+        out = []
+        for ref in media:
+            path = self.media_path(ref.sha256)
+            if path is None:
+                return None
+            size = ref.size if ref.size > 0 else path.stat().st_size if path.exists() else 0
+            out.append(Source(path=str(path), duration=ref.duration, size=size))
+        return out
+
+    def _start(self, want: Want, now: datetime) -> None:
+        item = want.item
+        scheduled = iso(item.start) if item else None
+        output, ends_at = "audio", None
+        volume = self.volume
+        if want.origin == "priority" and want.job is not None:
+            sources = self._sources(want.job.media)
+            if sources is None:
+                self.jobs.remove(want.job)
+                return
+            volume = want.job.volume if want.job.volume is not None else volume
+            self.audio.start(want.item_id, sources, volume)
+        elif want.origin == "live" and want.live is not None:
+            volume = want.live.volume if want.live.volume is not None else volume
+            self.audio.start(want.item_id, [Source(url=want.live.url)], volume)
+            ends_at = want.live.until
+        elif item is not None:
+            if item.volume is not None:  # the manifest gives each item its absolute volume
+                volume = max(0, min(100, item.volume))
+            ends_at = item.end
+            if item.kind == "relay" and item.relay and item.relay["type"] == "fm":
+                output = "tuner"
+                self.tuner.start(item.id, float(item.relay["frequency"]), volume)
+            elif item.kind == "relay" and item.relay:
+                self.audio.start(item.id, [Source(url=str(item.relay["url"]))], volume)
+            else:
+                sources = self._sources(item.media)
+                if sources is None:
+                    return
+                self.audio.start(item.id, sources, volume)
+            self.started.add(item.key)
+        entry = self.store.asrun_open(
+            item_id=want.item_id,
+            kind=want.kind,
+            scheduled_start=scheduled,
+            started_at=iso(now) or "",
+        )
+        self.current = Playing(want=want, entry=entry, output=output, since=now, ends_at=ends_at)
+        log.info("playing %s (%s)", want.item_id, want.origin)
+        self.on_change()
+
+    def _end(self, *, status: str, cut_by: str | None = None, reason: str | None = None) -> None:
+        cur = self.current
+        if cur is None:
+            return
+        self.current = None
+        backend = self.tuner if cur.output == "tuner" else self.audio
+        backend.stop("end" if status == "played" else "cut")
+        if status == "played" and cur.want.item is not None:
+            self.done.add(cur.want.item.key)
+        self._record(
+            self.store.asrun_close(
+                cur.entry,
+                ended_at=iso(self.clock.now()) or "",
+                status=status,
+                cut_by=cut_by,
+                reason=reason,
+            )
+        )
+        self.on_change()
+
+    def _record(self, entry: AsRun) -> None:
+        try:
+            self.on_entry(entry)
+        except Exception:
+            log.exception("as-run callback failed")
+
+    def _check_finished(self, now: datetime) -> None:
+        cur = self.current
+        if cur is None:
+            return
+        backend = self.tuner if cur.output == "tuner" else self.audio
+        if cur.ends_at is not None and now >= cur.ends_at:
+            if cur.want.origin == "live":
+                self.live = None
+            self._end(status="played")
+            return
+        if not backend.finished():
+            return
+        job = cur.want.job
+        if job is not None:
+            job.done_repeats += 1
+            if job.done_repeats < job.repeat:
+                sources = self._sources(job.media) or []
+                self.audio.stop("end")
+                volume = job.volume if job.volume is not None else self.volume
+                self.audio.start(job.id, sources, volume)
+                return
+            self.jobs.remove(job)
+        elif cur.want.origin == "live":
+            self.live = None
+        self._end(status="played")
+
+    def _report_missed(self, now: datetime) -> None:
+        """A schedule item whose window passed without playing is journaled as failed."""
+        if not self.power:
+            return
+        for item in self.items:
+            if item.start > now:
+                break
+            if item.end > now or item.end <= self.boot or item.key in self.started:
+                continue
+            if item.key in self.suppressed:
+                continue
+            self.started.add(item.key)
+            self.done.add(item.key)
+            self._record(
+                self.store.asrun_record(
+                    item_id=item.id,
+                    kind=item.kind,
+                    scheduled_start=iso(item.start),
+                    started_at=iso(item.start) or "",
+                    ended_at=iso(item.end) or "",
+                    status="failed",
+                    reason="media_unavailable",
+                )
+            )
+
+    def _next_wake(self, now: datetime) -> float:
+        delay = self.max_sleep
+        cur = self.current
+        if cur is not None:
+            backend = self.tuner if cur.output == "tuner" else self.audio
+            check = getattr(backend, "next_check", lambda: None)()
+            if check is not None:
+                delay = min(delay, check)
+            if cur.ends_at is not None:
+                delay = min(delay, (cur.ends_at - now).total_seconds())
+        for item in self.items:
+            if item.start > now:
+                delay = min(delay, (item.start - now).total_seconds())
+                break
+        return max(0.0, delay)
