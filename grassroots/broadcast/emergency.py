@@ -1,0 +1,235 @@
+"""Emergency broadcast (Thông tư 39: khẩn cấp preempts everything): start, deliver, stop.
+
+Starting one signs a `play.now` command to the unit topics of its area, through the outbox, in
+the same transaction that records it; every device under those units preempts what it plays,
+acks, plays `repeat` times and resumes its schedule. Text-only emergencies are read by TTS in the
+worker first (never in the request).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from grassroots.accounts.policies import require
+from grassroots.core import audit
+from grassroots.core.errors import Problem
+from grassroots.core.models import ChangeAction
+from grassroots.devices import protocol
+from grassroots.devices.models import Device
+from grassroots.units.models import Unit
+
+from .models_emergency import Emergency, EmergencyAck, EmergencyStatus
+
+MAX_MINUTES = 24 * 60
+
+
+def _common_ancestor(units: list[Unit]) -> Unit:
+    parts = [u.path.strip("/").split("/") for u in units]
+    common = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    if not common:
+        raise Problem(422, "Các đơn vị chọn không cùng một tỉnh.")
+    return Unit.objects.get(pk=int(common[-1]))
+
+
+def area_devices(emergency: Emergency):
+    q = Q()
+    for path in emergency.area.values_list("path", flat=True):
+        q |= Q(unit__path__startswith=path)
+    return Device.objects.ip().filter(q)
+
+
+def _media_of_bulletin(bulletin) -> list[dict[str, Any]]:
+    """The approved audio of a bulletin (only vetted content goes on air)."""
+    from .actions import revision_media
+
+    if not bulletin.approved_revision_id:
+        raise Problem(422, f"Bản tin '{bulletin.title}' chưa được duyệt nên không thể phát.")
+    return revision_media(bulletin.approved_revision)
+
+
+@transaction.atomic
+def start(
+    *,
+    user,
+    unit_codes: list[str],
+    title: str,
+    text: str = "",
+    bulletin_id: int | None = None,
+    repeat: int = 1,
+    expires_in_minutes: int = 30,
+) -> Emergency:
+    """Record an emergency for an area in the user's scope and send it (or queue its TTS)."""
+    require(user, "broadcast.emergency")
+    codes = sorted({c.strip() for c in unit_codes if c and c.strip()})
+    if not codes:
+        raise Problem(422, "Chọn ít nhất một đơn vị (vùng phát khẩn cấp).")
+    units = list(
+        Unit.objects.restrict(user, "broadcast.emergency").filter(
+            code__in=codes, valid_to__isnull=True
+        )
+    )
+    if len(units) != len(codes):
+        raise Http404
+    if not (1 <= repeat <= 10):
+        raise Problem(422, "Số lần lặp phải từ 1 đến 10.")
+    if not (1 <= expires_in_minutes <= MAX_MINUTES):
+        raise Problem(422, f"Thời hạn phải từ 1 đến {MAX_MINUTES} phút.")
+    title = (title or "").strip()[:200]
+    if not title:
+        raise Problem(422, "Cần nhập tiêu đề cho bản tin khẩn cấp.")
+    bulletin = None
+    media: list[dict] = []
+    if bulletin_id is not None:
+        from grassroots.content.models import Bulletin
+
+        bulletin = Bulletin.objects.restrict(user, "content.view").filter(pk=bulletin_id).first()
+        if bulletin is None:
+            raise Http404
+        media = _media_of_bulletin(bulletin)
+    elif not text.strip():
+        raise Problem(422, "Cần chọn một bản tin đã duyệt hoặc nhập nội dung để đọc (TTS).")
+    emergency = Emergency.objects.create(
+        unit=_common_ancestor(units),
+        title=title,
+        text=text.strip()[:5000],
+        bulletin=bulletin,
+        media=media,
+        repeat=repeat,
+        created_by=user,
+        expires_at=timezone.now() + datetime.timedelta(minutes=expires_in_minutes),
+    )
+    emergency.area.set(units)
+    emergency.expected_devices = area_devices(emergency).count()
+    emergency.save(update_fields=["expected_devices"])
+    audit.record(emergency, ChangeAction.CREATE, user=user)
+    if media:
+        send(emergency)
+    else:
+        from .emergency_tasks import prepare_emergency
+
+        transaction.on_commit(lambda: prepare_emergency.enqueue(emergency.pk))
+    return emergency
+
+
+def send(emergency: Emergency) -> Emergency:
+    """Sign `play.now` to every unit topic of the area (inside the caller's transaction)."""
+    codes = list(emergency.area.values_list("code", flat=True))
+    body = {
+        "priority": "emergency",
+        "repeat": emergency.repeat,
+        "media": emergency.media,
+        "emergency": {
+            "id": emergency.pk,
+            "title": emergency.title,
+            "text": emergency.text,
+            "expires_at": emergency.expires_at.isoformat(),
+        },
+    }
+    ttl = max(emergency.expires_at - timezone.now(), datetime.timedelta(seconds=30))
+    envelope, _ = protocol.send_to_units(codes, protocol.CommandType.PLAY_NOW, body, ttl=ttl)
+    emergency.command_seq = envelope["payload"]["seq"]
+    emergency.command_id = envelope["payload"]["id"]
+    emergency.sent_at = timezone.now()
+    emergency.status = EmergencyStatus.ACTIVE
+    emergency.save(update_fields=["command_seq", "command_id", "sent_at", "status", "updated_at"])
+    return emergency
+
+
+@transaction.atomic
+def stop(*, user, emergency_id: int) -> Emergency:
+    """Stop an emergency: a signed `stop` to the same unit topics; devices resume their schedule."""
+    require(user, "broadcast.emergency")
+    emergency = (
+        Emergency.objects.restrict(user, "broadcast.emergency").filter(pk=emergency_id).first()
+    )
+    if emergency is None:
+        raise Http404
+    if emergency.status not in (EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING):
+        raise Problem(409, "Bản tin khẩn cấp này đã dừng hoặc hết hạn.")
+    before = audit.snapshot(emergency)
+    codes = list(emergency.area.values_list("code", flat=True))
+    protocol.send_to_units(codes, protocol.CommandType.STOP, {"emergency_id": emergency.pk})
+    emergency.status = EmergencyStatus.STOPPED
+    emergency.stopped_at = timezone.now()
+    emergency.stopped_by = user
+    emergency.save()
+    audit.record(emergency, ChangeAction.UPDATE, user=user, before=before, comment="stop")
+    return emergency
+
+
+def expire_due(now: datetime.datetime | None = None) -> int:
+    now = now or timezone.now()
+    return Emergency.objects.filter(
+        status__in=[EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING], expires_at__lte=now
+    ).update(status=EmergencyStatus.EXPIRED)
+
+
+def record_acks(acks: list[tuple[int, dict]], *, at: datetime.datetime) -> int:
+    """Store device acks of emergency commands (matched by the command's seq or id), once each."""
+    seqs = {a.get("cmd_seq") for _, a in acks if isinstance(a.get("cmd_seq"), int)}
+    ids = {str(a.get("cmd_id")) for _, a in acks if a.get("cmd_id")}
+    if not seqs and not ids:
+        return 0
+    found = Emergency.objects.filter(Q(command_seq__in=seqs) | Q(command_id__in=ids)).values_list(
+        "pk", "command_seq", "command_id"
+    )
+    by_seq = {s: pk for pk, s, _ in found if s is not None}
+    by_id = {i: pk for pk, _, i in found if i}
+    rows = []
+    for device_id, ack in acks:
+        pk = by_seq.get(ack.get("cmd_seq")) or by_id.get(str(ack.get("cmd_id", "")))
+        if pk:
+            rows.append(
+                EmergencyAck(
+                    emergency_id=pk,
+                    device_id=device_id,
+                    acked_at=at,
+                    status=str(ack.get("status", "ok"))[:20],
+                )
+            )
+    EmergencyAck.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return len(rows)
+
+
+def delivery(emergency: Emergency) -> dict[str, Any]:
+    """Acked / expected per commune, and who is offline: what the console shows live."""
+    from grassroots.devices.models_fleet import DeviceStatus
+
+    devices = list(
+        area_devices(emergency)
+        .select_related("unit")
+        .values_list("pk", "name", "unit__code", "unit__name")
+    )
+    acked = dict(emergency.acks.values_list("device_id", "status"))
+    online = set(
+        DeviceStatus.objects.filter(device_id__in=[d[0] for d in devices], online=True).values_list(
+            "device_id", flat=True
+        )
+    )
+    per_unit: dict[str, dict] = {}
+    for pk, name, code, unit_name in devices:
+        row = per_unit.setdefault(
+            code,
+            {"unit_code": code, "unit_name": unit_name, "expected": 0, "acked": 0, "offline": []},
+        )
+        row["expected"] += 1
+        if pk in acked:
+            row["acked"] += 1
+        elif pk not in online:
+            row["offline"].append({"id": pk, "name": name})
+    units = sorted(per_unit.values(), key=lambda r: r["unit_name"])
+    return {
+        "expected": len(devices),
+        "acked": sum(1 for d in devices if d[0] in acked),
+        "units": units,
+    }

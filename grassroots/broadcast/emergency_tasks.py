@@ -1,0 +1,53 @@
+"""Worker side of emergencies: read a text emergency by TTS then send it; expire old ones."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django_tasks import task
+
+from grassroots.core.periodic import every
+
+from . import emergency as emergency_actions
+from .models_emergency import Emergency, EmergencyStatus
+
+log = logging.getLogger("grassroots.broadcast")
+
+
+@task()
+def prepare_emergency(emergency_id: int) -> None:
+    """Synthesize the emergency text (normalised Opus) and send `play.now` with it."""
+    from grassroots.content import tts
+
+    emergency = Emergency.objects.get(pk=emergency_id)
+    if emergency.status != EmergencyStatus.PREPARING:
+        return
+    try:
+        audio = tts.synthesize(f"{emergency.title}. {emergency.text}")
+    except Exception as exc:  # noqa: BLE001 - a failed TTS still sends the text (boards show it)
+        log.exception("emergency %s: TTS failed", emergency_id)
+        emergency.error = f"Không đọc được nội dung bằng TTS: {exc}"[:500]
+        audio = None
+    with transaction.atomic():
+        emergency = Emergency.objects.select_for_update().get(pk=emergency_id)
+        if emergency.status != EmergencyStatus.PREPARING:
+            return
+        if audio:
+            rendition = audio
+            emergency.media = [
+                {
+                    "url": f"{settings.MEDIA_URL}{rendition['stored_path']}",
+                    "sha256": rendition["sha256"],
+                    "size": rendition["size"],
+                    "duration": rendition.get("duration_seconds") or 0,
+                }
+            ]
+        emergency_actions.send(emergency)
+        emergency.save(update_fields=["media", "error"])
+
+
+@every(15)
+def expire_emergencies() -> None:
+    emergency_actions.expire_due()

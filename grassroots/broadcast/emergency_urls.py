@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import emergency_views
+
+urlpatterns = [
+    path("khan-cap/", emergency_views.emergency_list, name="emergency-list"),
+    path("khan-cap/<int:emergency_id>/", emergency_views.emergency_detail, name="emergency-detail"),
+]

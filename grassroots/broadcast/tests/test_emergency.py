@@ -1,0 +1,149 @@
+"""Emergency broadcast: scope, signed play.now to unit topics, acks, delivery, stop, TTS path."""
+
+import json
+
+import pytest
+
+from grassroots.broadcast.models_emergency import Emergency, EmergencyStatus
+from grassroots.core.gateway import discover, dispatch
+from grassroots.core.models import OutboxMessage
+from grassroots.core.testing import COMMUNE_A, COMMUNE_B, EndpointContract, assert_problem, call
+from grassroots.core.testing import unit as get_unit
+from grassroots.devices.models import Device
+
+discover()
+_serial = iter(range(200_000, 299_999))
+
+
+def device(code, **kw):
+    return Device.objects.create(
+        kind="speaker",
+        unit=get_unit(code),
+        name=f"Loa {code}",
+        serial=f"E-{next(_serial)}",
+        technology="ip_4g",
+        **kw,
+    )
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def start(client, user, **body):
+    body.setdefault("title", "Cảnh báo lũ")
+    body.setdefault("text", "Nước sông Hồng lên nhanh, đề nghị bà con di chuyển lên chỗ cao.")
+    return call(client, "post", "/api/v1/emergencies", user=user, body=body)
+
+
+class TestEmergencyContract(EndpointContract):
+    method = "post"
+    permission = "broadcast.emergency"
+    success = 201
+    audited = True
+
+    @pytest.fixture(autouse=True)
+    def _tasks(self, immediate_tasks):
+        pass
+
+    def in_scope_url(self):
+        return "/api/v1/emergencies"
+
+    out_of_scope_url = in_scope_url
+
+    def body(self):
+        return {"units": [COMMUNE_A], "title": "Khẩn", "text": "Thử nghiệm."}
+
+    def out_of_scope_body(self):
+        return {"units": [COMMUNE_B], "title": "Khẩn", "text": "Thử nghiệm."}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_text_emergency_is_read_by_tts_then_signed_to_unit_topics(
+    client, live_demo, immediate_tasks
+):
+    from grassroots.accounts.models import User
+
+    operator = User.objects.get(username="operator")
+    mine = [device(COMMUNE_A), device(COMMUNE_A)]
+    device(COMMUNE_B)
+    response = start(client, operator, units=[COMMUNE_A], repeat=2)
+    assert response.status_code == 201, response.content
+    emergency = Emergency.objects.get(pk=response.json()["id"])
+    assert emergency.status == EmergencyStatus.ACTIVE and emergency.expected_devices == 2
+    row = OutboxMessage.objects.get(topic=f"grassroots/v1/unit/{COMMUNE_A}/cmd")
+    payload = json.loads(row.payload)["payload"]
+    assert payload["type"] == "play.now" and payload["priority"] == "emergency"
+    assert payload["repeat"] == 2 and payload["target"] == {"units": [COMMUNE_A]}
+    (media,) = payload["media"]
+    assert len(media["sha256"]) == 64 and media["url"].endswith(".opus")
+
+    # Acks arrive as device events (once per device, even if repeated).
+    ack = json.dumps({"type": "ack", "cmd_seq": payload["seq"], "status": "ok"}).encode()
+    dispatch([(f"grassroots/v1/dev/{mine[0].pk}/events", ack)] * 2)
+    detail = call(client, "get", f"/api/v1/emergencies/{emergency.pk}", user=operator).json()
+    assert (detail["expected"], detail["acked"]) == (2, 1)
+    assert detail["delivery"][0]["offline"] == [{"id": mine[1].pk, "name": mine[1].name}]
+
+    stopped = call(client, "post", f"/api/v1/emergencies/{emergency.pk}/stop", user=operator)
+    assert stopped.json()["status"] == "stopped"
+    stop_cmd = OutboxMessage.objects.filter(topic=f"grassroots/v1/unit/{COMMUNE_A}/cmd").last()
+    assert json.loads(stop_cmd.payload)["payload"]["emergency_id"] == emergency.pk
+    assert_problem(
+        call(client, "post", f"/api/v1/emergencies/{emergency.pk}/stop", user=operator), 409
+    )
+
+
+@pytest.mark.django_db
+def test_bad_emergency_requests(client, users, immediate_tasks):
+    op = users["operator"]
+    assert (
+        "tiêu đề" in assert_problem(start(client, op, units=[COMMUNE_A], title=" "), 422)["detail"]
+    )
+    assert_problem(start(client, op, units=[COMMUNE_A], text=""), 422)
+    assert_problem(start(client, op, units=[COMMUNE_A], repeat=50), 422)
+    assert_problem(start(client, op, units=["99999"]), 404)
+    assert_problem(start(client, users["viewer"], units=[COMMUNE_A]), 403)
+
+
+@pytest.mark.django_db
+def test_province_wide_emergency_goes_once_to_the_province_topic(
+    client, users, immediate_tasks, django_capture_on_commit_callbacks
+):
+    device(COMMUNE_A)
+    device(COMMUNE_B)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = start(client, users["admin"], units=["33"])
+    assert response.status_code == 201
+    assert response.json()["expected"] == 2
+    topics = list(OutboxMessage.objects.values_list("topic", flat=True))
+    assert topics == ["grassroots/v1/unit/33/cmd"]
+
+
+@pytest.mark.django_db
+def test_console_emergency_pages(
+    client, users, immediate_tasks, django_capture_on_commit_callbacks
+):
+    device(COMMUNE_A)
+    client.force_login(users["operator"])
+    page = client.get("/khan-cap/").content.decode()
+    assert "Phường Phố Hiến" in page and "Xã Tân Hưng" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/khan-cap/",
+            {
+                "title": "Bão số 3",
+                "text": "Gió giật cấp 10.",
+                "repeat": "1",
+                "expires": "20",
+                "units": [COMMUNE_A],
+            },
+        )
+    assert response.status_code == 302
+    detail = client.get(response["Location"]).content.decode()
+    assert "Bão số 3" in detail and 'id="expected">1<' in detail
+    bad = client.post("/khan-cap/", {"title": "X", "text": "Y", "units": [COMMUNE_B]})
+    assert "ngoài phạm vi" in bad.content.decode()
+    fleet = client.get("/thiet-bi/giam-sat/").content.decode()
+    assert "Loa 11953" in fleet

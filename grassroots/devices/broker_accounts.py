@@ -1,0 +1,33 @@
+"""Broker logins of enrolled devices: own `cmd` and unit `cmd` topics to read, own `state` and
+`events` to write (the ACL of architecture.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from grassroots.core.broker import Account
+from grassroots.units.models import Unit
+
+from . import protocol
+from .models_fleet import DeviceCredential
+
+
+def account_for(device_id: int, password_hash: str, codes: list[str]) -> Account:
+    return Account(
+        f"dev-{device_id}",
+        password_hash,
+        read=[protocol.device_cmd_topic(device_id)] + [protocol.unit_cmd_topic(c) for c in codes],
+        write=[protocol.state_topic(device_id), protocol.events_topic(device_id)],
+    )
+
+
+def accounts() -> Iterator[Account]:
+    creds = (
+        DeviceCredential.objects.filter(revoked_at__isnull=True, enrolled_at__isnull=False)
+        .exclude(mqtt_password_hash="")
+        .values_list("device_id", "mqtt_password_hash", "device__unit__path")
+    )
+    code_of = dict(Unit.objects.values_list("pk", "code"))
+    for device_id, pw_hash, path in creds:
+        codes = [code_of[int(p)] for p in path.strip("/").split("/") if p]
+        yield account_for(device_id, pw_hash, codes)

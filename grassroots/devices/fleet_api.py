@@ -1,0 +1,202 @@
+"""Fleet API: provisioning (authorise, enrol, revoke), live status and remote commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from django.db import transaction
+from django.db.models import Count
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from grassroots.accounts.policies import require
+from grassroots.core import audit
+from grassroots.core.errors import Problem
+from grassroots.core.models import ChangeAction
+
+from . import protocol, provisioning
+from .models import Device
+from .models_fleet import DeviceEvent
+
+router = Router(tags=["devices"])
+PREFIX = "/devices"
+
+
+class EnrolRequest(Schema):
+    code: str = Field(..., min_length=4, max_length=20)
+
+
+class EnrolResponse(Schema):
+    device_id: int
+    kind: str
+    units: list[str]
+    mqtt_url: str
+    mqtt_ws_url: str
+    mqtt_username: str
+    mqtt_password: str
+    token: str
+    server_url: str
+    trusted_keys: dict[str, str]
+
+
+class AuthoriseResponse(Schema):
+    device_id: int
+    enrolment_code: str
+    expires_at: datetime
+
+
+class CommandRequest(Schema):
+    type: Literal["stop", "volume.set", "power.set", "resync"]
+    volume: int | None = Field(None, ge=0, le=100)
+    power: Literal["on", "off"] | None = None
+
+
+class CommandSent(Schema):
+    id: str
+    seq: int
+    type: str
+    topic: str
+
+
+class FleetRow(Schema):
+    id: int
+    name: str
+    kind: str
+    unit_code: str
+    unit_name: str
+    enabled: bool
+    enrolled: bool
+    online: bool
+    last_seen: datetime | None
+    playing: str | None
+    volume: int | None
+    latitude: float | None
+    longitude: float | None
+    faults: int
+
+
+class FleetFilter(Schema):
+    unit: str | None = None
+    kind: str | None = None
+    online: bool | None = None
+    limit: int = 1000
+
+
+@router.post(
+    "/enrol",
+    auth=None,
+    response=EnrolResponse,
+    summary="Thiết bị đổi mã đăng ký lấy thông tin xác thực",
+)
+def enrol(request, data: EnrolRequest):
+    return provisioning.enrol(code=data.code, server_url=request.build_absolute_uri("/")[:-1])
+
+
+@router.post("/{device_id}/authorise", response=AuthoriseResponse, summary="Cấp phép thiết bị")
+def authorise(request, device_id: int):
+    require(request.user, "devices.manage")
+    device = provisioning.device_in_scope(request.user, device_id, "devices.manage")
+    cred, code = provisioning.authorise(user=request.user, device=device)
+    return {"device_id": device.pk, "enrolment_code": code, "expires_at": cred.enrolment_expires_at}
+
+
+@router.post("/{device_id}/revoke", response={204: None}, summary="Thu hồi quyền của thiết bị")
+def revoke(request, device_id: int):
+    require(request.user, "devices.manage")
+    device = provisioning.device_in_scope(request.user, device_id, "devices.manage")
+    provisioning.revoke(user=request.user, device=device)
+    return Status(204, None)
+
+
+@router.post("/{device_id}/commands", response=CommandSent, summary="Gửi lệnh tới thiết bị")
+def send_command(request, device_id: int, data: CommandRequest):
+    require(request.user, "devices.control")
+    device = provisioning.device_in_scope(request.user, device_id, "devices.control")
+    body: dict = {}
+    if data.type == "volume.set":
+        if data.volume is None:
+            raise Problem(422, "Lệnh đặt âm lượng cần trường 'volume' (0–100).")
+        body = {"volume": data.volume}
+    elif data.type == "power.set":
+        if data.power is None:
+            raise Problem(422, "Lệnh bật/tắt cần trường 'power' là 'on' hoặc 'off'.")
+        body = {"power": data.power}
+    with transaction.atomic():
+        if data.type == "volume.set":
+            before = audit.snapshot(device)
+            device.volume = data.volume
+            device.save(update_fields=["volume", "updated_at"])
+            Device.objects.filter(pk=device.pk).mark_dirty()
+            audit.record(
+                device, ChangeAction.UPDATE, user=request.user, before=before, comment="volume.set"
+            )
+        envelope, row = protocol.send_to_device(device.pk, data.type, body)
+        if data.type != "volume.set":
+            audit.record(
+                device,
+                ChangeAction.UPDATE,
+                user=request.user,
+                before=audit.snapshot(device),
+                comment=f"command {data.type}",
+            )
+    payload = envelope["payload"]
+    return {"id": payload["id"], "seq": payload["seq"], "type": payload["type"], "topic": row.topic}
+
+
+def fleet_rows(user, filters: FleetFilter) -> list[dict]:
+    require(user, "devices.view")
+    qs = Device.objects.restrict(user, "devices.view").select_related(
+        "unit", "status", "credential"
+    )
+    if filters.unit:
+        qs = qs.filter(unit__path__startswith=_unit_path(user, filters.unit))
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.online is not None:
+        qs = (
+            qs.filter(status__online=filters.online)
+            if filters.online
+            else qs.exclude(status__online=True)
+        )
+    devices = list(qs[: max(1, min(filters.limit, 10_000))])
+    faults = dict(
+        DeviceEvent.objects.filter(device__in=devices, type="fault")
+        .values_list("device_id")
+        .annotate(n=Count("id"))
+    )
+    rows = []
+    for d in devices:
+        status = getattr(d, "status", None)
+        state = status.state if status else {}
+        cred = getattr(d, "credential", None)
+        rows.append(
+            {
+                "id": d.pk,
+                "name": d.name,
+                "kind": d.kind,
+                "unit_code": d.unit.code,
+                "unit_name": d.unit.name,
+                "enabled": d.enabled,
+                "enrolled": bool(cred and cred.active),
+                "online": bool(status and status.online),
+                "last_seen": status.last_seen if status else None,
+                "playing": (state or {}).get("playing"),
+                "volume": (state or {}).get("volume", d.volume),
+                "latitude": d.latitude if d.latitude is not None else d.unit.latitude,
+                "longitude": d.longitude if d.longitude is not None else d.unit.longitude,
+                "faults": faults.get(d.pk, 0),
+            }
+        )
+    return rows
+
+
+def _unit_path(user, code: str) -> str:
+    from grassroots.units.api import get_unit
+
+    return get_unit(user, code, action="devices.view").path
+
+
+@router.get("/fleet/status", response=list[FleetRow], summary="Trạng thái các thiết bị")
+def fleet(request, filters: Query[FleetFilter]):
+    return fleet_rows(request.user, filters)

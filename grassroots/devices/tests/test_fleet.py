@@ -1,0 +1,243 @@
+"""Provisioning, broker accounts, gateway ingest and remote commands (real DB, real broker)."""
+
+import json
+import subprocess
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from grassroots.core import broker
+from grassroots.core.gateway import discover, dispatch
+from grassroots.core.models import OutboxMessage
+from grassroots.core.testing import (
+    COMMUNE_A,
+    COMMUNE_B,
+    EndpointContract,
+    assert_problem,
+    call,
+    unit,
+)
+from grassroots.devices import broker_accounts
+from grassroots.devices.models import Device
+from grassroots.devices.models_fleet import DeviceConnectivity, DeviceEvent, DeviceStatus
+
+_serial = iter(range(10_000, 99_999))
+discover()  # register the apps' gateway handlers, as the gateway process does
+
+
+def device(code=COMMUNE_A, kind="speaker", **kw):
+    return Device.objects.create(
+        kind=kind,
+        unit=unit(code),
+        name=f"Cụm loa {code}",
+        serial=f"SN-{next(_serial)}",
+        technology="ip_4g",
+        **kw,
+    )
+
+
+def enrol(client, users, dev):
+    code = call(client, "post", f"/api/v1/devices/{dev.pk}/authorise", user=users["admin"])
+    assert code.status_code == 200, code.content
+    response = client.post(
+        "/api/v1/devices/enrol",
+        data=json.dumps({"code": code.json()["enrolment_code"].lower().replace("-", "")}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.django_db
+def test_authorise_enrol_revoke(client, users):
+    dev = device()
+    config = enrol(client, users, dev)
+    assert config["mqtt_username"] == f"dev-{dev.pk}" and config["units"] == ["33", COMMUNE_A]
+    assert config["trusted_keys"] and "@" not in config["mqtt_url"]
+    # The code is one-time.
+    again = client.post(
+        "/api/v1/devices/enrol",
+        data=json.dumps({"code": "AAAA-BBBB"}),
+        content_type="application/json",
+    )
+    assert_problem(again, 404)
+    # The device token reads its own manifest endpoint family; accounts list it with its ACL.
+    (account,) = [a for a in broker_accounts.accounts() if a.username == f"dev-{dev.pk}"]
+    assert f"grassroots/v1/unit/{COMMUNE_A}/cmd" in account.read
+    assert account.write == [
+        f"grassroots/v1/dev/{dev.pk}/state",
+        f"grassroots/v1/dev/{dev.pk}/events",
+    ]
+    from grassroots.devices.provisioning import authenticate_token
+
+    assert authenticate_token(config["token"]) == dev
+    assert (
+        call(client, "post", f"/api/v1/devices/{dev.pk}/revoke", user=users["admin"]).status_code
+        == 204
+    )
+    assert authenticate_token(config["token"]) is None
+    assert not [a for a in broker_accounts.accounts() if a.username == f"dev-{dev.pk}"]
+
+
+@pytest.mark.django_db
+def test_operator_cannot_authorise_devices(client, users):
+    dev = device()
+    assert_problem(
+        call(client, "post", f"/api/v1/devices/{dev.pk}/authorise", user=users["operator"]), 403
+    )
+
+
+class TestCommandContract(EndpointContract):
+    method = "post"
+    permission = "devices.control"
+    audited = True
+
+    def in_scope_url(self):
+        return f"/api/v1/devices/{device(COMMUNE_A).pk}/commands"
+
+    def out_of_scope_url(self):
+        return f"/api/v1/devices/{device(COMMUNE_B).pk}/commands"
+
+    def body(self):
+        return {"type": "volume.set", "volume": 35}
+
+
+@pytest.mark.django_db
+def test_commands_are_signed_into_the_outbox(client, users):
+    dev = device()
+    response = call(
+        client,
+        "post",
+        f"/api/v1/devices/{dev.pk}/commands",
+        user=users["operator"],
+        body={"type": "power.set", "power": "off"},
+    )
+    assert response.status_code == 200
+    row = OutboxMessage.objects.get(topic=f"grassroots/v1/dev/{dev.pk}/cmd")
+    envelope = json.loads(row.payload)
+    assert envelope["payload"]["type"] == "power.set" and envelope["payload"]["power"] == "off"
+    bad = call(
+        client,
+        "post",
+        f"/api/v1/devices/{dev.pk}/commands",
+        user=users["operator"],
+        body={"type": "volume.set"},
+    )
+    assert "âm lượng" in assert_problem(bad, 422)["detail"]
+    bad = call(
+        client,
+        "post",
+        f"/api/v1/devices/{dev.pk}/commands",
+        user=users["operator"],
+        body={"type": "self.destruct"},
+    )
+    assert_problem(bad, 422)
+
+
+@pytest.mark.django_db
+def test_state_and_events_ingest_idempotently(users):
+    dev = device()
+    state = f"grassroots/v1/dev/{dev.pk}/state"
+    events = f"grassroots/v1/dev/{dev.pk}/events"
+    dispatch([(state, b'{"online": true, "playing": "item-1", "volume": 70}')])
+    dispatch([(state, b'{"online": false}')])
+    dispatch(
+        [
+            (state, b'{"online": true}'),
+            ("grassroots/v1/dev/999999/state", b"{}"),
+            (state, b"not json"),
+        ]
+    )
+    status = DeviceStatus.objects.get(device=dev)
+    assert status.online is True
+    assert list(
+        DeviceConnectivity.objects.filter(device=dev)
+        .order_by("at", "id")
+        .values_list("online", flat=True)
+    ) == [True, False, True]
+    fault = json.dumps({"id": "evt-1", "type": "fault", "reason": "bad signature"}).encode()
+    dispatch([(events, fault), (events, fault)])
+    dispatch([(events, fault)])
+    assert DeviceEvent.objects.filter(device=dev, type="fault").count() == 1
+
+
+@pytest.mark.django_db
+def test_fleet_status_is_scoped(client, users):
+    mine, other = device(COMMUNE_A), device(COMMUNE_B)
+    dispatch([(f"grassroots/v1/dev/{mine.pk}/state", b'{"online": true, "playing": "x"}')])
+    rows = call(client, "get", "/api/v1/devices/fleet/status", user=users["operator"]).json()
+    assert [r["id"] for r in rows] == [mine.pk] and rows[0]["online"] and rows[0]["playing"] == "x"
+    ids = {
+        r["id"]
+        for r in call(client, "get", "/api/v1/devices/fleet/status", user=users["viewer"]).json()
+    }
+    assert {mine.pk, other.pk} <= ids
+
+
+@pytest.mark.mqtt
+@pytest.mark.django_db
+def test_enrolled_device_logs_in_and_revoked_is_cut_off(client, users, tmp_path, settings):
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
+    port = broker.free_port()
+    conf = broker.write_config(tmp_path, port, auth=True)
+    proc = subprocess.Popen([broker.mosquitto_binary(), "-c", str(conf)])
+    try:
+        time.sleep(0.4)
+        dev = device()
+        config = enrol(client, users, dev)
+        assert broker.sync(tmp_path)
+        time.sleep(0.3)
+
+        def login(password):
+            rc = {}
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+            c.username_pw_set(config["mqtt_username"], password)
+            c.on_connect = lambda *a: rc.setdefault("rc", a[3])
+            c.connect("127.0.0.1", port)
+            c.loop_start()
+            deadline = time.monotonic() + 5
+            while "rc" not in rc and time.monotonic() < deadline:
+                time.sleep(0.02)
+            c.loop_stop()
+            c.disconnect()
+            return rc["rc"]
+
+        assert not login(config["mqtt_password"]).is_failure
+        assert login("guess").is_failure
+        call(client, "post", f"/api/v1/devices/{dev.pk}/revoke", user=users["admin"])
+        assert broker.sync(tmp_path)
+        time.sleep(0.3)
+        assert login(config["mqtt_password"]).is_failure
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@pytest.mark.django_db
+def test_emqx_hooks_apply_the_same_acl(client, users, monkeypatch):
+    monkeypatch.setenv("GRASSROOTS_MQTT_HOOK_SECRET", "hook-secret")
+    dev = device()
+    config = enrol(client, users, dev)
+    user = config["mqtt_username"]
+
+    def hook(path, body, secret="hook-secret"):
+        return client.post(
+            f"/api/v1/mqtt/{path}",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_X_GRASSROOTS_HOOK_SECRET=secret,
+        )
+
+    assert assert_problem(hook("auth", {"username": user, "password": "x"}, secret="no"), 403)
+    assert (
+        hook("auth", {"username": user, "password": config["mqtt_password"]}).json()["result"]
+        == "allow"
+    )
+    assert hook("auth", {"username": user, "password": "wrong"}).json()["result"] == "deny"
+    ok = {"username": user, "action": "publish", "topic": f"grassroots/v1/dev/{dev.pk}/events"}
+    assert hook("acl", ok).json()["result"] == "allow"
+    forged = {**ok, "topic": f"grassroots/v1/unit/{COMMUNE_A}/cmd"}
+    assert hook("acl", forged).json()["result"] == "deny"
+    sub = {**forged, "action": "subscribe"}
+    assert hook("acl", sub).json()["result"] == "allow"
