@@ -5,3 +5,4 @@ class DevicesConfig(AppConfig):
     name = "grassroots.devices"
     label = "devices"
     verbose_name = "Thiết bị"
+
