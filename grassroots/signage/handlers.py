@@ -1,0 +1,51 @@
+"""Gateway handlers: board state (retained heartbeat) and events (proof of display) over MQTT."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from grassroots.core.gateway import handles
+from grassroots.devices.protocol import device_id_from_topic
+
+log = logging.getLogger("grassroots.signage")
+
+
+def _boards(items: list[tuple[str, bytes]]):
+    from .models import Board
+
+    ids = {device_id_from_topic(t) for t, _ in items}
+    ids = {int(i) for i in ids if i and i.isdigit()}
+    boards = {
+        b.device_id: b
+        for b in Board.objects.filter(pk__in=ids, token_hash__isnull=False).select_related("device")
+    }
+    for topic, payload in items:
+        dev = device_id_from_topic(topic)
+        board = boards.get(int(dev)) if dev and dev.isdigit() else None
+        if board is None:
+            continue
+        try:
+            body = json.loads(payload or b"{}")
+        except ValueError:
+            log.warning("board %s sent a message that is not JSON on %s", dev, topic)
+            continue
+        if isinstance(body, dict):
+            yield board, body
+
+
+@handles("state")
+def board_state(items: list[tuple[str, bytes]]) -> None:
+    from .actions import record_state
+
+    for board, body in _boards(items):
+        record_state(board=board, state=body, via="mqtt")
+
+
+@handles("events")
+def board_events(items: list[tuple[str, bytes]]) -> None:
+    from .actions import record_proofs
+
+    for board, body in _boards(items):
+        if body.get("type") == "display" and isinstance(body.get("entries"), list):
+            record_proofs(board=board, entries=body["entries"])

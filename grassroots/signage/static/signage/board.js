@@ -1,0 +1,727 @@
+/* The e-board player (/board/) and the console preview of it.
+ *
+ * Security: everything that comes from a bulletin is put on screen with textContent or as a
+ * blob: URL of a hash-checked file, never as HTML. Commands and manifests are verified with
+ * Ed25519 (WebCrypto) against the keys pinned at pairing; where the browser lacks Ed25519 only
+ * the key id is checked (reported as "verify": "kid" in the heartbeat).
+ */
+(function () {
+  "use strict";
+
+  const body = document.body;
+  const MODE = body.dataset.mode || "board";
+  const PREVIEW = MODE === "preview";
+  const VERSION = body.dataset.version || "";
+  const STORE = PREVIEW ? sessionStorage : localStorage;
+  const K = {
+    cred: "gr.board.cred",
+    manifest: "gr.board.manifest",
+    emergency: "gr.board.emergency",
+    proofs: "gr.board.proofs",
+    seen: "gr.board.seen",
+    pairing: "gr.board.pairing",
+  };
+  const SKEW_MS = 120 * 1000;
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    cred: null,
+    manifest: null,
+    etag: null,
+    items: [],
+    index: -1,
+    current: null,
+    currentStart: null,
+    timer: null,
+    urls: new Map(), // sha256 -> blob: URL
+    emergency: null,
+    mqtt: null,
+    mqttConnected: false,
+    verify: "none",
+    keys: new Map(),
+  };
+  window.__board = state; // for monitoring from devtools and tests (no secrets read from it)
+
+  // ---------------------------------------------------------------- storage helpers
+  function load(key) {
+    try { return JSON.parse(STORE.getItem(key)); } catch (e) { return null; }
+  }
+  function save(key, value) {
+    try { STORE.setItem(key, JSON.stringify(value)); } catch (e) { /* full: keep running */ }
+  }
+
+  // ---------------------------------------------------------------- crypto
+  function b64bytes(b64) {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function hex(buffer) {
+    return Array.from(new Uint8Array(buffer)).map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  /* The server's canonical JSON: sorted keys, no spaces, UTF-8 as is. */
+  function canonical(v) {
+    if (v === null || typeof v !== "object") return JSON.stringify(v);
+    if (Array.isArray(v)) return "[" + v.map(canonical).join(",") + "]";
+    return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + canonical(v[k])).join(",") + "}";
+  }
+  async function importKeys(list) {
+    state.keys.clear();
+    for (const k of list || []) {
+      if (k.alg !== "Ed25519") continue;
+      let key = null;
+      try {
+        key = await crypto.subtle.importKey("raw", b64bytes(k.public_key), { name: "Ed25519" }, false, ["verify"]);
+        state.verify = "ed25519";
+      } catch (e) {
+        state.verify = "kid";
+      }
+      state.keys.set(k.kid, key);
+    }
+  }
+  /* True when `sig` is a valid signature of `text` (the signed bytes) by key `kid`. */
+  async function verified(text, sig, kid) {
+    if (!state.keys.has(kid)) return false;
+    const key = state.keys.get(kid);
+    if (!key) return true; // no Ed25519 in this browser: the pinned kid is all we can check
+    try {
+      return await crypto.subtle.verify({ name: "Ed25519" }, key, b64bytes(sig), new TextEncoder().encode(text));
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTP
+  function api(path, options) {
+    const opts = Object.assign({ cache: "no-store" }, options || {});
+    opts.headers = Object.assign({}, opts.headers || {});
+    if (!PREVIEW && state.cred) opts.headers.Authorization = "Bearer " + state.cred.token;
+    if (PREVIEW) opts.credentials = "same-origin";
+    return fetch(path, opts);
+  }
+  function base() { return "/api/v1/boards/" + deviceId(); }
+  function deviceId() { return PREVIEW ? body.dataset.device : state.cred && state.cred.device; }
+
+  function unpaired() {
+    // The server no longer knows this board (revoked or reset): start pairing again.
+    STORE.removeItem(K.cred);
+    STORE.removeItem(K.manifest);
+    location.reload();
+  }
+
+  // ---------------------------------------------------------------- time
+  function vnParts(date) {
+    const offset = (state.manifest && state.manifest.tz_offset_minutes) || 420;
+    const d = new Date(date.getTime() + offset * 60000);
+    return { weekday: (d.getUTCDay() + 6) % 7, minutes: d.getUTCHours() * 60 + d.getUTCMinutes(), d };
+  }
+  function hm(text) {
+    const [h, m] = String(text).split(":").map(Number);
+    return h * 60 + m;
+  }
+  function eligible(item, now) {
+    if (item.go_live_at && new Date(item.go_live_at) > now) return false;
+    if (item.expire_at && new Date(item.expire_at) <= now) return false;
+    const w = item.window || {};
+    if (w.from && new Date(w.from) > now) return false;
+    if (w.until && new Date(w.until) <= now) return false;
+    const p = vnParts(now);
+    if (Array.isArray(w.weekdays) && w.weekdays.length && !w.weekdays.includes(p.weekday)) return false;
+    if (w.start && w.end) {
+      const s = hm(w.start), e = hm(w.end);
+      const inside = s <= e ? p.minutes >= s && p.minutes < e : p.minutes >= s || p.minutes < e;
+      if (!inside) return false;
+    } else if (w.start && p.minutes < hm(w.start)) {
+      return false;
+    } else if (w.end && p.minutes >= hm(w.end)) {
+      return false;
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- media
+  async function mediaUrl(m) {
+    if (state.urls.has(m.sha256)) return state.urls.get(m.sha256);
+    const response = await api(m.url, { cache: "default" });
+    if (!response.ok) throw new Error("media " + response.status);
+    const buffer = await response.arrayBuffer();
+    const digest = hex(await crypto.subtle.digest("SHA-256", buffer));
+    if (digest !== m.sha256) throw new Error("media hash mismatch");
+    const url = URL.createObjectURL(new Blob([buffer], { type: m.mime || "application/octet-stream" }));
+    state.urls.set(m.sha256, url);
+    return url;
+  }
+  async function preload(items) {
+    for (const item of items) {
+      for (const m of item.media || []) {
+        try { await mediaUrl(m); } catch (e) { /* shown without it; retried next manifest */ }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- manifest
+  async function fetchManifest() {
+    if (!deviceId()) return;
+    const headers = {};
+    if (state.etag) headers["If-None-Match"] = state.etag;
+    let response;
+    try {
+      response = await api(base() + "/manifest", { headers });
+    } catch (e) {
+      setNet(false);
+      return;
+    }
+    if (response.status === 401) return PREVIEW ? null : unpaired();
+    if (response.status === 304 || !response.ok) return;
+    const text = await response.text();
+    await acceptManifest(text, response.headers.get("ETag"), true);
+  }
+
+  async function acceptManifest(text, etag, fresh) {
+    // The signed bytes are the payload exactly as the server wrote them.
+    const start = text.indexOf('"payload":');
+    const end = text.lastIndexOf(',"sig":"');
+    if (start < 0 || end < 0) return;
+    const raw = text.slice(start + 10, end);
+    let envelope;
+    try { envelope = JSON.parse(text); } catch (e) { return; }
+    if (!PREVIEW && !(await verified(raw, envelope.sig, envelope.kid))) {
+      console.warn("board: manifest signature refused");
+      return;
+    }
+    const payload = envelope.payload;
+    if (String(payload.device) !== String(deviceId())) return;
+    state.manifest = payload;
+    state.etag = etag;
+    if (fresh && !PREVIEW) save(K.manifest, { text, etag });
+    applyLayout(payload);
+    await preload(payload.items || []);
+    refreshItems(true);
+  }
+
+  function applyLayout(m) {
+    const layout = m.layout || {};
+    const screen = $("screen");
+    screen.className = "layout-" + (layout.kind === "full" ? "full" : "split");
+    screen.dataset.scale = String(layout.text_scale || 100);
+    document.documentElement.style.setProperty("--text-scale", String((layout.text_scale || 100) / 100));
+    $("unit-name").textContent = m.unit ? m.unit.name : "";
+    $("unit-name").hidden = layout.show_unit_name === false;
+    $("clock").hidden = layout.show_clock === false;
+  }
+
+  function refreshItems(changed) {
+    const now = new Date();
+    const all = (state.manifest && state.manifest.items) || [];
+    const items = all.filter((i) => eligible(i, now));
+    const ids = items.map((i) => i.id).join("|");
+    const before = state.items.map((i) => i.id).join("|");
+    state.items = items;
+    updateTicker();
+    if (!items.length) {
+      showItem(null);
+      return;
+    }
+    if (!state.current || !items.some((i) => i.id === state.current.id) || (changed && ids !== before && !state.timer)) {
+      next();
+    }
+  }
+
+  // ---------------------------------------------------------------- rendering
+  function setText(el, text) { el.textContent = text == null ? "" : String(text); }
+
+  function clearChildren(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  function showItem(item) {
+    finishProof();
+    state.current = item;
+    state.currentStart = new Date();
+    const article = $("item");
+    $("empty").hidden = !!item;
+    article.hidden = !item;
+    if (!item) return publishState();
+    article.dataset.id = item.id;
+    article.className = "priority-" + (item.priority || "normal") + (item.media && item.media.length ? " has-media" : "");
+    const pr = $("item-priority");
+    pr.hidden = !(item.must_show || item.priority !== "normal");
+    setText(pr, item.priority === "emergency" ? "KHẨN CẤP" : item.priority === "priority" ? "ƯU TIÊN" : "THÔNG BÁO CẦN BIẾT");
+    setText($("item-title"), item.title);
+    const bodyEl = $("item-body");
+    clearChildren(bodyEl);
+    for (const para of item.paragraphs || []) {
+      const p = document.createElement("p");
+      p.textContent = para;
+      bodyEl.appendChild(p);
+    }
+    setText($("item-source"), item.source ? "Nguồn: " + item.source : "");
+    const mediaEl = $("item-media");
+    clearChildren(mediaEl);
+    for (const m of (item.media || []).slice(0, 1)) {
+      const url = state.urls.get(m.sha256);
+      if (!url) continue;
+      if (m.kind === "video") {
+        const v = document.createElement("video");
+        v.src = url;
+        v.muted = !item.sound;
+        v.autoplay = true;
+        v.playsInline = true;
+        v.setAttribute("playsinline", "");
+        mediaEl.appendChild(v);
+        v.play().catch(() => { v.muted = true; v.play().catch(() => {}); });
+      } else {
+        const img = document.createElement("img");
+        img.alt = "";
+        img.src = url;
+        mediaEl.appendChild(img);
+      }
+    }
+    publishState();
+  }
+
+  function next() {
+    clearTimeout(state.timer);
+    state.timer = null;
+    const now = new Date();
+    const all = (state.manifest && state.manifest.items) || [];
+    state.items = all.filter((i) => eligible(i, now));
+    updateTicker();
+    if (!state.items.length) {
+      showItem(null);
+      state.timer = setTimeout(next, 5000);
+      return;
+    }
+    let i = state.current ? state.items.findIndex((x) => x.id === state.current.id) : -1;
+    i = (i + 1) % state.items.length;
+    const item = state.items[i];
+    showItem(item);
+    state.timer = setTimeout(next, Math.max(2, item.duration || 20) * 1000);
+  }
+
+  function updateTicker() {
+    const layout = (state.manifest && state.manifest.layout) || {};
+    const parts = state.items.map((i) => i.title);
+    if (layout.ticker) parts.unshift(layout.ticker);
+    setText($("ticker-text"), parts.join("   •   "));
+    $("ticker").hidden = layout.kind === "full";
+  }
+
+  function tickClock() {
+    const p = vnParts(new Date()).d;
+    const two = (n) => String(n).padStart(2, "0");
+    setText($("clock-time"), two(p.getUTCHours()) + ":" + two(p.getUTCMinutes()));
+    const days = ["Chủ nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy"];
+    setText($("clock-date"), days[p.getUTCDay()] + ", " + two(p.getUTCDate()) + "/" + two(p.getUTCMonth() + 1) + "/" + p.getUTCFullYear());
+    tickEmergency();
+  }
+
+  // ---------------------------------------------------------------- emergency overlay
+  function showEmergency(em, fromStore) {
+    if (!em || !em.id) return;
+    const expires = new Date(em.expires_at);
+    if (!(expires > new Date())) return;
+    if (state.emergency && String(state.emergency.id) !== String(em.id)) finishEmergencyProof();
+    const same = state.emergency && String(state.emergency.id) === String(em.id);
+    state.emergency = fromStore || same
+      ? Object.assign({}, em, { shown_at: (same && state.emergency.shown_at) || em.shown_at || new Date().toISOString() })
+      : Object.assign({}, em, { shown_at: new Date().toISOString() });
+    save(K.emergency, state.emergency);
+    setText($("em-title"), em.title);
+    setText($("em-text"), em.text);
+    $("emergency").hidden = false;
+    body.classList.add("has-emergency");
+    tickEmergency();
+    publishState();
+  }
+  function clearEmergency(id) {
+    if (!state.emergency) return;
+    if (id != null && String(state.emergency.id) !== String(id)) return;
+    finishEmergencyProof();
+    state.emergency = null;
+    STORE.removeItem(K.emergency);
+    $("emergency").hidden = true;
+    body.classList.remove("has-emergency");
+    publishState();
+  }
+  function tickEmergency() {
+    if (!state.emergency) return;
+    const left = Math.floor((new Date(state.emergency.expires_at) - new Date()) / 1000);
+    if (left <= 0) return clearEmergency();
+    const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    const two = (n) => String(n).padStart(2, "0");
+    setText($("em-countdown"), (h ? h + ":" : "") + two(m) + ":" + two(s));
+  }
+
+  // ---------------------------------------------------------------- proof of display
+  function queueProof(entry) {
+    if (PREVIEW) return;
+    const list = load(K.proofs) || [];
+    list.push(entry);
+    save(K.proofs, list.slice(-5000));
+  }
+  function uuid() {
+    return crypto.randomUUID ? crypto.randomUUID() : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+      (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+  }
+  function finishProof() {
+    const item = state.current;
+    if (!item || !state.currentStart) return;
+    const end = new Date();
+    if (end - state.currentStart >= 1000 && !state.emergency) {
+      queueProof({
+        id: uuid(), item: item.id, kind: "item", bulletin: item.bulletin, revision_id: item.revision_id,
+        started_at: state.currentStart.toISOString(), ended_at: end.toISOString(),
+      });
+    }
+    state.currentStart = null;
+  }
+  function finishEmergencyProof() {
+    const em = state.emergency;
+    if (!em) return;
+    queueProof({
+      id: uuid(), item: "emergency:" + String(em.id).slice(0, 80), kind: "emergency",
+      started_at: em.shown_at || new Date().toISOString(), ended_at: new Date().toISOString(),
+    });
+  }
+  async function flushProofs() {
+    const list = load(K.proofs) || [];
+    if (!list.length || !state.cred) return;
+    const batch = list.slice(0, 200);
+    try {
+      const r = await api(base() + "/proofs", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ entries: batch }),
+      });
+      if (r.status === 401) return unpaired();
+      if (!r.ok) return;
+      const done = new Set(batch.map((e) => e.id));
+      save(K.proofs, (load(K.proofs) || []).filter((e) => !done.has(e.id)));
+    } catch (e) { /* offline: kept for later */ }
+  }
+
+  // ---------------------------------------------------------------- heartbeat
+  function stateBody() {
+    return {
+      status: "online",
+      online: true,
+      current: state.current ? { id: state.current.id, title: state.current.title, bulletin: state.current.bulletin } : null,
+      emergency: state.emergency ? { id: state.emergency.id, title: state.emergency.title } : null,
+      manifest_etag: state.etag ? state.etag.replace(/"/g, "") : null,
+      items: state.items.length,
+      version: VERSION,
+      verify: state.verify,
+    };
+  }
+  let lastHttpBeat = 0;
+  function publishState() {
+    if (PREVIEW || !state.cred) return;
+    if (state.mqtt && state.mqttConnected) {
+      state.mqtt.publish(topic("state"), JSON.stringify(stateBody()), { qos: 1, retain: true });
+    }
+  }
+  async function heartbeat() {
+    publishState();
+    if (state.mqttConnected || Date.now() - lastHttpBeat < 30000) return;
+    lastHttpBeat = Date.now();
+    try {
+      const r = await api(base() + "/state", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(stateBody()),
+      });
+      if (r.status === 401) return unpaired();
+      setNet(r.ok);
+    } catch (e) { setNet(false); }
+  }
+  function setNet(ok) { $("net").className = ok ? "ok" : "down"; }
+
+  // ---------------------------------------------------------------- MQTT push
+  function topic(kind) { return "grassroots/v1/dev/" + state.cred.device + "/" + kind; }
+  function chain() { return (state.cred.chain || (state.manifest && state.manifest.unit && state.manifest.unit.chain) || []).map(String); }
+
+  function connectMqtt() {
+    const c = state.cred;
+    if (!c || !c.mqtt || !c.mqtt.url || !window.mqtt) return;
+    const client = window.mqtt.connect(c.mqtt.url, {
+      clientId: c.mqtt.username,
+      username: c.mqtt.username,
+      password: c.mqtt.password,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 3000,
+      connectTimeout: 8000,
+      keepalive: 30,
+      will: { topic: topic("state"), payload: JSON.stringify({ status: "offline", online: false }), qos: 1, retain: true },
+    });
+    state.mqtt = client;
+    client.on("connect", () => {
+      state.mqttConnected = true;
+      setNet(true);
+      const subs = {};
+      subs[topic("cmd")] = { qos: 1 };
+      for (const code of chain()) subs["grassroots/v1/unit/" + code + "/cmd"] = { qos: 1 };
+      client.subscribe(subs);
+      publishState();
+      fetchManifest(); // anything missed while disconnected
+    });
+    client.on("close", () => { state.mqttConnected = false; setNet(false); });
+    client.on("offline", () => { state.mqttConnected = false; });
+    client.on("error", () => { /* reconnects by itself */ });
+    client.on("message", (t, message) => { handleCommand(t, message.toString()).catch(() => {}); });
+  }
+
+  function event(type, fields) {
+    if (!state.mqtt || !state.mqttConnected) return;
+    const e = Object.assign({ type, id: uuid(), device: String(state.cred.device), at: new Date().toISOString() }, fields);
+    state.mqtt.publish(topic("events"), JSON.stringify(e), { qos: 1 });
+  }
+
+  function targetsMe(target) {
+    if (!target || typeof target !== "object") return false;
+    const me = String(state.cred.device);
+    if (target.device != null && String(target.device) === me) return true;
+    if (Array.isArray(target.devices) && target.devices.map(String).includes(me)) return true;
+    const units = (target.units || []).concat(target.unit != null ? [target.unit] : []).map(String);
+    const mine = chain();
+    return units.some((u) => mine.includes(u));
+  }
+
+  function seenBefore(kid, seq, expires) {
+    const now = Date.now();
+    const seen = (load(K.seen) || []).filter((s) => s[2] > now - SKEW_MS);
+    const key = kid + ":" + seq;
+    if (seen.some((s) => s[0] === key)) return true;
+    seen.push([key, 0, new Date(expires).getTime()]);
+    save(K.seen, seen.slice(-2000));
+    return false;
+  }
+
+  async function handleCommand(t, text) {
+    let env;
+    try { env = JSON.parse(text); } catch (e) { return; }
+    if (!env || typeof env.payload !== "object" || !env.sig || !env.kid) return;
+    const p = env.payload;
+    const refuse = (reason) => event("ack", { cmd_id: p.id, cmd_seq: p.seq, kid: env.kid, cmd_type: p.type, status: "refused", reason });
+    if (!(await verified(canonical(p), env.sig, env.kid))) return refuse("bad_signature");
+    if (!targetsMe(p.target)) return refuse("wrong_target");
+    const now = Date.now();
+    if (p.not_before && new Date(p.not_before).getTime() - SKEW_MS > now) return refuse("not_yet_valid");
+    if (!p.expires_at || new Date(p.expires_at).getTime() + SKEW_MS < now) return refuse("expired");
+    if (!Number.isInteger(p.seq) || seenBefore(env.kid, p.seq, p.expires_at)) return refuse("replay");
+    switch (p.type) {
+      case "manifest.updated":
+        fetchManifest();
+        break;
+      case "resync":
+      case "config.updated":
+        state.etag = null;
+        fetchManifest();
+        break;
+      case "play.now":
+        if (p.priority === "emergency" && p.emergency) showEmergency(p.emergency, false);
+        break;
+      case "stop":
+        clearEmergency(p.emergency_id != null ? p.emergency_id : null);
+        break;
+      case "screenshot":
+        screenshot(p.request);
+        break;
+      default:
+        return refuse("unsupported_type");
+    }
+    event("ack", { cmd_id: p.id, cmd_seq: p.seq, kid: env.kid, cmd_type: p.type, status: "ok" });
+  }
+
+  // ---------------------------------------------------------------- screenshot
+  function wrap(ctx, text, x, y, width, lineHeight, maxY) {
+    const words = String(text || "").split(/\s+/);
+    let line = "";
+    for (const w of words) {
+      const test = line ? line + " " + w : w;
+      if (ctx.measureText(test).width > width && line) {
+        ctx.fillText(line, x, y);
+        y += lineHeight;
+        line = w;
+        if (y > maxY) return y;
+      } else {
+        line = test;
+      }
+    }
+    if (line) { ctx.fillText(line, x, y); y += lineHeight; }
+    return y;
+  }
+  async function screenshot(requestId) {
+    const W = 1280, H = 720;
+    const canvas = document.createElement("canvas");
+    canvas.width = W; canvas.height = H;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#0b2545"; ctx.fillRect(0, 0, W, H);
+    ctx.fillStyle = "#ffffff"; ctx.textBaseline = "top";
+    ctx.font = "bold 28px sans-serif";
+    ctx.fillText($("unit-name").textContent || "", 24, 16);
+    ctx.fillText(($("clock-time").textContent || "") + "  " + ($("clock-date").textContent || ""), W - 520, 16);
+    let y = 80;
+    const img = document.querySelector("#item-media img");
+    const vid = document.querySelector("#item-media video");
+    const visual = img || vid;
+    if (visual) {
+      try {
+        const w = visual.naturalWidth || visual.videoWidth || 16, h = visual.naturalHeight || visual.videoHeight || 9;
+        const scale = Math.min(560 / w, 420 / h);
+        ctx.drawImage(visual, W - 24 - w * scale, 80, w * scale, h * scale);
+      } catch (e) { /* nothing drawn */ }
+    }
+    const textWidth = visual ? W - 640 : W - 48;
+    if (state.current) {
+      ctx.font = "bold 44px sans-serif";
+      y = wrap(ctx, state.current.title, 24, y, textWidth, 54, 300);
+      ctx.font = "30px sans-serif";
+      for (const para of state.current.paragraphs || []) {
+        y = wrap(ctx, para, 24, y + 10, textWidth, 38, H - 110);
+        if (y > H - 110) break;
+      }
+    } else {
+      ctx.font = "36px sans-serif";
+      ctx.fillText($("empty").textContent, 24, y);
+    }
+    ctx.fillStyle = "#13315c"; ctx.fillRect(0, H - 60, W, 60);
+    ctx.fillStyle = "#ffd166"; ctx.font = "26px sans-serif";
+    ctx.fillText($("ticker-text").textContent.slice(0, 120), 24, H - 45);
+    if (state.emergency) {
+      ctx.fillStyle = "rgba(170, 0, 0, 0.96)"; ctx.fillRect(0, 0, W, H);
+      ctx.fillStyle = "#ffffff"; ctx.font = "bold 56px sans-serif";
+      ctx.fillText("CẢNH BÁO KHẨN CẤP", 24, 40);
+      ctx.font = "bold 44px sans-serif";
+      let ey = wrap(ctx, state.emergency.title, 24, 130, W - 48, 54, 300);
+      ctx.font = "32px sans-serif";
+      ey = wrap(ctx, state.emergency.text, 24, ey + 16, W - 48, 42, H - 100);
+      ctx.fillText("Còn hiệu lực: " + $("em-countdown").textContent, 24, H - 80);
+    }
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    if (!blob) return;
+    try {
+      await api(base() + "/screenshot?request=" + encodeURIComponent(requestId || ""), {
+        method: "POST", headers: { "Content-Type": "image/png" }, body: blob,
+      });
+    } catch (e) { /* offline: the console asks again */ }
+  }
+
+  // ---------------------------------------------------------------- pairing
+  async function pairing() {
+    $("pairing").hidden = false;
+    $("screen").hidden = true;
+    let p = load(K.pairing);
+    if (!p || new Date(p.expires_at) - new Date() < 60000) {
+      try {
+        const r = await fetch("/api/v1/boards/pairing", { method: "POST", cache: "no-store" });
+        if (!r.ok) throw new Error(String(r.status));
+        p = await r.json();
+        save(K.pairing, p);
+      } catch (e) {
+        setText($("pair-error"), "Chưa kết nối được máy chủ; đang thử lại…");
+        setTimeout(pairing, 5000);
+        return;
+      }
+    }
+    setText($("pair-error"), "");
+    setText($("pair-code"), p.display);
+    const until = new Date(p.expires_at);
+    setText($("pair-expiry"), "Mã có hiệu lực đến " + until.toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" }) + ".");
+    const poll = async () => {
+      if (new Date() > until) { STORE.removeItem(K.pairing); return pairing(); }
+      try {
+        const r = await fetch("/api/v1/boards/pairing/claim", {
+          method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ code: p.code, secret: p.secret }),
+        });
+        if (r.status === 200) {
+          const cred = await r.json();
+          save(K.cred, cred);
+          STORE.removeItem(K.pairing);
+          $("pairing").hidden = true;
+          return start(cred);
+        }
+        if (r.status === 404 || r.status === 410) { STORE.removeItem(K.pairing); return pairing(); }
+      } catch (e) { /* offline: poll again */ }
+      setTimeout(poll, (p.poll_seconds || 2) * 1000);
+    };
+    poll();
+  }
+
+  // ---------------------------------------------------------------- start
+  async function refreshConfig() {
+    try {
+      const r = await api(base() + "/config");
+      if (r.status === 401) return unpaired();
+      if (!r.ok) return;
+      const cfg = await r.json();
+      const c = state.cred;
+      c.chain = cfg.chain;
+      if (cfg.mqtt_url) c.mqtt.url = cfg.mqtt_url;
+      // Keys pinned at pairing are kept; a new key (rotation) is added from the server.
+      const known = new Set((c.keys || []).map((k) => k.kid));
+      c.keys = (c.keys || []).concat((cfg.keys || []).filter((k) => !known.has(k.kid)));
+      save(K.cred, c);
+      await importKeys(c.keys);
+    } catch (e) { /* offline: keep what we have */ }
+  }
+
+  async function start(cred) {
+    state.cred = cred;
+    $("screen").hidden = false;
+    await importKeys(cred.keys || []);
+    const stored = load(K.manifest);
+    if (stored && stored.text) await acceptManifest(stored.text, stored.etag, false);
+    const em = load(K.emergency);
+    if (em) showEmergency(em, true);
+    setInterval(tickClock, 1000);
+    tickClock();
+    await refreshConfig();
+    await fetchManifest();
+    connectMqtt();
+    const hb = ((state.manifest && state.manifest.heartbeat_seconds) || 60) * 1000;
+    setInterval(heartbeat, Math.min(hb, 30000));
+    setInterval(flushProofs, 15000);
+    // A missed push is caught up within minutes; without a push channel, poll more often.
+    setInterval(fetchManifest, (cred.mqtt && cred.mqtt.url ? 5 * 60 : 30) * 1000);
+    setInterval(() => refreshItems(false), 30000); // dayparts begin and end by the clock
+    heartbeat();
+    window.addEventListener("online", () => { fetchManifest(); flushProofs(); heartbeat(); });
+  }
+
+  // Hooks for monitoring and tests: send what is queued now (they only do what timers do).
+  state.flush = () => flushProofs();
+  state.handle = (t, text) => handleCommand(t, text);
+  state.beat = () => { lastHttpBeat = 0; return heartbeat(); };
+
+  async function startPreview() {
+    state.cred = null;
+    $("screen").hidden = false;
+    setInterval(tickClock, 1000);
+    tickClock();
+    await fetchManifest();
+    setInterval(fetchManifest, 10000);
+  }
+
+  async function registerWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    try {
+      await navigator.serviceWorker.register(body.dataset.sw, { scope: "/board/" });
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        // First visit: wait (briefly) until the worker controls the page so media gets cached.
+        await new Promise((resolve) => {
+          navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
+          setTimeout(resolve, 3000);
+        });
+      }
+    } catch (e) { /* no worker: still plays, without offline restart */ }
+  }
+
+  async function main() {
+    if (PREVIEW) return startPreview();
+    await registerWorker();
+    const cred = load(K.cred);
+    if (cred && cred.token && cred.device) return start(cred);
+    return pairing();
+  }
+
+  main();
+})();

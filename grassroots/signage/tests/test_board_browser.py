@@ -1,0 +1,353 @@
+"""The board player in a real headless Chromium, with a real Mosquitto (MQTT over WebSockets)
+and the real gateway publishing the outbox: pairing, push, emergency, offline play, escaping."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import subprocess
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from grassroots.core import broker, gateway
+from grassroots.core.testing import COMMUNE_A, COMMUNE_B, unit
+from grassroots.signage import actions
+from grassroots.signage.models import Board, DisplayProof
+
+from .helpers import approved_bulletin, user
+
+pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
+
+CODE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")
+
+
+def _wait(cond, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class _Gateway:
+    """The real gateway in a thread (as grassroots/core/tests/test_gateway.py runs it)."""
+
+    def __init__(self, url):
+        self.gw = gateway.Gateway(url)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(self.gw.run(),), daemon=True
+        )
+
+    def __enter__(self):
+        gateway.discover()
+        self.thread.start()
+        return self.gw
+
+    def __exit__(self, *exc):
+        self.loop.call_soon_threadsafe(self.gw.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def ws_broker(tmp_path, settings):
+    """A private Mosquitto with logins and a websockets listener; the platform points at it."""
+    home = tmp_path / "home"
+    port, ws_port = broker.free_port(), broker.free_port()
+    conf = broker.write_config(home, port, ws_port, auth=True)
+    proc = subprocess.Popen(
+        [broker.mosquitto_binary(), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import socket
+
+    def listening(p):
+        try:
+            socket.create_connection(("127.0.0.1", p), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    _wait(lambda: listening(port) and listening(ws_port), 10, "mosquitto")
+    url = f"mqtt://{broker.SERVER_USER}:{broker.server_password(home)}@127.0.0.1:{port}"
+    settings.MQTT_URL = url
+    settings.MQTT_WS_URL = f"ws://127.0.0.1:{ws_port}/"
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": home}
+    with _Gateway(url):
+        yield home
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="vi-VN")
+    yield ctx
+    ctx.close()
+
+
+def fast_layout(code: str, seconds: int = 3):
+    """A split layout of the unit whose items turn quickly (the tests watch the rotation)."""
+    return actions.save_layout(
+        user=user("admin"),
+        unit=unit(code),
+        data={"name": "Nhanh", "kind": "split", "default_duration": seconds},
+    )
+
+
+def open_board(context, base):
+    page = context.new_page()
+    page.goto(f"{base}/board/")
+    page.wait_for_function(
+        "() => document.getElementById('pair-code') && /^[A-Z0-9]{3}-[A-Z0-9]{3}$/"
+        ".test(document.getElementById('pair-code').textContent)",
+        timeout=15000,
+    )
+    return page, page.inner_text("#pair-code")
+
+
+def pair(context, base, code_unit: str, operator: str = "operator"):
+    """Open /board/, approve its code as the operator (action), wait until it plays."""
+    page, code = open_board(context, base)
+    with transaction.atomic():
+        device = actions.approve_pairing(user=user(operator), code=code, unit=unit(code_unit))
+    page.wait_for_selector("#screen", state="visible", timeout=15000)
+    return page, device
+
+
+def title_is(page, text, timeout=15000):
+    page.wait_for_function(
+        "t => document.getElementById('item-title').textContent === t", arg=text, timeout=timeout
+    )
+
+
+def test_pair_in_console_show_push_proof_and_screenshot(browser, context, live_demo, ws_broker):
+    fast_layout(COMMUNE_A)
+    approved_bulletin(COMMUNE_A, "Lịch tiêm phòng dại cho chó mèo", "<p>Sáng thứ Bảy.</p>")
+    page, code = open_board(context, live_demo.url)
+    assert CODE.match(code)
+
+    console = browser.new_page()
+    console.goto(f"{live_demo.url}/dang-nhap/")
+    console.fill("#id_username", "operator")
+    console.fill("#id_password", "grassroots-demo")
+    console.click("button[type=submit]")
+    console.wait_for_selector("#current-user")
+    console.goto(f"{live_demo.url}/bang-tin-dien-tu/")
+    console.fill("#id_code", code.lower())
+    console.select_option("#id_unit", label="Phường Phố Hiến")
+    console.fill("#id_name", "Bảng tin chợ Phố Hiến")
+    console.click("#pair-form button[type=submit]")
+    console.wait_for_selector("text=Đã ghép nối")
+    device_id = int(console.url.rstrip("/").split("/")[-1])
+
+    page.wait_for_selector("#screen", state="visible", timeout=15000)
+    title_is(page, "Lịch tiêm phòng dại cho chó mèo")
+    assert page.inner_text("#unit-name") == "Phường Phố Hiến"
+    assert page.evaluate("window.__board.verify") == "ed25519"
+    assert page.evaluate("localStorage.getItem('gr.board.cred')").count("gbt_") == 1
+
+    # A newly approved bulletin appears without a reload (manifest.updated over MQTT-WS).
+    approved_bulletin(COMMUNE_A, "Thông báo cắt điện ngày mai")
+    page.wait_for_function(
+        "() => document.getElementById('ticker-text').textContent.includes('Thông báo cắt điện')",
+        timeout=10000,
+    )
+    title_is(page, "Thông báo cắt điện ngày mai", timeout=10000)
+
+    # Heartbeat over MQTT (retained state, via the gateway) shows online state and current item.
+    _wait(lambda: Board.objects.get(pk=device_id).reported_online, 10, "online state")
+    _wait(lambda: Board.objects.get(pk=device_id).current_item != "", 10, "current item")
+    _wait(lambda: Board.objects.get(pk=device_id).state.get("verify") == "ed25519", 10, "verify")
+
+    # Proof of display, posted in a batch.
+    page.evaluate("window.__board.flush()")
+    _wait(lambda: DisplayProof.objects.filter(device_id=device_id).exists(), 10, "proofs")
+    assert DisplayProof.objects.filter(device_id=device_id, bulletin__isnull=False).exists()
+
+    # Screenshot on demand from the console.
+    console.goto(f"{live_demo.url}/bang-tin-dien-tu/{device_id}/")
+    console.click("#take-screenshot")
+    _wait(lambda: Board.objects.get(pk=device_id).screenshot_at is not None, 10, "screenshot")
+    console.goto(f"{live_demo.url}/bang-tin-dien-tu/{device_id}/")
+    shot = console.wait_for_selector("#screenshot")
+    assert console.evaluate("e => e.naturalWidth", shot) == 1280
+
+    # The console preview renders the same player with the same manifest.
+    preview = browser.new_page()
+    preview.context.add_cookies(console.context.cookies())
+    preview.goto(f"{live_demo.url}/bang-tin-dien-tu/{device_id}/xem-truoc/")
+    preview.wait_for_function(
+        "() => document.getElementById('item-title').textContent.length > 0", timeout=10000
+    )
+    assert "Thông báo cắt điện" in preview.inner_text("#ticker-text")
+    for p in (preview, console, page):
+        p.close()
+
+
+def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
+    context, live_demo, ws_broker
+):
+    approved_bulletin(COMMUNE_A, "Tin phường")
+    approved_bulletin(COMMUNE_B, "Tin xã Tân Hưng", author="operator2")
+    page_a, _ = pair(context, live_demo.url, COMMUNE_A)
+    page_b, _ = pair(context.browser.new_context(), live_demo.url, COMMUNE_B, "operator2")
+    title_is(page_a, "Tin phường")
+    title_is(page_b, "Tin xã Tân Hưng")
+    # Scoped manifests: the other unit's board has only its own item.
+    assert page_b.evaluate("window.__board.manifest.items.map(i => i.title)") == ["Tin xã Tân Hưng"]
+    page_a.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
+    page_b.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
+
+    started = time.monotonic()
+    with transaction.atomic():
+        emergency_id = actions.send_emergency(
+            unit_codes=[COMMUNE_A],
+            title="Lũ quét: sơ tán ngay",
+            text="Người dân ven sông di chuyển đến nhà văn hoá.",
+            expires_at=timezone.now() + timedelta(minutes=30),
+        )
+    page_a.wait_for_selector("#emergency", state="visible", timeout=5000)
+    assert time.monotonic() - started < 5
+    assert page_a.inner_text("#em-title") == "Lũ quét: sơ tán ngay"
+    assert re.match(r"^(29|30):\d\d$", page_a.inner_text("#em-countdown"))
+    assert page_b.is_hidden("#emergency")
+
+    # A forged command (payload changed after signing) never reaches the screen.
+    import json
+
+    from grassroots.devices import protocol
+
+    with transaction.atomic():
+        forged = protocol.build(
+            "play.now",
+            {"units": [COMMUNE_A]},
+            {"priority": "emergency", "emergency": {
+                "id": "forged", "title": "Giả mạo", "text": "x",
+                "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat()}},
+        )  # fmt: skip
+    forged["payload"]["emergency"]["title"] = "Giả mạo đã sửa"
+    page_b.evaluate("e => window.__board.handle('t', e)", json.dumps(forged))
+    page_b.wait_for_timeout(300)
+    assert page_b.is_hidden("#emergency")
+    with transaction.atomic():
+        actions.stop_emergency(unit_codes=[COMMUNE_A], emergency_id=emergency_id)
+    page_a.wait_for_selector("#emergency", state="hidden", timeout=5000)
+    title_is(page_a, "Tin phường")
+    page_b.context.close()
+
+
+def test_emergency_clears_at_expiry(context, live_demo, ws_broker):
+    page, _ = pair(context, live_demo.url, COMMUNE_A)
+    page.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
+    with transaction.atomic():
+        actions.send_emergency(
+            unit_codes=["33"],
+            title="Cảnh báo ngắn",
+            text="Hết hạn sau vài giây.",
+            expires_at=timezone.now() + timedelta(seconds=4),
+        )
+    page.wait_for_selector("#emergency", state="visible", timeout=5000)
+    page.wait_for_selector("#emergency", state="hidden", timeout=8000)
+
+
+def _bulletin_with_image(code: str, title: str, color=(200, 30, 30)):
+    """An approved bulletin with a board-sized JPEG rendition stored content-addressed."""
+    import hashlib
+    from pathlib import Path
+
+    from django.conf import settings
+    from PIL import Image
+
+    from grassroots.content import actions as content
+    from grassroots.content.media.store import relative_path
+    from grassroots.content.models import MediaAsset
+
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 180), color).save(buf, "JPEG")
+    data = buf.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    rel = relative_path(sha, "jpg")
+    path = Path(settings.MEDIA_ROOT) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    bulletin = content.create(user=user("operator"), unit=unit(code), data={"title": title})
+    MediaAsset.objects.create(
+        unit=bulletin.unit,
+        bulletin=bulletin,
+        sha256=sha,
+        declared_kind="image",
+        kind="image",
+        mime="image/jpeg",
+        size=len(data),
+        file=rel,
+        status="ready",
+        renditions={"board": {"path": rel, "sha256": sha, "size": len(data), "mime": "image/jpeg"}},
+    )
+    content.submit(bulletin=bulletin, user=user("operator"))
+    return content.approve(bulletin=bulletin, user=user("approver"))
+
+
+def test_offline_keeps_rotating_cached_items_and_recovers(context, live_demo, ws_broker):
+    fast_layout(COMMUNE_A, seconds=2)
+    _bulletin_with_image(COMMUNE_A, "Ảnh: ngày hội đại đoàn kết")
+    approved_bulletin(COMMUNE_A, "Tin thứ hai")
+    page, device = pair(context, live_demo.url, COMMUNE_A)
+    page.wait_for_selector("#item-media img", timeout=15000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=10000)
+
+    def seen_titles(n, timeout=15000):
+        page.evaluate("window.__seen = new Set()")
+        page.wait_for_function(
+            """n => { window.__seen.add(document.getElementById('item-title').textContent);
+                     return window.__seen.size >= n; }""",
+            arg=n,
+            timeout=timeout,
+            polling=200,
+        )
+
+    context.set_offline(True)
+    seen_titles(2)
+    # Even a restart without network comes back from the service worker's cache.
+    page.reload()
+    page.wait_for_selector("#screen", state="visible", timeout=15000)
+    seen_titles(2)
+    page.wait_for_selector("#item-media img", timeout=10000)
+    assert page.evaluate("document.querySelector('#item-media img').src").startswith("blob:")
+
+    # Back online: it recovers by itself and follows pushes again.
+    context.set_offline(False)
+    page.wait_for_function("() => window.__board.mqttConnected === true", timeout=15000)
+    approved_bulletin(COMMUNE_A, "Tin sau khi có mạng lại")
+    page.wait_for_function(
+        "() => window.__board.manifest.items.some(i => i.title === 'Tin sau khi có mạng lại')",
+        timeout=15000,
+    )
+    assert Board.objects.get(pk=device.pk).is_paired
+
+
+def test_script_in_bulletin_shows_as_text_and_runs_nothing(context, live_demo, ws_broker):
+    evil_title = '<img src=x onerror="window.__pwned=1">Cảnh giác lừa đảo'
+    evil_body = (
+        "<p>Không bấm đường link lạ.</p><script>window.__pwned=2</script>"
+        "&lt;script&gt;window.__pwned=3&lt;/script&gt;"
+        '&lt;img src=x onerror="window.__pwned=4"&gt;'
+    )
+    approved_bulletin(COMMUNE_A, evil_title, evil_body)
+    errors = []
+    page, _ = pair(context, live_demo.url, COMMUNE_A)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    title_is(page, evil_title)
+    body = page.inner_text("#item-body")
+    assert "<script>window.__pwned=3</script>" in body
+    assert '<img src=x onerror="window.__pwned=4">' in body
+    assert page.locator("#item img, #item script").count() == 0
+    page.wait_for_timeout(500)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert not errors
