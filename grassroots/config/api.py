@@ -103,8 +103,17 @@ def _crash(request, exc):
     )
 
 
-# Apps that add their own router: `router` in `grassroots.<app>.api`, mounted at `PREFIX` ("/").
-APP_ROUTERS = ("content", "broadcast", "devices", "signage", "feedback")
+# Modules that add their own router: `router` in `grassroots.<module>`, mounted at `PREFIX` ("/").
+APP_ROUTERS = (
+    "content.api",
+    "broadcast.api",
+    "broadcast.emergency_api",
+    "devices.fleet_api",  # before devices.api: /devices/enrol must win over /devices/{id}
+    "devices.api",
+    "devices.hooks",
+    "signage.api",
+    "feedback.api",
+)
 
 
 def _mount() -> None:
@@ -115,8 +124,8 @@ def _mount() -> None:
     api.add_router("/", core_router)
     api.add_router("/", accounts_router)
     api.add_router("/units", units_router)
-    for app in APP_ROUTERS:
-        name = f"grassroots.{app}.api"
+    for module_name in APP_ROUTERS:
+        name = f"grassroots.{module_name}"
         if importlib.util.find_spec(name) is None:
             continue
         module = importlib.import_module(name)

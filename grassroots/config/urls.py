@@ -25,10 +25,19 @@ urlpatterns = [
     path("", include("grassroots.core.urls")),
 ]
 
-# Apps with console or public pages: `grassroots.<app>.urls`.
-for app in ("content", "broadcast", "devices", "signage", "feedback"):
-    if importlib.util.find_spec(f"grassroots.{app}.urls") is not None:
-        urlpatterns.append(path("", include(f"grassroots.{app}.urls")))
+# Modules with console or public pages, included at the root.
+URL_MODULES = (
+    "content.urls",
+    "broadcast.urls",
+    "broadcast.emergency_urls",
+    "devices.fleet_urls",
+    "devices.urls",
+    "signage.urls",
+    "feedback.urls",
+)
+for module_name in URL_MODULES:
+    if importlib.util.find_spec(f"grassroots.{module_name}") is not None:
+        urlpatterns.append(path("", include(f"grassroots.{module_name}")))
 
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -53,6 +53,22 @@ def password_hash(password: str, *, iterations: int = 101, salt: bytes | None = 
     return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+def check_password(password: str, hashed: str) -> bool:
+    """Verify a password against a `$7$` hash (what Mosquitto does; used by the EMQX hook)."""
+    import hmac
+
+    try:
+        _, kind, iterations, salt_b64, digest_b64 = hashed.split("$")
+        if kind != "7":
+            return False
+        salt = base64.b64decode(salt_b64)
+        expected = base64.b64decode(digest_b64)
+    except ValueError:
+        return False
+    got = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, int(iterations), len(expected))
+    return hmac.compare_digest(got, expected)
+
+
 def server_password(home: Path) -> str:
     """The platform's own broker password, generated once beside the data (never in source)."""
     path = home / "mosquitto" / "server-password"

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from django.apps import apps
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -59,7 +59,8 @@ def discover() -> None:
 
 def dispatch(batch: list[tuple[str, bytes]]) -> int:
     """Hand a batch of (topic, payload) to the handlers of each kind; returns messages handled."""
-    close_old_connections()
+    if not connection.in_atomic_block:
+        close_old_connections()
     by_kind: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
     for topic, payload in batch:
         by_kind[topic.rsplit("/", 1)[-1]].append((topic, payload))

@@ -42,13 +42,15 @@ def every(seconds: float):
 
 
 def discover() -> None:
+    """Import every app's `tasks` module and any `*_tasks` module beside it."""
+    import pkgutil
+
     for config in apps.get_app_configs():
-        if config.name.startswith("grassroots."):
-            try:
-                importlib.import_module(f"{config.name}.tasks")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.tasks":
-                    raise
+        if not config.name.startswith("grassroots."):
+            continue
+        for module in pkgutil.iter_modules([config.path]):
+            if module.name == "tasks" or module.name.endswith("_tasks"):
+                importlib.import_module(f"{config.name}.{module.name}")
 
 
 def run_due(now: float | None = None) -> list[str]:
