@@ -163,19 +163,32 @@ class Gateway:
         batch: list[tuple[str, bytes]] = []
         deadline = None
         messages = client.messages
-        while True:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                message = await asyncio.wait_for(messages.__anext__(), timeout=timeout)
-                batch.append((str(message.topic), bytes(message.payload or b"")))
-                if deadline is None:
-                    deadline = time.monotonic() + BATCH_WINDOW
-                if len(batch) < BATCH:
-                    continue
-            except TimeoutError:
-                pass
-            if batch:
-                await asyncio.to_thread(dispatch, batch)
-                self.stats["received"] += len(batch)
-                self.stats["batches"] += 1
-            batch, deadline = [], None
+        # One outstanding read, never cancelled: cancelling a read that has just taken a
+        # message (asyncio.wait_for on Python 3.11) would lose that message.
+        next_message: asyncio.Future | None = None
+        try:
+            while True:
+                if next_message is None:
+                    next_message = asyncio.ensure_future(messages.__anext__())
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                done, _ = await asyncio.wait({next_message}, timeout=timeout)
+                if done:
+                    message = next_message.result()
+                    next_message = None
+                    batch.append((str(message.topic), bytes(message.payload or b"")))
+                    if deadline is None:
+                        deadline = time.monotonic() + BATCH_WINDOW
+                    if len(batch) < BATCH:
+                        continue
+                if batch:
+                    started = time.monotonic()
+                    await asyncio.to_thread(dispatch, batch)
+                    log.debug(
+                        "dispatched %d messages in %.3f s", len(batch), time.monotonic() - started
+                    )
+                    self.stats["received"] += len(batch)
+                    self.stats["batches"] += 1
+                batch, deadline = [], None
+        finally:
+            if next_message is not None:
+                next_message.cancel()
