@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -65,6 +66,9 @@ def test_run_serves_and_stops_cleanly(env):
         text=True,
         start_new_session=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -92,10 +96,16 @@ def test_run_serves_and_stops_cleanly(env):
         assert len(children) == 104
         with urllib.request.urlopen(f"{base}/static/vendor/bootstrap/bootstrap.min.css") as r:
             assert r.status == 200
+        # The gateway logs in to the private broker (with the server's own password).
+        deadline = time.monotonic() + 30
+        while not any("gateway connected" in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(10)
+    out = "".join(lines)
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/" in out and "operator2" in out
     assert "grassroots stopped." in out
-    assert "gateway connected" in out  # the gateway logged in to the private broker

@@ -5,4 +5,3 @@ class DevicesConfig(AppConfig):
     name = "grassroots.devices"
     label = "devices"
     verbose_name = "Thiết bị"
-

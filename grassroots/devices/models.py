@@ -73,5 +73,6 @@ class Device(TimeStampedModel):
         """Enabled IP loudspeaker clusters play from the signed manifest (boards: signage)."""
         return self.enabled and self.is_ip and self.kind == DeviceKind.SPEAKER
 
+
 # The rest of this app's models live in models_fleet.py (imported here so Django finds them).
 from .models_fleet import DeviceConnectivity, DeviceCredential, DeviceEvent, DeviceStatus  # noqa: E402, F401

@@ -86,7 +86,7 @@ def public_mqtt_url() -> str:
 def enrol(*, code: str, server_url: str = "") -> dict[str, Any]:
     """Exchange a one-time code for the device's credentials and configuration."""
     cred = (
-        DeviceCredential.objects.select_for_update()
+        DeviceCredential.objects.select_for_update(of=("self",))
         .select_related("device__unit")
         .filter(enrolment_code_hash=_hash(normalise_code(code)), revoked_at__isnull=True)
         .first()

@@ -470,7 +470,9 @@ def escalate_overdue(now=None) -> int:
     for report in overdue.select_related("unit__parent", "category"):
         with transaction.atomic():
             report = (
-                Report.objects.select_for_update().select_related("unit__parent").get(pk=report.pk)
+                Report.objects.select_for_update(of=("self",))
+                .select_related("unit__parent")
+                .get(pk=report.pk)
             )
             if not report.is_open or report.due_at >= now or report.unit.parent is None:
                 continue

@@ -148,7 +148,7 @@ def claim_pairing(*, code: str, secret: str) -> dict[str, Any] | None:
     earlier credential of the same board stops working.
     """
     pairing = (
-        PairingCode.objects.select_for_update()
+        PairingCode.objects.select_for_update(of=("self",))
         .select_related("device", "device__unit")
         .filter(code=normalize_code(code))
         .first()
