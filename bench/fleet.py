@@ -173,5 +173,257 @@ def ingest() -> dict:
     }
 
 
+FANOUT_SIZES = [int(n) for n in os.environ.get("BENCH_FANOUT_SIZES", "1000,2000").split(",")]
+FANOUT_ROUNDS = int(os.environ.get("BENCH_FANOUT_ROUNDS", "3"))
+
+
+def _emergency_bulletin():
+    """A published provincial bulletin with its approved, synthesised audio (made once)."""
+    from grassroots.accounts.models import User
+    from grassroots.content import actions
+    from grassroots.content.models import Bulletin
+    from grassroots.content.tasks import voice_revision
+    from grassroots.units.models import Unit
+
+    found = Bulletin.objects.filter(title="Bench: cảnh báo lũ", approved_revision__isnull=False)
+    if found.exists() and found.first().media.filter(status="ready").exists():
+        return found.first()
+    root, _ = User.objects.get_or_create(
+        username="bench-root", defaults={"is_superuser": True, "is_staff": True}
+    )
+    province = Unit.objects.get(code="33", valid_to__isnull=True)
+    bulletin = actions.create(
+        user=root,
+        unit=province,
+        data={
+            "title": "Bench: cảnh báo lũ",
+            "priority": "emergency",
+            "body": "<p>Mực nước sông Hồng đang lên nhanh, bà con di chuyển lên chỗ cao.</p>",
+        },
+    )
+    for step in (actions.submit, actions.approve, actions.publish):
+        bulletin = step(bulletin=bulletin, user=root)
+    bulletin.refresh_from_db()
+    voice_revision.call(bulletin.approved_revision_id)
+    return bulletin
+
+
+def _start_web(port: int, env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "grassroots.config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _post(url: str, token: str, body: dict) -> dict:
+    import urllib.request
+
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def _percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
+
+
+def fanout() -> dict:
+    """API call → last ack in the database, N simulated agents, beside the raw broker floor."""
+    import threading
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from grassroots.accounts.models import ApiToken, User
+    from grassroots.broadcast.models_emergency import EmergencyAck
+    from grassroots.core import broker
+    from grassroots.core.models import OutboxMessage
+    from grassroots.devices import simulation
+    from grassroots_agent import simulate
+
+    from .mqtt_floor import measure
+
+    _prepare_db()
+    bulletin = _emergency_bulletin()
+    token = ApiToken.objects.issue(user=User.objects.get(username="admin"), name="bench")[1]
+    home = Path(settings.GRASSROOTS["HOME"])
+    port = broker.free_port()
+    conf = broker.write_config(home, port, auth=True)
+    mosquitto = subprocess.Popen(
+        [broker.mosquitto_binary(), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server_url = f"mqtt://{broker.SERVER_USER}:{broker.server_password(home)}@127.0.0.1:{port}"
+    env = dict(os.environ, MQTT_URL=server_url)
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "grassroots", "gateway"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    web_port = broker.free_port()
+    web = _start_web(web_port, env)
+    results = {}
+    try:
+        for n in FANOUT_SIZES:
+            specs = simulation.ensure_fleet(n)
+            broker.sync(home)
+            time.sleep(0.5)
+            stop = threading.Event()
+            ready = threading.Event()
+            connected = {}
+
+            def on_ready(count, connected=connected, ready=ready):
+                connected["n"] = count
+                ready.set()
+
+            fleet = threading.Thread(
+                target=simulate.run,
+                kwargs={
+                    "n_devices": n,
+                    "broker_url": f"mqtt://127.0.0.1:{port}",
+                    "server_url": None,
+                    "keys": simulation.trusted_keys(),
+                    "devices": [simulate.DeviceSpec(**s) for s in specs],
+                    "state_dir": str(home / "bench-agents"),
+                    "on_ready": on_ready,
+                    "stop_event": stop,
+                },
+                daemon=True,
+            )
+            fleet.start()
+            if not ready.wait(300):
+                raise RuntimeError("the simulated fleet did not come up")
+            time.sleep(2)
+            # Warm both web workers (first requests import the URL map and the API schema).
+            import urllib.request
+
+            for _ in range(6):
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{web_port}/api/v1/emergencies",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                urllib.request.urlopen(req, timeout=30).read()
+            platform, floors = [], []
+            for _ in range(FANOUT_ROUNDS):
+                started_wall = timezone.now()
+                started = time.perf_counter()
+                created = _post(
+                    f"http://127.0.0.1:{web_port}/api/v1/emergencies",
+                    token,
+                    {
+                        "units": ["33"],
+                        "title": "Bench",
+                        "bulletin_id": bulletin.pk,
+                        "repeat": 1,
+                        "expires_in_minutes": 5,
+                    },
+                )
+                api_s = time.perf_counter() - started
+                acks = EmergencyAck.objects.filter(emergency_id=created["id"])
+                deadline = started + 60
+                while acks.count() < n and time.perf_counter() < deadline:
+                    time.sleep(0.01)
+                last = time.perf_counter() - started
+                offsets = [
+                    (t - started_wall).total_seconds()
+                    for t in acks.values_list("acked_at", flat=True)
+                ]
+                sent = (
+                    OutboxMessage.objects.filter(topic="grassroots/v1/unit/33/cmd")
+                    .order_by("-id")
+                    .values_list("published_at", flat=True)
+                    .first()
+                )
+                platform.append(
+                    {
+                        "p50_s": round(_percentile(offsets, 0.5), 3),
+                        "p100_s": round(last, 3),
+                        "acked": len(offsets),
+                        "api_s": round(api_s, 3),
+                        "published_s": round((sent - started_wall).total_seconds(), 3)
+                        if sent
+                        else None,
+                        "first_ack_s": round(min(offsets), 3) if offsets else None,
+                    }
+                )
+                _post(
+                    f"http://127.0.0.1:{web_port}/api/v1/emergencies/{created['id']}/stop",
+                    token,
+                    {},
+                )
+                time.sleep(1)
+                floors.append(
+                    measure(
+                        "127.0.0.1",
+                        port,
+                        n,
+                        username=broker.SERVER_USER,
+                        password=broker.server_password(home),
+                    )["round_trip_s"]
+                )
+                time.sleep(1)
+            stop.set()
+            fleet.join(60)
+            best = sorted(platform, key=lambda r: r["p100_s"])[len(platform) // 2]
+            floor = sorted(floors)[len(floors) // 2]
+            results[f"n{n}"] = {
+                "agents_connected": connected.get("n"),
+                "platform_p100_s_median": best["p100_s"],
+                "platform_p100_s_max": max(r["p100_s"] for r in platform),
+                "platform_p50_s_median": best["p50_s"],
+                "api_call_s": best["api_s"],
+                "outbox_published_s": best["published_s"],
+                "first_ack_stored_s": best["first_ack_s"],
+                "acked_min": min(r["acked"] for r in platform),
+                "raw_floor_s_median": floor,
+                "ratio_to_floor": round(best["p100_s"] / floor, 2) if floor else None,
+                "rounds": FANOUT_ROUNDS,
+            }
+    finally:
+        for proc in (web, gateway, mosquitto):
+            proc.terminate()
+            proc.wait(10)
+    return results
+
+
 def run() -> dict:
-    return {"ingest": ingest()}
+    """The module's benchmark: event ingest, then the emergency fan-out."""
+    parts = os.environ.get("BENCH_FLEET_PARTS", "ingest,fanout").split(",")
+    out = {}
+    if "ingest" in parts:
+        out["ingest"] = ingest()
+    if "fanout" in parts:
+        out["fanout"] = fanout()
+    return out

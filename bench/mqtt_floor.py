@@ -15,13 +15,13 @@ import time
 PROCESSES = 2
 
 
-async def _subscribers(host: str, port: int, ids: list[int], topic: str, ready, go) -> None:
+async def _subscribers(host, port, ids, topic, ready, go, auth) -> None:
     import aiomqtt
 
     clients = []
     for i in ids:
         client = aiomqtt.Client(
-            host, port, identifier=f"floor-{i}", max_concurrent_outgoing_calls=50
+            host, port, identifier=f"floor-{i}", max_concurrent_outgoing_calls=50, **auth
         )
         await client.__aenter__()
         await client.subscribe(topic, qos=1)
@@ -39,18 +39,18 @@ async def _subscribers(host: str, port: int, ids: list[int], topic: str, ready, 
         await c.__aexit__(None, None, None)
 
 
-def _worker(host, port, ids, topic, ready, go):
-    asyncio.run(_subscribers(host, port, ids, topic, ready, go))
+def _worker(host, port, ids, topic, ready, go, auth):
+    asyncio.run(_subscribers(host, port, ids, topic, ready, go, auth))
 
 
-async def _round_trip(host: str, port: int, n: int, topic: str) -> float:
+async def _round_trip(host: str, port: int, n: int, topic: str, auth: dict) -> float:
     import aiomqtt
 
     async with aiomqtt.Client(
-        host, port, identifier="floor-collector", max_queued_incoming_messages=100_000
+        host, port, identifier="floor-collector", **auth, max_queued_incoming_messages=100_000
     ) as collector:
         await collector.subscribe("floor/ack/+", qos=1)
-        async with aiomqtt.Client(host, port, identifier="floor-publisher") as pub:
+        async with aiomqtt.Client(host, port, identifier="floor-publisher", **auth) as pub:
             start = time.perf_counter()
             await pub.publish(topic, b'{"type":"play.now"}', qos=1)
             got = 0
@@ -61,8 +61,11 @@ async def _round_trip(host: str, port: int, n: int, topic: str) -> float:
     raise RuntimeError("unreachable")
 
 
-def measure(host: str, port: int, n: int, timeout: float = 60) -> dict:
+def measure(
+    host: str, port: int, n: int, timeout: float = 60, *, username=None, password=None
+) -> dict:
     """Start N subscribers, then time one publish → N acks. Returns seconds and connect time."""
+    auth = {"username": username, "password": password} if username else {}
     topic = f"floor/{n}/{int(time.time() * 1000)}/cmd"
     ctx = mp.get_context("spawn")
     chunks = [list(range(k, n, PROCESSES)) for k in range(PROCESSES)]
@@ -70,7 +73,7 @@ def measure(host: str, port: int, n: int, timeout: float = 60) -> dict:
     go = ctx.Event()
     t0 = time.perf_counter()
     procs = [
-        ctx.Process(target=_worker, args=(host, port, ids, topic, ev, go), daemon=True)
+        ctx.Process(target=_worker, args=(host, port, ids, topic, ev, go, auth), daemon=True)
         for ids, ev in zip(chunks, readies, strict=True)
     ]
     for p in procs:
@@ -79,7 +82,7 @@ def measure(host: str, port: int, n: int, timeout: float = 60) -> dict:
         if not ev.wait(timeout):
             raise RuntimeError("subscribers did not connect in time")
     connect_s = time.perf_counter() - t0
-    rtt = asyncio.run(asyncio.wait_for(_round_trip(host, port, n, topic), timeout))
+    rtt = asyncio.run(asyncio.wait_for(_round_trip(host, port, n, topic, auth), timeout))
     for p in procs:
         p.join(10)
         if p.is_alive():

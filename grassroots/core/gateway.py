@@ -30,7 +30,7 @@ log = logging.getLogger("grassroots.gateway")
 TOPIC_ROOT = "grassroots/v1"
 SHARE_GROUP = "grassroots"
 BATCH = 500
-BATCH_WINDOW = 0.2
+BATCH_WINDOW = 0.05
 OUTBOX_POLL = 0.05
 
 Handler = Callable[[list[tuple[str, bytes]]], None]
