@@ -53,3 +53,14 @@ def test_audit_api_filters_by_unit(client, users):
 def test_request_id_is_echoed(client):
     response = client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")
     assert response["X-Request-ID"] == "abc-123"
+
+
+@pytest.mark.django_db
+def test_console_in_vietnamese_by_default_and_english_on_request(client, users):
+    page = client.get("/dang-nhap/").content.decode()
+    assert "Đăng nhập" in page and 'lang="vi"' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/dang-nhap/").content.decode()
+    assert "Log in" in page and 'lang="en"' in page
+    client.force_login(users["admin"])
+    assert "Audit log" in client.get("/").content.decode()
