@@ -561,31 +561,3 @@ def store_screenshot(*, board: Board, data: bytes) -> str:
     tmp.replace(target)
     Board.objects.filter(pk=board.pk).update(screenshot=relative, screenshot_at=timezone.now())
     return relative
-
-
-# --- emergency (test and script helper; the console's POST /api/v1/emergencies is the lead's) --
-
-
-def send_emergency(
-    *, unit_codes: list[str], title: str, text: str, expires_at: datetime, emergency_id: str = ""
-) -> str:
-    """Publish an emergency `play.now` to unit topics (call inside a transaction)."""
-    emergency_id = emergency_id or uuid.uuid4().hex
-    body = {
-        "priority": "emergency",
-        "emergency": {
-            "id": emergency_id,
-            "title": title,
-            "text": text,
-            "expires_at": expires_at.astimezone(timezone.get_fixed_timezone(0))
-            .isoformat(timespec="seconds")
-            .replace("+00:00", "Z"),
-        },
-        "media": [],
-    }
-    protocol.send_to_units(unit_codes, protocol.CommandType.PLAY_NOW, body)
-    return emergency_id
-
-
-def stop_emergency(*, unit_codes: list[str], emergency_id: str) -> None:
-    protocol.send_to_units(unit_codes, protocol.CommandType.STOP, {"emergency_id": emergency_id})

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from grassroots.core import broker, gateway
-from grassroots.core.testing import COMMUNE_A, COMMUNE_B, unit
+from grassroots.core.testing import COMMUNE_A, COMMUNE_B, call, unit
 from grassroots.signage import actions
 from grassroots.signage.models import Board, DisplayProof
 
@@ -192,7 +192,7 @@ def test_pair_in_console_show_push_proof_and_screenshot(browser, context, live_d
 
 
 def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
-    context, live_demo, ws_broker
+    context, live_demo, ws_broker, client, settings
 ):
     approved_bulletin(COMMUNE_A, "Tin phường")
     approved_bulletin(COMMUNE_B, "Tin xã Tân Hưng", author="operator2")
@@ -205,14 +205,23 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
     page_a.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
     page_b.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
 
+    # The platform's own emergency path: POST /api/v1/emergencies (TTS, signed play.now).
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     started = time.monotonic()
-    with transaction.atomic():
-        emergency_id = actions.send_emergency(
-            unit_codes=[COMMUNE_A],
-            title="Lũ quét: sơ tán ngay",
-            text="Người dân ven sông di chuyển đến nhà văn hoá.",
-            expires_at=timezone.now() + timedelta(minutes=30),
-        )
+    response = call(
+        client,
+        "post",
+        "/api/v1/emergencies",
+        user=user("operator"),
+        body={
+            "units": [COMMUNE_A],
+            "title": "Lũ quét: sơ tán ngay",
+            "text": "Người dân ven sông di chuyển đến nhà văn hoá.",
+            "expires_in_minutes": 30,
+        },
+    )
+    assert response.status_code == 201, response.content
+    emergency_id = response.json()["id"]
     page_a.wait_for_selector("#emergency", state="visible", timeout=5000)
     assert time.monotonic() - started < 5
     assert page_a.inner_text("#em-title") == "Lũ quét: sơ tán ngay"
@@ -236,8 +245,10 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
     page_b.evaluate("e => window.__board.handle('t', e)", json.dumps(forged))
     page_b.wait_for_timeout(300)
     assert page_b.is_hidden("#emergency")
-    with transaction.atomic():
-        actions.stop_emergency(unit_codes=[COMMUNE_A], emergency_id=emergency_id)
+    stopped = call(
+        client, "post", f"/api/v1/emergencies/{emergency_id}/stop", user=user("operator")
+    )
+    assert stopped.status_code == 200
     page_a.wait_for_selector("#emergency", state="hidden", timeout=5000)
     title_is(page_a, "Tin phường")
     page_b.context.close()
@@ -246,12 +257,24 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
 def test_emergency_clears_at_expiry(context, live_demo, ws_broker):
     page, _ = pair(context, live_demo.url, COMMUNE_A)
     page.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
+    # A short expiry (the API's minimum is a minute): the signed command straight to the topic.
+    from grassroots.devices import protocol
+
+    expires = timezone.now() + timedelta(seconds=4)
     with transaction.atomic():
-        actions.send_emergency(
-            unit_codes=["33"],
-            title="Cảnh báo ngắn",
-            text="Hết hạn sau vài giây.",
-            expires_at=timezone.now() + timedelta(seconds=4),
+        protocol.send_to_units(
+            ["33"],
+            protocol.CommandType.PLAY_NOW,
+            {
+                "priority": "emergency",
+                "media": [],
+                "emergency": {
+                    "id": "short",
+                    "title": "Cảnh báo ngắn",
+                    "text": "Hết hạn sau vài giây.",
+                    "expires_at": expires.isoformat(),
+                },
+            },
         )
     page.wait_for_selector("#emergency", state="visible", timeout=5000)
     page.wait_for_selector("#emergency", state="hidden", timeout=8000)
