@@ -25,3 +25,27 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+class LanguageMiddleware:
+    """Vietnamese unless the person chose another language (the `set_language` cookie).
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language, and a kiosk or an
+    officer's PC set up in English would then show the console in English; the product speaks
+    Vietnamese by default.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response

@@ -64,3 +64,9 @@ def test_console_in_vietnamese_by_default_and_english_on_request(client, users):
     assert "Log in" in page and 'lang="en"' in page
     client.force_login(users["admin"])
     assert "Audit log" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_browser_language_does_not_switch_the_console(client):
+    page = client.get("/dang-nhap/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "Đăng nhập" in page and 'lang="vi"' in page

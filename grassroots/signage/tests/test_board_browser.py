@@ -174,7 +174,7 @@ def test_pair_in_console_show_push_proof_and_screenshot(browser, context, live_d
     # Screenshot on demand from the console.
     console.goto(f"{live_demo.url}/bang-tin-dien-tu/{device_id}/")
     console.click("#take-screenshot")
-    _wait(lambda: Board.objects.get(pk=device_id).screenshot_at is not None, 10, "screenshot")
+    _wait(lambda: Board.objects.get(pk=device_id).screenshot_at is not None, 30, "screenshot")
     console.goto(f"{live_demo.url}/bang-tin-dien-tu/{device_id}/")
     shot = console.wait_for_selector("#screenshot")
     assert console.evaluate("e => e.naturalWidth", shot) == 1280
