@@ -18,29 +18,8 @@ REQUESTS = 2000
 CONCURRENCY = 16
 
 
-def _wait(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server did not answer at {url}")
-
-
-def run() -> dict:
-    from django.core.management import call_command
-
-    from grassroots.accounts.demo import load_demo
-    from grassroots.accounts.models import ApiToken, User
-    from grassroots.core.broker import free_port
-
-    call_command("migrate", verbosity=0)
-    load_demo()
-    token = ApiToken.objects.issue(user=User.objects.get(username="admin"), name="bench")[1]
-    port = free_port()
-    env = dict(os.environ)
+def start_gunicorn(port: int, env: dict | None = None, timeout: float = 60) -> subprocess.Popen:
+    """gunicorn (2 sync workers) as `make run` serves the web process; waits for /healthz."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -54,13 +33,36 @@ def run() -> dict:
             "--log-level",
             "warning",
         ],
-        env=env,
+        env=env or dict(os.environ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the web server did not start") from None
+            time.sleep(0.2)
+
+
+def run() -> dict:
+    from django.core.management import call_command
+
+    from grassroots.accounts.demo import load_demo
+    from grassroots.accounts.models import ApiToken, User
+    from grassroots.core.broker import free_port
+
+    call_command("migrate", verbosity=0)
+    load_demo()
+    token = ApiToken.objects.issue(user=User.objects.get(username="admin"), name="bench")[1]
+    port = free_port()
+    proc = start_gunicorn(port)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(f"{base}/healthz")
         url = f"{base}/api/v1/units/33"
 
         def one(_):

@@ -208,37 +208,6 @@ def _emergency_bulletin():
     return bulletin
 
 
-def _start_web(port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "grassroots.config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return proc
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def _post(url: str, token: str, body: dict) -> dict:
     import urllib.request
 
@@ -271,6 +240,7 @@ def fanout() -> dict:
     from grassroots.devices import simulation
     from grassroots_agent import simulate
 
+    from .api import start_gunicorn
     from .mqtt_floor import measure
 
     _prepare_db()
@@ -293,7 +263,7 @@ def fanout() -> dict:
         stderr=subprocess.DEVNULL,
     )
     web_port = broker.free_port()
-    web = _start_web(web_port, env)
+    web = start_gunicorn(web_port, env)
     results = {}
     try:
         for n in FANOUT_SIZES:
