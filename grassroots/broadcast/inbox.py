@@ -35,7 +35,10 @@ def revision_media(revision) -> list[dict[str, Any]]:
             "(hoặc đã có phiên bản duyệt mới hơn). Hãy chọn phiên bản đã duyệt.",
         )
     out = []
-    for asset in bulletin.media.filter(status="ready").order_by("id"):
+    from grassroots.content.models import MediaAsset
+
+    # Only the approved revision's files (its uploads and its own TTS voice), never an older one.
+    for asset in MediaAsset.objects.for_revision(revision):
         if asset.kind and asset.kind != "audio":
             continue
         rendition = _best_rendition(asset.renditions or {})

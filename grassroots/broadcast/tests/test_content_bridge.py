@@ -16,9 +16,13 @@ SHA = "cd" * 32
 
 
 def audio_for(bulletin, sha=SHA):
+    """The TTS voice of the bulletin's approved revision (what the worker makes on approval)."""
+    bulletin.refresh_from_db()
     return MediaAsset.objects.create(
         unit=bulletin.unit,
         bulletin=bulletin,
+        synthesized=True,
+        revision=bulletin.approved_revision,
         declared_kind="audio",
         kind="audio",
         status="ready",
@@ -154,3 +158,18 @@ def test_playlist_of_own_and_shared_revisions(client, users, django_capture_on_c
         assert_problem(
             call(client, "post", "/api/v1/schedules", user=users["operator2"], body=body), 422
         )
+
+
+def test_only_the_approved_revisions_audio_goes_on_air(demo):
+    from grassroots.broadcast.inbox import revision_media
+
+    content = content_actions
+    bulletin = make_bulletin(COMMUNE_A, status="approved", title="Xã: lịch họp")
+    audio_for(bulletin, "aa" * 32)  # the voice of revision 1
+    content.update(bulletin=bulletin, user=root(), data={"title": "Xã: lịch họp (sửa)"})
+    for step in (content.submit, content.approve):
+        bulletin = step(bulletin=bulletin, user=root())
+    audio_for(bulletin, "bb" * 32)  # the voice of revision 2
+    bulletin.refresh_from_db()
+    shas = [m["sha256"] for m in revision_media(bulletin.approved_revision)]
+    assert shas == ["bb" * 32]
