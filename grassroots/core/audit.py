@@ -46,6 +46,8 @@ def _unit_of(obj: models.Model):
     if isinstance(obj, Unit):
         return obj
     field = getattr(type(obj), "scope_field", None)
+    if isinstance(field, tuple):
+        field = field[0]  # the first path is the owning unit
     if not field:
         return getattr(obj, "unit", None) if hasattr(obj, "unit_id") else None
     target: Any = obj

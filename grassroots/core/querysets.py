@@ -15,8 +15,10 @@ class RestrictedQuerySet(models.QuerySet):
     """A queryset that can be cut down to the units where a user holds a permission.
 
     The model names the path to its administrative unit in `scope_field` ("unit", "station__unit",
-    or "" for the Unit model itself). A role granted on a unit covers all its descendants, so the
-    filter is a prefix match on the unit's materialised path: one indexed query.
+    or "" for the Unit model itself); a tuple of paths means the object is in scope through any
+    of them (a citizen report is seen by the unit handling it and the commune it was filed in).
+    A role granted on a unit covers all its descendants, so the filter is a prefix match on the
+    unit's materialised path: one indexed query.
     """
 
     def restrict(self, user, action: str = "view") -> RestrictedQuerySet:
@@ -29,11 +31,15 @@ class RestrictedQuerySet(models.QuerySet):
         paths = scope_paths(user, permission_name(self.model, action))
         if not paths:
             return self.none()
-        field = getattr(self.model, "scope_field", "unit")
-        lookup = f"{field}__path__startswith" if field else "path__startswith"
+        fields = getattr(self.model, "scope_field", "unit")
+        lookups = [
+            f"{field}__path__startswith" if field else "path__startswith"
+            for field in (fields if isinstance(fields, tuple) else (fields,))
+        ]
         q = Q()
         for path in paths:
-            q |= Q(**{lookup: path})
+            for lookup in lookups:
+                q |= Q(**{lookup: path})
         return self.filter(q)
 
 

@@ -119,7 +119,8 @@ class Open311Key(models.Model):
 class Report(TimeStampedModel):
     """One citizen report: routed to a unit, due by a deadline, answered, closed and rated."""
 
-    scope_field = "unit"
+    # Seen by the unit handling it and by the commune where it was filed (after escalation too).
+    scope_field = ("unit", "origin_unit")
 
     tracking_code = models.CharField(
         _("mã theo dõi"), max_length=20, unique=True, default=new_tracking_code

@@ -5,32 +5,14 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from grassroots.core.querysets import RestrictedQuerySet, permission_name
+from grassroots.core.querysets import RestrictedQuerySet
 
 from .choices import ReportStatus, Resolution
 
 
 class ReportQuerySet(RestrictedQuerySet):
-    """Reports, scoped by the unit handling them *and* the unit where they were filed.
-
-    After escalation or a pull-up the report belongs to an upper unit, but the commune where the
-    citizen filed it keeps seeing it; a role on any ancestor covers both by prefix match.
-    """
-
-    def restrict(self, user, action: str = "view") -> ReportQuerySet:
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        from grassroots.accounts.scope import scope_paths
-
-        paths = scope_paths(user, permission_name(self.model, action))
-        if not paths:
-            return self.none()
-        q = Q()
-        for path in paths:
-            q |= Q(unit__path__startswith=path) | Q(origin_unit__path__startswith=path)
-        return self.filter(q)
+    """Reports; `.restrict()` covers both the handling unit and the unit where they were filed
+    (Report.scope_field), so after escalation or a pull-up both levels see them."""
 
     def open(self) -> ReportQuerySet:
         return self.filter(status__in=ReportStatus.open_states())
