@@ -5,17 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from django.db import transaction
 from django.db.models import Count
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from grassroots.accounts.policies import require
-from grassroots.core import audit
-from grassroots.core.errors import Problem
-from grassroots.core.models import ChangeAction
 
-from . import protocol, provisioning
+from . import protocol, provisioning, remote
 from .models import Device
 from .models_fleet import DeviceEvent
 
@@ -111,37 +107,15 @@ def revoke(request, device_id: int):
 
 @router.post("/{device_id}/commands", response=CommandSent, summary="Gửi lệnh tới thiết bị")
 def send_command(request, device_id: int, data: CommandRequest):
-    require(request.user, "devices.control")
-    device = provisioning.device_in_scope(request.user, device_id, "devices.control")
-    body: dict = {}
-    if data.type == "volume.set":
-        if data.volume is None:
-            raise Problem(422, "Lệnh đặt âm lượng cần trường 'volume' (0–100).")
-        body = {"volume": data.volume}
-    elif data.type == "power.set":
-        if data.power is None:
-            raise Problem(422, "Lệnh bật/tắt cần trường 'power' là 'on' hoặc 'off'.")
-        body = {"power": data.power}
-    with transaction.atomic():
-        if data.type == "volume.set":
-            before = audit.snapshot(device)
-            device.volume = data.volume
-            device.save(update_fields=["volume", "updated_at"])
-            Device.objects.filter(pk=device.pk).mark_dirty()
-            audit.record(
-                device, ChangeAction.UPDATE, user=request.user, before=before, comment="volume.set"
-            )
-        envelope, row = protocol.send_to_device(device.pk, data.type, body)
-        if data.type != "volume.set":
-            audit.record(
-                device,
-                ChangeAction.UPDATE,
-                user=request.user,
-                before=audit.snapshot(device),
-                comment=f"command {data.type}",
-            )
-    payload = envelope["payload"]
-    return {"id": payload["id"], "seq": payload["seq"], "type": payload["type"], "topic": row.topic}
+    payload = remote.send_command(
+        user=request.user,
+        device_id=device_id,
+        command_type=data.type,
+        volume=data.volume,
+        power=data.power,
+    )
+    topic = protocol.device_cmd_topic(device_id)
+    return {"id": payload["id"], "seq": payload["seq"], "type": payload["type"], "topic": topic}
 
 
 def fleet_rows(user, filters: FleetFilter) -> list[dict]:

@@ -11,7 +11,7 @@ from grassroots.accounts.policies import require
 from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
 
-from . import protocol, provisioning
+from . import provisioning, remote
 from .fleet_api import FleetFilter, fleet_rows
 
 
@@ -69,17 +69,14 @@ def device_action(request, device_id: int):
                 provisioning.revoke(user=request.user, device=device)
                 messages.success(request, f"Đã thu hồi quyền của {device.name}.")
         else:
-            require(request.user, "devices.control")
-            device = provisioning.device_in_scope(request.user, device_id, "devices.control")
-            body: dict = {}
-            if action == "volume.set":
-                body = {"volume": max(0, min(100, int(request.POST.get("volume", "70"))))}
-            elif action == "power.set":
-                body = {"power": "off" if request.POST.get("power") == "off" else "on"}
-            elif action not in ("stop", "resync"):
-                raise Problem(422, "Lệnh không hợp lệ.")
-            protocol.send_to_device(device.pk, action, body)
-            messages.success(request, f"Đã gửi lệnh tới {device.name}.")
+            remote.send_command(
+                user=request.user,
+                device_id=device_id,
+                command_type=action,
+                volume=int(request.POST.get("volume", "70")) if action == "volume.set" else None,
+                power=request.POST.get("power", "on") if action == "power.set" else None,
+            )
+            messages.success(request, "Đã gửi lệnh tới thiết bị.")
     except (Problem, ValueError) as exc:
         messages.error(request, getattr(exc, "detail", None) or "Giá trị không hợp lệ.")
     except PermissionDenied as exc:

@@ -241,3 +241,16 @@ def test_emqx_hooks_apply_the_same_acl(client, users, monkeypatch):
     assert hook("acl", forged).json()["result"] == "deny"
     sub = {**forged, "action": "subscribe"}
     assert hook("acl", sub).json()["result"] == "allow"
+
+
+@pytest.mark.django_db
+def test_console_commands_use_the_same_action(client, users):
+    dev, other = device(COMMUNE_A), device(COMMUNE_B)
+    client.force_login(users["operator"])
+    client.post(f"/thiet-bi/giam-sat/{dev.pk}/", {"action": "volume.set", "volume": "42"})
+    dev.refresh_from_db()
+    assert dev.volume == 42  # kept on record, as through the API
+    assert OutboxMessage.objects.filter(topic=f"grassroots/v1/dev/{dev.pk}/cmd").exists()
+    page = client.post(f"/thiet-bi/giam-sat/{other.pk}/", {"action": "stop"}, follow=True)
+    assert not OutboxMessage.objects.filter(topic=f"grassroots/v1/dev/{other.pk}/cmd").exists()
+    assert page.status_code == 404
