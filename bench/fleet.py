@@ -33,37 +33,6 @@ def _prepare_db():
     load_demo()
 
 
-def ensure_devices(n: int, prefix: str = "BENCH") -> list[int]:
-    """n enabled IP speakers spread over the province's communes (created once, reused)."""
-    from grassroots.devices.models import Device
-    from grassroots.units.models import Unit
-
-    existing = list(
-        Device.objects.filter(serial__startswith=f"{prefix}-")
-        .order_by("pk")
-        .values_list("pk", flat=True)[:n]
-    )
-    if len(existing) >= n:
-        return existing
-    communes = list(Unit.objects.filter(parent__code="33", valid_to__isnull=True).order_by("code"))
-    rows = [
-        Device(
-            kind="speaker",
-            unit=communes[i % len(communes)],
-            name=f"Cụm loa mô phỏng {i}",
-            serial=f"{prefix}-{i:05d}",
-            technology="ip_4g",
-        )
-        for i in range(len(existing), n)
-    ]
-    Device.objects.bulk_create(rows, batch_size=1000)
-    return list(
-        Device.objects.filter(serial__startswith=f"{prefix}-")
-        .order_by("pk")
-        .values_list("pk", flat=True)[:n]
-    )
-
-
 def start_broker(home: Path) -> tuple[subprocess.Popen, int]:
     from grassroots.core import broker
 
@@ -123,7 +92,9 @@ def ingest() -> dict:
     from grassroots.devices.models_fleet import DeviceEvent
 
     _prepare_db()
-    ids = ensure_devices(INGEST_DEVICES)
+    from grassroots.devices.simulation import ensure_fleet
+
+    ids = [int(spec["id"]) for spec in ensure_fleet(INGEST_DEVICES)]
     DeviceEvent.objects.filter(type="telemetry").delete()
     home = Path(settings.GRASSROOTS["HOME"]) / "bench-ingest"
     broker_proc, port = start_broker(home)
