@@ -94,7 +94,7 @@ class Broker:
 @pytest.fixture
 def broker(tmp_path):
     if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
+        pytest.fail("mosquitto is not installed: run `make test` (it installs it)")
     root = tmp_path / "broker"
     root.mkdir()
     b = Broker(root)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from grassroots.accounts.models import Role, RoleAssignment, User
 from grassroots.content import actions
 from grassroots.content.choices import Status
 from grassroots.core.testing import unit
-
-HAS_MEDIA = importlib.util.find_spec("grassroots.content.media") is not None
-HAS_TTS = importlib.util.find_spec("grassroots.content.tts") is not None
 
 
 def root() -> User:

@@ -6,7 +6,7 @@ from grassroots.content.choices import Status
 from grassroots.content.models import Bulletin, BulletinShare
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B, assert_problem, call
 
-from .conftest import HAS_TTS, make_bulletin
+from .conftest import make_bulletin
 
 pytestmark = pytest.mark.django_db
 
@@ -100,9 +100,6 @@ def test_tts_preview_endpoint(client, users):
     response = call(
         client, "post", "/api/v1/bulletins/tts/preview", user=users["editor"], body={"text": text}
     )
-    if not HAS_TTS:
-        assert_problem(response, 503)
-        return
     assert response.status_code == 200, response.content
     reading = response.json()["reading_text"]
     assert "ủy ban nhân dân" in reading.lower() and "14h30" not in reading
@@ -122,7 +119,6 @@ def test_tts_preview_endpoint(client, users):
     assert 'id="tts-reading"' in partial and "14h30" not in partial
 
 
-@pytest.mark.skipif(not HAS_TTS, reason="TTS not installed yet")
 def test_tts_preview_audio_is_made_by_the_worker(client, users):
     from grassroots.content.tasks import synthesize_preview
 

@@ -16,11 +16,9 @@ from grassroots.content.models import MediaAsset
 from grassroots.content.tasks import process_media
 from grassroots.core.testing import COMMUNE_A, assert_problem, call, token_for
 
-from .conftest import HAS_MEDIA, make_bulletin
+from .conftest import make_bulletin
 
 pytestmark = pytest.mark.django_db
-
-needs_media = pytest.mark.skipif(not HAS_MEDIA, reason="media pipeline not installed yet")
 
 
 def tone_wav(seconds: float = 2.0, freq: float = 440.0) -> bytes:
@@ -95,7 +93,6 @@ def test_upload_scope_and_validation(client, users):
     assert not MediaAsset.objects.exists()
 
 
-@needs_media
 def test_worker_processes_the_upload(client, users):
     operator = users["operator"]
     bulletin = make_bulletin(COMMUNE_A, by=operator)
@@ -131,7 +128,6 @@ def test_worker_processes_the_upload(client, users):
     assert copy.duplicate_of_id == asset_id and copy.content_sha256 == asset.sha256
 
 
-@needs_media
 @pytest.mark.parametrize(
     ("name", "content", "words"),
     [

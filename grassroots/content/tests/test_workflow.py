@@ -388,10 +388,6 @@ def test_approval_of_a_text_bulletin_queues_its_voice(users):
     from grassroots.content.choices import MediaStatus
     from grassroots.content.tasks import voice_revision
 
-    from .conftest import HAS_TTS
-
-    if not HAS_TTS:
-        pytest.skip("TTS not installed yet")
     bulletin = make_bulletin(
         "33",
         status=Status.APPROVED,
