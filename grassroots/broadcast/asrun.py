@@ -36,70 +36,90 @@ def record(*, device, entries: list[dict]) -> tuple[list[str], list[Rejected]]:
 
     The permission check is the caller's (device credentials, or a user token in scope).
     """
-    accepted: list[str] = []
-    rejected: list[Rejected] = []
+    return record_many([(device, entries)])[device.pk]
+
+
+def _entry(device, raw: dict) -> AsRunEntry | Rejected:
+    """One journal entry checked and turned into a row, or the reason it is refused."""
+    try:
+        entry_id = uuid.UUID(str(raw.get("id")))
+    except ValueError:
+        return Rejected(str(raw.get("id")), "'id' phải là UUID.")
+    try:
+        started = _parse_time(raw.get("started_at"))
+        ended = _parse_time(raw.get("ended_at"))
+    except ValueError:
+        return Rejected(str(entry_id), "Thời gian phải theo ISO 8601 có múi giờ.")
+    if started is None or started.tzinfo is None or (ended and ended.tzinfo is None):
+        return Rejected(str(entry_id), "Cần 'started_at' ISO 8601 có múi giờ.")
+    if ended and ended < started:
+        return Rejected(str(entry_id), "'ended_at' trước 'started_at'.")
+    status = raw.get("status")
+    if status not in AsRunStatus.values:
+        return Rejected(str(entry_id), "'status' phải là played, cut hoặc failed.")
+    return AsRunEntry(
+        id=entry_id,
+        device=device,
+        station_id=device.station_id,
+        manifest_item=str(raw.get("item") or "")[:100],
+        started_at=started,
+        ended_at=ended,
+        status=status,
+        cut_by=str(raw.get("cut_by") or "")[:100],
+    )
+
+
+def _item_pk(ref: str) -> int | None:
+    match = ITEM_ID.match(ref)
+    if match:
+        return int(match.group(1))
+    return int(ref) if ref.isdigit() else None
+
+
+def record_many(batches) -> dict[int, tuple[list[str], list[Rejected]]]:
+    """`record` for many devices at once (the gateway's batches): a fixed number of queries.
+
+    `batches` is a list of (device, entries); the answer maps each device's pk to its
+    (accepted ids, rejected entries).
+    """
+    out: dict[int, tuple[list[str], list[Rejected]]] = {}
     rows: list[AsRunEntry] = []
-    item_pks: dict[str, int] = {}
-    for raw in entries[:MAX_ENTRIES]:
-        try:
-            entry_id = uuid.UUID(str(raw.get("id")))
-        except ValueError:
-            rejected.append(Rejected(str(raw.get("id")), "'id' phải là UUID."))
-            continue
-        try:
-            started = _parse_time(raw.get("started_at"))
-            ended = _parse_time(raw.get("ended_at"))
-        except ValueError:
-            rejected.append(Rejected(str(entry_id), "Thời gian phải theo ISO 8601 có múi giờ."))
-            continue
-        if started is None or started.tzinfo is None or (ended and ended.tzinfo is None):
-            rejected.append(Rejected(str(entry_id), "Cần 'started_at' ISO 8601 có múi giờ."))
-            continue
-        if ended and ended < started:
-            rejected.append(Rejected(str(entry_id), "'ended_at' trước 'started_at'."))
-            continue
-        status = raw.get("status")
-        if status not in AsRunStatus.values:
-            rejected.append(Rejected(str(entry_id), "'status' phải là played, cut hoặc failed."))
-            continue
-        ref = str(raw.get("item") or "")[:100]
-        match = ITEM_ID.match(ref)
-        if match:
-            item_pks[ref] = int(match.group(1))
-        elif ref.isdigit():
-            item_pks[ref] = int(ref)
-        rows.append(
-            AsRunEntry(
-                id=entry_id,
-                device=device,
-                station_id=device.station_id,
-                manifest_item=ref,
-                started_at=started,
-                ended_at=ended,
-                status=status,
-                cut_by=str(raw.get("cut_by") or "")[:100],
-            )
-        )
+    for device, entries in batches:
+        accepted, rejected = out.setdefault(device.pk, ([], []))
+        for raw in entries[:MAX_ENTRIES]:
+            checked = _entry(device, raw if isinstance(raw, dict) else {})
+            if isinstance(checked, Rejected):
+                rejected.append(checked)
+            else:
+                rows.append(checked)
+    item_pks = {r.manifest_item: _item_pk(r.manifest_item) for r in rows}
     known = set(
-        ScheduleItem.objects.filter(pk__in=set(item_pks.values())).values_list("pk", flat=True)
+        ScheduleItem.objects.filter(pk__in={pk for pk in item_pks.values() if pk}).values_list(
+            "pk", flat=True
+        )
     )
     for row in rows:
         pk = item_pks.get(row.manifest_item)
         row.item_id = pk if pk in known else None
-    ids = [r.id for r in rows]
-    others = set(
-        AsRunEntry.objects.filter(pk__in=ids).exclude(device=device).values_list("pk", flat=True)
+    # an id already stored for another device is refused; for the same device it is a repeat
+    owner = dict(
+        AsRunEntry.objects.filter(pk__in=[r.id for r in rows]).values_list("pk", "device_id")
     )
+    fresh: dict[uuid.UUID, AsRunEntry] = {}
+    for r in rows:
+        accepted, rejected = out[r.device_id]
+        if owner.get(r.id, r.device_id) != r.device_id or (
+            r.id in fresh and fresh[r.id].device_id != r.device_id
+        ):
+            rejected.append(Rejected(str(r.id), "Mã nhật ký này đã thuộc thiết bị khác."))
+            continue
+        fresh.setdefault(r.id, r)
+        accepted.append(str(r.id))
     with transaction.atomic():
         AsRunEntry.objects.bulk_create(
-            [r for r in rows if r.id not in others], ignore_conflicts=True
+            [r for r in fresh.values() if r.id not in owner], ignore_conflicts=True, batch_size=500
         )
-    for r in rows:
-        if r.id in others:
-            rejected.append(Rejected(str(r.id), "Mã nhật ký này đã thuộc thiết bị khác."))
-        else:
-            accepted.append(str(r.id))
-    return accepted, rejected
+    return out
 
 
 def report(entries, *, items=None) -> list[dict]:

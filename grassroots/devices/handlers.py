@@ -47,24 +47,28 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
     known = _known(latest)
     now = timezone.now()
     with transaction.atomic():
-        current = {s.device_id: s for s in DeviceStatus.objects.filter(device_id__in=known)}
-        history, creates, updates = [], [], []
+        was_online = dict(
+            DeviceStatus.objects.filter(device_id__in=known).values_list("device_id", "online")
+        )
+        rows, history = [], []
         for device_id in known:
             data = latest[device_id]
             online = bool(data.get("online", True))
-            status = current.get(device_id)
-            if status is None:
-                creates.append(
-                    DeviceStatus(device_id=device_id, online=online, last_seen=now, state=data)
+            if was_online.get(device_id) != online:
+                history.append(DeviceConnectivity(device_id=device_id, online=online, at=now))
+            rows.append(
+                DeviceStatus(
+                    device_id=device_id, online=online, last_seen=now, state=data, updated_at=now
                 )
-                history.append(DeviceConnectivity(device_id=device_id, online=online, at=now))
-                continue
-            if status.online != online:
-                history.append(DeviceConnectivity(device_id=device_id, online=online, at=now))
-            status.online, status.state, status.last_seen = online, data, now
-            updates.append(status)
-        DeviceStatus.objects.bulk_create(creates, ignore_conflicts=True)
-        DeviceStatus.objects.bulk_update(updates, ["online", "state", "last_seen"])
+            )
+        # one INSERT ... ON CONFLICT DO UPDATE for the batch (bulk_update writes a CASE per row)
+        DeviceStatus.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["device"],
+            update_fields=["online", "state", "last_seen", "updated_at"],
+            batch_size=500,
+        )
         DeviceConnectivity.objects.bulk_create(history)
 
 
@@ -108,7 +112,10 @@ def _record_asrun(items: list[tuple[int, dict]]) -> None:
     from grassroots.broadcast import asrun
 
     devices = Device.objects.in_bulk({d for d, _ in items})
-    for device_id, data in items:
-        entries = data.get("entries")
-        if isinstance(entries, list) and device_id in devices:
-            asrun.record(device=devices[device_id], entries=entries)
+    asrun.record_many(
+        [
+            (devices[device_id], data["entries"])
+            for device_id, data in items
+            if device_id in devices and isinstance(data.get("entries"), list)
+        ]
+    )
