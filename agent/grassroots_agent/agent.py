@@ -8,9 +8,12 @@ import json
 import logging
 import random
 import threading
+import time
 import urllib.error
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from grassroots_agent import __version__
@@ -22,7 +25,7 @@ from grassroots_agent.manifest import Manifest, ManifestError, ManifestFile, fet
 from grassroots_agent.player import LiveJob, Player, PriorityJob
 from grassroots_agent.runtime import Backoff, Link, Runtime, Timer
 from grassroots_agent.signing import EnvelopeError, load_public_key, open_envelope
-from grassroots_agent.store import AsRun, Store
+from grassroots_agent.store import AsRun, SeqVerdict, Store
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ class Agent:
         max_sleep: float = 1.0,
         first_connect_delay: float = 0.0,
         telemetry_interval: float = 300.0,
+        state_delay: float = 1.0,
     ) -> None:
         self.cfg = config
         self.id = config.device_id
@@ -78,6 +82,8 @@ class Agent:
         self._own_runtime = runtime is None
         self.rt = runtime or Runtime()
         self.telemetry_interval = telemetry_interval
+        self.state_delay = state_delay
+        self._state_due = False
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.state_dir / "state.db")
         self.keys = {kid: load_public_key(b64) for kid, b64 in config.keys.items()}
@@ -97,12 +103,14 @@ class Agent:
             media_path=self._media_path,
             volume=volume,
             power=power,
+            emergency_overrides_power=config.emergency_overrides_power,
             on_change=self._state_changed,
             on_entry=self._entry_closed,
             max_sleep=max_sleep,
         )
         if self.manifest is not None:
             self.player.set_schedule(self.manifest.items)
+        self._expiry_reported: str | None = None
         m = config.mqtt
         offline = json.dumps({"online": False, "device": self.id}).encode()
         self.link = Link(
@@ -129,6 +137,8 @@ class Agent:
         self._upload_lock = threading.Lock()
         self._upload_backoff = Backoff(config.asrun_retry_min, config.asrun_retry_max)
         self._media_faults: set[str] = set()
+        self._work_lock = threading.Lock()
+        self._pending = 0  # accepted commands that have not acted yet
         self._stopped = False
         self._rng = random.Random()
 
@@ -141,11 +151,13 @@ class Agent:
         self._later("sync", 0, lambda: self._submit(self.sync_manifest))
         self._later("upload", 0.5, lambda: self._submit(self.upload_asrun))
         self._later("telemetry", self.telemetry_interval, self._telemetry)
+        self._watch_expiry()
         return self
 
     def stop(self) -> None:
         if self._stopped:
             return
+        self.settle(2.0)  # commands already acknowledged act before we go
         self._stopped = True
         with self._lock:
             for timer in self._timers.values():
@@ -199,12 +211,46 @@ class Agent:
         return path if path.is_file() else None
 
     def _state_changed(self) -> None:
-        self._later("state", 0.05, self.publish_state)
+        """Publish the state soon, once for a burst of changes. Acks and faults go out at once;
+        the retained state (what the console's fleet view shows) can trail by a second, which
+        keeps an emergency's thousands of acks ahead of the state updates it causes."""
+        with self._lock:
+            if self._state_due:
+                return
+            self._state_due = True
+        self._later("state", self.state_delay * self._rng.uniform(0.5, 1.0), self._publish_due)
+
+    def _publish_due(self) -> None:
+        with self._lock:
+            self._state_due = False
+        self.publish_state()
 
     def _entry_closed(self, entry: AsRun) -> None:
         if self.link.connected:
             self.event("asrun", entries=[entry.as_dict()])
         self._later("upload", 0.2, lambda: self._submit(self.upload_asrun))
+
+    def _manifest_expired(self) -> bool:
+        until = self.manifest.valid_until if self.manifest else None
+        return until is not None and self.clock.now() >= until
+
+    def _watch_expiry(self) -> None:
+        """Report once when the schedule runs out because no newer manifest arrived in time."""
+        until = self.manifest.valid_until if self.manifest else None
+        if until is None:
+            return
+        delay = (until - self.clock.now()).total_seconds()
+        if delay > 0:
+            self._later("expiry", min(delay, 3600.0), self._watch_expiry)
+            return
+        etag = self.manifest.etag or iso(until) or ""
+        if self._expiry_reported != etag:
+            self._expiry_reported = etag
+            self.fault(
+                "manifest.expired",
+                f"schedule valid until {iso(until)}; no newer manifest: nothing scheduled plays",
+            )
+            self._state_changed()
 
     # -- MQTT --------------------------------------------------------------------------------
     def _connected(self) -> None:
@@ -229,6 +275,8 @@ class Agent:
             "manifest": {
                 "etag": m.etag if m else None,
                 "generated_at": m.payload.get("generated_at") if m else None,
+                "valid_until": m.payload.get("valid_until") if m else None,
+                "expired": self._manifest_expired(),
                 "items": len(m.items) if m else 0,
             },
             "agent": __version__,
@@ -262,8 +310,15 @@ class Agent:
         self.event("fault", code=code, detail=detail, **fields)
 
     # -- commands ----------------------------------------------------------------------------
-    def handle_message(self, topic: str, raw: bytes) -> str:
-        """Verify and act on one command; return "ok" or the refusal code."""
+    def handle_message(self, topic: str, raw: bytes, dup: bool = False) -> str:
+        """Verify one command, acknowledge it and queue its effect; return "ok" or the refusal.
+
+        Runs on the network thread, so it does only what the ack depends on: signature, target,
+        time window, parameters and the replay window (recorded before the ack). What the command
+        does (preempt the player, fetch media, publish state) runs right after on the agent's
+        serial work queue, in arrival order. An ack therefore means "verified and accepted";
+        a failure while acting is reported as a fault and in the as-run journal.
+        """
         claimed: dict[str, Any] = {"topic": topic}
         try:
             envelope = json.loads(raw)
@@ -278,16 +333,22 @@ class Agent:
         kid, seq = envelope["kid"], payload.get("seq")
         try:
             self.check(payload)
-            last = self.store.accept_seq(kid, seq)
-            if last is not None:
-                raise Refused("replay", f"seq {seq} <= last accepted {last}")
-            self.dispatch(payload, kid=kid)
+            action = self.prepare(payload, kid=kid)
+            verdict = self.store.accept_seq(kid, seq)
+            if verdict == SeqVerdict.DUPLICATE and dup:
+                # the broker re-sent a command we already took (its PUBACK was lost): not news
+                log.debug("%s: redelivered seq %s ignored", self.id, seq)
+                return "duplicate"
+            if verdict != SeqVerdict.NEW:
+                detail = "already accepted" if verdict == SeqVerdict.DUPLICATE else "too old"
+                raise Refused("replay", f"seq {seq}: {detail}")
         except Refused as exc:
             self.fault(f"cmd.{exc.code}", exc.detail, **claimed)
             self.ack(payload, kid, "refused", exc.code)
             return exc.code
         if payload.get("type") != "asrun.ack":
             self.ack(payload, kid, "ok")
+        self._serial(action)
         return "ok"
 
     def ack(self, payload: dict, kid: str, status: str, reason: str | None = None) -> None:
@@ -336,67 +397,88 @@ class Agent:
         if expires_at is None or now - skew > expires_at:
             raise Refused("expired", f"expired at {iso(expires_at)}")
 
-    def dispatch(self, p: dict, *, kid: str) -> None:
+    # -- acting on commands ------------------------------------------------------------------
+    def _serial(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the network thread after the commands that arrived with it are acked."""
+        with self._work_lock:
+            self._pending += 1
+        self.rt.net.defer(partial(self._act, fn))
+
+    def _act(self, fn: Callable[[], None]) -> None:
+        try:
+            if not self._stopped:
+                fn()
+        except Exception:
+            log.exception("%s: command action failed", self.id)
+        finally:
+            with self._work_lock:
+                self._pending -= 1
+
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Wait until the commands accepted so far have acted (tests, orderly shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._work_lock:
+                if self._pending == 0:
+                    return True
+            time.sleep(0.005)
+        return False
+
+    def prepare(self, p: dict, *, kid: str) -> Callable[[], None]:
+        """Check a command's parameters and return what it does; bad parameters are refused."""
         kind = p["type"]
         try:
             if kind == "play.now":
-                self._play_now(p, kid)
-            elif kind == "stop":
+                return partial(self._play_now, self._priority_job(p, kid))
+            if kind == "stop":
                 emergency = p.get("emergency_id")
-                if emergency is not None:
-                    self.player.stop_emergency(str(emergency), reason=f"stop:{p['seq']}")
-                else:
-                    self.player.stop(reason=f"stop:{p['seq']}")
-                self.poke()
-            elif kind == "volume.set":
+                return partial(
+                    self._stop,
+                    str(emergency) if emergency is not None else None,
+                    f"stop:{p['seq']}",
+                )
+            if kind == "volume.set":
                 volume = int(p["volume"])
                 if not 0 <= volume <= 100:
                     raise ValueError("volume must be 0..100")
-                self.player.set_volume(volume)
-                self.store.put("volume", str(volume))
-            elif kind == "power.set":
+                return partial(self._set_volume, volume)
+            if kind == "power.set":
                 on = p["on"] if "on" in p else p["power"] in ("on", True)
-                self.player.set_power(bool(on))
-                self.store.put("power", "1" if on else "0")
-                self.poke()
-            elif kind in ("resync", "config.updated"):
-                self._submit(self.sync_manifest, True)
-                self._later("upload", 0, lambda: self._submit(self.upload_asrun))
-                self._state_changed()
-            elif kind == "manifest.updated":
-                etag = p.get("etag")
-                if not (etag and self.manifest and self.manifest.etag == etag):
-                    self._submit(self.sync_manifest)
-            elif kind == "live.start":
+                return partial(self._set_power, bool(on))
+            if kind in ("resync", "config.updated"):
+                return self._resync
+            if kind == "manifest.updated":
+                return partial(self._manifest_updated, p.get("etag"))
+            if kind == "live.start":
                 url = str(p["url"])
                 if not url.startswith(("http://", "https://")):
                     raise ValueError("live url must be http(s)")
-                live_id = str(p.get("id") or f"{kid}:{p['seq']}")
                 volume = p.get("volume")
-                self.player.live_start(
-                    LiveJob(
-                        live_id,
-                        url,
-                        until=parse_time(p.get("until")),
-                        volume=int(volume) if volume is not None else None,
-                    )
+                job = LiveJob(
+                    str(p.get("id") or f"{kid}:{p['seq']}"),
+                    url,
+                    until=parse_time(p.get("until")),
+                    volume=int(volume) if volume is not None else None,
                 )
-                self.poke()
-            elif kind == "live.stop":
-                self.player.live_stop(p.get("id"))
-                self.poke()
-            elif kind == "asrun.ack":
-                self.store.asrun_ack([str(i) for i in p["entries"]])
+                return partial(self._live_start, job)
+            if kind == "live.stop":
+                return partial(self._live_stop, p.get("id"))
+            if kind == "asrun.ack":
+                entries = p["entries"]
+                if not isinstance(entries, list):
+                    raise ValueError("entries must be a list")
+                return partial(self.store.asrun_ack, [str(i) for i in entries])
         except (KeyError, TypeError, ValueError) as exc:
             raise Refused("bad_params", str(exc)) from exc
+        raise Refused("unsupported_type", str(kind))
 
-    def _play_now(self, p: dict, kid: str) -> None:
+    def _priority_job(self, p: dict, kid: str) -> PriorityJob:
         media = [MediaRef.from_dict(m) for m in p["media"]]
         if not media:
             raise ValueError("play.now needs media")
         volume = p.get("volume")
         emergency = p.get("emergency") if isinstance(p.get("emergency"), dict) else {}
-        job = PriorityJob(
+        return PriorityJob(
             id=str(p.get("id") or f"{kid}:{p['seq']}"),
             media=media,
             repeat=max(1, int(p.get("repeat", 1))),
@@ -404,12 +486,47 @@ class Agent:
             until=parse_time(emergency.get("expires_at") or p.get("until")),
             emergency_id=str(emergency["id"]) if emergency.get("id") is not None else None,
         )
+
+    def _play_now(self, job: PriorityJob) -> None:
         self.player.play_now(job)
-        if all(self.cache.has(m.sha256) for m in media):
+        if all(self.cache.has(m.sha256) for m in job.media):
             self.player.job_ready(job.id)
-            self.poke()
-        else:
+            self._tick()  # preempt now, on this thread, rather than on the next timer turn
+        else:  # off the work queue: a stop must not wait behind a download
             self._submit(self._fetch_job, job)
+
+    def _stop(self, emergency_id: str | None, reason: str) -> None:
+        if emergency_id is not None:
+            self.player.stop_emergency(emergency_id, reason=reason)
+        else:
+            self.player.stop(reason=reason)
+        self.poke()
+
+    def _set_volume(self, volume: int) -> None:
+        self.player.set_volume(volume)
+        self.store.put("volume", str(volume))
+
+    def _set_power(self, on: bool) -> None:
+        self.player.set_power(on)
+        self.store.put("power", "1" if on else "0")
+        self.poke()
+
+    def _resync(self) -> None:
+        self._submit(self.sync_manifest, True)
+        self._later("upload", 0, lambda: self._submit(self.upload_asrun))
+        self._state_changed()
+
+    def _manifest_updated(self, etag: str | None) -> None:
+        if not (etag and self.manifest and self.manifest.etag == etag):
+            self._submit(self.sync_manifest)
+
+    def _live_start(self, job: LiveJob) -> None:
+        self.player.live_start(job)
+        self.poke()
+
+    def _live_stop(self, live_id: str | None) -> None:
+        self.player.live_stop(live_id)
+        self.poke()
 
     def _fetch_job(self, job: PriorityJob) -> None:
         try:
@@ -462,6 +579,7 @@ class Agent:
                 self.manifest = manifest
                 self.manifest_file.save(manifest)
                 self.player.set_schedule(manifest.items)
+                self._watch_expiry()
                 self._media_faults.clear()
                 self.poke()
                 self._state_changed()

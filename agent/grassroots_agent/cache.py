@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import threading
 import time
 import urllib.error
@@ -151,6 +152,27 @@ class MediaCache:
         if evicted:
             log.info("cache: evicted %d file(s) to make room for %d bytes", len(evicted), size)
         return evicted
+
+    def add_file(self, source: Path, sha256: str | None = None) -> str:
+        """Copy a local file into the cache (media carried to a controller, the simulator's
+        preloaded fleet); returns its SHA-256. With `sha256`, the content must match it."""
+        digest = hashlib.sha256()
+        with source.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+        if sha256 is not None and sha != sha256:
+            raise HashMismatch(f"{source}: expected sha256 {sha256}, got {sha}")
+        with self._lock_for(sha):
+            final = self.root / sha
+            if not final.is_file():
+                size = source.stat().st_size
+                self.make_room(size, {sha})
+                part = self.root / f"{sha}.part"
+                shutil.copyfile(source, part)
+                os.replace(part, final)
+            self.store.cache_add(sha, final.stat().st_size, time.time())
+        return sha
 
     def fetch(self, ref: MediaRef, *, pinned: set[str] | None = None, attempts: int = 3) -> Path:
         """Return the cached file, downloading (and resuming) it if needed."""

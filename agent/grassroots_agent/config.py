@@ -66,6 +66,7 @@ class AgentConfig:
     tuner_backend: str = "null"
     tuner_command: str | None = None
     volume: int = 70
+    emergency_overrides_power: bool = True
     clock_skew: float = 30.0
     manifest_poll: float = 300.0
     asrun_retry_min: float = 2.0
@@ -122,6 +123,9 @@ def from_dict(data: dict[str, Any], base: Path | None = None) -> AgentConfig:
             timeline = base / timeline
     backend = audio.pop("backend", "null")
     volume = int(audio.pop("volume", 70))
+    override = audio.pop("emergency_overrides_power", True)
+    if not isinstance(override, bool):
+        raise ConfigError("[audio] emergency_overrides_power must be true or false")
     keys = {str(k): str(v) for k, v in data.get("keys", {}).items()}
     if not keys:
         raise ConfigError("[keys] must list at least one trusted public key")
@@ -141,6 +145,7 @@ def from_dict(data: dict[str, Any], base: Path | None = None) -> AgentConfig:
         tuner_backend=tuner.get("backend", "null"),
         tuner_command=tuner.get("command"),
         volume=volume,
+        emergency_overrides_power=override,
         clock_skew=float(security.get("clock_skew", 30)),
         manifest_poll=float(server.get("manifest_poll", 300)),
         http_timeout=float(server.get("timeout", 20)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -94,6 +95,10 @@ class Manifest:
     def generated_at(self) -> datetime | None:
         return parse_time(self.payload.get("generated_at"))
 
+    @property
+    def valid_until(self) -> datetime | None:
+        return parse_time(self.payload.get("valid_until"))
+
 
 def verify(
     envelope: Any,
@@ -112,9 +117,17 @@ def verify(
         raise ManifestError("wrong_device", f"manifest is for {payload.get('device')!r}")
     try:
         generated = parse_time(payload.get("generated_at"))
+        valid_until = parse_time(payload.get("valid_until"))
         items = [Item.from_dict(i) for i in payload.get("items") or []]
     except (KeyError, TypeError, ValueError) as exc:
         raise ManifestError("bad_manifest", str(exc)) from exc
+    if valid_until is not None:
+        # the server vouches for the schedule only up to valid_until: nothing plays after it
+        items = [
+            i if i.end <= valid_until else dataclasses.replace(i, end=valid_until)
+            for i in items
+            if i.start < valid_until
+        ]
     if (
         current is not None
         and current.generated_at

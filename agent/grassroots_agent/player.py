@@ -1,7 +1,9 @@
 """The player: decides by its own clock what should sound now and drives the backends.
 
-Precedence: power off silences everything; then the newest ready `play.now` job (emergency or
-priority); then a live stream; then the schedule (highest priority item whose window holds now).
+Precedence: the newest ready `play.now` job (emergency or priority); then a live stream; then
+the schedule (highest priority item whose window holds now). Power off silences everything
+except an emergency, which sounds anyway unless the device is configured otherwise
+(`emergency_overrides_power`).
 Everything that sounds gets an as-run journal entry: played, cut (and by what) or failed.
 """
 
@@ -88,6 +90,7 @@ class Player:
         media_path: Callable[[str], Path | None],
         volume: int = 70,
         power: bool = True,
+        emergency_overrides_power: bool = True,
         on_change: Callable[[], None] | None = None,
         on_entry: Callable[[AsRun], None] | None = None,
         max_sleep: float = MAX_SLEEP,
@@ -100,6 +103,7 @@ class Player:
         self.media_path = media_path
         self.volume = volume
         self.power = power
+        self.emergency_overrides_power = emergency_overrides_power
         self.on_change = on_change or (lambda: None)
         self.on_entry = on_entry or (lambda entry: None)
         self.lock = threading.RLock()
@@ -188,10 +192,14 @@ class Player:
             if self.current is not None and self.current.want.origin == "live":
                 self._end(status="played")
 
+    def _sounds_without_power(self, job: PriorityJob | None) -> bool:
+        return job is not None and job.emergency_id is not None and self.emergency_overrides_power
+
     def set_power(self, on: bool) -> None:
         with self.lock:
             self.power = on
-            if not on and self.current is not None:
+            cur = self.current
+            if not on and cur is not None and not self._sounds_without_power(cur.want.job):
                 self._end(status="cut", cut_by="power.off")
         self.on_change()
 
@@ -239,14 +247,14 @@ class Player:
         return item.kind == "relay" or all(self.media_path(m.sha256) for m in item.media)
 
     def _want(self, now: datetime) -> Want | None:
-        if not self.power:
-            return None
         for job in list(self.jobs):
             if job.until is not None and now >= job.until and self._drop_job(job, "expired"):
                 return self._want(now)
         for job in reversed(self.jobs):
-            if job.ready:
+            if job.ready and (self.power or self._sounds_without_power(job)):
                 return Want(f"priority:{job.id}", "priority", job.id, "priority", job=job)
+        if not self.power:
+            return None
         if self.live is not None:
             if self.live.until is not None and now >= self.live.until:
                 self.live = None

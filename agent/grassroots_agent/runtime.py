@@ -5,6 +5,7 @@ runtime of its own; the simulator shares one runtime among hundreds of agents pe
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import heapq
 import itertools
@@ -74,9 +75,12 @@ class TimerLoop:
 
     def call_later(self, delay: float, fn: Callable[[], Any]) -> Timer:
         timer = Timer()
+        due = time.monotonic() + delay
         with self._cv:
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._count), timer, fn))
-            self._cv.notify()
+            earliest = not self._heap or due < self._heap[0][0]
+            heapq.heappush(self._heap, (due, next(self._count), timer, fn))
+            if earliest:  # otherwise the thread already wakes in time for it
+                self._cv.notify()
         return timer
 
     def _run(self) -> None:
@@ -115,6 +119,7 @@ class NetLoop:
         self._lock = threading.Lock()
         self._links: list[Link] = []
         self._dirty: set[Link] = set()
+        self._deferred: collections.deque[Callable[[], Any]] = collections.deque()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -142,10 +147,30 @@ class NetLoop:
                 self._links.remove(link)
         self.wake()
 
+    def defer(self, fn: Callable[[], Any]) -> None:
+        """Run `fn` on this loop's thread once the sockets that are ready now have been read.
+
+        Commands act here, in arrival order, right after every command that arrived with them
+        has been verified and acknowledged: no hand-off to another thread (which, under the
+        GIL, would make the network thread wait for each socket operation).
+        """
+        self._deferred.append(fn)
+        if threading.current_thread() is not self._thread:
+            self.wake()
+
+    def _run_deferred(self) -> None:
+        for _ in range(len(self._deferred)):
+            fn = self._deferred.popleft()
+            try:
+                fn()
+            except Exception:
+                log.exception("deferred call failed")
+
     def mark_dirty(self, link: Link) -> None:
         with self._lock:
             self._dirty.add(link)
-        self.wake()
+        if threading.current_thread() is not self._thread:
+            self.wake()  # on the loop's own thread the next turn picks it up anyway
 
     def _register(self, link: Link) -> None:
         sock = link.client.socket()
@@ -174,7 +199,7 @@ class NetLoop:
             with self._lock:
                 links = list(self._links)
                 dirty, self._dirty = self._dirty, set()
-            timeout = 1.0
+            timeout = 0.0 if self._deferred else 1.0
             for link in links:
                 if link.closing:
                     continue
@@ -202,6 +227,8 @@ class NetLoop:
                     link.client.loop_write()
                 if link.client.socket() is not None:
                     self._register(link)
+            if self._deferred:
+                self._run_deferred()
             now = time.monotonic()
             if now - last_misc >= 0.5:
                 last_misc = now
@@ -232,7 +259,7 @@ class Link:
         will: tuple[str, bytes] | None = None,
         on_connect: Callable[[], None] | None = None,
         on_disconnect: Callable[[], None] | None = None,
-        on_message: Callable[[str, bytes], None] | None = None,
+        on_message: Callable[[str, bytes, bool], object] | None = None,
         first_delay: float = 0.0,
     ) -> None:
         self.net = net
@@ -246,7 +273,7 @@ class Link:
         self.next_attempt = time.monotonic() + first_delay
         self._on_connect = on_connect or (lambda: None)
         self._on_disconnect = on_disconnect or (lambda: None)
-        self._on_message = on_message or (lambda topic, payload: None)
+        self._on_message = on_message or (lambda topic, payload, dup: None)
         c = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -330,7 +357,7 @@ class Link:
 
     def _message(self, client, userdata, msg) -> None:
         try:
-            self._on_message(msg.topic, msg.payload)
+            self._on_message(msg.topic, msg.payload, bool(msg.dup))
         except Exception:
             log.exception("message handler failed on %s", msg.topic)
 

@@ -47,6 +47,8 @@ class FleetOptions:
     backoff_min: float = 1.0
     backoff_max: float = 60.0
     log_level: str = "ERROR"
+    # local files every agent holds in its cache from the start (as if delivered earlier)
+    preload: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -100,6 +102,9 @@ class Fleet:
             )
             for i, spec in enumerate(specs)
         ]
+        for agent in self.agents:
+            for path in opts.preload:
+                agent.cache.add_file(Path(path))
 
     def start(self) -> Fleet:
         for agent in self.agents:
@@ -156,6 +161,7 @@ def run(
     timeline: bool = False,
     on_ready: Callable[[int], None] | None = None,
     stop_event: Any = None,
+    preload: list[str] | None = None,
 ) -> int:
     """Run `n_devices` agents in a few processes until `duration` elapses, `stop_event` is set
     or Ctrl-C; returns how many were connected once all processes were ready."""
@@ -171,6 +177,7 @@ def run(
         state_dir=state_dir,
         timeline=timeline,
         connect_spread=min(10.0, len(specs) / 500),
+        preload=list(preload or []),
     )
     ctx = mp.get_context("spawn")
     stop = ctx.Event()

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS seq (kid TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seq (kid TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+                                seen INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS asrun (
   id TEXT PRIMARY KEY,
   item_id TEXT NOT NULL,
@@ -48,6 +49,20 @@ def _wire(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+# How far behind the highest accepted seq a command may still arrive (commands to a device's own
+# topic and to its units' topics are separate MQTT streams, so their order may interleave).
+SEQ_WINDOW = 60
+_ALL_SEEN = (1 << SEQ_WINDOW) - 1
+
+
+class SeqVerdict:
+    """The outcome of checking a command's seq against the replay window."""
+
+    NEW = "new"
+    DUPLICATE = "duplicate"  # this exact seq was accepted before
+    TOO_OLD = "too_old"  # older than the window: cannot tell, so refused
+
+
 @dataclass
 class AsRun:
     """One as-run journal entry: what actually played, from when to when, and how it ended."""
@@ -76,24 +91,56 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(seq)")}
+        if (
+            "seen" not in columns
+        ):  # a journal from before the replay window: older seqs count as seen
+            self._db.execute(
+                f"ALTER TABLE seq ADD COLUMN seen INTEGER NOT NULL DEFAULT {_ALL_SEEN}"
+            )
+        self._seq: dict[str, tuple[int, int]] = {}
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # -- command sequences -------------------------------------------------------------
-    def accept_seq(self, kid: str, seq: int) -> int | None:
-        """Record `seq` for `kid` if strictly greater than the last one; else return the last."""
+    def accept_seq(self, kid: str, seq: int) -> str:
+        """Check `seq` for `kid` against the replay window and record it if it is new.
+
+        The window holds the highest seq accepted and a bitmap of the `SEQ_WINDOW` seqs below
+        it (like IPsec's anti-replay window): a seq above the highest is new; one inside the
+        window is new only if its bit is clear; anything older is refused. One indexed read
+        (cached in memory) and one write per accepted command, before the command acts.
+        """
         with self._lock:
-            row = self._db.execute("SELECT seq FROM seq WHERE kid = ?", (kid,)).fetchone()
-            if row is not None and seq <= row[0]:
-                return row[0]
+            state = self._seq.get(kid)
+            if state is None:
+                row = self._db.execute("SELECT seq, seen FROM seq WHERE kid = ?", (kid,)).fetchone()
+                state = (row[0], row[1]) if row else (-1, 0)
+            top, seen = state
+            if seq > top:
+                shift = seq - top
+                seen = (
+                    ((seen << shift) | (1 << (shift - 1))) & _ALL_SEEN if shift <= SEQ_WINDOW else 0
+                )
+                top = seq
+            elif seq == top:
+                return SeqVerdict.DUPLICATE
+            else:
+                age = top - seq  # 1..: bit (age - 1) of `seen`
+                if age > SEQ_WINDOW:
+                    return SeqVerdict.TOO_OLD
+                if seen & (1 << (age - 1)):
+                    return SeqVerdict.DUPLICATE
+                seen |= 1 << (age - 1)
             self._db.execute(
-                "INSERT INTO seq (kid, seq) VALUES (?, ?) "
-                "ON CONFLICT(kid) DO UPDATE SET seq = excluded.seq",
-                (kid, seq),
+                "INSERT INTO seq (kid, seq, seen) VALUES (?, ?, ?) "
+                "ON CONFLICT(kid) DO UPDATE SET seq = excluded.seq, seen = excluded.seen",
+                (kid, top, seen),
             )
-            return None
+            self._seq[kid] = (top, seen)
+            return SeqVerdict.NEW
 
     def last_seq(self, kid: str) -> int | None:
         with self._lock:

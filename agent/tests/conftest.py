@@ -184,12 +184,14 @@ class Signer:
         }
         return sign(payload, self.key, self.kid)
 
-    def manifest(self, items: list[dict], device: str = DEVICE, generated_at=None) -> dict:
+    def manifest(
+        self, items: list[dict], device: str = DEVICE, generated_at=None, valid_until=None
+    ) -> dict:
         now = datetime.now(UTC)
         payload = {
             "device": device,
             "generated_at": iso(generated_at or now),
-            "valid_until": iso(now + timedelta(hours=48)),
+            "valid_until": iso(valid_until or now + timedelta(hours=48)),
             "items": items,
         }
         return sign(payload, self.key, self.kid)

@@ -55,10 +55,10 @@ def test_commands_are_verified_and_refused_with_faults(broker, monitor, make_age
     # a good command on the device topic and one on a unit topic
     monitor.publish(CMD, signer.command("volume.set", volume=40))
     assert outcome(1)["status"] == "ok"
-    assert agent.player.volume == 40
+    wait_for(lambda: agent.player.volume == 40)  # the ack goes out first, then the command acts
     monitor.publish(UNIT_CMD, signer.command("volume.set", target={"units": ["33.01"]}, volume=55))
     assert outcome(2)["status"] == "ok"
-    assert agent.player.volume == 55
+    wait_for(lambda: agent.player.volume == 55)
 
     faults_before = len(monitor.events("fault"))
 
@@ -117,18 +117,56 @@ def test_commands_are_verified_and_refused_with_faults(broker, monitor, make_age
     wait_for(lambda: any(f["code"] == "cmd.replay" for f in monitor.events("fault")))
     assert agent.player.volume == 10
 
-    # ... also after a restart (the last seq per kid is persisted)
+    # ... also after a restart (the replay window per kid is persisted)
     agent.stop()
     agent2 = make_agent(broker, None)
     n = len(monitor.events("fault"))
     monitor.publish(CMD, replay)
-    older = signer.command("volume.set", volume=77, seq=replay["payload"]["seq"] - 1)
+    faults = wait_for(lambda: len(monitor.events("fault")) >= n + 1 and monitor.events("fault")[n:])
+    assert [f["code"] for f in faults] == ["cmd.replay"]
+    assert agent2.player.volume == 66  # persisted from the accepted command
+    # commands on the device topic and on unit topics may interleave: an older seq that was
+    # never accepted is still taken, once, inside the window
+    signer.seq += 3  # leave seqs unused
+    monitor.publish(CMD, signer.command("volume.set", volume=70))
+    wait_for(lambda: agent2.player.volume == 70)
+    older = signer.command("volume.set", volume=77, seq=signer.seq - 2)
     monitor.publish(CMD, older)
-    faults = wait_for(lambda: len(monitor.events("fault")) >= n + 2 and monitor.events("fault")[n:])
-    assert [f["code"] for f in faults] == ["cmd.replay", "cmd.replay"]
-    assert agent2.player.volume == 66  # persisted from the accepted command, not 77
+    assert outcome(older["payload"]["seq"])["status"] == "ok"
+    wait_for(lambda: agent2.player.volume == 77)
+    monitor.publish(CMD, older)
+    wait_for(lambda: len(monitor.events("fault")) >= n + 2)
+    # a command older than the window is refused, whatever it is
+    signer.seq += 100
     monitor.publish(CMD, signer.command("volume.set", volume=80))
     wait_for(lambda: agent2.player.volume == 80)
+    stale = signer.command("volume.set", volume=81, seq=signer.seq - 70)
+    monitor.publish(CMD, stale)
+    faults = wait_for(lambda: len(monitor.events("fault")) >= n + 3 and monitor.events("fault")[n:])
+    assert [f["code"] for f in faults] == ["cmd.replay"] * 3
+    assert "too old" in faults[-1]["detail"]
+    assert agent2.player.volume == 80
+
+
+def test_broker_redelivery_of_an_accepted_command_is_dropped_quietly(
+    broker, monitor, make_agent, signer
+):
+    """A QoS-1 redelivery (DUP flag: our PUBACK was lost) of a command already taken is not a
+    replay attack: it is dropped without a fault; the same bytes without DUP are refused."""
+    agent = make_agent(broker, None)
+    wait_for(lambda: agent.link.connected)
+    cmd = signer.command("volume.set", volume=42)
+    raw = json.dumps(cmd).encode()
+    assert agent.handle_message(CMD, raw) == "ok"
+    n = len(monitor.events("fault"))
+    assert agent.handle_message(CMD, raw, dup=True) == "duplicate"
+    assert agent.handle_message(CMD, raw) == "replay"
+    faults = wait_for(lambda: len(monitor.events("fault")) > n and monitor.events("fault")[n:])
+    time.sleep(0.3)
+    assert [f["code"] for f in monitor.events("fault")[n:]] == ["cmd.replay"]
+    acks = [a for a in monitor.events("ack") if a["cmd_seq"] == cmd["payload"]["seq"]]
+    assert [a["status"] for a in acks] == ["ok", "refused"]
+    assert faults
 
 
 def test_scheduled_item_plays_offline_and_journal_arrives_later(
@@ -259,6 +297,36 @@ def test_manifest_etag_resync_and_rejected_manifests(broker, monitor, server, ma
     assert agent.manifest.etag == good
     stored = json.loads((agent.cfg.state_dir / "manifest.json").read_text())
     assert stored["etag"] == good
+
+
+def test_nothing_plays_past_the_manifest_valid_until(
+    broker, monitor, server, make_agent, signer, tmp_path
+):
+    """The server vouches for a schedule only up to valid_until: an item running past it is cut
+    there, one starting after it never plays, and the device reports that it ran out."""
+    ref = server.add_media("a.opus", b"\x05" * 1000, duration=30)
+    now = datetime.now(UTC)
+    until = now + timedelta(seconds=3)
+    server.manifest = signer.manifest(
+        [
+            media_item("runs-over", now + timedelta(seconds=1.5), now + timedelta(seconds=20), ref),
+            media_item("after", now + timedelta(seconds=4), now + timedelta(seconds=9), ref),
+        ],
+        valid_until=until,
+    )
+    agent = make_agent(broker, server)
+    wait_for(lambda: agent.manifest is not None, 5)
+    assert [(i.id, i.end) for i in agent.manifest.items] == [("runs-over", parse_time(iso(until)))]
+    fault = wait_for(
+        lambda: next((f for f in monitor.events("fault") if f["code"] == "manifest.expired"), None),
+        8,
+    )
+    assert "no newer manifest" in fault["detail"]
+    wait_for(lambda: monitor.states()[-1]["manifest"]["expired"] is True, 5)
+    time.sleep(1.2)
+    events = [(e["event"], e["item"]) for e in timeline(tmp_path / "timeline.jsonl")]
+    assert events == [("start", "runs-over"), ("end", "runs-over")]
+    assert [f["code"] for f in monitor.events("fault")].count("manifest.expired") == 1
 
 
 def test_hash_mismatch_in_manifest_media_is_reported(broker, monitor, server, make_agent, signer):

@@ -94,3 +94,21 @@ def test_unknown_size_is_verified_by_hash_and_accounted(cache_factory, server):
     assert cache.fetch(MediaRef.from_dict(raw)).read_bytes() == data
     assert server.hits("/media/u.opus")[-1][2]["Range"] == "bytes=10000-"
     assert cache.usage()["used"] == 30_000
+
+
+def test_a_local_file_is_added_by_its_hash_and_survives_a_restart(cache_factory, tmp_path):
+    import hashlib
+
+    data = os.urandom(30_000)
+    source = tmp_path / "canh-bao-lu.opus"
+    source.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    cache = cache_factory()
+    assert cache.add_file(source) == sha
+    assert cache.has(sha) and cache.path(sha).read_bytes() == data
+    assert cache.usage()["files"] == 1
+    assert cache.add_file(source, sha256=sha) == sha  # again: nothing new
+    with pytest.raises(HashMismatch):
+        cache.add_file(source, sha256="0" * 64)
+    # the index agrees after a restart, so the file is not reconciled away
+    assert cache_factory().has(sha)

@@ -137,3 +137,50 @@ def test_enrol_writes_a_loadable_config(tmp_path):
     assert (cfg.device_id, cfg.units, cfg.token) == ("42", ["11953", "33"], "gd_x")
     assert (cfg.mqtt.username, cfg.mqtt.password) == ("dev-42", 'p"w\\d')
     assert cfg.server_url == url and cfg.keys == {s.kid: s.public}
+
+
+def test_replay_window_takes_each_seq_once_and_refuses_older_than_the_window(tmp_path):
+    from grassroots_agent.store import SEQ_WINDOW, SeqVerdict, Store
+
+    store = Store(tmp_path / "state.db")
+    new, dup, old = SeqVerdict.NEW, SeqVerdict.DUPLICATE, SeqVerdict.TOO_OLD
+    assert [store.accept_seq("k", s) for s in (10, 10, 8, 8, 9, 11, 7)] == [
+        new,
+        dup,
+        new,
+        dup,
+        new,
+        new,
+        new,
+    ]
+    assert store.accept_seq("k2", 3) == new  # each key has its own window
+    top = 11 + SEQ_WINDOW
+    assert store.accept_seq("k", top) == new
+    assert store.accept_seq("k", 11) == dup  # still inside the window, and seen
+    assert store.accept_seq("k", 12) == new
+    assert store.accept_seq("k", 10) == old  # fell out of the window
+    assert store.accept_seq("k", top + 1000) == new  # a big jump forgets the window
+    assert store.accept_seq("k", top + 999) == new
+    store.close()
+    # persisted: a restart remembers exactly what was taken
+    again = Store(tmp_path / "state.db")
+    assert again.accept_seq("k", top + 999) == dup
+    assert again.accept_seq("k", top + 998) == new
+    assert again.last_seq("k") == top + 1000
+    again.close()
+
+
+def test_a_journal_from_before_the_window_counts_older_seqs_as_seen(tmp_path):
+    import sqlite3
+
+    from grassroots_agent.store import SeqVerdict, Store
+
+    db = sqlite3.connect(tmp_path / "state.db")
+    db.execute("CREATE TABLE seq (kid TEXT PRIMARY KEY, seq INTEGER NOT NULL)")
+    db.execute("INSERT INTO seq VALUES ('k', 50)")
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "state.db")
+    assert store.accept_seq("k", 49) == SeqVerdict.DUPLICATE  # unknown history: refused
+    assert store.accept_seq("k", 51) == SeqVerdict.NEW
+    store.close()

@@ -149,6 +149,51 @@ def test_power_off_and_on(rig):
     assert rig.timeline()[-1][:2] == ("start", "i1")
 
 
+def test_emergency_sounds_while_powered_off_and_power_stays_off_after(rig):
+    rig.player.set_schedule([item("i1", 0, 60)])
+    rig.run_to(1)
+    rig.player.set_power(False)
+    rig.run_to(2)
+    # a priority (non-emergency) play.now respects power off
+    rig.player.play_now(PriorityJob(id="P1", media=[media(SHA_E, 1.0)]))
+    rig.player.job_ready("P1")
+    rig.run_to(3)
+    assert [e[:2] for e in rig.timeline()] == [("start", "i1"), ("cut", "i1")]
+    rig.player.stop()
+    # an emergency does not
+    rig.player.play_now(PriorityJob(id="E1", media=[media(SHA_E, 2.0)], emergency_id="7"))
+    rig.player.job_ready("E1")
+    rig.run_to(4)
+    assert rig.timeline()[-1][:2] == ("start", "E1")
+    rig.player.set_power(False)  # a second power off does not cut the emergency either
+    rig.run_to(10)
+    assert [e[:2] for e in rig.timeline()][-2:] == [("start", "E1"), ("end", "E1")]
+    assert rig.player.power is False and rig.player.current is None  # back to silence
+
+
+def test_emergency_respects_power_off_when_configured(tmp_path):
+    clock = ManualClock(T0)
+    store = Store(tmp_path / "state.db")
+    tl = Timeline(tmp_path / "timeline.jsonl", clock)
+    player = Player(
+        clock=clock,
+        store=store,
+        audio=NullAudio(tl, clock),
+        tuner=NullTuner(tl),
+        media_path=lambda sha: Path("/cache") / sha,
+        power=False,
+        emergency_overrides_power=False,
+    )
+    player.play_now(PriorityJob(id="E1", media=[media(SHA_E, 2.0)], emergency_id="7"))
+    player.job_ready("E1")
+    player.tick()
+    assert player.current is None and timeline(tmp_path / "timeline.jsonl") == []
+    player.set_power(True)
+    player.tick()
+    assert player.current.want.item_id == "E1"
+    store.close()
+
+
 def test_item_without_media_is_journaled_failed(rig):
     rig.cached.discard(SHA_A)
     rig.player.set_schedule([item("i1", 0, 5)])
