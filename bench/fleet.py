@@ -179,6 +179,12 @@ def _emergency_bulletin():
     return bulletin
 
 
+def bulletin_media(bulletin) -> list[dict]:
+    from grassroots.broadcast.actions import revision_media
+
+    return revision_media(bulletin.approved_revision)
+
+
 def _post(url: str, token: str, body: dict) -> dict:
     import urllib.request
 
@@ -197,17 +203,60 @@ def _percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
 
 
+def _fanout_round(web_port: int, token: str, bulletin, n: int) -> dict:
+    """One emergency over the whole province: API call → every ack stored; then stop it."""
+    from django.utils import timezone
+
+    from grassroots.broadcast.models_emergency import EmergencyAck
+    from grassroots.core.models import OutboxMessage
+
+    started_wall = timezone.now()
+    started = time.perf_counter()
+    created = _post(
+        f"http://127.0.0.1:{web_port}/api/v1/emergencies",
+        token,
+        {
+            "units": ["33"],
+            "title": "Bench",
+            "bulletin_id": bulletin.pk,
+            "repeat": 1,
+            "expires_in_minutes": 5,
+        },
+    )
+    api_s = time.perf_counter() - started
+    acks = EmergencyAck.objects.filter(emergency_id=created["id"])
+    deadline = started + 60
+    while acks.count() < n and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    last = time.perf_counter() - started
+    offsets = [(t - started_wall).total_seconds() for t in acks.values_list("acked_at", flat=True)]
+    sent = (
+        OutboxMessage.objects.filter(topic="grassroots/v1/unit/33/cmd")
+        .order_by("-id")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    out = {
+        "p50_s": round(_percentile(offsets, 0.5), 3),
+        "p100_s": round(last, 3),
+        "acked": len(offsets),
+        "api_s": round(api_s, 3),
+        "published_s": round((sent - started_wall).total_seconds(), 3) if sent else None,
+        "first_ack_s": round(min(offsets), 3) if offsets else None,
+    }
+    _post(f"http://127.0.0.1:{web_port}/api/v1/emergencies/{created['id']}/stop", token, {})
+    return out
+
+
 def fanout() -> dict:
     """API call → last ack in the database, N simulated agents, beside the raw broker floor."""
+    import shutil
     import threading
 
     from django.conf import settings
-    from django.utils import timezone
 
     from grassroots.accounts.models import ApiToken, User
-    from grassroots.broadcast.models_emergency import EmergencyAck
     from grassroots.core import broker
-    from grassroots.core.models import OutboxMessage
     from grassroots.devices import simulation
     from grassroots_agent import simulate
 
@@ -216,22 +265,28 @@ def fanout() -> dict:
 
     _prepare_db()
     bulletin = _emergency_bulletin()
+    media_root = Path(settings.MEDIA_ROOT) / "assets"
+    preload = [
+        str(media_root / m["url"].split("/media/assets/", 1)[1]) for m in bulletin_media(bulletin)
+    ]
     token = ApiToken.objects.issue(user=User.objects.get(username="admin"), name="bench")[1]
     home = Path(settings.GRASSROOTS["HOME"])
     port = broker.free_port()
+    # a broker of its own with no sessions left over from an earlier run
+    shutil.rmtree(home / "mosquitto" / "data", ignore_errors=True)
     conf = broker.write_config(home, port, auth=True)
+    broker_log = open(os.environ.get("BENCH_BROKER_LOG", os.devnull), "w")  # noqa: SIM115
     mosquitto = subprocess.Popen(
-        [broker.mosquitto_binary(), "-c", str(conf)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [broker.mosquitto_binary(), "-c", str(conf)], stdout=broker_log, stderr=broker_log
     )
     server_url = f"mqtt://{broker.SERVER_USER}:{broker.server_password(home)}@127.0.0.1:{port}"
     env = dict(os.environ, MQTT_URL=server_url)
+    gateway_log = open(os.environ.get("BENCH_GATEWAY_LOG", os.devnull), "w")  # noqa: SIM115
     gateway = subprocess.Popen(
         [sys.executable, "-m", "grassroots", "gateway"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env=dict(env, LOG_LEVEL=os.environ.get("BENCH_GATEWAY_LOG_LEVEL", "INFO")),
+        stdout=gateway_log,
+        stderr=gateway_log,
     )
     web_port = broker.free_port()
     web = start_gunicorn(web_port, env)
@@ -239,6 +294,7 @@ def fanout() -> dict:
     try:
         for n in FANOUT_SIZES:
             specs = simulation.ensure_fleet(n)
+            shutil.rmtree(home / "bench-agents", ignore_errors=True)  # empty caches: a cold start
             broker.sync(home)
             time.sleep(0.5)
             stop = threading.Event()
@@ -254,7 +310,10 @@ def fanout() -> dict:
                 kwargs={
                     "n_devices": n,
                     "broker_url": f"mqtt://127.0.0.1:{port}",
+                    # the agents hold the bulletin's audio already (it reached them with an
+                    # earlier manifest), so they play it; they fetch nothing over HTTP here
                     "server_url": None,
+                    "preload": preload,
                     "keys": simulation.trusted_keys(),
                     "devices": [simulate.DeviceSpec(**s) for s in specs],
                     "state_dir": str(home / "bench-agents"),
@@ -278,52 +337,7 @@ def fanout() -> dict:
                 urllib.request.urlopen(req, timeout=30).read()
             platform, floors = [], []
             for _ in range(FANOUT_ROUNDS):
-                started_wall = timezone.now()
-                started = time.perf_counter()
-                created = _post(
-                    f"http://127.0.0.1:{web_port}/api/v1/emergencies",
-                    token,
-                    {
-                        "units": ["33"],
-                        "title": "Bench",
-                        "bulletin_id": bulletin.pk,
-                        "repeat": 1,
-                        "expires_in_minutes": 5,
-                    },
-                )
-                api_s = time.perf_counter() - started
-                acks = EmergencyAck.objects.filter(emergency_id=created["id"])
-                deadline = started + 60
-                while acks.count() < n and time.perf_counter() < deadline:
-                    time.sleep(0.01)
-                last = time.perf_counter() - started
-                offsets = [
-                    (t - started_wall).total_seconds()
-                    for t in acks.values_list("acked_at", flat=True)
-                ]
-                sent = (
-                    OutboxMessage.objects.filter(topic="grassroots/v1/unit/33/cmd")
-                    .order_by("-id")
-                    .values_list("published_at", flat=True)
-                    .first()
-                )
-                platform.append(
-                    {
-                        "p50_s": round(_percentile(offsets, 0.5), 3),
-                        "p100_s": round(last, 3),
-                        "acked": len(offsets),
-                        "api_s": round(api_s, 3),
-                        "published_s": round((sent - started_wall).total_seconds(), 3)
-                        if sent
-                        else None,
-                        "first_ack_s": round(min(offsets), 3) if offsets else None,
-                    }
-                )
-                _post(
-                    f"http://127.0.0.1:{web_port}/api/v1/emergencies/{created['id']}/stop",
-                    token,
-                    {},
-                )
+                platform.append(_fanout_round(web_port, token, bulletin, n))
                 time.sleep(1)
                 floors.append(
                     measure(
