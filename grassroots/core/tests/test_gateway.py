@@ -70,6 +70,8 @@ def test_outbox_is_published_only_after_commit(mqtt_broker):
         # Written after the gateway started: still picked up.
         outbox.enqueue("grassroots/v1/unit/33/cmd", {"n": "late"})
         _wait(lambda: len(received) >= 4)
+        # the subscriber can see the message before the gateway has marked it published
+        _wait(lambda: gw.stats["published"] == 4)
     sub.loop_stop()
     topics = sorted(t for t, _ in received)
     assert topics == [
@@ -117,3 +119,36 @@ def test_device_messages_are_batched_to_handlers(mqtt_broker):
         assert gw.stats["received"] == 50
     finally:
         gateway.HANDLERS["events"].remove(collect)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_is_taken_in_full_batches_and_nothing_is_lost(mqtt_broker, monkeypatch):
+    """While a slow batch is stored, thousands queue up: the next batches are full (taken from
+    the queue at once, not one awaited read per message) and every message arrives once."""
+    # no batching window: only what is already queued can fill a batch
+    monkeypatch.setattr(gateway, "BATCH_WINDOW", 0.0)
+    seen: list[list] = []
+
+    @gateway.handles("events")
+    def slow(batch):
+        seen.append(batch)
+        if len(seen) == 1:
+            time.sleep(1.0)  # the first batch is slow: the rest piles up meanwhile
+
+    try:
+        pub = _paho(mqtt_broker)
+        with _Running(mqtt_broker):
+            time.sleep(0.5)
+            pub.publish("grassroots/v1/dev/0/events", b'{"n": -1}', qos=1)
+            _wait(lambda: seen)
+            for i in range(1500):
+                pub.publish(f"grassroots/v1/dev/{i}/events", f'{{"n": {i}}}'.encode(), qos=1)
+            _wait(lambda: sum(len(b) for b in seen) == 1501, timeout=30)
+        pub.loop_stop()
+        sizes = [len(b) for b in seen[1:]]
+        assert max(sizes) == gateway.BATCH, sizes
+        assert len(sizes) <= 6, sizes
+        payloads = [p for b in seen for _, p in b]
+        assert len(set(payloads)) == 1501
+    finally:
+        gateway.HANDLERS["events"].remove(slow)
