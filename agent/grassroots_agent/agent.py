@@ -488,7 +488,9 @@ class Agent:
         )
 
     def _play_now(self, job: PriorityJob) -> None:
-        self.player.play_now(job)
+        if not self.player.play_now(job):
+            log.info("%s: play.now %s already taken; not played twice", self.id, job.id)
+            return
         if all(self.cache.has(m.sha256) for m in job.media):
             self.player.job_ready(job.id)
             self._tick()  # preempt now, on this thread, rather than on the next timer turn

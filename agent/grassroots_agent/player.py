@@ -110,6 +110,7 @@ class Player:
         self.items: list[Item] = []
         self.jobs: list[PriorityJob] = []
         self.live: LiveJob | None = None
+        self.job_ids: set[str] = set()  # every play.now job taken since start
         self.current: Playing | None = None
         self.boot = clock.now()
         dangling = store.asrun_close_dangling(iso(self.boot) or "")
@@ -129,10 +130,15 @@ class Player:
             for keys in (self.done, self.started, self.suppressed):
                 keys.difference_update({k for k in keys if k[1] < horizon})
 
-    def play_now(self, job: PriorityJob) -> None:
+    def play_now(self, job: PriorityJob) -> bool:
+        """Queue a priority job; False if a job with its id is already held or has played (a
+        resend of the same emergency command must not play it twice)."""
         with self.lock:
-            self.jobs = [j for j in self.jobs if j.id != job.id]
+            if job.id in self.job_ids:
+                return False
+            self.job_ids.add(job.id)
             self.jobs.append(job)
+            return True
 
     def job_ready(self, job_id: str, failed: str | None = None) -> None:
         with self.lock:

@@ -117,6 +117,20 @@ def test_play_now_preempts_then_schedule_resumes(rig):
     assert statuses == [("i1", "cut", "play.now:E1"), ("E1", "played", None)]
 
 
+def test_a_resent_play_now_with_the_same_id_is_not_played_twice(rig):
+    first = PriorityJob(id="E1", media=[media(SHA_E, 2.0)], emergency_id="7")
+    assert rig.player.play_now(first) is True
+    rig.player.job_ready("E1")
+    rig.run_to(1)
+    # the same command again (a resend to devices whose ack had not arrived) while playing...
+    assert rig.player.play_now(PriorityJob(id="E1", media=[media(SHA_E, 2.0)])) is False
+    rig.run_to(5)
+    # ... and after it played
+    assert rig.player.play_now(PriorityJob(id="E1", media=[media(SHA_E, 2.0)])) is False
+    rig.run_to(10)
+    assert [e[:2] for e in rig.timeline()] == [("start", "E1"), ("end", "E1")]
+
+
 def test_higher_priority_item_cuts_lower_one(rig):
     rig.player.set_schedule([item("low", 0, 60), item("high", 10, 20, priority=5)])
     rig.run_to(25)

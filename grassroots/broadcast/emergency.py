@@ -121,10 +121,8 @@ def start(
     return emergency
 
 
-def send(emergency: Emergency) -> Emergency:
-    """Sign `play.now` to every unit topic of the area (inside the caller's transaction)."""
-    codes = list(emergency.area.values_list("code", flat=True))
-    body = {
+def _play_body(emergency: Emergency) -> dict[str, Any]:
+    return {
         "priority": "emergency",
         "repeat": emergency.repeat,
         "media": emergency.media,
@@ -135,8 +133,15 @@ def send(emergency: Emergency) -> Emergency:
             "expires_at": emergency.expires_at.isoformat(),
         },
     }
+
+
+def send(emergency: Emergency) -> Emergency:
+    """Sign `play.now` to every unit topic of the area (inside the caller's transaction)."""
+    codes = list(emergency.area.values_list("code", flat=True))
     ttl = max(emergency.expires_at - timezone.now(), datetime.timedelta(seconds=30))
-    envelope, _ = protocol.send_to_units(codes, protocol.CommandType.PLAY_NOW, body, ttl=ttl)
+    envelope, _ = protocol.send_to_units(
+        codes, protocol.CommandType.PLAY_NOW, _play_body(emergency), ttl=ttl
+    )
     emergency.command_seq = envelope["payload"]["seq"]
     emergency.command_id = envelope["payload"]["id"]
     emergency.sent_at = timezone.now()
@@ -165,6 +170,43 @@ def stop(*, user, emergency_id: int) -> Emergency:
     emergency.save()
     audit.record(emergency, ChangeAction.UPDATE, user=user, before=before, comment="stop")
     return emergency
+
+
+@transaction.atomic
+def resend(*, user, emergency_id: int) -> int:
+    """Send the emergency again, to each device of the area that has not acked it, on its own
+    topic (e.g. after a broker restart lost queued messages). The command keeps the original id,
+    so a device that did take the first one does not play it twice, and its ack counts."""
+    require(user, "broadcast.emergency")
+    emergency = (
+        Emergency.objects.restrict(user, "broadcast.emergency").filter(pk=emergency_id).first()
+    )
+    if emergency is None:
+        raise Http404
+    if emergency.status != EmergencyStatus.ACTIVE:
+        raise Problem(409, "Chỉ gửi lại được khi bản tin khẩn cấp đang phát.")
+    missing = list(
+        area_devices(emergency)
+        .exclude(pk__in=emergency.acks.values("device_id"))
+        .values_list("pk", flat=True)
+    )
+    ttl = max(emergency.expires_at - timezone.now(), datetime.timedelta(seconds=30))
+    body = _play_body(emergency)
+    for device_id in missing:
+        protocol.send_to_device(
+            device_id,
+            protocol.CommandType.PLAY_NOW,
+            body,
+            ttl=ttl,
+            command_id=emergency.command_id,
+        )
+    audit.record(
+        emergency,
+        ChangeAction.UPDATE,
+        user=user,
+        comment=f"gửi lại cho {len(missing)} thiết bị chưa xác nhận",
+    )
+    return len(missing)
 
 
 def expire_due(now: datetime.datetime | None = None) -> int:

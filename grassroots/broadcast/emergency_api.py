@@ -101,3 +101,16 @@ def detail(request, emergency_id: int):
 @router.post("/{emergency_id}/stop", response=EmergencyRead, summary="Dừng phát khẩn cấp")
 def stop(request, emergency_id: int):
     return _read(actions.stop(user=request.user, emergency_id=emergency_id))
+
+
+class Resent(Schema):
+    sent: int
+
+
+@router.post(
+    "/{emergency_id}/resend",
+    response=Resent,
+    summary="Gửi lại cho các thiết bị chưa xác nhận",
+)
+def resend(request, emergency_id: int):
+    return {"sent": actions.resend(user=request.user, emergency_id=emergency_id)}

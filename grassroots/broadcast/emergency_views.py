@@ -71,8 +71,12 @@ def emergency_detail(request, emergency_id: int):
         raise Http404
     if request.method == "POST":
         try:
-            actions.stop(user=request.user, emergency_id=e.pk)
-            messages.success(request, "Đã dừng phát khẩn cấp.")
+            if request.POST.get("action") == "resend":
+                sent = actions.resend(user=request.user, emergency_id=e.pk)
+                messages.success(request, f"Đã gửi lại cho {sent} thiết bị chưa xác nhận.")
+            else:
+                actions.stop(user=request.user, emergency_id=e.pk)
+                messages.success(request, "Đã dừng phát khẩn cấp.")
         except Problem as exc:
             messages.error(request, exc.detail)
         return redirect("emergency-detail", e.pk)

@@ -126,6 +126,9 @@ def write_config(home: Path, port: int, ws_port: int | None = None, *, auth: boo
         # Mosquitto started as root drops to this user; keep the owner of the data folder.
         f"user {getpass.getuser()}",
         f"persistence true\npersistence_location {conf_dir / 'data'}/",
+        # sessions (commands queued for devices that are away) on disk every minute, so a
+        # crash loses at most a minute of them (the default is 30 min)
+        "autosave_interval 60",
         "log_dest stdout",
         "log_type error\nlog_type warning",
         # QoS 1 traffic to thousands of devices: lift the per-client defaults (performance.md).

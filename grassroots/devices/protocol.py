@@ -67,13 +67,14 @@ def build(
     ttl: datetime.timedelta = datetime.timedelta(minutes=10),
     not_before: datetime.datetime | None = None,
     seq: int | None = None,
+    command_id: str | None = None,
 ) -> dict[str, Any]:
     """A signed command envelope; `target` is {"device": id} or {"units": [codes]}."""
     now = timezone.now()
     start = not_before or now
     payload = {
         **(body or {}),
-        "id": uuid.uuid4().hex,
+        "id": command_id or uuid.uuid4().hex,
         "type": str(command_type),
         "target": target,
         "seq": seq if seq is not None else Sequence.next(f"cmd-seq:{signing.key_id()}"),

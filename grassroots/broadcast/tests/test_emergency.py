@@ -96,6 +96,46 @@ def test_text_emergency_is_read_by_tts_then_signed_to_unit_topics(
 
 
 @pytest.mark.django_db
+def test_resend_goes_to_each_device_that_has_not_acked_with_the_same_command_id(
+    client, users, immediate_tasks, django_capture_on_commit_callbacks
+):
+    op = users["operator"]
+    acked, silent, offline = device(COMMUNE_A), device(COMMUNE_A), device(COMMUNE_A)
+    other = device(COMMUNE_B)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = start(client, op, units=[COMMUNE_A]).json()
+    emergency = Emergency.objects.get(pk=created["id"])
+    ack = {"type": "ack", "cmd_seq": emergency.command_seq, "status": "ok"}
+    dispatch([(f"grassroots/v1/dev/{acked.pk}/events", json.dumps(ack).encode())])
+
+    answer = call(client, "post", f"/api/v1/emergencies/{emergency.pk}/resend", user=op)
+    assert answer.status_code == 200 and answer.json() == {"sent": 2}
+    topics = sorted(
+        OutboxMessage.objects.filter(topic__contains="/dev/").values_list("topic", flat=True)
+    )
+    assert topics == sorted(f"grassroots/v1/dev/{d.pk}/cmd" for d in (silent, offline))
+    resent = json.loads(OutboxMessage.objects.get(topic=topics[0]).payload)["payload"]
+    assert resent["type"] == "play.now" and resent["id"] == emergency.command_id
+    assert resent["seq"] > emergency.command_seq and resent["emergency"]["id"] == emergency.pk
+    # the ack of a resent command (matched by the original command id) counts
+    late = {"type": "ack", "cmd_seq": resent["seq"], "cmd_id": resent["id"], "status": "ok"}
+    dispatch([(f"grassroots/v1/dev/{silent.pk}/events", json.dumps(late).encode())])
+    detail = call(client, "get", f"/api/v1/emergencies/{emergency.pk}", user=op).json()
+    assert (detail["expected"], detail["acked"]) == (3, 2)
+    assert not OutboxMessage.objects.filter(topic=f"grassroots/v1/dev/{other.pk}/cmd").exists()
+    # out of scope: 404; after stop: 409 with a message
+    assert_problem(
+        call(client, "post", f"/api/v1/emergencies/{emergency.pk}/resend", user=users["operator2"]),
+        404,
+    )
+    call(client, "post", f"/api/v1/emergencies/{emergency.pk}/stop", user=op)
+    problem = assert_problem(
+        call(client, "post", f"/api/v1/emergencies/{emergency.pk}/resend", user=op), 409
+    )
+    assert "đang phát" in problem["detail"]
+
+
+@pytest.mark.django_db
 def test_bad_emergency_requests(client, users, immediate_tasks):
     op = users["operator"]
     assert (
@@ -143,6 +183,9 @@ def test_console_emergency_pages(
     assert response.status_code == 302
     detail = client.get(response["Location"]).content.decode()
     assert "Bão số 3" in detail and 'id="expected">1<' in detail
+    assert 'id="e-resend"' in detail
+    resent = client.post(response["Location"], {"action": "resend"}, follow=True)
+    assert "Đã gửi lại cho 1 thiết bị chưa xác nhận." in resent.content.decode()
     bad = client.post("/khan-cap/", {"title": "X", "text": "Y", "units": [COMMUNE_B]})
     assert "ngoài phạm vi" in bad.content.decode()
     fleet = client.get("/thiet-bi/giam-sat/").content.decode()
