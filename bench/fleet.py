@@ -203,9 +203,31 @@ def _percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
 
 
-def _fanout_round(web_port: int, token: str, bulletin, n: int) -> dict:
+def _cpu_seconds(roles: dict[int, str]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each role's processes and their children
+    (Linux /proc); the simulated fleet is every other child of this process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    me = str(os.getpid())
+    out: dict[str, float] = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ppid = fields[1]
+        role = roles.get(int(pid)) or roles.get(int(ppid)) or ("agents" if ppid == me else None)
+        if role:
+            out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _fanout_round(web_port: int, token: str, bulletin, n: int, roles: dict[int, str]) -> dict:
     """One emergency over the whole province: API call → every ack stored; then stop it."""
     from django.utils import timezone
+
+    cpu_before = _cpu_seconds(roles)
 
     from grassroots.broadcast.models_emergency import EmergencyAck
     from grassroots.core.models import OutboxMessage
@@ -229,6 +251,7 @@ def _fanout_round(web_port: int, token: str, bulletin, n: int) -> dict:
     while acks.count() < n and time.perf_counter() < deadline:
         time.sleep(0.01)
     last = time.perf_counter() - started
+    cpu_after = _cpu_seconds(roles)
     offsets = [(t - started_wall).total_seconds() for t in acks.values_list("acked_at", flat=True)]
     sent = (
         OutboxMessage.objects.filter(topic="grassroots/v1/unit/33/cmd")
@@ -243,6 +266,8 @@ def _fanout_round(web_port: int, token: str, bulletin, n: int) -> dict:
         "api_s": round(api_s, 3),
         "published_s": round((sent - started_wall).total_seconds(), 3) if sent else None,
         "first_ack_s": round(min(offsets), 3) if offsets else None,
+        # CPU seconds each part used during the round (steadier than wall time on a busy box)
+        "cpu_s": {k: round(v - cpu_before.get(k, 0.0), 2) for k, v in cpu_after.items()},
     }
     _post(f"http://127.0.0.1:{web_port}/api/v1/emergencies/{created['id']}/stop", token, {})
     return out
@@ -290,6 +315,7 @@ def fanout() -> dict:
     )
     web_port = broker.free_port()
     web = start_gunicorn(web_port, env)
+    roles = {gateway.pid: "gateway", web.pid: "web", mosquitto.pid: "broker"}
     results = {}
     try:
         for n in FANOUT_SIZES:
@@ -337,7 +363,7 @@ def fanout() -> dict:
                 urllib.request.urlopen(req, timeout=30).read()
             platform, floors = [], []
             for _ in range(FANOUT_ROUNDS):
-                platform.append(_fanout_round(web_port, token, bulletin, n))
+                platform.append(_fanout_round(web_port, token, bulletin, n, roles))
                 time.sleep(1)
                 floors.append(
                     measure(
@@ -352,6 +378,10 @@ def fanout() -> dict:
             stop.set()
             fleet.join(60)
             best = sorted(platform, key=lambda r: r["p100_s"])[len(platform) // 2]
+            cpu = {
+                role: sorted(r["cpu_s"].get(role, 0.0) for r in platform)[len(platform) // 2]
+                for role in ("agents", "gateway", "web", "broker")
+            }
             floor = sorted(floors)[len(floors) // 2]
             results[f"n{n}"] = {
                 "agents_connected": connected.get("n"),
@@ -362,6 +392,7 @@ def fanout() -> dict:
                 "outbox_published_s": best["published_s"],
                 "first_ack_stored_s": best["first_ack_s"],
                 "acked_min": min(r["acked"] for r in platform),
+                "cpu_s_per_round_median": cpu,
                 "raw_floor_s_median": floor,
                 "ratio_to_floor": round(best["p100_s"] / floor, 2) if floor else None,
                 "rounds": FANOUT_ROUNDS,
