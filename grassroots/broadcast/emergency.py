@@ -172,6 +172,51 @@ def stop(*, user, emergency_id: int) -> Emergency:
     return emergency
 
 
+def _send_to_devices(emergency: Emergency, device_ids) -> None:
+    ttl = max(emergency.expires_at - timezone.now(), datetime.timedelta(seconds=30))
+    body = _play_body(emergency)
+    for device_id in device_ids:
+        protocol.send_to_device(
+            device_id,
+            protocol.CommandType.PLAY_NOW,
+            body,
+            ttl=ttl,
+            command_id=emergency.command_id,
+        )
+
+
+def catch_up(device_ids) -> int:
+    """Devices that just came back online get every active emergency of their area they have
+    not acked (their broker session may have expired, or the broker lost it in a restart).
+    Called by the gateway inside its transaction; returns the commands queued."""
+    device_ids = set(device_ids)
+    if not device_ids:
+        return 0
+    now = timezone.now()
+    active = list(
+        Emergency.objects.filter(status=EmergencyStatus.ACTIVE, expires_at__gt=now)
+        .exclude(command_id="")
+        .prefetch_related("area")
+    )
+    if not active:
+        return 0
+    paths = dict(Device.objects.filter(pk__in=device_ids).values_list("pk", "unit__path"))
+    sent = 0
+    for emergency in active:
+        areas = [u.path for u in emergency.area.all()]
+        acked = set(
+            emergency.acks.filter(device_id__in=device_ids).values_list("device_id", flat=True)
+        )
+        due = [
+            d
+            for d, path in paths.items()
+            if d not in acked and path and any(path.startswith(a) for a in areas)
+        ]
+        _send_to_devices(emergency, due)
+        sent += len(due)
+    return sent
+
+
 @transaction.atomic
 def resend(*, user, emergency_id: int) -> int:
     """Send the emergency again, to each device of the area that has not acked it, on its own
@@ -190,16 +235,7 @@ def resend(*, user, emergency_id: int) -> int:
         .exclude(pk__in=emergency.acks.values("device_id"))
         .values_list("pk", flat=True)
     )
-    ttl = max(emergency.expires_at - timezone.now(), datetime.timedelta(seconds=30))
-    body = _play_body(emergency)
-    for device_id in missing:
-        protocol.send_to_device(
-            device_id,
-            protocol.CommandType.PLAY_NOW,
-            body,
-            ttl=ttl,
-            command_id=emergency.command_id,
-        )
+    _send_to_devices(emergency, missing)
     audit.record(
         emergency,
         ChangeAction.UPDATE,

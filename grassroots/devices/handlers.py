@@ -70,6 +70,11 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
             batch_size=500,
         )
         DeviceConnectivity.objects.bulk_create(history)
+        back = [h.device_id for h in history if h.online]
+        if back:
+            from grassroots.broadcast.emergency import catch_up
+
+            catch_up(back)
 
 
 def _event_id(data: dict, raw: bytes, device_id: int) -> str:

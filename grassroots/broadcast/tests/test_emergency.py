@@ -136,6 +136,38 @@ def test_resend_goes_to_each_device_that_has_not_acked_with_the_same_command_id(
 
 
 @pytest.mark.django_db
+def test_a_device_back_online_catches_up_with_the_active_emergency(
+    client, users, immediate_tasks, django_capture_on_commit_callbacks
+):
+    """Its broker session may have expired while it was away: on coming back online it gets the
+    emergency on its own topic (same command id), unless it acked it already."""
+    op = users["operator"]
+    away, acked, elsewhere = device(COMMUNE_A), device(COMMUNE_A), device(COMMUNE_B)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = start(client, op, units=[COMMUNE_A]).json()
+    emergency = Emergency.objects.get(pk=created["id"])
+    ack = {"type": "ack", "cmd_seq": emergency.command_seq, "status": "ok"}
+    dispatch([(f"grassroots/v1/dev/{acked.pk}/events", json.dumps(ack).encode())])
+
+    def online(*devices):
+        body = json.dumps({"online": True}).encode()
+        dispatch([(f"grassroots/v1/dev/{d.pk}/state", body) for d in devices])
+
+    online(away, acked, elsewhere)
+    rows = list(OutboxMessage.objects.filter(topic__contains="/dev/"))
+    assert [r.topic for r in rows] == [f"grassroots/v1/dev/{away.pk}/cmd"]
+    payload = json.loads(rows[0].payload)["payload"]
+    assert payload["id"] == emergency.command_id and payload["emergency"]["id"] == emergency.pk
+    online(away)  # still online: nothing new
+    assert OutboxMessage.objects.filter(topic__contains="/dev/").count() == 1
+    # offline then back, after the emergency stopped: nothing
+    call(client, "post", f"/api/v1/emergencies/{emergency.pk}/stop", user=op)
+    dispatch([(f"grassroots/v1/dev/{away.pk}/state", json.dumps({"online": False}).encode())])
+    online(away)
+    assert OutboxMessage.objects.filter(topic__contains="/dev/").count() == 1
+
+
+@pytest.mark.django_db
 def test_bad_emergency_requests(client, users, immediate_tasks):
     op = users["operator"]
     assert (
