@@ -315,8 +315,8 @@ class Agent:
 
         Runs on the network thread, so it does only what the ack depends on: signature, target,
         time window, parameters and the replay window (recorded before the ack). What the command
-        does (preempt the player, fetch media, publish state) runs right after on the agent's
-        serial work queue, in arrival order. An ack therefore means "verified and accepted";
+        does (preempt the player, fetch media, publish state) runs right after on this same
+        thread, in arrival order (`NetLoop.defer`). An ack therefore means "verified and accepted";
         a failure while acting is reported as a fault and in the as-run journal.
         """
         claimed: dict[str, Any] = {"topic": topic}
@@ -494,7 +494,7 @@ class Agent:
         if all(self.cache.has(m.sha256) for m in job.media):
             self.player.job_ready(job.id)
             self._tick()  # preempt now, on this thread, rather than on the next timer turn
-        else:  # off the work queue: a stop must not wait behind a download
+        else:  # in the pool: a stop must not wait behind a download
             self._submit(self._fetch_job, job)
 
     def _stop(self, emergency_id: str | None, reason: str) -> None:

@@ -61,6 +61,14 @@ class MediaRef:
         )
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class HttpClient:
     """urllib with the device's bearer token on requests to its own server."""
 
@@ -156,11 +164,7 @@ class MediaCache:
     def add_file(self, source: Path, sha256: str | None = None) -> str:
         """Copy a local file into the cache (media carried to a controller, the simulator's
         preloaded fleet); returns its SHA-256. With `sha256`, the content must match it."""
-        digest = hashlib.sha256()
-        with source.open("rb") as fh:
-            while chunk := fh.read(CHUNK):
-                digest.update(chunk)
-        sha = digest.hexdigest()
+        sha = file_sha256(source)
         if sha256 is not None and sha != sha256:
             raise HashMismatch(f"{source}: expected sha256 {sha256}, got {sha}")
         with self._lock_for(sha):
@@ -248,14 +252,10 @@ class MediaCache:
                 if expected is not None and have < expected:
                     # http.client returns a short body on a cut connection: keep it, resume
                     raise ConnectionError(f"connection cut after {have} of {expected} bytes")
-        digest = hashlib.sha256()
-        with part.open("rb") as fh:
-            while chunk := fh.read(CHUNK):
-                digest.update(chunk)
         size = part.stat().st_size
         if known and size < ref.size and have <= ref.size:
             raise ConnectionError(f"short read: {size} of {ref.size} bytes")
-        if (known and size != ref.size) or have > limit or digest.hexdigest() != ref.sha256:
+        if (known and size != ref.size) or have > limit or file_sha256(part) != ref.sha256:
             part.unlink(missing_ok=True)
             raise HashMismatch(f"{ref.url}: expected sha256 {ref.sha256} and {ref.size} bytes")
         os.replace(part, self.root / ref.sha256)

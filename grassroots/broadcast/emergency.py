@@ -185,6 +185,11 @@ def _send_to_devices(emergency: Emergency, device_ids) -> None:
         )
 
 
+def _unacked(emergency: Emergency):
+    """Ids of the area's devices that have not acked the emergency (one query)."""
+    return area_devices(emergency).exclude(pk__in=emergency.acks.values("device_id"))
+
+
 def catch_up(device_ids) -> int:
     """Devices that just came back online get every active emergency of their area they have
     not acked (their broker session may have expired, or the broker lost it in a restart).
@@ -192,26 +197,12 @@ def catch_up(device_ids) -> int:
     device_ids = set(device_ids)
     if not device_ids:
         return 0
-    now = timezone.now()
-    active = list(
-        Emergency.objects.filter(status=EmergencyStatus.ACTIVE, expires_at__gt=now)
-        .exclude(command_id="")
-        .prefetch_related("area")
-    )
-    if not active:
-        return 0
-    paths = dict(Device.objects.filter(pk__in=device_ids).values_list("pk", "unit__path"))
+    active = Emergency.objects.filter(
+        status=EmergencyStatus.ACTIVE, expires_at__gt=timezone.now()
+    ).exclude(command_id="")
     sent = 0
-    for emergency in active:
-        areas = [u.path for u in emergency.area.all()]
-        acked = set(
-            emergency.acks.filter(device_id__in=device_ids).values_list("device_id", flat=True)
-        )
-        due = [
-            d
-            for d, path in paths.items()
-            if d not in acked and path and any(path.startswith(a) for a in areas)
-        ]
+    for emergency in active:  # a handful at most at any time
+        due = list(_unacked(emergency).filter(pk__in=device_ids).values_list("pk", flat=True))
         _send_to_devices(emergency, due)
         sent += len(due)
     return sent
@@ -230,11 +221,7 @@ def resend(*, user, emergency_id: int) -> int:
         raise Http404
     if emergency.status != EmergencyStatus.ACTIVE:
         raise Problem(409, "Chỉ gửi lại được khi bản tin khẩn cấp đang phát.")
-    missing = list(
-        area_devices(emergency)
-        .exclude(pk__in=emergency.acks.values("device_id"))
-        .values_list("pk", flat=True)
-    )
+    missing = list(_unacked(emergency).values_list("pk", flat=True))
     _send_to_devices(emergency, missing)
     audit.record(
         emergency,
