@@ -118,6 +118,7 @@ class NetLoop:
         self.sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._lock = threading.Lock()
         self._links: list[Link] = []
+        self._down: set[Link] = set()  # links without a socket: the only ones scanned each turn
         self._dirty: set[Link] = set()
         self._deferred: collections.deque[Callable[[], Any]] = collections.deque()
         self._stop = False
@@ -139,13 +140,23 @@ class NetLoop:
     def add(self, link: Link) -> None:
         with self._lock:
             self._links.append(link)
+            self._down.add(link)
         self.wake()
 
     def remove(self, link: Link) -> None:
         with self._lock:
             if link in self._links:
                 self._links.remove(link)
+            self._down.discard(link)
         self.wake()
+
+    def mark_down(self, link: Link) -> None:
+        """The link lost its socket: the loop reconnects it once its back-off has elapsed."""
+        with self._lock:
+            if link in self._links:
+                self._down.add(link)
+        if threading.current_thread() is not self._thread:
+            self.wake()
 
     def defer(self, fn: Callable[[], Any]) -> None:
         """Run `fn` on this loop's thread once the sockets that are ready now have been read.
@@ -197,18 +208,24 @@ class NetLoop:
         while not self._stop:
             now = time.monotonic()
             with self._lock:
-                links = list(self._links)
                 dirty, self._dirty = self._dirty, set()
+                down = list(self._down)
             timeout = 0.0 if self._deferred else 1.0
-            for link in links:
-                if link.closing:
+            # only links without a socket are looked at every turn: with a thousand clients on
+            # one loop, a scan of all of them per turn cost more than reading their messages
+            for link in down:
+                if link.closing or link.client.socket() is not None:
+                    with self._lock:
+                        self._down.discard(link)
                     continue
-                if link.client.socket() is None:
-                    if link.next_attempt <= now:
-                        link.attempt_connect()
-                        dirty.add(link)
-                    else:
-                        timeout = min(timeout, link.next_attempt - now)
+                if link.next_attempt <= now:
+                    link.attempt_connect()
+                    dirty.add(link)
+                    if link.client.socket() is not None:
+                        with self._lock:
+                            self._down.discard(link)
+                else:
+                    timeout = min(timeout, link.next_attempt - now)
             for link in dirty:
                 if link.client.socket() is not None:
                     self._register(link)
@@ -223,7 +240,12 @@ class NetLoop:
                     continue
                 if mask & selectors.EVENT_READ:
                     link.client.loop_read()
-                if mask & selectors.EVENT_WRITE and link.client.socket() is not None:
+                # write what the read produced (PUBACK, the command's ack) right away: the
+                # socket is almost always writable, and waiting for the next select would put
+                # the acks of a burst behind the deferred work of every command in it
+                if link.client.socket() is not None and (
+                    mask & selectors.EVENT_WRITE or link.client.want_write()
+                ):
                     link.client.loop_write()
                 if link.client.socket() is not None:
                     self._register(link)
@@ -232,6 +254,8 @@ class NetLoop:
             now = time.monotonic()
             if now - last_misc >= 0.5:
                 last_misc = now
+                with self._lock:
+                    links = list(self._links)
                 for link in links:
                     if link.client.socket() is not None:
                         link.client.loop_misc()
@@ -292,7 +316,7 @@ class Link:
         c.on_disconnect = self._disconnected
         c.on_message = self._message
         c.on_subscribe = self._subscribed
-        c.on_socket_close = lambda client, userdata, sock: net.unregister(sock)
+        c.on_socket_close = self._socket_closed
         c.on_socket_register_write = lambda client, userdata, sock: net.mark_dirty(self)
         c.on_socket_unregister_write = lambda client, userdata, sock: net.mark_dirty(self)
         self.client = c
@@ -300,6 +324,10 @@ class Link:
 
     def start(self) -> None:
         self.net.add(self)
+
+    def _socket_closed(self, client, userdata, sock) -> None:
+        self.net.unregister(sock)
+        self.net.mark_down(self)
 
     def attempt_connect(self) -> None:
         """Called by the net loop when the back-off has elapsed."""
