@@ -10,6 +10,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
+from grassroots.core.bulk import db_datetime, db_json, insert_rows
 from grassroots.core.gateway import handles
 
 from .models import Device
@@ -41,33 +42,30 @@ def _known(ids) -> set[int]:
 @handles("state")
 def ingest_state(batch: list[tuple[str, bytes]]) -> None:
     """Retained state (the last will sets `online: false`): status row + online history."""
-    latest: dict[int, dict] = {}
-    for device_id, data, _ in _parse(batch):
-        latest[device_id] = data
+    latest: dict[int, tuple[dict, bytes]] = {}
+    for device_id, data, raw in _parse(batch):
+        latest[device_id] = (data, raw)
     known = _known(latest)
     now = timezone.now()
+    at = db_datetime(now)
     with transaction.atomic():
         was_online = dict(
             DeviceStatus.objects.filter(device_id__in=known).values_list("device_id", "online")
         )
         rows, history = [], []
         for device_id in known:
-            data = latest[device_id]
+            data, raw = latest[device_id]
             online = bool(data.get("online", True))
             if was_online.get(device_id) != online:
                 history.append(DeviceConnectivity(device_id=device_id, online=online, at=now))
-            rows.append(
-                DeviceStatus(
-                    device_id=device_id, online=online, last_seen=now, state=data, updated_at=now
-                )
-            )
-        # one INSERT ... ON CONFLICT DO UPDATE for the batch (bulk_update writes a CASE per row)
-        DeviceStatus.objects.bulk_create(
+            rows.append((device_id, online, at, db_json(data, raw), at))
+        # one INSERT ... ON CONFLICT DO UPDATE for the batch
+        insert_rows(
+            DeviceStatus,
+            ["device", "online", "last_seen", "state", "updated_at"],
             rows,
-            update_conflicts=True,
-            unique_fields=["device"],
-            update_fields=["online", "state", "last_seen", "updated_at"],
-            batch_size=500,
+            conflict=["device"],
+            update=["online", "state", "last_seen", "updated_at"],
         )
         DeviceConnectivity.objects.bulk_create(history)
         back = [h.device_id for h in history if h.online]
@@ -91,6 +89,8 @@ def ingest_events(batch: list[tuple[str, bytes]]) -> None:
     known = _known(d for d, _, _ in parsed)
     rows, by_type = [], defaultdict(list)
     seen_ids: set[str] = set()
+    now = timezone.now()
+    at = db_datetime(now)
     for device_id, data, raw in parsed:
         if device_id not in known:
             continue
@@ -99,12 +99,16 @@ def ingest_events(batch: list[tuple[str, bytes]]) -> None:
             continue
         seen_ids.add(event_id)
         kind = str(data.get("type", "unknown"))[:30]
-        rows.append(DeviceEvent(event_id=event_id, device_id=device_id, type=kind, payload=data))
+        rows.append((event_id, device_id, kind, db_json(data, raw), at))
         by_type[kind].append((device_id, data))
-    now = timezone.now()
     with transaction.atomic():
-        DeviceEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        DeviceStatus.objects.filter(device_id__in={r.device_id for r in rows}).update(last_seen=now)
+        insert_rows(
+            DeviceEvent,
+            ["event_id", "device", "type", "payload", "received_at"],
+            rows,
+            conflict=["event_id"],
+        )
+        DeviceStatus.objects.filter(device_id__in={r[1] for r in rows}).update(last_seen=now)
         if by_type.get("ack"):
             from grassroots.broadcast.emergency import record_acks
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from grassroots.broadcast.models_emergency import Emergency, EmergencyStatus
+from grassroots.broadcast.models_emergency import Emergency, EmergencyAck, EmergencyStatus
 from grassroots.core.gateway import discover, dispatch
 from grassroots.core.models import OutboxMessage
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B, EndpointContract, assert_problem, call
@@ -82,6 +82,13 @@ def test_text_emergency_is_read_by_tts_then_signed_to_unit_topics(
     # Acks arrive as device events (once per device, even if repeated).
     ack = json.dumps({"type": "ack", "cmd_seq": payload["seq"], "status": "ok"}).encode()
     dispatch([(f"grassroots/v1/dev/{mine[0].pk}/events", ack)] * 2)
+    first = EmergencyAck.objects.get(emergency=emergency).acked_at
+    # a later ack of the same command by the same device (another event id) changes nothing
+    again = json.dumps({"type": "ack", "id": "e2", "cmd_seq": payload["seq"], "status": "ok"})
+    dispatch([(f"grassroots/v1/dev/{mine[0].pk}/events", again.encode())])
+    assert list(EmergencyAck.objects.filter(emergency=emergency).values_list("acked_at")) == [
+        (first,)
+    ]
     detail = call(client, "get", f"/api/v1/emergencies/{emergency.pk}", user=operator).json()
     assert (detail["expected"], detail["acked"]) == (2, 1)
     assert detail["delivery"][0]["offline"] == [{"id": mine[1].pk, "name": mine[1].name}]

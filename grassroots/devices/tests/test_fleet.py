@@ -6,6 +6,7 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
+from django.utils import timezone
 
 from grassroots.core import broker
 from grassroots.core.gateway import discover, dispatch
@@ -151,6 +152,10 @@ def test_state_and_events_ingest_idempotently(users):
     )
     status = DeviceStatus.objects.get(device=dev)
     assert status.online is True
+    # stored as a JSON object (queryable by key on both databases), not as a JSON string
+    assert status.state == {"online": True}
+    assert status.last_seen is not None
+    assert DeviceStatus.objects.filter(device=dev, state__online=True).exists()
     assert list(
         DeviceConnectivity.objects.filter(device=dev)
         .order_by("at", "id")
@@ -160,6 +165,11 @@ def test_state_and_events_ingest_idempotently(users):
     dispatch([(events, fault), (events, fault)])
     dispatch([(events, fault)])
     assert DeviceEvent.objects.filter(device=dev, type="fault").count() == 1
+    stored = DeviceEvent.objects.get(event_id="evt-1")
+    assert stored.payload["reason"] == "bad signature"
+    assert DeviceEvent.objects.filter(payload__reason="bad signature").count() == 1
+    assert stored.received_at is not None
+    assert abs((timezone.now() - stored.received_at).total_seconds()) < 60
 
 
 @pytest.mark.django_db
