@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from . import outbox
 from .models import OutboxMessage
 
 log = logging.getLogger("grassroots.gateway")
@@ -30,8 +32,10 @@ log = logging.getLogger("grassroots.gateway")
 TOPIC_ROOT = "grassroots/v1"
 SHARE_GROUP = "grassroots"
 BATCH = 500
-BATCH_WINDOW = 0.05
-OUTBOX_POLL = 0.05
+# after the first message of a batch, how long to wait for more: under load batches fill while
+# the previous one is stored anyway; at the end of a burst this is what the last ack waits
+BATCH_WINDOW = 0.01
+OUTBOX_POLL = 0.05  # a nudge after each commit (outbox.nudge_gateway) usually comes first
 
 Handler = Callable[[list[tuple[str, bytes]]], None]
 HANDLERS: dict[str, list[Handler]] = defaultdict(list)
@@ -121,11 +125,48 @@ class Gateway:
         self.client_id = client_id or f"grassroots-gateway-{int(time.time() * 1000) % 10**8}"
         self.stats = {"published": 0, "received": 0, "batches": 0}
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def _listen_for_nudges(self) -> socket.socket | None:
+        """Bind the wake-up socket; without it (path too long, no permission) just poll."""
+        path = outbox.wake_path()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+            sock.setblocking(False)
+            sock.bind(str(path))
+        except OSError as exc:
+            sock.close()
+            log.info(
+                "gateway: no wake-up socket (%s); polling the outbox every %.2f s", exc, OUTBOX_POLL
+            )
+            return None
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._nudged, sock)
+        return sock
+
+    def _nudged(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while sock.recv(16):
+                pass
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
 
     async def run(self) -> None:
+        """Publish and consume until `stop()`, reconnecting with back-off."""
+        nudges = self._listen_for_nudges()
+        try:
+            await self._serve()
+        finally:
+            if nudges is not None:
+                asyncio.get_running_loop().remove_reader(nudges.fileno())
+                nudges.close()
+                with contextlib.suppress(OSError):
+                    outbox.wake_path().unlink()
+
+    async def _serve(self) -> None:
         import aiomqtt
 
         backoff = 0.5
@@ -171,9 +212,11 @@ class Gateway:
 
     async def _publisher(self, client) -> None:
         while True:
+            self._wake.clear()  # before the query: a nudge during it is not lost
             rows = await asyncio.to_thread(take_pending)
             if not rows:
-                await asyncio.sleep(OUTBOX_POLL)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=OUTBOX_POLL)
                 continue
             await asyncio.gather(
                 *(

@@ -1,10 +1,19 @@
-"""Enqueue MQTT messages inside the caller's transaction (the transactional outbox)."""
+"""Enqueue MQTT messages inside the caller's transaction (the transactional outbox).
+
+After the commit, a one-byte datagram on a Unix socket in GRASSROOTS_HOME (`wake_path()`) tells
+a gateway on the same host to publish now instead of at its next poll. The datagram is only a
+hint: a gateway elsewhere, or one that is restarting, still finds the rows by polling.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from .models import OutboxMessage
@@ -16,7 +25,9 @@ def enqueue(topic: str, payload: Any, *, qos: int = 1, retain: bool = False) -> 
         payload = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     if isinstance(payload, bytes):
         payload = payload.decode()
-    return OutboxMessage.objects.create(topic=topic, payload=payload, qos=qos, retain=retain)
+    row = OutboxMessage.objects.create(topic=topic, payload=payload, qos=qos, retain=retain)
+    transaction.on_commit(nudge_gateway)
+    return row
 
 
 def enqueue_many(messages: list[tuple[str, Any]], *, qos: int = 1) -> int:
@@ -32,4 +43,23 @@ def enqueue_many(messages: list[tuple[str, Any]], *, qos: int = 1) -> int:
     ]
     with transaction.atomic():
         OutboxMessage.objects.bulk_create(rows, batch_size=500)
+        transaction.on_commit(nudge_gateway)
     return len(rows)
+
+
+def wake_path() -> Path:
+    """The gateway's wake-up socket (a Unix datagram socket the gateway binds)."""
+    return Path(settings.GRASSROOTS["HOME"]) / "run" / "gateway.wake"
+
+
+_sender: socket.socket | None = None
+
+
+def nudge_gateway() -> None:
+    """Best effort, never blocks or raises: no gateway listening costs nothing."""
+    global _sender
+    with contextlib.suppress(OSError):
+        if _sender is None:
+            _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            _sender.setblocking(False)
+        _sender.sendto(b"!", str(wake_path()))

@@ -85,6 +85,34 @@ def test_outbox_is_published_only_after_commit(mqtt_broker):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_commit_nudges_the_gateway_to_publish_at_once(mqtt_broker, monkeypatch):
+    monkeypatch.setattr(gateway, "OUTBOX_POLL", 30.0)  # so only the nudge can explain speed
+    received = []
+    sub = _paho(mqtt_broker)
+    sub.on_message = lambda c, u, m: received.append(time.monotonic())
+    sub.subscribe("grassroots/v1/dev/7/cmd", qos=1)
+    time.sleep(0.2)
+    with _Running(mqtt_broker) as gw:
+        _wait(lambda: outbox.wake_path().exists())
+        time.sleep(0.3)  # the publisher is now waiting out its (long) poll
+        try:
+            with transaction.atomic():
+                outbox.enqueue("grassroots/v1/dev/7/cmd", {"n": 0})
+                raise RuntimeError("roll back: no row, and the nudge is not sent either")
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            outbox.enqueue("grassroots/v1/dev/7/cmd", {"n": 1})
+            committed = time.monotonic()
+        _wait(lambda: received, timeout=5)
+        assert received[0] - committed < 1.0
+        _wait(lambda: gw.stats["published"] == 1)
+    sub.loop_stop()
+    assert len(received) == 1
+    assert not outbox.wake_path().exists()  # the gateway removes its socket when it stops
+
+
+@pytest.mark.django_db(transaction=True)
 def test_unpublished_rows_survive_a_gateway_restart(mqtt_broker):
     outbox.enqueue("grassroots/v1/dev/5/cmd", {"n": 5})
     received = []
