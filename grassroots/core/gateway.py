@@ -1,10 +1,12 @@
 """The MQTT gateway: publishes the outbox and feeds device `state`/`events` to their handlers.
 
 Runs as its own process (`grassroots gateway`, asyncio + aiomqtt). Database work happens in a
-thread (Django's ORM is synchronous). Incoming messages are batched (up to `BATCH` or
-`BATCH_WINDOW` seconds) and handed to the handlers apps register with `@handles(kind)`, where
-`kind` is the last topic level (`state`, `events`). Handlers must be idempotent: a message can
-arrive twice (QoS 1) and a batch is retried if a handler fails.
+thread (Django's ORM is synchronous). Incoming messages are batched (up to `BATCH` messages, or
+`BATCH_WINDOW` seconds after an event, `STATE_WINDOW` after a state report) and handed to the
+handlers apps register with `@handles(kind)`, where `kind` is the last topic level (`state`,
+`events`). Handlers must be idempotent: a message can arrive twice (QoS 1), and a batch is
+handed over again when a handler fails (`store`): while the database is unreachable, until it
+is back; otherwise message by message, so one unreadable message cannot take its batch with it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ BATCH = 500
 # after the first message of a batch, how long to wait for more: under load batches fill while
 # the previous one is stored anyway; at the end of a burst this is what the last ack waits
 BATCH_WINDOW = 0.01
+# retained state (what the console's fleet view shows) is not waited on by anyone: let it gather
+# for longer, so a thousand devices' staggered reports make a few batches, not hundreds
+STATE_WINDOW = 0.25
 OUTBOX_POLL = 0.05  # a nudge after each commit (outbox.nudge_gateway) usually comes first
 
 Handler = Callable[[list[tuple[str, bytes]]], None]
@@ -75,6 +80,44 @@ def dispatch(batch: list[tuple[str, bytes]]) -> int:
         for handler in HANDLERS.get(kind, []):
             handler(items)
     return len(batch)
+
+
+DB_RETRY_MAX = 5.0
+dead_letters: list[tuple[str, bytes]] = []  # the last messages no handler could store (logged)
+
+
+def store(batch: list[tuple[str, bytes]], *, stop: Callable[[], bool] = lambda: False) -> int:
+    """`dispatch` that loses nothing it can keep.
+
+    The broker counts a message delivered once the gateway has it, so a failed batch is not
+    dropped: if the database is unreachable (OperationalError, InterfaceError) the batch is
+    retried with back-off until it is stored or the gateway stops; any other failure is a
+    message a handler cannot take, so the batch is stored message by message and only the
+    ones that fail are set aside, logged with their topic and bytes.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    delay = 0.1
+    while True:
+        try:
+            return dispatch(batch)
+        except (OperationalError, InterfaceError) as exc:
+            if stop():
+                raise
+            # dispatch() starts with close_old_connections(): a broken connection is replaced
+            log.warning("gateway: database unavailable (%s); retrying in %.1f s", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, DB_RETRY_MAX)
+        except Exception:
+            if len(batch) == 1:
+                topic, payload = batch[0]
+                log.exception("gateway: message on %s set aside: %r", topic, payload[:2000])
+                dead_letters[:] = [*dead_letters[-99:], batch[0]]
+                return 0
+            log.exception(
+                "gateway: a batch of %d failed; storing it message by message", len(batch)
+            )
+            return sum(store([item], stop=stop) for item in batch)
 
 
 def _queued(client, limit: int) -> list:
@@ -241,20 +284,22 @@ class Gateway:
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                 done, _ = await asyncio.wait({next_message}, timeout=timeout)
                 if done:
-                    message = next_message.result()
+                    first = next_message.result()
                     next_message = None
-                    batch.append((str(message.topic), bytes(message.payload or b"")))
                     # take what is already queued without a wait per message: under load,
                     # awaiting each one costs more than storing it
-                    for message in _queued(client, BATCH - len(batch)):
-                        batch.append((str(message.topic), bytes(message.payload or b"")))
-                    if deadline is None:
-                        deadline = time.monotonic() + BATCH_WINDOW
+                    now = time.monotonic()
+                    for message in [first, *_queued(client, BATCH - len(batch) - 1)]:
+                        topic = str(message.topic)
+                        batch.append((topic, bytes(message.payload or b"")))
+                        window = STATE_WINDOW if topic.endswith("/state") else BATCH_WINDOW
+                        due = now + window
+                        deadline = due if deadline is None else min(deadline, due)
                     if len(batch) < BATCH:
                         continue
                 if batch:
                     started = time.monotonic()
-                    await asyncio.to_thread(dispatch, batch)
+                    await asyncio.to_thread(store, batch, stop=self._stop.is_set)
                     log.debug(
                         "dispatched %d messages (%d waiting) in %.3f s",
                         len(batch),

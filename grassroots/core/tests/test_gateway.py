@@ -180,3 +180,52 @@ def test_a_backlog_is_taken_in_full_batches_and_nothing_is_lost(mqtt_broker, mon
         assert len(set(payloads)) == 1501
     finally:
         gateway.HANDLERS["events"].remove(slow)
+
+
+@pytest.fixture
+def events_handler():
+    """Register a throwaway `events` handler for one test (alongside the real ones)."""
+    added = []
+
+    def register(func):
+        gateway.HANDLERS["events"].append(func)
+        added.append(func)
+        return func
+
+    yield register
+    for func in added:
+        gateway.HANDLERS["events"].remove(func)
+
+
+@pytest.mark.django_db
+def test_a_message_no_handler_can_take_is_set_aside_and_the_rest_is_stored(events_handler):
+    stored = []
+
+    @events_handler
+    def picky(batch):
+        if any(payload == b"poison" for _, payload in batch):
+            raise ValueError("cannot store this")
+        stored.extend(payload for _, payload in batch)
+
+    batch = [("grassroots/v1/dev/1/events", p) for p in (b"1", b"poison", b"2", b"3")]
+    assert gateway.store(batch) == 3
+    assert stored == [b"1", b"2", b"3"]
+    assert gateway.dead_letters[-1] == ("grassroots/v1/dev/1/events", b"poison")
+
+
+@pytest.mark.django_db
+def test_a_batch_waits_for_the_database_to_come_back(events_handler, monkeypatch):
+    from django.db import OperationalError
+
+    monkeypatch.setattr(gateway, "DB_RETRY_MAX", 0.05)
+    calls = []
+
+    @events_handler
+    def flaky(batch):
+        calls.append(len(batch))
+        if len(calls) <= 3:
+            raise OperationalError("database is locked")
+
+    batch = [("grassroots/v1/dev/1/events", b"%d" % i) for i in range(5)]
+    assert gateway.store(batch) == 5
+    assert calls == [5, 5, 5, 5]  # the whole batch again each time, never split or dropped
