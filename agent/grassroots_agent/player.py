@@ -110,13 +110,15 @@ class Player:
         self.items: list[Item] = []
         self.jobs: list[PriorityJob] = []
         self.live: LiveJob | None = None
-        self.job_ids: set[str] = set()  # every play.now job taken since start
         self.current: Playing | None = None
         self.boot = clock.now()
         dangling = store.asrun_close_dangling(iso(self.boot) or "")
         if dangling:
             log.info("closed %d as-run entries interrupted by a restart", dangling)
         since = iso(self.boot - timedelta(days=3)) or ""
+        # every play.now job taken: since start, and from the journal those that began playing
+        # before a restart (a resend of an emergency already heard must not play it again)
+        self.job_ids: set[str] = store.priority_jobs(since)
         self.done: set[tuple[str, str]] = set(store.played_keys(since))
         self.started: set[tuple[str, str]] = set(self.done)
         self.suppressed: set[tuple[str, str]] = set()

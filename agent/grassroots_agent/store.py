@@ -242,6 +242,15 @@ class Store:
             ).fetchall()
         return [_wire(dict(zip((*ASRUN_FIELDS, "acked"), row, strict=True))) for row in rows]
 
+    def priority_jobs(self, since: str) -> set[str]:
+        """Ids of priority (play.now) jobs that started, or failed, since `since`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT item_id FROM asrun WHERE kind = 'priority' AND started_at >= ?",
+                (since,),
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def played_keys(self, since: str) -> set[tuple[str, str]]:
         """(item id, scheduled start) of schedule items already played to the end."""
         with self._lock:

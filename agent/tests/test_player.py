@@ -58,6 +58,7 @@ def rig(tmp_path):
 
     r = Rig()
     r.clock, r.store, r.player, r.entries, r.cached = clock, store, player, entries, cached
+    r.store_dir = tmp_path
     r.timeline = lambda: [
         (e["event"], e["item"], e["t"]) for e in timeline(tmp_path / "timeline.jsonl")
     ]
@@ -129,6 +130,16 @@ def test_a_resent_play_now_with_the_same_id_is_not_played_twice(rig):
     assert rig.player.play_now(PriorityJob(id="E1", media=[media(SHA_E, 2.0)])) is False
     rig.run_to(10)
     assert [e[:2] for e in rig.timeline()] == [("start", "E1"), ("end", "E1")]
+    # ... and after a restart of the agent (the as-run journal remembers it)
+    again = Player(
+        clock=rig.clock,
+        store=rig.store,
+        audio=NullAudio(Timeline(rig.store_dir / "t2.jsonl", rig.clock), rig.clock),
+        tuner=NullTuner(Timeline(rig.store_dir / "t2.jsonl", rig.clock)),
+        media_path=lambda sha: Path("/cache") / sha,
+    )
+    assert again.play_now(PriorityJob(id="E1", media=[media(SHA_E, 2.0)])) is False
+    assert again.play_now(PriorityJob(id="E2", media=[media(SHA_E, 2.0)])) is True
 
 
 def test_higher_priority_item_cuts_lower_one(rig):
