@@ -3,7 +3,7 @@
 N subscriber clients (aiomqtt, QoS 1, spread over worker processes) subscribe to one topic; one
 publisher sends one message; every subscriber answers with an ack on its own topic; one collector
 counts the acks. The round trip (publish → last ack at the collector) is the floor the platform's
-emergency path is compared with (bench/fanout.py runs both in the same run).
+emergency path is compared with (bench/fleet.py runs both in the same run).
 """
 
 from __future__ import annotations
