@@ -74,14 +74,23 @@ def ensure_fleet(n: int, *, prefix: str = PREFIX) -> list[dict]:
             continue
         secret = stored.get(str(device.pk))
         cred = creds.get(device.pk)
-        if not secret or cred is None or not cred.active:
+        # the secrets file outlives a database (another DATABASE_URL, a reset): a secret is
+        # reused only for the very credential it was made for
+        if (
+            not secret
+            or cred is None
+            or not cred.active
+            or secret.get("hash") != cred.mqtt_password_hash
+        ):
+            password = secrets.token_urlsafe(18)
             secret = {
-                "password": secrets.token_urlsafe(18),
+                "password": password,
                 "token": "gd_" + secrets.token_urlsafe(32),
+                "hash": broker.password_hash(password),
             }
             stored[str(device.pk)] = secret
             fields = {
-                "mqtt_password_hash": broker.password_hash(secret["password"]),
+                "mqtt_password_hash": secret["hash"],
                 "token_hash": _hash(secret["token"]),
                 "authorised_at": now,
                 "enrolled_at": now,

@@ -264,3 +264,32 @@ def test_console_commands_use_the_same_action(client, users):
     page = client.post(f"/thiet-bi/giam-sat/{other.pk}/", {"action": "stop"}, follow=True)
     assert not OutboxMessage.objects.filter(topic=f"grassroots/v1/dev/{other.pk}/cmd").exists()
     assert page.status_code == 404
+
+
+@pytest.mark.django_db
+def test_simulated_fleet_logins_match_the_database_even_after_a_reset(users, settings, tmp_path):
+    """The simulator keeps its devices' secrets in a file that outlives the database (another
+    DATABASE_URL, a reset): a secret is reused only for the credential it was made for."""
+    from grassroots.devices import simulation
+    from grassroots.devices.models import DeviceCredential
+
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
+
+    def logins_work(specs):
+        hashes = dict(
+            DeviceCredential.objects.filter(
+                device_id__in=[int(s["id"]) for s in specs]
+            ).values_list("device_id", "mqtt_password_hash")
+        )
+        return all(broker.check_password(s["password"], hashes[int(s["id"])]) for s in specs)
+
+    first = simulation.ensure_fleet(3)
+    assert len(first) == 3 and logins_work(first)
+    assert simulation.ensure_fleet(3) == first  # stable while the database is the same
+    # the database now holds other credentials for the same device ids (as after a reset)
+    DeviceCredential.objects.filter(device_id=int(first[0]["id"])).update(
+        mqtt_password_hash=broker.password_hash("something else")
+    )
+    again = simulation.ensure_fleet(3)
+    assert logins_work(again)
+    assert again[0]["password"] != first[0]["password"] and again[1:] == first[1:]
