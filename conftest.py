@@ -27,6 +27,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_gateway_caches():
+    """Each test starts with no device ids remembered by the gateway's handlers (a rolled-back
+    test can leave an id that the next test gives to another device, or to none)."""
+    from grassroots.devices import handlers
+
+    handlers.forget_known()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = True

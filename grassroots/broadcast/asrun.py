@@ -23,6 +23,9 @@ class Rejected:
     message: str
 
 
+STATUSES = frozenset(AsRunStatus.values)  # (the enum builds the list on every access)
+
+
 def _parse_time(value) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -55,7 +58,7 @@ def _entry(device, raw: dict) -> AsRunEntry | Rejected:
     if ended and ended < started:
         return Rejected(str(entry_id), "'ended_at' trước 'started_at'.")
     status = raw.get("status")
-    if status not in AsRunStatus.values:
+    if status not in STATUSES:
         return Rejected(str(entry_id), "'status' phải là played, cut hoặc failed.")
     return AsRunEntry(
         id=entry_id,

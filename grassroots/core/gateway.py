@@ -140,8 +140,20 @@ def _queued(client, limit: int) -> list:
 
 
 def take_pending(limit: int = BATCH) -> list[OutboxMessage]:
+    """The oldest unpublished rows. Asked 20 times a second: one fixed statement (building the
+    ORM query each time was the gateway's largest idle cost), portable to both databases."""
     close_old_connections()
-    return list(OutboxMessage.objects.filter(published_at__isnull=True).order_by("id")[:limit])
+    if _PENDING_SQL[0] is None:
+        qn = connection.ops.quote_name
+        table = qn(OutboxMessage._meta.db_table)
+        _PENDING_SQL[0] = (
+            f"SELECT {qn('id')}, {qn('topic')}, {qn('payload')}, {qn('qos')}, {qn('retain')} "  # noqa: S608
+            f"FROM {table} WHERE {qn('published_at')} IS NULL ORDER BY {qn('id')} LIMIT %s"
+        )
+    return list(OutboxMessage.objects.raw(_PENDING_SQL[0], [limit]))
+
+
+_PENDING_SQL: list[str | None] = [None]
 
 
 def mark_published(ids: list[int]) -> None:

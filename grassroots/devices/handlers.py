@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections import defaultdict
 
 from django.db import transaction
@@ -35,8 +36,29 @@ def _parse(batch: list[tuple[str, bytes]]) -> list[tuple[int, dict, bytes]]:
     return out
 
 
+KNOWN_TTL = 60.0
+_known_ids: set[int] = set()
+_known_since = [0.0]
+
+
+def forget_known() -> None:
+    _known_ids.clear()
+    _known_since[0] = time.monotonic()
+
+
 def _known(ids) -> set[int]:
-    return set(Device.objects.filter(pk__in=set(ids)).values_list("pk", flat=True))
+    """The ids that are registered devices. Ids seen in the last minute are not looked up again
+    (every batch asked for all of them); a device deleted meanwhile makes its batch fail on the
+    foreign key, and the gateway then stores that batch message by message (core.gateway.store)."""
+    now = time.monotonic()
+    if now - _known_since[0] > KNOWN_TTL:
+        _known_ids.clear()
+        _known_since[0] = now
+    ids = set(ids)
+    missing = ids - _known_ids
+    if missing:
+        _known_ids.update(Device.objects.filter(pk__in=missing).values_list("pk", flat=True))
+    return ids & _known_ids
 
 
 @handles("state")

@@ -293,3 +293,24 @@ def test_simulated_fleet_logins_match_the_database_even_after_a_reset(users, set
     again = simulation.ensure_fleet(3)
     assert logins_work(again)
     assert again[0]["password"] != first[0]["password"] and again[1:] == first[1:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_of_a_device_deleted_meanwhile_are_set_aside_and_the_rest_stored():
+    """The handlers remember known device ids for a minute; a device deleted in that minute
+    fails its batch on the foreign key, and the gateway then stores it message by message."""
+    from grassroots.core.gateway import dead_letters, store
+
+    discover()
+    kept, gone = device(), device()
+
+    def event(pk, event_id):
+        body = json.dumps({"id": event_id, "type": "fault", "code": "x"}).encode()
+        return (f"grassroots/v1/dev/{pk}/events", body)
+
+    assert store([event(kept.pk, "e1"), event(gone.pk, "e2")]) == 2
+    gone_pk = gone.pk
+    gone.delete()
+    assert store([event(kept.pk, "e3"), event(gone_pk, "e4"), event(kept.pk, "e5")]) == 2
+    assert set(DeviceEvent.objects.values_list("event_id", flat=True)) == {"e1", "e3", "e5"}
+    assert dead_letters[-1] == event(gone_pk, "e4")
