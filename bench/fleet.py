@@ -145,7 +145,7 @@ def ingest() -> dict:
 
 
 FANOUT_SIZES = [int(n) for n in os.environ.get("BENCH_FANOUT_SIZES", "1000,2000").split(",")]
-FANOUT_ROUNDS = int(os.environ.get("BENCH_FANOUT_ROUNDS", "3"))
+FANOUT_ROUNDS = int(os.environ.get("BENCH_FANOUT_ROUNDS", "5"))  # medians of 5: this box is noisy
 WORK_WINDOW_S = 4.0  # after the API call, by when the round's work (state reports too) is done
 
 
@@ -356,6 +356,10 @@ def fanout() -> dict:
             fleet.start()
             if not ready.wait(300):
                 raise RuntimeError("the simulated fleet did not come up")
+            if connected.get("n", 0) < n:
+                raise RuntimeError(
+                    f"only {connected.get('n', 0)} of {n} simulated agents reached the broker"
+                )
             time.sleep(2)
             # Warm both web workers (first requests import the URL map and the API schema).
             import urllib.request
