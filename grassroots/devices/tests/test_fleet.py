@@ -296,7 +296,7 @@ def test_simulated_fleet_logins_match_the_database_even_after_a_reset(users, set
 
 
 @pytest.mark.django_db(transaction=True)
-def test_events_of_a_device_deleted_meanwhile_are_set_aside_and_the_rest_stored():
+def test_events_of_a_device_deleted_meanwhile_are_set_aside_and_the_rest_stored(demo):
     """The handlers remember known device ids for a minute; a device deleted in that minute
     fails its batch on the foreign key, and the gateway then stores it message by message."""
     from grassroots.core.gateway import dead_letters, store

@@ -219,6 +219,11 @@ def test_asrun_is_idempotent_and_reported(client, users):
             res = call(client, "post", url, user=users[user], body={"entries": [entry]})
             assert res.status_code == 200 and res.json()["accepted"] == [entry["id"]]
     assert AsRunEntry.objects.count() == 3
+    stored = AsRunEntry.objects.get(pk=entries[0]["id"])
+    assert (stored.device_id, stored.status) == (a1.pk, "played")
+    assert stored.item_id == placed["operator"]["id"] and stored.station_id == a1.station_id
+    assert stored.started_at == datetime.fromisoformat(entries[0]["started_at"])
+    assert stored.ended_at == datetime.fromisoformat(entries[0]["ended_at"])
     bad = {"entries": [{"id": "nope", "started_at": "x", "status": "played"}]}
     res = call(client, "post", f"/api/v1/devices/{a1.pk}/asrun", user=users["operator"], body=bad)
     assert res.json()["accepted"] == [] and res.json()["rejected"][0]["id"] == "nope"
