@@ -27,12 +27,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_gateway_caches():
+def _fresh_gateway_state(settings, tmp_path):
     """Each test starts with no device ids remembered by the gateway's handlers (a rolled-back
-    test can leave an id that the next test gives to another device, or to none)."""
+    test can leave an id that the next test gives to another device, or to none), and a spool
+    and dead-letter file of its own (a gateway stopped by one test must not replay into the
+    next)."""
     from grassroots.devices import handlers
 
     handlers.forget_known()
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "GATEWAY_STATE": tmp_path / "gateway"}
 
 
 @pytest.fixture(autouse=True)

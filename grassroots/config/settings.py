@@ -170,6 +170,9 @@ GRASSROOTS = {
     "PROVINCE_CODE": os.environ.get("GRASSROOTS_PROVINCE", "33"),
     "DEMO_PASSWORD": os.environ.get("GRASSROOTS_DEMO_PASSWORD", "grassroots-demo"),
     "HOME": HOME,
+    # Where the gateway keeps messages it received but could not store yet (spool) and those
+    # no handler could take (dead letters): JSON lines, payloads in base64.
+    "GATEWAY_STATE": HOME / "gateway",
     # Public base URL used in links sent to citizens (email, SMS).
     "SITE_URL": os.environ.get("GRASSROOTS_SITE_URL", ""),
     # Dotted path of the SMS gateway backend (`send(phone, text)`); the default only logs.

@@ -12,13 +12,18 @@ is back; otherwise message by message, so one unreadable message cannot take its
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import importlib
+import json
 import logging
+import os
 import socket
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlparse
 
 from django.apps import apps
@@ -113,11 +118,60 @@ def store(batch: list[tuple[str, bytes]], *, stop: Callable[[], bool] = lambda: 
                 topic, payload = batch[0]
                 log.exception("gateway: message on %s set aside: %r", topic, payload[:2000])
                 dead_letters[:] = [*dead_letters[-99:], batch[0]]
+                _append(_files()["dead"], batch, error=repr(sys.exc_info()[1])[:500])
                 return 0
             log.exception(
                 "gateway: a batch of %d failed; storing it message by message", len(batch)
             )
             return sum(store([item], stop=stop) for item in batch)
+
+
+def _files() -> dict[str, Path]:
+    base = Path(settings.GRASSROOTS["GATEWAY_STATE"])
+    return {"spool": base / "spool.jsonl", "dead": base / "dead-letters.jsonl"}
+
+
+def _append(path: Path, batch: list[tuple[str, bytes]], **extra) -> None:
+    """Append messages to a JSON-lines file (payloads in base64: they are any bytes), synced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        for topic, payload in batch:
+            line = {"topic": topic, "payload": base64.b64encode(payload).decode(), **extra}
+            fh.write(json.dumps(line) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def spool(batch: list[tuple[str, bytes]]) -> None:
+    """Keep messages the gateway holds but has not stored when it stops or loses the broker.
+
+    The broker considers them delivered, so they exist nowhere else: they go to
+    `$GRASSROOTS_HOME/gateway/spool.jsonl`, which `replay_spool` stores before anything new.
+    """
+    if batch:
+        _append(_files()["spool"], batch)
+        log.warning("gateway: %d messages not yet stored kept in the spool", len(batch))
+
+
+def replay_spool(stop: Callable[[], bool] = lambda: False) -> int:
+    """Store what an earlier run spooled, then remove the file. Handlers are idempotent, so if
+    this is interrupted the whole file is simply stored again next time."""
+    path = _files()["spool"]
+    if not path.exists():
+        return 0
+    batch: list[tuple[str, bytes]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            item = json.loads(line)
+            batch.append((str(item["topic"]), base64.b64decode(item["payload"])))
+        except (ValueError, KeyError, TypeError):
+            log.error("gateway: spool line %d unreadable (a torn write?); skipped", number)
+    stored = 0
+    for start in range(0, len(batch), BATCH):
+        stored += store(batch[start : start + BATCH], stop=stop)
+    path.unlink()
+    log.info("gateway: %d spooled messages stored", stored)
+    return stored
 
 
 def _queued(client, limit: int) -> list:
@@ -227,6 +281,9 @@ class Gateway:
         backoff = 0.5
         while not self._stop.is_set():
             try:
+                # before taking anything new: what a previous run or connection had received
+                # but not stored
+                await asyncio.to_thread(replay_spool, self._stop.is_set)
                 async with aiomqtt.Client(
                     **self.params,
                     identifier=self.client_id,
@@ -322,5 +379,15 @@ class Gateway:
                     self.stats["batches"] += 1
                 batch, deadline = [], None
         finally:
+            # stopping, or the broker is gone: keep what was received but not stored (the
+            # batch, and what aiomqtt still queues) for the next start or connection
+            held = list(batch)
             if next_message is not None:
-                next_message.cancel()
+                if next_message.done() and not next_message.cancelled():
+                    with contextlib.suppress(Exception):
+                        message = next_message.result()
+                        held.append((str(message.topic), bytes(message.payload or b"")))
+                else:
+                    next_message.cancel()
+            held += [(str(m.topic), bytes(m.payload or b"")) for m in _queued(client, 10**9)]
+            spool(held)

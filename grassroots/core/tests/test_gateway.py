@@ -1,6 +1,8 @@
 """The gateway against a real Mosquitto: outbox published at least once, events batched in."""
 
 import asyncio
+import base64
+import json
 import threading
 import time
 
@@ -211,6 +213,9 @@ def test_a_message_no_handler_can_take_is_set_aside_and_the_rest_is_stored(event
     assert gateway.store(batch) == 3
     assert stored == [b"1", b"2", b"3"]
     assert gateway.dead_letters[-1] == ("grassroots/v1/dev/1/events", b"poison")
+    (line,) = gateway._files()["dead"].read_text().splitlines()  # kept on disk, with the error
+    kept = json.loads(line)
+    assert base64.b64decode(kept["payload"]) == b"poison" and "cannot store" in kept["error"]
 
 
 @pytest.mark.django_db
@@ -229,3 +234,35 @@ def test_a_batch_waits_for_the_database_to_come_back(events_handler, monkeypatch
     batch = [("grassroots/v1/dev/1/events", b"%d" % i) for i in range(5)]
     assert gateway.store(batch) == 5
     assert calls == [5, 5, 5, 5]  # the whole batch again each time, never split or dropped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_held_when_the_gateway_stops_are_stored_by_the_next_one(
+    mqtt_broker, events_handler
+):
+    """The broker counts a message delivered once the gateway has it: what a stopping gateway
+    holds (its batch, aiomqtt's queue) goes to the spool, and the next start stores it first."""
+    seen: list[bytes] = []
+
+    @events_handler
+    def slow(batch):
+        first = not seen
+        seen.extend(payload for _, payload in batch)
+        if first:
+            time.sleep(1.0)  # busy storing the first batch while the rest arrives
+
+    pub = _paho(mqtt_broker)
+    with _Running(mqtt_broker):
+        time.sleep(0.5)
+        pub.publish("grassroots/v1/dev/0/events", b"first", qos=1)
+        _wait(lambda: seen)
+        for i in range(300):
+            pub.publish(f"grassroots/v1/dev/{i}/events", b"%d" % i, qos=1)
+        time.sleep(0.3)  # received (and acked to the broker) by the busy gateway
+    spool = gateway._files()["spool"]
+    assert spool.exists() and len(spool.read_text().splitlines()) > 0
+    assert not {b"%d" % i for i in range(300)} <= set(seen)  # not all stored by the first run
+    with _Running(mqtt_broker):
+        _wait(lambda: {b"%d" % i for i in range(300)} <= set(seen))
+        _wait(lambda: not spool.exists())
+    pub.loop_stop()
