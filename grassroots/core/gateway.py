@@ -88,7 +88,8 @@ def dispatch(batch: list[tuple[str, bytes]]) -> int:
 
 
 DB_RETRY_MAX = 5.0
-dead_letters: list[tuple[str, bytes]] = []  # the last messages no handler could store (logged)
+# the last messages no handler could store (each is also logged and kept in the dead-letter file)
+dead_letters: list[tuple[str, bytes]] = []
 
 
 def store(batch: list[tuple[str, bytes]], *, stop: Callable[[], bool] = lambda: False) -> int:
@@ -96,9 +97,10 @@ def store(batch: list[tuple[str, bytes]], *, stop: Callable[[], bool] = lambda: 
 
     The broker counts a message delivered once the gateway has it, so a failed batch is not
     dropped: if the database is unreachable (OperationalError, InterfaceError) the batch is
-    retried with back-off until it is stored or the gateway stops; any other failure is a
-    message a handler cannot take, so the batch is stored message by message and only the
-    ones that fail are set aside, logged with their topic and bytes.
+    retried with back-off until it is stored or the gateway stops (the subscriber then spools
+    it); any other failure is a message a handler cannot take, so the batch is stored message
+    by message and only the ones that fail are set aside: logged with their topic and bytes,
+    and appended to the dead-letter file with the error.
     """
     from django.db import InterfaceError, OperationalError
 
