@@ -48,6 +48,31 @@ class _Running:
         self.thread.join(10)
 
 
+@pytest.fixture
+def events_handler():
+    """Register a throwaway `events` handler for one test (alongside the real ones)."""
+    added = []
+
+    def register(func):
+        gateway.HANDLERS["events"].append(func)
+        added.append(func)
+        return func
+
+    yield register
+    for func in added:
+        gateway.HANDLERS["events"].remove(func)
+
+
+def _enqueue_rolled_back(topic, payload):
+    """Enqueue inside a transaction that rolls back: no row, and no nudge either."""
+    try:
+        with transaction.atomic():
+            outbox.enqueue(topic, payload)
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+
+
 @pytest.mark.django_db(transaction=True)
 def test_outbox_is_published_only_after_commit(mqtt_broker):
     received = []
@@ -59,12 +84,7 @@ def test_outbox_is_published_only_after_commit(mqtt_broker):
     with transaction.atomic():
         for i in range(3):
             outbox.enqueue(f"grassroots/v1/dev/{i}/cmd", {"n": i})
-    try:
-        with transaction.atomic():
-            outbox.enqueue("grassroots/v1/dev/99/cmd", {"n": 99})
-            raise RuntimeError("roll back")
-    except RuntimeError:
-        pass
+    _enqueue_rolled_back("grassroots/v1/dev/99/cmd", {"n": 99})
 
     with _Running(mqtt_broker) as gw:
         _wait(lambda: len(received) >= 3)
@@ -97,12 +117,7 @@ def test_a_commit_nudges_the_gateway_to_publish_at_once(mqtt_broker, monkeypatch
     with _Running(mqtt_broker) as gw:
         _wait(lambda: outbox.wake_path().exists())
         time.sleep(0.3)  # the publisher is now waiting out its (long) poll
-        try:
-            with transaction.atomic():
-                outbox.enqueue("grassroots/v1/dev/7/cmd", {"n": 0})
-                raise RuntimeError("roll back: no row, and the nudge is not sent either")
-        except RuntimeError:
-            pass
+        _enqueue_rolled_back("grassroots/v1/dev/7/cmd", {"n": 0})
         with transaction.atomic():
             outbox.enqueue("grassroots/v1/dev/7/cmd", {"n": 1})
             committed = time.monotonic()
@@ -130,73 +145,50 @@ def test_unpublished_rows_survive_a_gateway_restart(mqtt_broker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_device_messages_are_batched_to_handlers(mqtt_broker):
+def test_device_messages_are_batched_to_handlers(mqtt_broker, events_handler):
     seen = []
-
-    @gateway.handles("events")
-    def collect(batch):
-        seen.append(batch)
-
-    try:
-        pub = _paho(mqtt_broker)
-        with _Running(mqtt_broker) as gw:
-            time.sleep(0.5)
-            for i in range(50):
-                pub.publish(f"grassroots/v1/dev/{i}/events", b'{"type":"telemetry"}', qos=1)
-            _wait(lambda: sum(len(b) for b in seen) == 50)
-        pub.loop_stop()
-        assert len(seen) < 50, "messages must arrive in batches"
-        assert gw.stats["received"] == 50
-    finally:
-        gateway.HANDLERS["events"].remove(collect)
+    events_handler(seen.append)
+    pub = _paho(mqtt_broker)
+    with _Running(mqtt_broker) as gw:
+        time.sleep(0.5)
+        for i in range(50):
+            pub.publish(f"grassroots/v1/dev/{i}/events", b'{"type":"telemetry"}', qos=1)
+        _wait(lambda: sum(len(b) for b in seen) == 50)
+    pub.loop_stop()
+    assert len(seen) < 50, "messages must arrive in batches"
+    assert gw.stats["received"] == 50
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_backlog_is_taken_in_full_batches_and_nothing_is_lost(mqtt_broker, monkeypatch):
+def test_a_backlog_is_taken_in_full_batches_and_nothing_is_lost(
+    mqtt_broker, monkeypatch, events_handler
+):
     """While a slow batch is stored, thousands queue up: the next batches are full (taken from
     the queue at once, not one awaited read per message) and every message arrives once."""
     # no batching window: only what is already queued can fill a batch
     monkeypatch.setattr(gateway, "BATCH_WINDOW", 0.0)
     seen: list[list] = []
 
-    @gateway.handles("events")
+    @events_handler
     def slow(batch):
         seen.append(batch)
         if len(seen) == 1:
             time.sleep(1.0)  # the first batch is slow: the rest piles up meanwhile
 
-    try:
-        pub = _paho(mqtt_broker)
-        with _Running(mqtt_broker):
-            time.sleep(0.5)
-            pub.publish("grassroots/v1/dev/0/events", b'{"n": -1}', qos=1)
-            _wait(lambda: seen)
-            for i in range(1500):
-                pub.publish(f"grassroots/v1/dev/{i}/events", f'{{"n": {i}}}'.encode(), qos=1)
-            _wait(lambda: sum(len(b) for b in seen) == 1501, timeout=30)
-        pub.loop_stop()
-        sizes = [len(b) for b in seen[1:]]
-        assert max(sizes) == gateway.BATCH, sizes
-        assert len(sizes) <= 6, sizes
-        payloads = [p for b in seen for _, p in b]
-        assert len(set(payloads)) == 1501
-    finally:
-        gateway.HANDLERS["events"].remove(slow)
-
-
-@pytest.fixture
-def events_handler():
-    """Register a throwaway `events` handler for one test (alongside the real ones)."""
-    added = []
-
-    def register(func):
-        gateway.HANDLERS["events"].append(func)
-        added.append(func)
-        return func
-
-    yield register
-    for func in added:
-        gateway.HANDLERS["events"].remove(func)
+    pub = _paho(mqtt_broker)
+    with _Running(mqtt_broker):
+        time.sleep(0.5)
+        pub.publish("grassroots/v1/dev/0/events", b'{"n": -1}', qos=1)
+        _wait(lambda: seen)
+        for i in range(1500):
+            pub.publish(f"grassroots/v1/dev/{i}/events", f'{{"n": {i}}}'.encode(), qos=1)
+        _wait(lambda: sum(len(b) for b in seen) == 1501, timeout=30)
+    pub.loop_stop()
+    sizes = [len(b) for b in seen[1:]]
+    assert max(sizes) == gateway.BATCH, sizes
+    assert len(sizes) <= 6, sizes
+    payloads = [p for b in seen for _, p in b]
+    assert len(set(payloads)) == 1501
 
 
 @pytest.mark.django_db
@@ -266,3 +258,25 @@ def test_messages_held_when_the_gateway_stops_are_stored_by_the_next_one(
         _wait(lambda: {b"%d" % i for i in range(300)} <= set(seen))
         _wait(lambda: not spool.exists())
     pub.loop_stop()
+
+
+@pytest.mark.django_db
+def test_a_torn_spool_line_is_skipped_and_the_rest_stored(events_handler):
+    seen = []
+    events_handler(lambda batch: seen.extend(batch))
+    gateway.spool([("grassroots/v1/dev/1/events", b"kept")])
+    spool = gateway._files()["spool"]
+    with spool.open("a") as fh:
+        fh.write('{"topic": "grassroots/v1/dev/1/ev')  # a write cut short by a crash
+    assert gateway.replay_spool() == 1
+    assert seen == [("grassroots/v1/dev/1/events", b"kept")]
+    assert not spool.exists()
+
+
+@pytest.mark.django_db
+def test_one_nudge_per_transaction_however_many_rows(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for i in range(3):
+            outbox.enqueue(f"grassroots/v1/dev/{i}/cmd", {"n": i})
+        outbox.enqueue_many([("grassroots/v1/dev/9/cmd", {"n": 9})])
+    assert callbacks == [outbox.nudge_gateway]
