@@ -34,7 +34,7 @@ def _fresh_gateway_state(settings, tmp_path):
     next)."""
     from grassroots.devices import handlers
 
-    handlers.forget_known()
+    handlers._known.forget()
     settings.GRASSROOTS = {**settings.GRASSROOTS, "GATEWAY_STATE": tmp_path / "gateway"}
 
 

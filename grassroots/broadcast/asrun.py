@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from grassroots.core.bulk import db_datetime, insert_rows
+from grassroots.core.bulk import insert_rows
 
 from .choices import AsRunStatus
 from .models import AsRunEntry, ScheduleItem
@@ -121,21 +121,20 @@ def record_many(batches) -> dict[int, tuple[list[str], list[Rejected]]]:
             continue
         fresh.setdefault(r.id, r)
         accepted.append(str(r.id))
-    now = db_datetime(timezone.now())
-    as_uuid = (lambda u: u) if connection.features.has_native_uuid_field else (lambda u: u.hex)
+    now = timezone.now()
     with transaction.atomic():
         insert_rows(
             AsRunEntry,
             ASRUN_COLUMNS,
             [
                 (
-                    as_uuid(r.id),
+                    r.id,
                     r.device_id,
                     r.station_id,
                     r.item_id,
                     r.manifest_item,
-                    db_datetime(r.started_at),
-                    db_datetime(r.ended_at) if r.ended_at else None,
+                    r.started_at,
+                    r.ended_at,
                     r.status,
                     r.cut_by,
                     now,

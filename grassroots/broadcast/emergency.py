@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from grassroots.accounts.policies import require
 from grassroots.core import audit
-from grassroots.core.bulk import db_datetime, insert_rows
+from grassroots.core.bulk import insert_rows
 from grassroots.core.errors import Problem
 from grassroots.core.models import ChangeAction
 from grassroots.devices import protocol
@@ -252,11 +252,10 @@ def record_acks(acks: list[tuple[int, dict]], *, at: datetime.datetime) -> int:
     by_seq = {s: pk for pk, s, _ in found if s is not None}
     by_id = {i: pk for pk, _, i in found if i}
     rows = []
-    when = db_datetime(at)
     for device_id, ack in acks:
         pk = by_seq.get(ack.get("cmd_seq")) or by_id.get(str(ack.get("cmd_id", "")))
         if pk:
-            rows.append((pk, device_id, when, str(ack.get("status", "ok"))[:20]))
+            rows.append((pk, device_id, at, str(ack.get("status", "ok"))[:20]))
     # the first ack of a device counts; a repeated one (QoS 1 redelivery) is skipped
     insert_rows(
         EmergencyAck,

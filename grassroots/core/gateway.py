@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -176,6 +177,11 @@ def replay_spool(stop: Callable[[], bool] = lambda: False) -> int:
     return stored
 
 
+def _pair(message) -> tuple[str, bytes]:
+    """An aiomqtt message as the (topic, payload) the handlers take."""
+    return str(message.topic), bytes(message.payload or b"")
+
+
 def _queued(client, limit: int) -> list:
     """Messages aiomqtt has already received, up to `limit`, taken without awaiting.
 
@@ -199,17 +205,17 @@ def take_pending(limit: int = BATCH) -> list[OutboxMessage]:
     """The oldest unpublished rows. Asked 20 times a second: one fixed statement (building the
     ORM query each time was the gateway's largest idle cost), portable to both databases."""
     close_old_connections()
-    if _PENDING_SQL[0] is None:
-        qn = connection.ops.quote_name
-        table = qn(OutboxMessage._meta.db_table)
-        _PENDING_SQL[0] = (
-            f"SELECT {qn('id')}, {qn('topic')}, {qn('payload')}, {qn('qos')}, {qn('retain')} "  # noqa: S608
-            f"FROM {table} WHERE {qn('published_at')} IS NULL ORDER BY {qn('id')} LIMIT %s"
-        )
-    return list(OutboxMessage.objects.raw(_PENDING_SQL[0], [limit]))
+    return list(OutboxMessage.objects.raw(_pending_sql(), [limit]))
 
 
-_PENDING_SQL: list[str | None] = [None]
+@functools.cache
+def _pending_sql() -> str:
+    qn = connection.ops.quote_name
+    return (
+        f"SELECT {qn('id')}, {qn('topic')}, {qn('payload')}, {qn('qos')}, {qn('retain')} "  # noqa: S608
+        f"FROM {qn(OutboxMessage._meta.db_table)} WHERE {qn('published_at')} IS NULL "
+        f"ORDER BY {qn('id')} LIMIT %s"
+    )
 
 
 def mark_published(ids: list[int]) -> None:
@@ -361,8 +367,8 @@ class Gateway:
                     # awaiting each one costs more than storing it
                     now = time.monotonic()
                     for message in [first, *_queued(client, BATCH - len(batch) - 1)]:
-                        topic = str(message.topic)
-                        batch.append((topic, bytes(message.payload or b"")))
+                        topic, payload = _pair(message)
+                        batch.append((topic, payload))
                         window = STATE_WINDOW if topic.endswith("/state") else BATCH_WINDOW
                         due = now + window
                         deadline = due if deadline is None else min(deadline, due)
@@ -387,9 +393,8 @@ class Gateway:
             if next_message is not None:
                 if next_message.done() and not next_message.cancelled():
                     with contextlib.suppress(Exception):
-                        message = next_message.result()
-                        held.append((str(message.topic), bytes(message.payload or b"")))
+                        held.append(_pair(next_message.result()))
                 else:
                     next_message.cancel()
-            held += [(str(m.topic), bytes(m.payload or b"")) for m in _queued(client, 10**9)]
+            held += [_pair(m) for m in _queued(client, 10**9)]
             spool(held)

@@ -26,7 +26,7 @@ def enqueue(topic: str, payload: Any, *, qos: int = 1, retain: bool = False) -> 
     if isinstance(payload, bytes):
         payload = payload.decode()
     row = OutboxMessage.objects.create(topic=topic, payload=payload, qos=qos, retain=retain)
-    transaction.on_commit(nudge_gateway)
+    _nudge_after_commit()
     return row
 
 
@@ -43,7 +43,7 @@ def enqueue_many(messages: list[tuple[str, Any]], *, qos: int = 1) -> int:
     ]
     with transaction.atomic():
         OutboxMessage.objects.bulk_create(rows, batch_size=500)
-        transaction.on_commit(nudge_gateway)
+        _nudge_after_commit()
     return len(rows)
 
 
@@ -53,6 +53,15 @@ def wake_path() -> Path:
 
 
 _sender: socket.socket | None = None
+
+
+def _nudge_after_commit() -> None:
+    """One nudge per transaction, however many rows it enqueues (a re-send writes one per
+    device). A callback of a savepoint that rolls back is dropped with it, so a later enqueue
+    in the outer transaction registers its own."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(entry[1] is nudge_gateway for entry in pending):
+        transaction.on_commit(nudge_gateway)
 
 
 def nudge_gateway() -> None:

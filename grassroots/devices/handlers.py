@@ -11,7 +11,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
-from grassroots.core.bulk import db_datetime, db_json, insert_rows
+from grassroots.core.bulk import insert_rows, json_text
 from grassroots.core.gateway import handles
 
 from .models import Device
@@ -36,29 +36,33 @@ def _parse(batch: list[tuple[str, bytes]]) -> list[tuple[int, dict, bytes]]:
     return out
 
 
-KNOWN_TTL = 60.0
-_known_ids: set[int] = set()
-_known_since = [0.0]
+class KnownDevices:
+    """Which ids are registered devices. Ids found in the last `ttl` seconds are not looked up
+    again (every batch asked for all of them); a device deleted meanwhile makes its batch fail
+    on the foreign key, and the gateway then stores that batch message by message
+    (core.gateway.store)."""
+
+    ttl = 60.0
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.since = 0.0
+
+    def forget(self) -> None:
+        self.ids.clear()
+        self.since = time.monotonic()
+
+    def __call__(self, ids) -> set[int]:
+        if time.monotonic() - self.since > self.ttl:
+            self.forget()
+        ids = set(ids)
+        missing = ids - self.ids
+        if missing:
+            self.ids.update(Device.objects.filter(pk__in=missing).values_list("pk", flat=True))
+        return ids & self.ids
 
 
-def forget_known() -> None:
-    _known_ids.clear()
-    _known_since[0] = time.monotonic()
-
-
-def _known(ids) -> set[int]:
-    """The ids that are registered devices. Ids seen in the last minute are not looked up again
-    (every batch asked for all of them); a device deleted meanwhile makes its batch fail on the
-    foreign key, and the gateway then stores that batch message by message (core.gateway.store)."""
-    now = time.monotonic()
-    if now - _known_since[0] > KNOWN_TTL:
-        _known_ids.clear()
-        _known_since[0] = now
-    ids = set(ids)
-    missing = ids - _known_ids
-    if missing:
-        _known_ids.update(Device.objects.filter(pk__in=missing).values_list("pk", flat=True))
-    return ids & _known_ids
+_known = KnownDevices()
 
 
 @handles("state")
@@ -69,7 +73,6 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
         latest[device_id] = (data, raw)
     known = _known(latest)
     now = timezone.now()
-    at = db_datetime(now)
     with transaction.atomic():
         was_online = dict(
             DeviceStatus.objects.filter(device_id__in=known).values_list("device_id", "online")
@@ -80,7 +83,7 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
             online = bool(data.get("online", True))
             if was_online.get(device_id) != online:
                 history.append(DeviceConnectivity(device_id=device_id, online=online, at=now))
-            rows.append((device_id, online, at, db_json(data, raw), at))
+            rows.append((device_id, online, now, json_text(data, raw), now))
         # one INSERT ... ON CONFLICT DO UPDATE for the batch
         insert_rows(
             DeviceStatus,
@@ -112,7 +115,6 @@ def ingest_events(batch: list[tuple[str, bytes]]) -> None:
     rows, by_type = [], defaultdict(list)
     seen_ids: set[str] = set()
     now = timezone.now()
-    at = db_datetime(now)
     for device_id, data, raw in parsed:
         if device_id not in known:
             continue
@@ -121,7 +123,7 @@ def ingest_events(batch: list[tuple[str, bytes]]) -> None:
             continue
         seen_ids.add(event_id)
         kind = str(data.get("type", "unknown"))[:30]
-        rows.append((event_id, device_id, kind, db_json(data, raw), at))
+        rows.append((event_id, device_id, kind, json_text(data, raw), now))
         by_type[kind].append((device_id, data))
     with transaction.atomic():
         insert_rows(

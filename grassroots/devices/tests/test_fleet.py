@@ -137,7 +137,12 @@ def test_commands_are_signed_into_the_outbox(client, users):
 
 
 @pytest.mark.django_db
-def test_state_and_events_ingest_idempotently(users):
+@pytest.mark.parametrize("path", ["portable", "orm_fallback"])
+def test_state_and_events_ingest_idempotently(users, path, monkeypatch):
+    if path == "orm_fallback":  # what a database other than SQLite or PostgreSQL would take
+        from grassroots.core import bulk
+
+        monkeypatch.setattr(bulk, "PORTABLE_VENDORS", set())
     dev = device()
     state = f"grassroots/v1/dev/{dev.pk}/state"
     events = f"grassroots/v1/dev/{dev.pk}/events"
