@@ -40,8 +40,8 @@ test: system-deps-test venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check grassroots agent bench tests scripts
-	$(VENV)/bin/ruff format --check grassroots agent bench tests scripts
+	$(VENV)/bin/ruff check grassroots agent protocol bench tests scripts
+	$(VENV)/bin/ruff format --check grassroots agent protocol bench tests scripts
 	$(VENV)/bin/grassroots makemigrations --check --dry-run -v0
 
 bench: system-deps venv

@@ -19,28 +19,19 @@ from typing import Any
 from grassroots_agent import __version__
 from grassroots_agent.backends import Timeline, make_audio, make_tuner
 from grassroots_agent.cache import CacheError, HttpClient, MediaCache, MediaRef
-from grassroots_agent.clock import Clock, iso, parse_time
+from grassroots_agent.clock import Clock, ServerClock, iso
 from grassroots_agent.config import AgentConfig
 from grassroots_agent.manifest import Manifest, ManifestError, ManifestFile, fetch, verify
 from grassroots_agent.player import LiveJob, Player, PriorityJob
 from grassroots_agent.runtime import Backoff, Link, Runtime, Timer
 from grassroots_agent.signing import EnvelopeError, load_public_key, open_envelope
 from grassroots_agent.store import AsRun, SeqVerdict, Store
+from grassroots_protocol import messages as wire
+from grassroots_protocol.topics import device_topics
 
 log = logging.getLogger(__name__)
 
-COMMAND_TYPES = {
-    "manifest.updated",
-    "play.now",
-    "live.start",
-    "live.stop",
-    "stop",
-    "volume.set",
-    "power.set",
-    "resync",
-    "config.updated",
-    "asrun.ack",
-}
+COMMAND_TYPES = frozenset(wire.COMMAND_TYPES) - {"screenshot"}  # screenshots are for e-boards
 
 
 class Refused(Exception):
@@ -53,13 +44,8 @@ class Refused(Exception):
 
 
 def topics(device_id: str, units: list[str]) -> dict[str, Any]:
-    """The MQTT topics of one device (the protocol contract)."""
-    base = "grassroots/v1"
-    return {
-        "cmd": [f"{base}/dev/{device_id}/cmd"] + [f"{base}/unit/{u}/cmd" for u in units],
-        "state": f"{base}/dev/{device_id}/state",
-        "events": f"{base}/dev/{device_id}/events",
-    }
+    """The MQTT topics of one device (grassroots_protocol.topics)."""
+    return device_topics(device_id, units)
 
 
 class Agent:
@@ -78,7 +64,8 @@ class Agent:
     ) -> None:
         self.cfg = config
         self.id = config.device_id
-        self.clock = clock or Clock()
+        # every time the agent uses is the server's time as it knows it (ServerClock)
+        self.clock = clock if isinstance(clock, ServerClock) else ServerClock(clock or Clock())
         self._own_runtime = runtime is None
         self.rt = runtime or Runtime()
         self.telemetry_interval = telemetry_interval
@@ -87,7 +74,14 @@ class Agent:
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.state_dir / "state.db")
         self.keys = {kid: load_public_key(b64) for kid, b64 in config.keys.items()}
-        self.http = HttpClient(config.server_url, config.token, config.http_timeout)
+        self.http = HttpClient(
+            config.server_url,
+            config.token,
+            config.http_timeout,
+            on_date=self._http_date,
+            local_now=self.clock.local,
+        )
+        self._clock_reported: float | None = None
         self.cache = MediaCache(config.cache_dir, self.store, self.http, config.cache_limit)
         self.timeline = Timeline(config.timeline, self.clock)
         self.manifest_file = ManifestFile(config.state_dir / "manifest.json")
@@ -280,6 +274,8 @@ class Agent:
                 "items": len(m.items) if m else 0,
             },
             "agent": __version__,
+            "version": wire.PROTOCOL_VERSION,
+            "clock": self.clock.info(),
         }
 
     def publish_state(self) -> None:
@@ -313,11 +309,12 @@ class Agent:
     def handle_message(self, topic: str, raw: bytes, dup: bool = False) -> str:
         """Verify one command, acknowledge it and queue its effect; return "ok" or the refusal.
 
-        Runs on the network thread, so it does only what the ack depends on: signature, target,
-        time window, parameters and the replay window (recorded before the ack). What the command
-        does (preempt the player, fetch media, publish state) runs right after on this same
-        thread, in arrival order (`NetLoop.defer`). An ack therefore means "verified and accepted";
-        a failure while acting is reported as a fault and in the as-run journal.
+        Runs on the network thread, so it does only what the ack depends on: signature, the
+        payload's shape (grassroots_protocol), target, time window by the server's time, and
+        the replay window (recorded before the ack). What the command does (preempt the player,
+        fetch media, publish state) runs right after on this same thread, in arrival order
+        (`NetLoop.defer`). An ack therefore means "verified and accepted"; a failure while
+        acting is reported as a fault and in the as-run journal.
         """
         claimed: dict[str, Any] = {"topic": topic}
         try:
@@ -332,9 +329,21 @@ class Agent:
             return code
         kid, seq = envelope["kid"], payload.get("seq")
         try:
-            self.check(payload)
-            action = self.prepare(payload, kid=kid)
-            verdict = self.store.accept_seq(kid, seq)
+            try:
+                cmd = wire.parse_command(payload)
+            except wire.ProtocolError as exc:
+                if payload.get("type") not in wire.COMMAND_TYPES:
+                    raise Refused("unsupported_type", str(payload.get("type"))) from exc
+                raise Refused(exc.code, f"{exc.field}: {exc.detail}") from exc
+            if cmd.type not in COMMAND_TYPES:
+                raise Refused("unsupported_type", cmd.type)
+            if not cmd.target.covers(self.id, self.cfg.units):
+                raise Refused("wrong_target", cmd.target.model_dump_json(exclude_none=True))
+            if self.store.seq_is_new(kid, cmd.seq):
+                self._learn_time(cmd.issued_at)
+            self.check(cmd)
+            action = self.prepare(cmd, kid=kid)
+            verdict = self.store.accept_seq(kid, cmd.seq)
             if verdict == SeqVerdict.DUPLICATE and dup:
                 # the broker re-sent a command we already took (its PUBACK was lost): not news
                 log.debug("%s: redelivered seq %s ignored", self.id, seq)
@@ -344,58 +353,76 @@ class Agent:
                 raise Refused("replay", f"seq {seq}: {detail}")
         except Refused as exc:
             self.fault(f"cmd.{exc.code}", exc.detail, **claimed)
-            self.ack(payload, kid, "refused", exc.code)
+            self.ack(payload, kid, "refused", exc.code, exc.detail)
             return exc.code
-        if payload.get("type") != "asrun.ack":
+        if cmd.type != "asrun.ack":
             self.ack(payload, kid, "ok")
         self._serial(action)
         return "ok"
 
-    def ack(self, payload: dict, kid: str, status: str, reason: str | None = None) -> None:
-        self.event(
-            "ack",
-            cmd_seq=payload.get("seq"),
-            kid=kid,
-            cmd_type=payload.get("type"),
-            cmd_id=payload.get("id"),
-            status=status,
-            reason=reason,
-        )
+    def ack(
+        self,
+        payload: dict,
+        kid: str,
+        status: str,
+        reason: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Answer a command on the events topic (grassroots_protocol.Ack)."""
+        fields: dict[str, Any] = {
+            "cmd_seq": payload.get("seq") if isinstance(payload.get("seq"), int) else None,
+            "kid": kid,
+            "cmd_type": str(payload.get("type"))[:64],
+            "cmd_id": str(payload.get("id"))[:64] if payload.get("id") is not None else None,
+            "status": status,
+        }
+        if reason:
+            fields["reason"] = reason[:64]
+        if detail:
+            fields["detail"] = detail[:500]
+        self.event("ack", **fields)
 
     def targets_me(self, target: Any) -> bool:
-        if not isinstance(target, dict):
-            return False
-        # ids may arrive as integers (the server's primary keys): compare as strings
-        if target.get("device") is not None and str(target["device"]) == self.id:
-            return True
-        devices = target.get("devices")
-        if isinstance(devices, list) and self.id in {str(d) for d in devices}:
-            return True
-        units = target.get("units")
-        if target.get("unit") is not None:
-            units = [target["unit"], *(units or [])]
-        return isinstance(units, list) and any(str(u) in self.cfg.units for u in units)
-
-    def check(self, payload: dict) -> None:
-        """Target, time window and shape; the sequence is checked (and recorded) after this."""
-        seq = payload.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise Refused("bad_payload", "seq must be a non-negative integer")
-        if payload.get("type") not in COMMAND_TYPES:
-            raise Refused("unsupported_type", str(payload.get("type")))
-        if not self.targets_me(payload.get("target")):
-            raise Refused("wrong_target", json.dumps(payload.get("target")))
         try:
-            not_before = parse_time(payload.get("not_before") or payload.get("issued_at"))
-            expires_at = parse_time(payload["expires_at"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise Refused("bad_payload", f"time window: {exc}") from exc
+            return wire.Target.model_validate(target).covers(self.id, self.cfg.units)
+        except ValueError:
+            return False
+
+    def check(self, cmd: wire.Command) -> None:
+        """The time window, judged by the server's time as this device knows it."""
         now = self.clock.now()
         skew = timedelta(seconds=self.cfg.clock_skew)
-        if not_before is not None and now + skew < not_before:
-            raise Refused("not_yet_valid", f"not before {iso(not_before)}")
-        if expires_at is None or now - skew > expires_at:
-            raise Refused("expired", f"expired at {iso(expires_at)}")
+        if now + skew < cmd.not_before:
+            raise Refused("not_yet_valid", f"not before {iso(cmd.not_before)}; now {iso(now)}")
+        if now - skew > cmd.expires_at:
+            raise Refused("expired", f"expired at {iso(cmd.expires_at)}; now {iso(now)}")
+
+    # -- server time ---------------------------------------------------------------------------
+    def _http_date(self, date: str | None, sent, received) -> None:
+        if self.clock.learn_http_date(date, sent, received):
+            self._clock_changed()
+
+    def _learn_time(self, issued_at) -> None:
+        if self.clock.learn_issued_at(issued_at):
+            self._clock_changed()
+
+    def _clock_changed(self) -> None:
+        """Report a `clock` fault when the device's own clock is off by more than the limit
+        (once per change of more than a minute), and put the new offset in the state."""
+        offset = self.clock.offset.total_seconds()
+        last = self._clock_reported
+        if self.clock.skewed and (last is None or abs(offset - last) > 60):
+            self._clock_reported = offset
+            self.fault(
+                "clock",
+                f"device clock is {offset:+.0f} s from the server's (source {self.clock.source});"
+                " playing by the server's time",
+                offset_s=round(offset, 3),
+            )
+        elif not self.clock.skewed:
+            self._clock_reported = None
+        self.poke()
+        self._state_changed()
 
     # -- acting on commands ------------------------------------------------------------------
     def _serial(self, fn: Callable[[], None]) -> None:
@@ -424,67 +451,42 @@ class Agent:
             time.sleep(0.005)
         return False
 
-    def prepare(self, p: dict, *, kid: str) -> Callable[[], None]:
-        """Check a command's parameters and return what it does; bad parameters are refused."""
-        kind = p["type"]
-        try:
-            if kind == "play.now":
-                return partial(self._play_now, self._priority_job(p, kid))
-            if kind == "stop":
-                emergency = p.get("emergency_id")
-                return partial(
-                    self._stop,
-                    str(emergency) if emergency is not None else None,
-                    f"stop:{p['seq']}",
-                )
-            if kind == "volume.set":
-                volume = int(p["volume"])
-                if not 0 <= volume <= 100:
-                    raise ValueError("volume must be 0..100")
-                return partial(self._set_volume, volume)
-            if kind == "power.set":
-                on = p["on"] if "on" in p else p["power"] in ("on", True)
-                return partial(self._set_power, bool(on))
-            if kind in ("resync", "config.updated"):
-                return self._resync
-            if kind == "manifest.updated":
-                return partial(self._manifest_updated, p.get("etag"))
-            if kind == "live.start":
-                url = str(p["url"])
-                if not url.startswith(("http://", "https://")):
-                    raise ValueError("live url must be http(s)")
-                volume = p.get("volume")
-                job = LiveJob(
-                    str(p.get("id") or f"{kid}:{p['seq']}"),
-                    url,
-                    until=parse_time(p.get("until")),
-                    volume=int(volume) if volume is not None else None,
-                )
-                return partial(self._live_start, job)
-            if kind == "live.stop":
-                return partial(self._live_stop, p.get("id"))
-            if kind == "asrun.ack":
-                entries = p["entries"]
-                if not isinstance(entries, list):
-                    raise ValueError("entries must be a list")
-                return partial(self.store.asrun_ack, [str(i) for i in entries])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise Refused("bad_params", str(exc)) from exc
-        raise Refused("unsupported_type", str(kind))
+    def prepare(self, cmd: wire.Command, *, kid: str) -> Callable[[], None]:
+        """What a (valid) command does, as a function to run after the ack."""
+        if isinstance(cmd, wire.PlayNow):
+            return partial(self._play_now, self._priority_job(cmd))
+        if isinstance(cmd, wire.Stop):
+            emergency = cmd.emergency_id
+            return partial(
+                self._stop, str(emergency) if emergency is not None else None, f"stop:{cmd.seq}"
+            )
+        if isinstance(cmd, wire.VolumeSet):
+            return partial(self._set_volume, cmd.volume)
+        if isinstance(cmd, wire.PowerSet):
+            return partial(self._set_power, cmd.power == "on")
+        if isinstance(cmd, wire.Resync | wire.ConfigUpdated):
+            return self._resync
+        if isinstance(cmd, wire.ManifestUpdated):
+            return partial(self._manifest_updated, cmd.etags.get(self.id))
+        if isinstance(cmd, wire.LiveStart):
+            job = LiveJob(cmd.live_id or cmd.id, cmd.url, until=cmd.until, volume=cmd.volume)
+            return partial(self._live_start, job)
+        if isinstance(cmd, wire.LiveStop):
+            return partial(self._live_stop, cmd.live_id)
+        if isinstance(cmd, wire.AsRunAck):
+            return partial(self.store.asrun_ack, list(cmd.entries))
+        raise Refused("unsupported_type", cmd.type)
 
-    def _priority_job(self, p: dict, kid: str) -> PriorityJob:
-        media = [MediaRef.from_dict(m) for m in p["media"]]
-        if not media:
-            raise ValueError("play.now needs media")
-        volume = p.get("volume")
-        emergency = p.get("emergency") if isinstance(p.get("emergency"), dict) else {}
+    def _priority_job(self, cmd: wire.PlayNow) -> PriorityJob:
+        emergency = cmd.emergency
         return PriorityJob(
-            id=str(p.get("id") or f"{kid}:{p['seq']}"),
-            media=media,
-            repeat=max(1, int(p.get("repeat", 1))),
-            volume=int(volume) if volume is not None else None,
-            until=parse_time(emergency.get("expires_at") or p.get("until")),
-            emergency_id=str(emergency["id"]) if emergency.get("id") is not None else None,
+            id=cmd.id,
+            media=[MediaRef.from_wire(m) for m in cmd.media],
+            repeat=cmd.repeat,
+            volume=cmd.volume,
+            until=emergency.expires_at if emergency else cmd.until,
+            emergency_id=str(emergency.id) if emergency else None,
+            title=emergency.title if emergency else "",
         )
 
     def _play_now(self, job: PriorityJob) -> None:

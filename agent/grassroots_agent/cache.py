@@ -48,6 +48,11 @@ class MediaRef:
     duration: float | None = None
 
     @classmethod
+    def from_wire(cls, ref) -> MediaRef:
+        """From a `grassroots_protocol.MediaRef` (already validated)."""
+        return cls(url=ref.url, sha256=ref.sha256, size=ref.size, duration=ref.duration)
+
+    @classmethod
     def from_dict(cls, data: dict) -> MediaRef:
         sha = str(data["sha256"]).lower()
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
@@ -70,12 +75,26 @@ def file_sha256(path: Path) -> str:
 
 
 class HttpClient:
-    """urllib with the device's bearer token on requests to its own server."""
+    """urllib with the device's bearer token on requests to its own server.
 
-    def __init__(self, base_url: str | None, token: str | None, timeout: float = 20.0) -> None:
+    Every answer from the server (errors included) passes its `Date` header to `on_date(date,
+    sent, received)`, with the local times around the request: how the device learns the
+    server's time (clock.ServerClock)."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        token: str | None,
+        timeout: float = 20.0,
+        *,
+        on_date=None,
+        local_now=None,
+    ) -> None:
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
         self.token = token
         self.timeout = timeout
+        self.on_date = on_date
+        self.local_now = local_now
 
     def url(self, url: str) -> str:
         return urljoin(self.base_url, url) if self.base_url else url
@@ -97,7 +116,17 @@ class HttpClient:
         return req
 
     def open(self, req: urllib.request.Request):
-        return urllib.request.urlopen(req, timeout=self.timeout)  # noqa: S310 (scheme checked)
+        own = self.on_date is not None and self.base_url and req.full_url.startswith(self.base_url)
+        sent = self.local_now() if own else None
+        try:
+            resp = urllib.request.urlopen(req, timeout=self.timeout)  # noqa: S310 (scheme checked)
+        except urllib.error.HTTPError as exc:
+            if own:
+                self.on_date(exc.headers.get("Date"), sent, self.local_now())
+            raise
+        if own:
+            self.on_date(resp.headers.get("Date"), sent, self.local_now())
+        return resp
 
 
 class MediaCache:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import threading
 from datetime import UTC, datetime, timedelta
+
+from grassroots_protocol import format_time
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -15,10 +18,8 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def iso(dt: datetime | None) -> str | None:
-    """Format a datetime as ISO 8601 UTC with milliseconds and a Z suffix."""
-    if dt is None:
-        return None
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Format a datetime as ISO 8601 UTC with milliseconds and a Z suffix (the wire form)."""
+    return None if dt is None else format_time(dt)
 
 
 class Clock:
@@ -57,3 +58,86 @@ class ManualClock(Clock):
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when
+
+
+class ServerClock(Clock):
+    """The server's time as this device knows it: its own clock plus a learned offset.
+
+    Controllers in communes often have wrong clocks (no RTC battery, no NTP over a 4G SIM), so
+    the agent judges schedules and command windows by the server's time (architecture.md,
+    "Device protocol"). It learns the offset from:
+    - the HTTP `Date` of each answer from its server (1 s resolution, corrected by half the round
+      trip): the best source, and the one that wins;
+    - the `issued_at` of each signed command whose `seq` is new: the server's time is at least
+      that, so a clock found behind it is moved forward at once; until an HTTP answer has been
+      seen, a clock more than `max_skew` ahead is also set back to it.
+    `offset` is server − device. Thread-safe.
+    """
+
+    def __init__(self, base: Clock | None = None, *, max_skew: float = 60.0) -> None:
+        self.base = base or Clock()
+        self.max_skew = timedelta(seconds=max_skew)
+        self.offset = timedelta(0)
+        self.source = "none"
+        self.synced_at: datetime | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
+
+    def local(self) -> datetime:
+        """The device's own clock, uncorrected."""
+        return self.base.now()
+
+    @property
+    def skewed(self) -> bool:
+        """True if the device's own clock is off by more than `max_skew`."""
+        return abs(self.offset) > self.max_skew
+
+    def _set(self, offset: timedelta, source: str) -> bool:
+        changed = abs(offset - self.offset) > timedelta(seconds=1.5) or source != self.source
+        self.offset = offset
+        self.source = source
+        self.synced_at = self.base.now() + offset
+        return changed
+
+    def learn_http_date(self, date_header: str | None, sent: datetime, received: datetime) -> bool:
+        """An HTTP answer's `Date` (sent/received: the local clock around the request).
+
+        Returns True if the offset changed by more than the header's resolution.
+        """
+        if not date_header:
+            return False
+        try:
+            server = email.utils.parsedate_to_datetime(date_header)
+        except (TypeError, ValueError):
+            return False
+        if server.tzinfo is None:
+            return False
+        # the header is truncated to the second: its true value lies in [server, server + 1 s)
+        middle = sent + (received - sent) / 2
+        sample = server + timedelta(milliseconds=500) - middle
+        with self._lock:
+            if self.source == "http" and abs(sample - self.offset) <= timedelta(seconds=1.5):
+                self.synced_at = received + self.offset
+                return False
+            return self._set(sample, "http")
+
+    def learn_issued_at(self, issued_at: datetime) -> bool:
+        """A freshly signed command (new `seq`) was issued at `issued_at` by the server's clock."""
+        with self._lock:
+            local = self.base.now()
+            now = local + self.offset
+            if issued_at > now + timedelta(seconds=2):
+                return self._set(issued_at - local, "command")
+            if self.source != "http" and now - issued_at > self.max_skew:
+                return self._set(issued_at - local, "command")
+            return False
+
+    def info(self) -> dict:
+        """The `clock` part of the state report (grassroots_protocol.ClockInfo)."""
+        with self._lock:
+            out = {"offset_s": round(self.offset.total_seconds(), 3), "source": self.source}
+            if self.synced_at is not None:
+                out["synced_at"] = format_time(self.synced_at)
+            return out

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grassroots_agent.cache import HttpClient, MediaRef
 from grassroots_agent.clock import iso, parse_time
 from grassroots_agent.signing import EnvelopeError, open_envelope
+from grassroots_protocol import messages as wire
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,11 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class Item:
-    """One scheduled item: a media sequence or a relay (FM or stream) over [start, end)."""
+    """One scheduled item: a media sequence or a relay (FM or stream) over [start, end).
+
+    `priority` is the item's rank on the air (grassroots_protocol.PRIORITY_RANK of its Thông tư
+    39 word): the higher wins a clash.
+    """
 
     id: str
     start: datetime
@@ -42,41 +47,32 @@ class Item:
     media: tuple[MediaRef, ...] = ()
     relay: dict[str, Any] | None = None
     volume: int | None = None
+    title: str = ""
+    word: str = "normal"
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.id, iso(self.start) or "")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Item:
-        kind = data.get("kind", "media")
-        if kind not in ("media", "relay"):
-            raise ValueError(f"unknown item kind {kind!r}")
-        start, end = parse_time(data["start"]), parse_time(data["end"])
-        if start is None or end is None or end <= start:
-            raise ValueError("item needs start < end")
-        media = tuple(MediaRef.from_dict(m) for m in data.get("media") or ())
-        relay = data.get("relay")
-        if kind == "media" and not media:
-            raise ValueError("media item without media")
-        if kind == "relay":
-            if not isinstance(relay, dict) or relay.get("type") not in ("fm", "stream"):
-                raise ValueError("relay item needs relay.type fm|stream")
-            if relay["type"] == "fm":
-                float(relay["frequency"])
-            elif not str(relay.get("url", "")).startswith(("http://", "https://")):
-                raise ValueError("stream relay needs an http(s) url")
-        volume = data.get("volume")
+    def from_wire(cls, item: wire.ManifestItem) -> Item:
         return cls(
-            id=str(data["id"]),
-            start=start,
-            end=end,
-            priority=int(data.get("priority", 0)),
-            kind=kind,
-            media=media,
-            relay=relay,
-            volume=int(volume) if volume is not None else None,
+            id=item.id,
+            start=item.start,
+            end=item.end,
+            priority=wire.PRIORITY_RANK[item.priority],
+            kind=item.kind,
+            media=tuple(MediaRef.from_wire(m) for m in item.media),
+            relay=item.relay.model_dump() if item.relay is not None else None,
+            volume=item.volume,
+            title=item.title,
+            word=item.priority,
         )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        """An item from its wire form (validated by the protocol; ProtocolError if it is bad)."""
+        return cls.from_wire(wire.ManifestItem.model_validate(data))
 
 
 @dataclass
@@ -108,19 +104,23 @@ def verify(
     etag: str | None = None,
     current: Manifest | None = None,
 ) -> Manifest:
-    """Check signature, device and freshness; parse the items (a bad item rejects the whole)."""
+    """Check signature, device and freshness; parse the items (a bad item rejects the whole).
+
+    The payload is read with the protocol's own definition (grassroots_protocol.Manifest): a
+    field the device cannot read is a `bad_manifest` naming the field.
+    """
     try:
         payload = open_envelope(envelope, keys)
     except EnvelopeError as exc:
         raise ManifestError(exc.code, exc.detail) from exc
-    if str(payload.get("device")) != str(device_id):  # the server sends integer ids
-        raise ManifestError("wrong_device", f"manifest is for {payload.get('device')!r}")
     try:
-        generated = parse_time(payload.get("generated_at"))
-        valid_until = parse_time(payload.get("valid_until"))
-        items = [Item.from_dict(i) for i in payload.get("items") or []]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ManifestError("bad_manifest", str(exc)) from exc
+        parsed = wire.parse_manifest(payload)
+    except wire.ProtocolError as exc:
+        raise ManifestError("bad_manifest", f"{exc.field}: {exc.detail}") from exc
+    if parsed.device != str(device_id):
+        raise ManifestError("wrong_device", f"manifest is for {parsed.device!r}")
+    generated, valid_until = parsed.generated_at, parsed.valid_until
+    items = [Item.from_wire(i) for i in parsed.items]
     if valid_until is not None:
         # the server vouches for the schedule only up to valid_until: nothing plays after it
         items = [

@@ -37,6 +37,7 @@ class PriorityJob:
     volume: int | None = None
     until: datetime | None = None
     emergency_id: str | None = None
+    title: str = ""
     done_repeats: int = 0
     ready: bool = False
     failed: str | None = None
@@ -222,12 +223,22 @@ class Player:
             cur = self.current
             if cur is None:
                 return None
-            return {
+            out = {
                 "item_id": cur.want.item_id,
                 "kind": cur.want.kind,
                 "origin": cur.want.origin,
                 "since": iso(cur.since),
             }
+            item, job = cur.want.item, cur.want.job
+            if item is not None:
+                out["priority"] = item.word
+                if item.title:
+                    out["title"] = item.title
+            elif job is not None:
+                out["priority"] = "emergency" if job.emergency_id else "priority"
+                if job.title:
+                    out["title"] = job.title
+            return out
 
     # -- the clock-driven part -------------------------------------------------------------
     def tick(self) -> float:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from grassroots_protocol import canonical as protocol_canonical
 
 
 class EnvelopeError(ValueError):
@@ -20,9 +21,8 @@ class EnvelopeError(ValueError):
         self.detail = detail
 
 
-def canonical(payload: Any) -> bytes:
-    """The bytes that are signed: sorted keys, no spaces, UTF-8 (the contract with the server)."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+canonical = protocol_canonical
+"""The bytes that are signed (grassroots_protocol.canonical, the contract with the server)."""
 
 
 def load_public_key(b64: str) -> Ed25519PublicKey:

@@ -143,6 +143,17 @@ class Store:
             self._seq[kid] = (top, seen)
             return SeqVerdict.NEW
 
+    def seq_is_new(self, kid: str, seq: int) -> bool:
+        """True if `seq` is above every seq accepted from `kid`: a command signed after all the
+        others, whose `issued_at` may teach the device the server's time (no replay can)."""
+        with self._lock:
+            state = self._seq.get(kid)
+            if state is None:
+                row = self._db.execute("SELECT seq, seen FROM seq WHERE kid = ?", (kid,)).fetchone()
+                state = (row[0], row[1]) if row else (-1, 0)
+                self._seq[kid] = state
+            return seq > state[0]
+
     def last_seq(self, kid: str) -> int | None:
         with self._lock:
             row = self._db.execute("SELECT seq FROM seq WHERE kid = ?", (kid,)).fetchone()

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -173,6 +174,9 @@ class Signer:
         if seq is None:
             self.seq += 1
             seq = self.seq
+        params.setdefault("id", uuid.uuid4().hex)
+        if type_ == "play.now":
+            params.setdefault("priority", "priority")
         payload = {
             "type": type_,
             "target": target if target is not None else {"device": DEVICE},
@@ -189,7 +193,9 @@ class Signer:
     ) -> dict:
         now = datetime.now(UTC)
         payload = {
+            "type": "manifest",
             "device": device,
+            "unit": UNITS[0],
             "generated_at": iso(generated_at or now),
             "valid_until": iso(valid_until or now + timedelta(hours=48)),
             "items": items,

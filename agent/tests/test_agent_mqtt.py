@@ -21,7 +21,7 @@ CMD = f"grassroots/v1/dev/{DEVICE}/cmd"
 UNIT_CMD = "grassroots/v1/unit/33.01/cmd"
 
 
-def media_item(id_, start, end, ref, priority=0):
+def media_item(id_, start, end, ref, priority="normal"):
     return {
         "id": id_,
         "start": iso(start),
@@ -227,7 +227,7 @@ def test_play_now_preempts_and_schedule_resumes(
         id="emg-1",
         media=[alert],
         repeat=2,
-        priority=100,
+        priority="emergency",
     )
     monitor.publish(UNIT_CMD, cmd)
     ack = wait_for(lambda: monitor.events("ack"), 5)[-1]
@@ -379,7 +379,11 @@ def test_power_stop_emergency_and_skewed_clock(
         "play.now",
         id="emg-9",
         media=[long_alert],
-        emergency={"id": 9, "expires_at": iso(datetime.now(UTC) + timedelta(minutes=5))},
+        emergency={
+            "id": 9,
+            "title": "Lũ",
+            "expires_at": iso(datetime.now(UTC) + timedelta(minutes=5)),
+        },
     )
     monitor.publish(CMD, cmd)
     wait_for(lambda: (agent.player.snapshot() or {}).get("item_id") == "emg-9", 5)
@@ -393,7 +397,9 @@ def test_power_stop_emergency_and_skewed_clock(
     wait_for(lambda: monitor.states()[-1]["power"] is False, 5)
     agent.stop()
 
-    # a device whose clock runs 10 minutes fast refuses a command valid for 5 minutes
+    # a device whose clock runs 10 minutes fast (and has no server to ask the time) takes the
+    # server's time from a freshly signed command: it accepts a command valid for 5 minutes,
+    # and reports its clock as a fault
     cfg = agent_config(
         tmp_path / "skewed", broker_url=broker.url, server_url=None, keys={"k1": signer.public}
     )
@@ -404,6 +410,26 @@ def test_power_stop_emergency_and_skewed_clock(
         target = {"device": "dev-skewed"}
         monitor.publish("grassroots/v1/dev/dev-skewed/cmd", signer.command("stop", target=target))
         ack = wait_for(lambda: [a for a in monitor.events("ack") if a["device"] == "dev-skewed"])
-        assert (ack[0]["status"], ack[0]["reason"]) == ("refused", "expired")
+        assert ack[0]["status"] == "ok"
+        fault = wait_for(
+            lambda: [
+                f
+                for f in monitor.events("fault")
+                if f["device"] == "dev-skewed" and f["code"] == "clock"
+            ]
+        )
+        assert -610 < fault[0]["offset_s"] < -590
+        # windows are judged by the server's time: a command that expired 2 minutes ago by the
+        # server's clock is refused, though the device's own clock runs 10 minutes fast
+        old = signer.command("stop", target=target, valid=(-600, -120))
+        monitor.publish("grassroots/v1/dev/dev-skewed/cmd", old)
+        refused = wait_for(
+            lambda: [
+                a
+                for a in monitor.events("ack")
+                if a["device"] == "dev-skewed" and a["status"] == "refused"
+            ]
+        )
+        assert refused[0]["reason"] == "expired"
     finally:
         skewed.stop()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from grassroots.core.bulk import insert_rows
+from grassroots_protocol import messages as wire
 
 from .choices import AsRunStatus
 from .models import AsRunEntry, ScheduleItem
@@ -26,18 +26,7 @@ class Rejected:
     message: str
 
 
-STATUSES = frozenset(AsRunStatus.values)  # (the enum builds the list on every access)
-
-
-def _parse_time(value) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def record(*, device, entries: list[dict]) -> tuple[list[str], list[Rejected]]:
+def record(*, device, entries: list) -> tuple[list[str], list[Rejected]]:
     """Store a device's journal entries; an id already stored for this device is accepted again.
 
     The permission check is the caller's (device credentials, or a user token in scope).
@@ -45,33 +34,31 @@ def record(*, device, entries: list[dict]) -> tuple[list[str], list[Rejected]]:
     return record_many([(device, entries)])[device.pk]
 
 
-def _entry(device, raw: dict) -> AsRunEntry | Rejected:
-    """One journal entry checked and turned into a row, or the reason it is refused."""
-    try:
-        entry_id = uuid.UUID(str(raw.get("id")))
-    except ValueError:
-        return Rejected(str(raw.get("id")), "'id' phải là UUID.")
-    try:
-        started = _parse_time(raw.get("started_at"))
-        ended = _parse_time(raw.get("ended_at"))
-    except ValueError:
-        return Rejected(str(entry_id), "Thời gian phải theo ISO 8601 có múi giờ.")
-    if started is None or started.tzinfo is None or (ended and ended.tzinfo is None):
-        return Rejected(str(entry_id), "Cần 'started_at' ISO 8601 có múi giờ.")
-    if ended and ended < started:
-        return Rejected(str(entry_id), "'ended_at' trước 'started_at'.")
-    status = raw.get("status")
-    if status not in STATUSES:
-        return Rejected(str(entry_id), "'status' phải là played, cut hoặc failed.")
+def _entry(device, raw) -> AsRunEntry | Rejected:
+    """One journal entry checked against the protocol (`grassroots_protocol.AsRunEntry`) and
+    turned into a row, or the reason it is refused (naming the field, in Vietnamese)."""
+    if isinstance(raw, wire.AsRunEntry):
+        entry = raw
+    else:
+        try:
+            entry = wire.parse_asrun_entry(raw if isinstance(raw, dict) else {})
+        except wire.ProtocolError as exc:
+            entry_id = str(raw.get("id")) if isinstance(raw, dict) else ""
+            return Rejected(
+                entry_id, f"Mục nhật ký sai định dạng ở trường '{exc.field}': {exc.detail}"
+            )
     return AsRunEntry(
-        id=entry_id,
+        id=uuid.UUID(entry.id),
         device=device,
         station_id=device.station_id,
-        manifest_item=str(raw.get("item") or "")[:100],
-        started_at=started,
-        ended_at=ended,
-        status=status,
-        cut_by=str(raw.get("cut_by") or "")[:100],
+        manifest_item=entry.item[:100],
+        kind=entry.kind,
+        scheduled_start=entry.scheduled_start,
+        started_at=entry.started_at,
+        ended_at=entry.ended_at,
+        status=entry.status,
+        cut_by=(entry.cut_by or "")[:100],
+        reason=(entry.reason or "")[:200],
     )
 
 
@@ -133,10 +120,13 @@ def record_many(batches) -> dict[int, tuple[list[str], list[Rejected]]]:
                     r.station_id,
                     r.item_id,
                     r.manifest_item,
+                    r.kind,
+                    r.scheduled_start,
                     r.started_at,
                     r.ended_at,
                     r.status,
                     r.cut_by,
+                    r.reason,
                     now,
                 )
                 for r in fresh.values()
@@ -152,10 +142,13 @@ ASRUN_COLUMNS = [
     "station",
     "item",
     "manifest_item",
+    "kind",
+    "scheduled_start",
     "started_at",
     "ended_at",
     "status",
     "cut_by",
+    "reason",
     "received_at",
 ]
 

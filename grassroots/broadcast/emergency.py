@@ -187,8 +187,12 @@ def _send_to_devices(emergency: Emergency, device_ids) -> None:
 
 
 def _unacked(emergency: Emergency):
-    """Ids of the area's devices that have not acked the emergency (one query)."""
-    return area_devices(emergency).exclude(pk__in=emergency.acks.values("device_id"))
+    """The area's devices that have not taken the emergency: no answer, or a refusal (one
+    query). A refusal is sent again as a freshly signed command (new seq and time window), which
+    cures refusals about time."""
+    return area_devices(emergency).exclude(
+        pk__in=emergency.acks.filter(status="ok").values("device_id")
+    )
 
 
 def catch_up(device_ids) -> int:
@@ -240,10 +244,15 @@ def expire_due(now: datetime.datetime | None = None) -> int:
     ).update(status=EmergencyStatus.EXPIRED)
 
 
-def record_acks(acks: list[tuple[int, dict]], *, at: datetime.datetime) -> int:
-    """Store device acks of emergency commands (matched by the command's seq or id), once each."""
-    seqs = {a.get("cmd_seq") for _, a in acks if isinstance(a.get("cmd_seq"), int)}
-    ids = {str(a.get("cmd_id")) for _, a in acks if a.get("cmd_id")}
+def record_acks(acks: list[tuple[int, Any]], *, at: datetime.datetime) -> int:
+    """Store device answers to emergency commands (matched by the command's seq or id).
+
+    `acks` are (device id, `grassroots_protocol.Ack`). One row per device and emergency: the
+    first answer is stored; a later `ok` replaces a refusal (a resend reached a device that had
+    refused), a later refusal never replaces an `ok`. Returns the rows written or changed.
+    """
+    seqs = {a.cmd_seq for _, a in acks if a.cmd_seq is not None}
+    ids = {a.cmd_id for _, a in acks if a.cmd_id}
     if not seqs and not ids:
         return 0
     found = Emergency.objects.filter(Q(command_seq__in=seqs) | Q(command_id__in=ids)).values_list(
@@ -251,23 +260,43 @@ def record_acks(acks: list[tuple[int, dict]], *, at: datetime.datetime) -> int:
     )
     by_seq = {s: pk for pk, s, _ in found if s is not None}
     by_id = {i: pk for pk, _, i in found if i}
-    rows = []
+    answers: dict[tuple[int, int], tuple[str, str]] = {}
     for device_id, ack in acks:
-        pk = by_seq.get(ack.get("cmd_seq")) or by_id.get(str(ack.get("cmd_id", "")))
-        if pk:
-            rows.append((pk, device_id, at, str(ack.get("status", "ok"))[:20]))
-    # the first ack of a device counts; a repeated one (QoS 1 redelivery) is skipped
+        pk = by_id.get(ack.cmd_id or "") or by_seq.get(ack.cmd_seq)
+        if not pk:
+            continue
+        answer = ("ok", "") if ack.status == "ok" else ("refused", (ack.reason or "")[:64])
+        if answers.get((pk, device_id), ("",))[0] != "ok":
+            answers[(pk, device_id)] = answer
+    if not answers:
+        return 0
     insert_rows(
         EmergencyAck,
-        ["emergency", "device", "acked_at", "status"],
-        rows,
+        ["emergency", "device", "acked_at", "status", "reason"],
+        [(pk, dev, at, status, reason) for (pk, dev), (status, reason) in answers.items()],
         conflict=["emergency", "device"],
     )
-    return len(rows)
+    # an ok that follows a refusal (a resend) replaces it
+    oks = {key for key, (status, _) in answers.items() if status == "ok"}
+    cured = [
+        row_pk
+        for row_pk, e, d in EmergencyAck.objects.filter(
+            emergency_id__in={e for e, _ in oks},
+            device_id__in={d for _, d in oks},
+            status="refused",
+        ).values_list("pk", "emergency_id", "device_id")
+        if (e, d) in oks
+    ]
+    if cured:
+        EmergencyAck.objects.filter(pk__in=cured).update(status="ok", reason="", acked_at=at)
+    return len(answers)
 
 
 def delivery(emergency: Emergency) -> dict[str, Any]:
-    """Acked / expected per commune, and who is offline: what the console shows live."""
+    """What the console shows live, per commune: devices that took the emergency (`acked`, only
+    `ok` answers count), devices that refused it (with the reason in Vietnamese), and devices
+    that have not answered, split into offline and waiting."""
+    from grassroots.devices import faults
     from grassroots.devices.models_fleet import DeviceStatus
 
     devices = list(
@@ -275,7 +304,10 @@ def delivery(emergency: Emergency) -> dict[str, Any]:
         .select_related("unit")
         .values_list("pk", "name", "unit__code", "unit__name")
     )
-    acked = dict(emergency.acks.values_list("device_id", "status"))
+    answers = {
+        d: (status, reason)
+        for d, status, reason in emergency.acks.values_list("device_id", "status", "reason")
+    }
     online = set(
         DeviceStatus.objects.filter(device_id__in=[d[0] for d in devices], online=True).values_list(
             "device_id", flat=True
@@ -285,16 +317,32 @@ def delivery(emergency: Emergency) -> dict[str, Any]:
     for pk, name, code, unit_name in devices:
         row = per_unit.setdefault(
             code,
-            {"unit_code": code, "unit_name": unit_name, "expected": 0, "acked": 0, "offline": []},
+            {
+                "unit_code": code,
+                "unit_name": unit_name,
+                "expected": 0,
+                "acked": 0,
+                "refused": [],
+                "offline": [],
+                "waiting": [],
+            },
         )
         row["expected"] += 1
-        if pk in acked:
+        status, reason = answers.get(pk, ("", ""))
+        if status == "ok":
             row["acked"] += 1
+        elif status == "refused":
+            row["refused"].append(
+                {"id": pk, "name": name, "reason": reason, "label": faults.label(reason)}
+            )
         elif pk not in online:
             row["offline"].append({"id": pk, "name": name})
+        else:
+            row["waiting"].append({"id": pk, "name": name})
     units = sorted(per_unit.values(), key=lambda r: r["unit_name"])
     return {
         "expected": len(devices),
-        "acked": sum(1 for d in devices if d[0] in acked),
+        "acked": sum(r["acked"] for r in units),
+        "refused": sum(len(r["refused"]) for r in units),
         "units": units,
     }

@@ -31,7 +31,9 @@ class UnitDelivery(Schema):
     unit_name: str
     expected: int
     acked: int
+    refused: list[dict]
     offline: list[dict]
+    waiting: list[dict]
 
 
 class EmergencyRead(Schema):
@@ -46,6 +48,7 @@ class EmergencyRead(Schema):
     command_seq: int | None
     expected: int
     acked: int
+    refused: int
     delivery: list[UnitDelivery]
     error: str
 
@@ -64,6 +67,7 @@ def _read(e: Emergency) -> dict:
         "command_seq": e.command_seq,
         "expected": d["expected"],
         "acked": d["acked"],
+        "refused": d["refused"],
         "delivery": d["units"],
         "error": e.error,
     }

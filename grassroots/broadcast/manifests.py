@@ -18,6 +18,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from grassroots.core import signing
+from grassroots_protocol import messages as wire
 
 from . import engine
 from .choices import ItemKind
@@ -40,9 +41,14 @@ def _content(item: ScheduleItem) -> dict:
             relay = {"type": "fm", "frequency": float(item.relay_frequency or 0)}
         else:
             relay = {"type": "stream", "url": item.relay_url}
-        return {"kind": "relay", "relay": relay}
-    media = [{"url": m["url"], "sha256": m["sha256"], "size": m.get("size", 0)} for m in item.media]
-    return {"kind": "media", "media": media}
+        return {"kind": "relay", "source": "relay", "relay": relay}
+    media = []
+    for m in item.media:
+        ref = {"url": m["url"], "sha256": m["sha256"], "size": int(m.get("size") or 0)}
+        if m.get("duration"):
+            ref["duration"] = float(m["duration"])
+        media.append(ref)
+    return {"kind": "media", "source": str(item.kind), "media": media}
 
 
 def station_items(timeline: engine.Timeline, rows: dict[int, ScheduleItem]) -> list[dict]:
@@ -57,7 +63,7 @@ def station_items(timeline: engine.Timeline, rows: dict[int, ScheduleItem]) -> l
                 "title": item.title,
                 "start": _iso(seg.start),
                 "end": _iso(seg.end),
-                "priority": item.priority,
+                "priority": str(item.priority),
                 "rule": seg.rule,
                 **_content(item),
                 "volume": item.volume,
@@ -147,6 +153,8 @@ def compile_devices(device_ids, *, now: datetime | None = None, force: bool = Fa
                 {**it, "volume": it["volume"] if it["volume"] is not None else d.volume}
                 for it in per_station.get(sid, [])
             ]
+            # checked against the protocol once per (station, volume): what every device reads
+            wire.MANIFEST_ITEMS.validate_python(items)
             raw = signing.canonical(items)
             items_cache[key] = (raw, hashlib.sha256(raw).hexdigest())
         raw_items, digest = items_cache[key]
@@ -160,18 +168,18 @@ def compile_devices(device_ids, *, now: datetime | None = None, force: bool = Fa
         ):
             unchanged += 1
             continue
-        body = payload_bytes(
-            {
-                "type": "manifest",
-                "device": d.pk,
-                "station": sid,
-                "unit": d.unit.code,
-                "generated_at": _iso(now),
-                "valid_until": _iso(end),
-                "volume": d.volume,
-            },
-            raw_items,
-        )
+        fields = {
+            "type": "manifest",
+            "version": wire.PROTOCOL_VERSION,
+            "device": str(d.pk),
+            "station": sid,
+            "unit": d.unit.code,
+            "generated_at": _iso(now),
+            "valid_until": _iso(end),
+            "volume": d.volume,
+        }
+        wire.Manifest.model_validate({**fields, "items": []})
+        body = payload_bytes(fields, raw_items)
         envelope = b"".join(
             (
                 b'{"kid":"',

@@ -236,10 +236,13 @@ class AsRunEntry(models.Model):
         ScheduleItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="asrun"
     )
     manifest_item = models.CharField(_("mục trong lịch"), max_length=100, blank=True)
+    kind = models.CharField(_("loại"), max_length=10, default="schedule")
+    scheduled_start = models.DateTimeField(_("giờ trong lịch"), null=True, blank=True)
     started_at = models.DateTimeField(_("bắt đầu"))
     ended_at = models.DateTimeField(_("kết thúc"), null=True, blank=True)
     status = models.CharField(_("kết quả"), max_length=10, choices=AsRunStatus.choices)
     cut_by = models.CharField(_("bị cắt bởi"), max_length=100, blank=True)
+    reason = models.CharField(_("lý do lỗi"), max_length=200, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedManager()

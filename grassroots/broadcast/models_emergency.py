@@ -68,11 +68,14 @@ class Emergency(TimeStampedModel):
 
 
 class EmergencyAck(models.Model):
-    """A device's acknowledgement of an emergency command (once per device)."""
+    """A device's answer to an emergency command, one row per device: `ok` (it took the
+    command and plays it) or `refused` with the device's reason. A later `ok` (after a resend)
+    replaces a refusal; a refusal never replaces an `ok`."""
 
     emergency = models.ForeignKey(Emergency, on_delete=models.CASCADE, related_name="acks")
     device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=20, default="ok")
+    reason = models.CharField(max_length=64, blank=True, default="")
     acked_at = models.DateTimeField()
 
     class Meta:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +19,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from grassroots_protocol import canonical as protocol_canonical
+
 
 def canonical(payload: Any) -> bytes:
-    """The bytes that are signed: sorted keys, compact separators, UTF-8."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes that are signed: sorted keys, compact separators, UTF-8 (the protocol's own
+    definition, shared with the devices)."""
+    return protocol_canonical(payload)
 
 
 def _load_or_create() -> Ed25519PrivateKey:

@@ -11,12 +11,11 @@ from grassroots.accounts.policies import require
 from grassroots.core import signing
 from grassroots.core.auth import API_AUTH
 from grassroots.core.errors import Problem
+from grassroots_protocol import messages as wire
 
 from . import actions, inventory
 from .models import Device
 from .schemas import (
-    AsRunAccepted,
-    AsRunIn,
     DeviceRead,
     DeviceUpdate,
     ImportResultRead,
@@ -165,15 +164,20 @@ def manifest(request, device_id: int):
 
 @router.post(
     "/devices/{device_id}/asrun",
-    response=AsRunAccepted,
+    response=wire.AsRunUploadAnswer,
     summary="Thiết bị gửi nhật ký phát",
     auth=DEVICE_AUTH,
 )
-def post_asrun(request, device_id: int, data: AsRunIn):
+def post_asrun(request, device_id: int, data: wire.AsRunUpload):
+    """The body and answer are the protocol's (grassroots_protocol.AsRunUpload); each entry is
+    checked on its own (docs/protocol/asrun-entry.schema.json), so one bad entry is rejected
+    with its reason and the others are stored."""
     from grassroots.broadcast import asrun
 
+    if len(data.entries) > asrun.MAX_ENTRIES:
+        raise Problem(413, f"Gửi tối đa {asrun.MAX_ENTRIES} mục nhật ký mỗi lần.")
     device = _acting_target(request, device_id)
-    accepted, rejected = asrun.record(device=device, entries=[e.dict() for e in data.entries])
+    accepted, rejected = asrun.record(device=device, entries=data.entries)
     return {"accepted": accepted, "rejected": [r.__dict__ for r in rejected]}
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from django.db.models import Count
+from django.db.models import Count, Max
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from grassroots.accounts.policies import require
+from grassroots_protocol import messages as wire
 
+from . import faults as faults_text
 from . import protocol, provisioning, remote
 from .models import Device
 from .models_fleet import DeviceEvent
@@ -66,10 +69,16 @@ class FleetRow(Schema):
     online: bool
     last_seen: datetime | None
     playing: str | None
+    playing_since: datetime | None = None
+    playing_priority: str | None = None
     volume: int | None
     latitude: float | None
     longitude: float | None
     faults: int
+    last_fault: str | None = None
+    last_fault_at: datetime | None = None
+    clock_offset_s: float | None = None
+    clock_note: str | None = None
 
 
 class FleetFilter(Schema):
@@ -139,11 +148,15 @@ def fleet_rows(user, filters: FleetFilter) -> list[dict]:
         .values_list("device_id")
         .annotate(n=Count("id"))
     )
+    last_faults = _last_faults([d.pk for d in devices if faults.get(d.pk)])
     rows = []
     for d in devices:
         status = getattr(d, "status", None)
-        state = status.state if status else {}
+        state = (status.state if status else None) or {}
         cred = getattr(d, "credential", None)
+        playing = _playing(state)
+        clock = state.get("clock") if isinstance(state.get("clock"), dict) else {}
+        fault = last_faults.get(d.pk)
         rows.append(
             {
                 "id": d.pk,
@@ -155,14 +168,77 @@ def fleet_rows(user, filters: FleetFilter) -> list[dict]:
                 "enrolled": bool(cred and cred.active),
                 "online": bool(status and status.online),
                 "last_seen": status.last_seen if status else None,
-                "playing": (state or {}).get("playing"),
-                "volume": (state or {}).get("volume", d.volume),
+                **playing,
+                "volume": state.get("volume", d.volume),
                 "latitude": d.latitude if d.latitude is not None else d.unit.latitude,
                 "longitude": d.longitude if d.longitude is not None else d.unit.longitude,
                 "faults": faults.get(d.pk, 0),
+                "last_fault": faults_text.label(fault[0]) if fault else None,
+                "last_fault_at": fault[1] if fault else None,
+                "clock_offset_s": clock.get("offset_s"),
+                "clock_note": clock_note(clock.get("offset_s")),
             }
         )
     return rows
+
+
+PRIORITY_LABELS = {
+    "normal": _("Thông thường"),
+    "priority": _("Ưu tiên"),
+    "emergency": _("Khẩn cấp"),
+}
+
+
+def _playing(state: dict) -> dict:
+    """What a device plays, for a person: a title (or the item id), since when, and the Thông
+    tư 39 priority, from the state report (grassroots_protocol.Playing; boards: `current`)."""
+    playing = state.get("playing") or state.get("current")
+    if not isinstance(playing, dict):
+        return {"playing": None, "playing_since": None, "playing_priority": None}
+    title = playing.get("title") or playing.get("item_id") or playing.get("id")
+    since = playing.get("since")
+    try:
+        since = wire.parse_time(since) if since else None
+    except ValueError:
+        since = None
+    priority = playing.get("priority")
+    return {
+        "playing": str(title) if title is not None else None,
+        "playing_since": since,
+        "playing_priority": str(PRIORITY_LABELS.get(priority, "")) or None,
+    }
+
+
+def clock_note(offset_s) -> str | None:
+    """ "Đồng hồ chậm 3 giờ 5 phút" when a device's clock is off by more than a minute (offset
+    is server − device, as the device reports it), else None."""
+    if not isinstance(offset_s, int | float) or abs(offset_s) <= 60:
+        return None
+    minutes = round(abs(offset_s) / 60)
+    hours, minutes = divmod(minutes, 60)
+    amount = (f"{hours} giờ " if hours else "") + f"{minutes} phút"
+    if offset_s > 0:
+        return str(_("Đồng hồ thiết bị chậm %(amount)s") % {"amount": amount})
+    return str(_("Đồng hồ thiết bị nhanh %(amount)s") % {"amount": amount})
+
+
+def _last_faults(device_ids: list[int]) -> dict[int, tuple[str, datetime]]:
+    """{device: (code, received at)} of each device's latest fault (one query)."""
+    if not device_ids:
+        return {}
+    latest = (
+        DeviceEvent.objects.filter(device_id__in=device_ids, type="fault")
+        .values("device_id")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    out = {}
+    for device_id, payload, at in DeviceEvent.objects.filter(pk__in=list(latest)).values_list(
+        "device_id", "payload", "received_at"
+    ):
+        code = payload.get("code") if isinstance(payload, dict) else None
+        out[device_id] = (str(code or "unknown"), at)
+    return out
 
 
 def _unit_path(user, code: str) -> str:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from grassroots.core.bulk import insert_rows, json_text
 from grassroots.core.gateway import handles
+from grassroots_protocol import messages as wire
 
 from .models import Device
 from .models_fleet import DeviceConnectivity, DeviceEvent, DeviceStatus
@@ -67,10 +68,17 @@ _known = KnownDevices()
 
 @handles("state")
 def ingest_state(batch: list[tuple[str, bytes]]) -> None:
-    """Retained state (the last will sets `online: false`): status row + online history."""
-    latest: dict[int, tuple[dict, bytes]] = {}
+    """Retained state (the last will sets `online: false`): status row + online history.
+
+    Each report is checked against the protocol (`grassroots_protocol.State`); one that does not
+    follow it is logged with the field it got wrong and not stored.
+    """
+    latest: dict[int, tuple[wire.State, bytes, dict]] = {}
     for device_id, data, raw in _parse(batch):
-        latest[device_id] = (data, raw)
+        try:
+            latest[device_id] = (wire.parse_state(data), raw, data)
+        except wire.ProtocolError as exc:
+            log.warning("device %s sent a state that breaks the protocol: %s", device_id, exc)
     known = _known(latest)
     now = timezone.now()
     with transaction.atomic():
@@ -79,8 +87,8 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
         )
         rows, history = [], []
         for device_id in known:
-            data, raw = latest[device_id]
-            online = bool(data.get("online", True))
+            state, raw, data = latest[device_id]
+            online = state.online
             if was_online.get(device_id) != online:
                 history.append(DeviceConnectivity(device_id=device_id, online=online, at=now))
             rows.append((device_id, online, now, json_text(data, raw), now))
@@ -122,9 +130,16 @@ def ingest_events(batch: list[tuple[str, bytes]]) -> None:
         if event_id in seen_ids:
             continue
         seen_ids.add(event_id)
-        kind = str(data.get("type", "unknown"))[:30]
-        rows.append((event_id, device_id, kind, json_text(data, raw), now))
-        by_type[kind].append((device_id, data))
+        try:
+            event = wire.parse_event(data)
+        except wire.ProtocolError as exc:
+            # kept (nothing received is dropped) as a `protocol` fault naming the field
+            log.warning("device %s sent an event that breaks the protocol: %s", device_id, exc)
+            bad = {"type": "fault", "code": "protocol", "detail": str(exc), "message": data}
+            rows.append((event_id, device_id, "fault", json_text(bad, None), now))
+            continue
+        rows.append((event_id, device_id, event.type, json_text(data, raw), now))
+        by_type[event.type].append((device_id, event))
     with transaction.atomic():
         insert_rows(
             DeviceEvent,
@@ -141,14 +156,10 @@ def ingest_events(batch: list[tuple[str, bytes]]) -> None:
             _record_asrun(by_type["asrun"])
 
 
-def _record_asrun(items: list[tuple[int, dict]]) -> None:
+def _record_asrun(items: list[tuple[int, wire.AsRunEvent]]) -> None:
     from grassroots.broadcast import asrun
 
     devices = Device.objects.in_bulk({d for d, _ in items})
     asrun.record_many(
-        [
-            (devices[device_id], data["entries"])
-            for device_id, data in items
-            if device_id in devices and isinstance(data.get("entries"), list)
-        ]
+        [(devices[device_id], event.entries) for device_id, event in items if device_id in devices]
     )

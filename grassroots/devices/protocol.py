@@ -17,8 +17,15 @@ from django.utils import timezone
 
 from grassroots.core import outbox, signing
 from grassroots.core.models import OutboxMessage, Sequence
-
-ROOT = "grassroots/v1"
+from grassroots_protocol import messages as wire
+from grassroots_protocol.topics import (  # noqa: F401 (the topics are part of this module's API)
+    ROOT,
+    device_cmd_topic,
+    device_id_from_topic,
+    events_topic,
+    state_topic,
+    unit_cmd_topic,
+)
 
 
 class CommandType(models.TextChoices):
@@ -32,31 +39,11 @@ class CommandType(models.TextChoices):
     RESYNC = "resync"
     CONFIG_UPDATED = "config.updated"
     ASRUN_ACK = "asrun.ack"
-
-
-def device_cmd_topic(device_id: int | str) -> str:
-    return f"{ROOT}/dev/{device_id}/cmd"
-
-
-def unit_cmd_topic(unit_code: str) -> str:
-    return f"{ROOT}/unit/{unit_code}/cmd"
-
-
-def state_topic(device_id: int | str) -> str:
-    return f"{ROOT}/dev/{device_id}/state"
-
-
-def events_topic(device_id: int | str) -> str:
-    return f"{ROOT}/dev/{device_id}/events"
-
-
-def device_id_from_topic(topic: str) -> str | None:
-    parts = topic.split("/")
-    return parts[3] if len(parts) >= 5 and parts[2] == "dev" else None
+    SCREENSHOT = "screenshot"
 
 
 def _iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return wire.format_time(moment.replace(microsecond=(moment.microsecond // 1000) * 1000))
 
 
 def build(
@@ -69,7 +56,11 @@ def build(
     seq: int | None = None,
     command_id: str | None = None,
 ) -> dict[str, Any]:
-    """A signed command envelope; `target` is {"device": id} or {"units": [codes]}."""
+    """A signed command envelope; `target` is {"device": id} or {"units": [codes]}.
+
+    The payload is checked against the protocol before it is signed: a command the devices could
+    not read raises `grassroots_protocol.ProtocolError` here, in the server, not on the device.
+    """
     now = timezone.now()
     start = not_before or now
     payload = {
@@ -82,6 +73,7 @@ def build(
         "not_before": _iso(start),
         "expires_at": _iso(start + ttl),
     }
+    wire.parse_command(payload)
     return signing.sign(payload)
 
 

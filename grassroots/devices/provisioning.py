@@ -20,6 +20,7 @@ from django.utils import timezone
 from grassroots.core import audit, broker, signing
 from grassroots.core.errors import Problem
 from grassroots.core.models import ChangeAction
+from grassroots_protocol import messages as wire
 
 from .models import Device
 from .models_fleet import DeviceCredential
@@ -104,7 +105,7 @@ def enrol(*, code: str, server_url: str = "") -> dict[str, Any]:
     device = cred.device
     audit.record(cred, ChangeAction.UPDATE, before=None, comment="enrol")
     _sync_broker()
-    return {
+    answer = {
         "device_id": device.pk,
         "kind": device.kind,
         "units": unit_codes(device),
@@ -115,7 +116,10 @@ def enrol(*, code: str, server_url: str = "") -> dict[str, Any]:
         "token": token,
         "server_url": server_url,
         "trusted_keys": {k["kid"]: k["public_key"] for k in signing.published_keys()},
+        "server_time": wire.format_time(timezone.now()),
     }
+    wire.EnrolmentAnswer.model_validate(answer)  # what the agent's enrolment reads
+    return answer
 
 
 @transaction.atomic

@@ -44,29 +44,6 @@ class ImportResultRead(Schema):
     updated: int
 
 
-class AsRunEntryIn(Schema):
-    id: str
-    item: str = ""
-    started_at: str
-    ended_at: str | None = None
-    status: str
-    cut_by: str | None = None
-
-
-class AsRunIn(Schema):
-    entries: list[AsRunEntryIn] = Field(max_length=1000)
-
-
-class RejectedRead(Schema):
-    id: str
-    message: str
-
-
-class AsRunAccepted(Schema):
-    accepted: list[str]
-    rejected: list[RejectedRead] = []
-
-
 class KeyRead(Schema):
     kid: str
     alg: str

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from grassroots.core import signing
 from grassroots.units.models import Unit
+from grassroots_protocol import messages as wire
 
 from .models import Board, Layout, Playlist, PlaylistItem
 
@@ -319,7 +320,8 @@ def build(board: Board, *, now: datetime | None = None) -> Built:
     units = chain(device.unit)
     payload = {
         "type": "board.manifest",
-        "device": device.pk,
+        "version": wire.PROTOCOL_VERSION,
+        "device": str(device.pk),
         "unit": {
             "code": device.unit.code,
             "name": clean_text(device.unit.name),
@@ -333,6 +335,7 @@ def build(board: Board, *, now: datetime | None = None) -> Built:
     digest = hashlib.sha256(signing.canonical(payload)).hexdigest()
     payload["generated_at"] = _iso(now)
     payload["valid_until"] = _iso(now + LOOKAHEAD)
+    wire.parse_board_manifest(payload)  # what the board reads, checked before it is signed
     return Built(payload, digest)
 
 

@@ -1,6 +1,7 @@
 """Emergency broadcast: scope, signed play.now to unit topics, acks, delivery, stop, TTS path."""
 
 import json
+import uuid
 
 import pytest
 
@@ -80,7 +81,8 @@ def test_text_emergency_is_read_by_tts_then_signed_to_unit_topics(
     assert len(media["sha256"]) == 64 and media["url"].endswith(".opus")
 
     # Acks arrive as device events (once per device, even if repeated).
-    ack = json.dumps({"type": "ack", "cmd_seq": payload["seq"], "status": "ok"}).encode()
+    ack = {"type": "ack", "id": uuid.uuid4().hex, "cmd_seq": payload["seq"], "status": "ok"}
+    ack = json.dumps(ack).encode()
     dispatch([(f"grassroots/v1/dev/{mine[0].pk}/events", ack)] * 2)
     first = EmergencyAck.objects.get(emergency=emergency).acked_at
     # a later ack of the same command by the same device (another event id) changes nothing
@@ -112,7 +114,7 @@ def test_resend_goes_to_each_device_that_has_not_acked_with_the_same_command_id(
     with django_capture_on_commit_callbacks(execute=True):
         created = start(client, op, units=[COMMUNE_A]).json()
     emergency = Emergency.objects.get(pk=created["id"])
-    ack = {"type": "ack", "cmd_seq": emergency.command_seq, "status": "ok"}
+    ack = {"type": "ack", "id": uuid.uuid4().hex, "cmd_seq": emergency.command_seq, "status": "ok"}
     dispatch([(f"grassroots/v1/dev/{acked.pk}/events", json.dumps(ack).encode())])
 
     answer = call(client, "post", f"/api/v1/emergencies/{emergency.pk}/resend", user=op)
@@ -125,7 +127,8 @@ def test_resend_goes_to_each_device_that_has_not_acked_with_the_same_command_id(
     assert resent["type"] == "play.now" and resent["id"] == emergency.command_id
     assert resent["seq"] > emergency.command_seq and resent["emergency"]["id"] == emergency.pk
     # the ack of a resent command (matched by the original command id) counts
-    late = {"type": "ack", "cmd_seq": resent["seq"], "cmd_id": resent["id"], "status": "ok"}
+    late = {"type": "ack", "id": uuid.uuid4().hex, "cmd_seq": resent["seq"], "status": "ok"}
+    late["cmd_id"] = resent["id"]
     dispatch([(f"grassroots/v1/dev/{silent.pk}/events", json.dumps(late).encode())])
     detail = call(client, "get", f"/api/v1/emergencies/{emergency.pk}", user=op).json()
     assert (detail["expected"], detail["acked"]) == (3, 2)
@@ -153,7 +156,7 @@ def test_a_device_back_online_catches_up_with_the_active_emergency(
     with django_capture_on_commit_callbacks(execute=True):
         created = start(client, op, units=[COMMUNE_A]).json()
     emergency = Emergency.objects.get(pk=created["id"])
-    ack = {"type": "ack", "cmd_seq": emergency.command_seq, "status": "ok"}
+    ack = {"type": "ack", "id": uuid.uuid4().hex, "cmd_seq": emergency.command_seq, "status": "ok"}
     dispatch([(f"grassroots/v1/dev/{acked.pk}/events", json.dumps(ack).encode())])
 
     def online(*devices):

@@ -146,7 +146,8 @@ def test_state_and_events_ingest_idempotently(users, path, monkeypatch):
     dev = device()
     state = f"grassroots/v1/dev/{dev.pk}/state"
     events = f"grassroots/v1/dev/{dev.pk}/events"
-    dispatch([(state, b'{"online": true, "playing": "item-1", "volume": 70}')])
+    playing = b'{"item_id": "item-1", "kind": "media", "origin": "schedule"}'
+    dispatch([(state, b'{"online": true, "playing": ' + playing + b', "volume": 70}')])
     dispatch([(state, b'{"online": false}')])
     dispatch(
         [
@@ -166,7 +167,9 @@ def test_state_and_events_ingest_idempotently(users, path, monkeypatch):
         .order_by("at", "id")
         .values_list("online", flat=True)
     ) == [True, False, True]
-    fault = json.dumps({"id": "evt-1", "type": "fault", "reason": "bad signature"}).encode()
+    fault = json.dumps(
+        {"id": "evt-1", "type": "fault", "code": "cmd.bad_signature", "reason": "bad signature"}
+    ).encode()
     dispatch([(events, fault), (events, fault)])
     dispatch([(events, fault)])
     assert DeviceEvent.objects.filter(device=dev, type="fault").count() == 1
@@ -180,9 +183,23 @@ def test_state_and_events_ingest_idempotently(users, path, monkeypatch):
 @pytest.mark.django_db
 def test_fleet_status_is_scoped(client, users):
     mine, other = device(COMMUNE_A), device(COMMUNE_B)
-    dispatch([(f"grassroots/v1/dev/{mine.pk}/state", b'{"online": true, "playing": "x"}')])
+    state = {
+        "online": True,
+        "playing": {
+            "item_id": "s1-x",
+            "kind": "media",
+            "origin": "schedule",
+            "title": "Bản tin sáng",
+            "priority": "priority",
+            "since": "2026-12-01T00:00:00Z",
+        },
+        "clock": {"offset_s": 10800.4, "source": "http"},
+    }
+    dispatch([(f"grassroots/v1/dev/{mine.pk}/state", json.dumps(state).encode())])
     rows = call(client, "get", "/api/v1/devices/fleet/status", user=users["operator"]).json()
-    assert [r["id"] for r in rows] == [mine.pk] and rows[0]["online"] and rows[0]["playing"] == "x"
+    assert [r["id"] for r in rows] == [mine.pk] and rows[0]["online"]
+    assert (rows[0]["playing"], rows[0]["playing_priority"]) == ("Bản tin sáng", "Ưu tiên")
+    assert rows[0]["clock_note"] == "Đồng hồ thiết bị chậm 3 giờ 0 phút"
     ids = {
         r["id"]
         for r in call(client, "get", "/api/v1/devices/fleet/status", user=users["viewer"]).json()

@@ -118,7 +118,7 @@ def test_manifest_verifies_with_published_key(client, users):
     keys = client.get("/api/v1/keys").json()  # public, no login
     assert verify(envelope, keys)
     payload = envelope["payload"]
-    assert payload["device"] == dev.pk
+    assert payload["device"] == str(dev.pk)  # device ids are strings on the wire
     horizon = datetime.fromisoformat(payload["valid_until"]) - datetime.fromisoformat(
         payload["generated_at"]
     )
@@ -267,7 +267,7 @@ def test_device_token_reads_only_its_own_manifest(client, users):
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     response = client.get(f"/api/v1/devices/{dev.pk}/manifest", **auth)
     assert response.status_code == 200
-    assert json.loads(response.content)["payload"]["device"] == dev.pk
+    assert json.loads(response.content)["payload"]["device"] == str(dev.pk)
     assert client.get(f"/api/v1/devices/{other.pk}/manifest", **auth).status_code == 404
     entry = {
         "id": str(uuid.uuid4()),

@@ -37,7 +37,7 @@ def test_commands_are_signed_and_sequenced():
 
 @pytest.mark.django_db
 def test_unit_commands_go_once_per_unit_topic():
-    envelope, rows = protocol.send_to_units(["11953", "33", "11953"], "play.now", {"x": 1})
+    envelope, rows = protocol.send_to_units(["11953", "33", "11953"], "volume.set", {"volume": 40})
     assert [r.topic for r in rows] == ["grassroots/v1/unit/11953/cmd", "grassroots/v1/unit/33/cmd"]
     assert json.loads(OutboxMessage.objects.first().payload) == envelope
     assert protocol.device_id_from_topic("grassroots/v1/dev/42/events") == "42"

@@ -237,8 +237,8 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
         forged = protocol.build(
             "play.now",
             {"units": [COMMUNE_A]},
-            {"priority": "emergency", "emergency": {
-                "id": "forged", "title": "Giả mạo", "text": "x",
+            {"priority": "emergency", "media": [ALERT_MEDIA], "emergency": {
+                "id": 999, "title": "Giả mạo", "text": "x",
                 "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat()}},
         )  # fmt: skip
     forged["payload"]["emergency"]["title"] = "Giả mạo đã sửa"
@@ -254,6 +254,10 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
     page_b.context.close()
 
 
+# what a play.now carries (the boards show the overlay; loudspeakers play the file)
+ALERT_MEDIA = {"url": "/media/assets/ab/cd/alert.opus", "sha256": "ab" * 32, "size": 1000}
+
+
 def test_emergency_clears_at_expiry(context, live_demo, ws_broker):
     page, _ = pair(context, live_demo.url, COMMUNE_A)
     page.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
@@ -267,9 +271,9 @@ def test_emergency_clears_at_expiry(context, live_demo, ws_broker):
             protocol.CommandType.PLAY_NOW,
             {
                 "priority": "emergency",
-                "media": [],
+                "media": [ALERT_MEDIA],
                 "emergency": {
-                    "id": "short",
+                    "id": 998,
                     "title": "Cảnh báo ngắn",
                     "text": "Hết hạn sau vài giây.",
                     "expires_at": expires.isoformat(),
