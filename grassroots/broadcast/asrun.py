@@ -80,7 +80,7 @@ def record_many(batches) -> dict[int, tuple[list[str], list[Rejected]]]:
     for device, entries in batches:
         accepted, rejected = out.setdefault(device.pk, ([], []))
         for raw in entries[:MAX_ENTRIES]:
-            checked = _entry(device, raw if isinstance(raw, dict) else {})
+            checked = _entry(device, raw)
             if isinstance(checked, Rejected):
                 rejected.append(checked)
             else:

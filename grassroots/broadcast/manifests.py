@@ -154,7 +154,7 @@ def compile_devices(device_ids, *, now: datetime | None = None, force: bool = Fa
                 for it in per_station.get(sid, [])
             ]
             # checked against the protocol once per (station, volume): what every device reads
-            wire.MANIFEST_ITEMS.validate_python(items)
+            wire.parse_manifest_items(items)
             raw = signing.canonical(items)
             items_cache[key] = (raw, hashlib.sha256(raw).hexdigest())
         raw_items, digest = items_cache[key]

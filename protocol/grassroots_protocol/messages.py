@@ -607,6 +607,11 @@ def parse_manifest(payload: Any) -> Manifest:
     return _parse("manifest", Manifest.model_validate, payload)
 
 
+def parse_manifest_items(items: Any) -> list[ManifestItem]:
+    """The items of a manifest alone (the server checks them once per station timeline)."""
+    return _parse("manifest", MANIFEST_ITEMS.validate_python, items)
+
+
 def parse_board_manifest(payload: Any) -> BoardManifest:
     return _parse("board.manifest", BoardManifest.model_validate, payload)
 
