@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from grassroots.core.bulk import insert_rows
 from grassroots_protocol import messages as wire
 
 from .choices import AsRunStatus
-from .models import AsRunEntry, ScheduleItem
+from .models import AsRunEntry, ScheduleItem, Station
 
 ITEM_ID = re.compile(r"^s(\d+)-")
 MAX_ENTRIES = 1000
@@ -153,6 +155,79 @@ ASRUN_COLUMNS = [
 ]
 
 
+# How long after a segment ends its as-run entry may still be on its way (agents send an entry
+# when it closes, and upload what they hold when they come back online).
+LATE_GRACE = timedelta(minutes=2)
+AIRED = (AsRunStatus.PLAYED, AsRunStatus.CUT)
+
+
+@dataclass
+class DeviceResult:
+    """What one device did with one segment: `aired`, `failed` (with a reason), `missed` (the
+    segment is over and nothing came back), `pending` (not over yet)."""
+
+    device_id: int
+    name: str
+    state: str
+    started_at: datetime | None = None
+    lateness: float | None = None
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        from grassroots.devices import faults
+
+        if self.state == "aired":
+            return str(_("đã phát"))
+        if self.state == "failed":
+            return str(_("lỗi: %(why)s") % {"why": faults.label(self.reason) or self.reason})
+        if self.state == "missed":
+            return str(_("chưa phát"))
+        return ""
+
+
+def station_devices(station):
+    """The loudspeaker clusters that play a station: attached to it, or under its commune with
+    no station of their own (as the manifest compiler falls back)."""
+    from grassroots.devices.models import Device
+
+    return Device.objects.ip().filter(
+        Q(station=station) | Q(station__isnull=True, unit__path__startswith=station.unit.path)
+    )
+
+
+def segment_results(station, segments, *, now: datetime | None = None) -> dict[str, list]:
+    """{segment id: [DeviceResult per device]} for a station's timeline segments: the as-run
+    loop closed in one query (an entry's `manifest_item` is the segment's id)."""
+    now = now or timezone.now()
+    devices = list(station_devices(station).order_by("name").values_list("pk", "name"))
+    ids = [seg.id for seg in segments]
+    best: dict[tuple[str, int], AsRunEntry] = {}
+    rank = {AsRunStatus.PLAYED: 3, AsRunStatus.CUT: 2, AsRunStatus.FAILED: 1}
+    for e in AsRunEntry.objects.filter(
+        device_id__in=[pk for pk, _name in devices], manifest_item__in=ids
+    ).only("manifest_item", "device_id", "status", "started_at", "scheduled_start", "reason"):
+        key = (e.manifest_item, e.device_id)
+        if key not in best or rank.get(e.status, 0) > rank.get(best[key].status, 0):
+            best[key] = e
+    out: dict[str, list] = {}
+    for seg in segments:
+        rows = []
+        for device_id, name in devices:
+            e = best.get((seg.id, device_id))
+            if e is not None and e.status in AIRED:
+                late = (e.started_at - (e.scheduled_start or seg.start)).total_seconds()
+                rows.append(DeviceResult(device_id, name, "aired", e.started_at, late))
+            elif e is not None:
+                rows.append(DeviceResult(device_id, name, "failed", e.started_at, reason=e.reason))
+            elif seg.end + LATE_GRACE < now:
+                rows.append(DeviceResult(device_id, name, "missed"))
+            else:
+                rows.append(DeviceResult(device_id, name, "pending"))
+        out[seg.id] = rows
+    return out
+
+
 def report(entries, *, items=None) -> list[dict]:
     """Per commune: when it aired (first, last), how many plays and how many clusters."""
     qs = entries.filter(status__in=[AsRunStatus.PLAYED, AsRunStatus.CUT])
@@ -180,6 +255,64 @@ def report(entries, *, items=None) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def airplay(entries, items, *, now: datetime | None = None) -> list[dict]:
+    """Per commune whose station carries these items: `aired` (with first/last time, plays,
+    clusters), `failed` (every entry failed: the last reason in Vietnamese), `missed` (an
+    occurrence is over and nothing came back) or `scheduled` (nothing due yet)."""
+    from grassroots.devices import faults
+
+    now = now or timezone.now()
+    aired = {r["station"]: r for r in report(entries, items=items)}
+    failures: dict[int, str] = {}
+    for station_id, reason in (
+        entries.filter(item__in=items, status=AsRunStatus.FAILED)
+        .order_by("started_at")
+        .values_list("station_id", "reason")
+    ):
+        failures[station_id] = reason
+    due = {
+        sid
+        for sid, start in items.values_list("stations", "starts_at")
+        if sid and start + LATE_GRACE < now
+    }
+    stations = (
+        Station.objects.filter(items__in=items)
+        .distinct()
+        .select_related("unit")
+        .order_by("unit__name")
+    )
+    rows = []
+    for st in stations:
+        if st.pk in aired:
+            rows.append({**aired[st.pk], "state": "aired", "label": str(_("đã phát"))})
+            continue
+        row = {
+            "station": st.pk,
+            "unit_code": st.unit.code,
+            "unit_name": st.unit.name,
+            "first_aired": None,
+            "last_aired": None,
+            "plays": 0,
+            "clusters": 0,
+        }
+        if st.pk in failures:
+            why = faults.label(failures[st.pk]) or failures[st.pk]
+            row |= {"state": "failed", "label": str(_("lỗi: %(why)s") % {"why": why})}
+        elif st.pk in due:
+            row |= {"state": "missed", "label": str(_("chưa phát"))}
+        else:
+            row |= {"state": "scheduled", "label": str(_("đã xếp lịch, chưa đến giờ"))}
+        rows.append(row)
+    # communes that aired it without the item being on their station's list (e.g. moved)
+    listed = {r["station"] for r in rows}
+    rows += [
+        {**r, "state": "aired", "label": str(_("đã phát"))}
+        for sid, r in aired.items()
+        if sid not in listed
+    ]
+    return rows
 
 
 def items_of_bulletin(bulletin_id: int):

@@ -55,12 +55,14 @@ def station_timeline_view(request, station_id: int):
     proposals = Proposal.objects.filter(
         station=station, status=ProposalStatus.PENDING
     ).select_related("item")
+    results = asrun.segment_results(station, timeline.segments)
     context = {
         "station": station,
         "day": day,
         "prev": day - timedelta(days=1),
         "next": day + timedelta(days=1),
         "timeline": timeline,
+        "rows": [(seg, results.get(seg.id, [])) for seg in timeline.segments],
         "clusters": station.devices.order_by("kind", "name"),
         "proposals": proposals,
     }
@@ -111,7 +113,7 @@ def bulletin_report(request):
     rows = []
     if bulletin is not None:
         entries = AsRunEntry.objects.restrict(request.user, "broadcast.view")
-        rows = asrun.report(entries, items=asrun.items_of_bulletin(bulletin.pk))
+        rows = asrun.airplay(entries, asrun.items_of_bulletin(bulletin.pk))
     recent = bulletins.filter(status="published").order_by("-published_at")[:30]
     return render(
         request,
@@ -121,5 +123,6 @@ def bulletin_report(request):
             "rows": rows,
             "recent": recent,
             "clusters": sum(r["clusters"] for r in rows),
+            "aired": sum(1 for r in rows if r["state"] == "aired"),
         },
     )

@@ -60,6 +60,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "media.download_failed": ("Không tải được tệp âm thanh", "Kiểm tra kết nối mạng."),
     "media.cache_full": ("Bộ nhớ thiết bị đầy", "Giảm nội dung hoặc tăng dung lượng lưu trữ."),
     "media.missing": ("Thiếu tệp âm thanh lúc đến giờ phát", "Kiểm tra kết nối mạng."),
+    "media_unavailable": (
+        "Chưa tải được tệp âm thanh khi đến giờ phát",
+        "Kiểm tra kết nối mạng của cụm loa.",
+    ),
+    "media.error": ("Lỗi tải tệp âm thanh", "Kiểm tra kết nối mạng."),
     "audio.failed": ("Bộ phát âm thanh báo lỗi", "Kiểm tra bộ khuếch đại và loa."),
     "relay.failed": ("Không tiếp sóng được", "Kiểm tra nguồn tiếp sóng (FM hoặc luồng)."),
     "asrun.rejected": ("Máy chủ từ chối một mục nhật ký phát", "Báo quản trị hệ thống."),
