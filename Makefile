@@ -10,7 +10,7 @@ export GRASSROOTS_HOME ?= $(CURDIR)/var
 
 # System packages the platform needs (installed with apt when we are root or have sudo).
 APT_RUN := mosquitto ffmpeg espeak-ng fonts-noto-core fonts-dejavu-core python3-venv
-APT_TEST := chromium chromium-driver
+APT_TEST := chromium chromium-driver faketime
 
 system-deps:
 	@scripts/ensure-apt.sh $(APT_RUN)

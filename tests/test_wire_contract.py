@@ -286,32 +286,44 @@ def test_refusals_are_not_deliveries_and_a_resend_reaches_the_refuser(
     assert ack.status == "ok"
 
 
-def test_the_agents_state_and_asrun_are_stored_by_the_gateway(users, agent_for):
+def test_the_agents_state_and_asrun_are_stored_by_the_gateway(users, client, agent_for):
+    """The server's manifest (a relay slot) played by the agent's real player on a manual
+    clock; the state it reports and the as-run entry it closes go through the real gateway."""
+    from grassroots_agent.clock import ManualClock
+
     device = speaker()
-    agent, out = agent_for(device)
+    with time_machine.travel(NOW, tick=False):
+        relay = {
+            "unit": COMMUNE_A,
+            "title": "Tiếp sóng VOV1",
+            "kind": "relay",
+            "priority": "normal",
+            "starts_at": "2026-12-01T06:00:00+07:00",
+            "duration_seconds": 600,
+            "relay": {"type": "stream", "url": "https://stream.example/vov1.ogg"},
+        }
+        answer = call(client, "post", "/api/v1/schedules", user=users["operator"], body=relay)
+        assert answer.status_code == 201, answer.content
+        stored = manifests.manifest_for(device)
+    clock = ManualClock(vn(1, 5, 59))
+    agent, out = agent_for(device, clock=clock)
+    parsed = verify(json.loads(stored.body), keys=trusted_keys(), device_id=str(device.pk))
+    agent.player.set_schedule(parsed.items)
+    agent.link.connected = True  # as-run entries are published while connected
+    clock.set(vn(1, 6, 0) + timedelta(seconds=1))
+    agent.player.tick()
     state = json.dumps(agent.state()).encode()
+    clock.set(vn(1, 6, 10))
+    agent.player.tick()
     dispatch([(f"grassroots/v1/dev/{device.pk}/state", state)])
     status = DeviceStatus.objects.get(device=device)
     assert status.online and status.state["clock"]["source"] == "none"
-    from grassroots_agent.store import AsRun
-
-    entry = AsRun(
-        id="0b7e5f0c-63a4-4a5e-8d3e-3b1c3e7f0a11",
-        item_id="s1-20261201T0630",
-        kind="schedule",
-        scheduled_start="2026-11-30T23:30:00.000Z",
-        started_at="2026-11-30T23:30:00.400Z",
-        ended_at="2026-11-30T23:40:00.000Z",
-        status="played",
-    )
-    agent._entry_closed(entry)  # what the player calls when an entry closes
-    agent.link.connected = True
-    agent._entry_closed(entry)
-    (sent,) = out.of("/events")  # published once: only while connected
-    dispatch([sent])
-    stored = AsRunEntry.objects.get(device=device)
-    assert stored.kind == "schedule" and stored.status == "played"
-    assert (stored.started_at - stored.scheduled_start).total_seconds() == pytest.approx(0.4)
+    assert status.state["playing"]["title"] == "Tiếp sóng VOV1"
+    dispatch(out.of("/events"))
+    entry = AsRunEntry.objects.get(device=device)
+    assert (entry.kind, entry.status, entry.item_id) == ("relay", "played", answer.json()["id"])
+    assert entry.scheduled_start == vn(1, 6)
+    assert (entry.started_at - entry.scheduled_start).total_seconds() == pytest.approx(1)
 
 
 def test_published_schemas_are_the_protocols():

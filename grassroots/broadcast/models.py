@@ -236,7 +236,7 @@ class AsRunEntry(models.Model):
         ScheduleItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="asrun"
     )
     manifest_item = models.CharField(_("mục trong lịch"), max_length=100, blank=True)
-    kind = models.CharField(_("loại"), max_length=10, default="schedule")
+    kind = models.CharField(_("loại"), max_length=10, default="media")
     scheduled_start = models.DateTimeField(_("giờ trong lịch"), null=True, blank=True)
     started_at = models.DateTimeField(_("bắt đầu"))
     ended_at = models.DateTimeField(_("kết thúc"), null=True, blank=True)

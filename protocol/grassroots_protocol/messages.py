@@ -461,14 +461,14 @@ class State(Message):
 class AsRunEntry(Message):
     """One entry of a device's as-run journal: what really played, from when to when, and how.
 
-    `kind` is `schedule` (a manifest item; `scheduled_start` is its slot), `priority` (a
-    `play.now`), `live` or `board` (an e-board showed an item); `reason` says why a `failed`
-    entry failed (a fault code, e.g. `media.hash_mismatch`).
+    `kind` is what played: `media` or `relay` (a manifest item; `scheduled_start` is its slot),
+    `priority` (a `play.now`), `live` (a live stream) or `board` (an e-board showed an item);
+    `reason` says why a `failed` entry failed (a fault code, e.g. `media_unavailable`).
     """
 
     id: Annotated[str, Field(pattern=_UUID)]
     item: Annotated[str, Field(max_length=100)]
-    kind: Literal["schedule", "priority", "live", "board"] = "schedule"
+    kind: Literal["media", "relay", "priority", "live", "board"] = "media"
     title: Annotated[str, Field(max_length=300)] | None = None
     scheduled_start: Timestamp | None = None
     started_at: Timestamp

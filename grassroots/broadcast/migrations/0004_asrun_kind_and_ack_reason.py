@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='asrunentry',
             name='kind',
-            field=models.CharField(default='schedule', max_length=10, verbose_name='loại'),
+            field=models.CharField(default='media', max_length=10, verbose_name='loại'),
         ),
         migrations.AddField(
             model_name='asrunentry',
