@@ -101,6 +101,15 @@ def test_run_serves_and_stops_cleanly(env):
         while not any("gateway connected" in line for line in lines):
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.2)
+        # `grassroots simulate` with no options joins this instance (its private broker and
+        # web address, found in GRASSROOTS_HOME), not whatever listens on 1883
+        sim = grassroots(env, "simulate", "--devices", "3", "--duration", "6")
+        assert f"and {base}" in sim.stdout and ":1883 " not in sim.stdout, sim.stdout
+        assert "3/3 agents connected" in sim.stdout, sim.stdout + sim.stderr
+        _, rows = _get(
+            f"{base}/api/v1/devices/fleet/status", {"Authorization": f"Bearer {token['token']}"}
+        )
+        assert len([r for r in rows if r["name"].startswith("Cụm loa mô phỏng")]) == 3
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
@@ -109,3 +118,12 @@ def test_run_serves_and_stops_cleanly(env):
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/" in out and "operator2" in out
     assert "grassroots stopped." in out
+    # with nothing running in GRASSROOTS_HOME, the simulator refuses to guess a broker
+    refused = subprocess.run(
+        [sys.executable, "-m", "grassroots", "simulate", "--devices", "1", "--duration", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0 and "make run" in refused.stderr

@@ -52,6 +52,15 @@ def ensure_fleet(n: int, *, prefix: str = PREFIX) -> list[dict]:
         if f"{prefix}-{i:05d}" not in existing
     ]
     Device.objects.bulk_create(new, batch_size=1000)
+    # each cluster belongs to its commune's station (the timeline, the airplay report and the
+    # conversion plan count it there)
+    from grassroots.broadcast.actions import ensure_station
+
+    used = {communes[i % len(communes)].pk: communes[i % len(communes)] for i in range(n)}
+    for unit_id, commune in used.items():
+        Device.objects.filter(
+            serial__startswith=f"{prefix}-", unit_id=unit_id, station__isnull=True
+        ).update(station=ensure_station(commune), manifest_dirty=True)
     devices = list(
         Device.objects.filter(serial__startswith=f"{prefix}-")
         .select_related("unit")

@@ -307,6 +307,11 @@ def test_simulated_fleet_logins_match_the_database_even_after_a_reset(users, set
 
     first = simulation.ensure_fleet(3)
     assert len(first) == 3 and logins_work(first)
+    # each simulated cluster belongs to its commune's station (timeline, airplay, plan)
+    from grassroots.devices.models import Device
+
+    for d in Device.objects.filter(pk__in=[int(s["id"]) for s in first]).select_related("unit"):
+        assert d.station is not None and d.station.unit_id == d.unit_id
     assert simulation.ensure_fleet(3) == first  # stable while the database is the same
     # the database now holds other credentials for the same device ids (as after a reset)
     DeviceCredential.objects.filter(device_id=int(first[0]["id"])).update(

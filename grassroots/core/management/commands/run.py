@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from grassroots.accounts.demo import demo_users
-from grassroots.core import broker
+from grassroots.core import broker, instance
 
 
 @dataclass
@@ -99,6 +99,15 @@ class Command(BaseCommand):
             child.start()
         shown = env.get("MQTT_URL", settings.MQTT_URL).split("@")[-1].removeprefix("mqtt://")
         self._banner(host, port, f"mqtt://{shown}")
+        instance.write(
+            instance.Instance(
+                web_url=f"http://{host}:{port}",
+                mqtt_url=f"mqtt://{shown}",
+                mqtt_ws_url=env.get("MQTT_WS_URL", ""),
+                pid=os.getpid(),
+            ),
+            home,
+        )
         try:
             while not stopping:
                 time.sleep(0.5)
@@ -115,6 +124,7 @@ class Command(BaseCommand):
                     self.stderr.write(f"{child.name} exited with {code}; restarting.")
                     child.start()
         finally:
+            instance.remove(home)
             self._stop_all(children)
 
     def _stop_all(self, children: list[Child]) -> None:

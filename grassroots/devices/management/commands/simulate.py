@@ -1,38 +1,52 @@
-"""`grassroots simulate --devices N`: N real agents (null audio) against the broker and server."""
+"""`grassroots simulate --devices N`: N real agents (null audio) against the broker and server.
 
-from urllib.parse import urlparse
+By default it joins the platform running in `GRASSROOTS_HOME` (what `grassroots run` started):
+its private broker and its web address. It refuses to send the devices' logins anywhere else
+unless both `--broker` and `--server` are given.
+"""
 
-from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from grassroots.core import broker
+from grassroots.core import broker as private_broker
+from grassroots.core import instance
 from grassroots.devices import simulation
 
 
 class Command(BaseCommand):
-    help = "Chạy N thiết bị mô phỏng (agent thật, âm thanh null) với broker và máy chủ."
+    help = "Chạy N thiết bị mô phỏng (agent thật, âm thanh null) với nền tảng đang chạy."
 
     def add_arguments(self, parser):
         parser.add_argument("--devices", type=int, default=100)
         parser.add_argument(
-            "--server", default=settings.GRASSROOTS.get("SITE_URL") or "http://127.0.0.1:8000"
+            "--server", default=None, help="web address (default: the running instance's)"
+        )
+        parser.add_argument(
+            "--broker",
+            default=None,
+            help="mqtt://host:port of the broker (default: the running instance's)",
         )
         parser.add_argument(
             "--duration", type=float, default=None, help="seconds (default: until Ctrl-C)"
         )
         parser.add_argument("--processes", type=int, default=None)
 
-    def handle(self, *args, devices, server, duration, processes, **opts):
+    def handle(self, *args, devices, server, broker, duration, processes, **opts):
         from grassroots_agent import simulate
 
-        specs = simulation.ensure_fleet(devices)
-        if not broker.sync():
-            self.stderr.write(
-                "No private broker found in GRASSROOTS_HOME: make sure the broker "
-                "in MQTT_URL knows these devices' logins (see docs/devices.md)."
+        running = instance.current()
+        if running is None and not (server and broker):
+            raise CommandError(
+                "Không thấy nền tảng đang chạy trong GRASSROOTS_HOME: hãy chạy `make run` "
+                "(hoặc `grassroots run`) trước, hoặc chỉ rõ cả --broker và --server."
             )
-        url = urlparse(settings.MQTT_URL)
-        broker_url = f"mqtt://{url.hostname}:{url.port or 1883}"
+        server = server or running.web_url
+        broker_url = broker or running.mqtt_url
+        specs = simulation.ensure_fleet(devices)
+        if not private_broker.sync():
+            self.stderr.write(
+                "Không có broker riêng trong GRASSROOTS_HOME: hãy bảo đảm broker "
+                f"{broker_url} biết tài khoản của các thiết bị này (xem docs/devices.md)."
+            )
         self.stdout.write(f"simulating {len(specs)} devices against {broker_url} and {server}")
         connected = simulate.run(
             len(specs),
