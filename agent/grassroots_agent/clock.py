@@ -66,8 +66,9 @@ class ServerClock(Clock):
     Controllers in communes often have wrong clocks (no RTC battery, no NTP over a 4G SIM), so
     the agent judges schedules and command windows by the server's time (architecture.md,
     "Device protocol"). It learns the offset from:
-    - the HTTP `Date` of each answer from its server (1 s resolution, corrected by half the round
-      trip): the best source, and the one that wins;
+    - the HTTP `Date` of each answer from its server: it bounds the offset to an interval of
+      one second plus the round trip; an offset already inside it is kept (so a device whose
+      clock is right is not made up to half a second wrong), else the middle is taken;
     - the `issued_at` of each signed command whose `seq` is new: the server's time is at least
       that, so a clock found behind it is moved forward at once; until an HTTP answer has been
       seen, a clock more than `max_skew` ahead is also set back to it.
@@ -114,14 +115,17 @@ class ServerClock(Clock):
             return False
         if server.tzinfo is None:
             return False
-        # the header is truncated to the second: its true value lies in [server, server + 1 s)
-        middle = sent + (received - sent) / 2
-        sample = server + timedelta(milliseconds=500) - middle
+        # The server stamped the header at some local moment in [sent, received], with its
+        # clock truncated to the second: the true offset lies in (low, high). Keep the offset
+        # we have when it lies there (a right clock stays exactly right); else take the middle.
+        low = server - received
+        high = server + timedelta(seconds=1) - sent
         with self._lock:
-            if self.source == "http" and abs(sample - self.offset) <= timedelta(seconds=1.5):
+            if low <= self.offset <= high:
+                self.source = "http"
                 self.synced_at = received + self.offset
                 return False
-            return self._set(sample, "http")
+            return self._set(low + (high - low) / 2, "http")
 
     def learn_issued_at(self, issued_at: datetime) -> bool:
         """A freshly signed command (new `seq`) was issued at `issued_at` by the server's clock."""

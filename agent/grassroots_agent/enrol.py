@@ -8,6 +8,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from grassroots_protocol import messages as wire
+
 
 def _q(value: Any) -> str:
     """A TOML basic string (JSON string escapes are valid TOML)."""
@@ -67,7 +69,9 @@ def enrol(
         method="POST",
     )
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-        answer = json.loads(resp.read().decode("utf-8"))
+        # the protocol's definition of the answer: a field missing or of the wrong type is a
+        # ProtocolError (a ValueError) naming it, before anything is written
+        answer = wire.EnrolmentAnswer.model_validate_json(resp.read()).model_dump(mode="json")
     text = render_config(
         answer, server_url=server_url.rstrip("/"), cache_dir=cache_dir, audio=audio
     )
