@@ -130,13 +130,7 @@ def run() -> dict:
         expected = Device.objects.filter(pk__in=ids, station__in=stations).count()
         entries = AsRunEntry.objects.filter(item_id__in=items, status__in=["played", "cut"])
         deadline = slot + timedelta(seconds=120)
-        last_count, last_change = 0, timezone.now()
-        while timezone.now() < deadline:
-            count = entries.count()
-            if count != last_count:
-                last_count, last_change = count, timezone.now()
-            if count >= expected:
-                break
+        while timezone.now() < deadline and entries.count() < expected:
             time.sleep(0.5)
         rows = list(entries.values_list("started_at", "scheduled_start", "received_at"))
         lateness = [(s - sch).total_seconds() for s, sch, _ in rows if sch]
