@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from dateutil.parser import isoparse
+from pydantic import PlainValidator, WithJsonSchema
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -50,3 +52,26 @@ def parse_instant(value: str | dt.date, *, field: str = "") -> dt.datetime:
     if isinstance(when, dt.datetime):
         return when
     return dt.datetime.combine(when, dt.time(), tzinfo=VIETNAM)
+
+
+def _pydantic_when(value):
+    try:
+        return parse_when(value)
+    except DateParseError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+# For API schemas: a date ("that day") or a date-time (no offset = Vietnam time), validated by
+# `parse_when`, so a wrong value is a 422 saying what to write.
+When = Annotated[
+    dt.date | dt.datetime,
+    PlainValidator(_pydantic_when),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "Ngày YYYY-MM-DD hoặc ngày giờ ISO 8601; không ghi múi giờ là giờ "
+            "Việt Nam (+07:00).",
+            "examples": ["2027-03-05", "2027-03-02T06:00:00+07:00"],
+        }
+    ),
+]
