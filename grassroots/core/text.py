@@ -88,6 +88,12 @@ def _from_vni(text: str) -> str:
     return unicodedata.normalize("NFC", out)
 
 
+def file_encoding(texts) -> str | None:
+    """The legacy encoding most cells of a file show, if any."""
+    seen = [k for k in map(legacy_encoding, texts) if k in ("VNI", "TCVN3")]
+    return max(set(seen), key=seen.count) if seen else None
+
+
 def legacy_encoding(text: str) -> str | None:
     """ "TCVN3" or "VNI" when the text looks typed in that old font, else None."""
     if not text or not _FOREIGN.search(text) or _UNICODE_ONLY.search(text):
@@ -100,12 +106,17 @@ def legacy_encoding(text: str) -> str | None:
     return "?"
 
 
-def from_legacy(text: str) -> str:
+def from_legacy(text: str, kind: str | None = None) -> str:
     """The Unicode text of a TCVN3/VNI string; unchanged when it is not one.
 
-    Raises LegacyEncodingError when the text has legacy signs that neither table explains.
+    `kind` is the encoding of the whole file when known: a short cell ("Xaõ") can only be told
+    apart from Unicode by the file it comes from. Raises LegacyEncodingError when the text has
+    legacy signs that neither table explains.
     """
-    kind = legacy_encoding(text)
+    own = legacy_encoding(text)
+    if own is None and kind in ("VNI", "TCVN3") and text.isascii() is False:
+        own = None if _UNICODE_ONLY.search(text) else kind
+    kind = own
     if kind is None:
         return text
     if kind == "VNI":
