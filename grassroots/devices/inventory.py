@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grassroots.core.sheets import Column, read_table
+from grassroots.core.text import xml_text
 from grassroots.units.text import fold
 
 from .choices import Condition, DeviceKind, Technology
@@ -192,23 +193,23 @@ def write(devices) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for d in devices:
-        ws.append(
-            [
-                d.unit.code,
-                d.unit.name,
-                d.get_kind_display(),
-                d.name,
-                d.serial,
-                d.get_technology_display(),
-                d.get_condition_display(),
-                d.latitude,
-                d.longitude,
-                d.install_year,
-                d.supplier,
-                d.sim_network,
-                d.notes,
-            ]
-        )
+        values = [
+            d.unit.code,
+            d.unit.name,
+            d.get_kind_display(),
+            d.name,
+            d.serial,
+            d.get_technology_display(),
+            d.get_condition_display(),
+            d.latitude,
+            d.longitude,
+            d.install_year,
+            d.supplier,
+            d.sim_network,
+            d.notes,
+        ]
+        # A row stored before text was cleaned at entry must not break the workbook's XML.
+        ws.append([xml_text(v) if isinstance(v, str) else v for v in values])
     for col, choices in (("C", DeviceKind), ("F", Technology), ("G", Condition)):
         labels = ",".join(str(label) for _v, label in choices.choices)
         dv = DataValidation(type="list", formula1=f'"{labels}"', allow_blank=True)

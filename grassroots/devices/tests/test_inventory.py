@@ -155,3 +155,13 @@ def test_english_headers_and_legacy_names(client, users):
     response = upload(client, users["operator"], data)
     assert response.status_code == 200, response.content
     assert Device.objects.get(serial="E-1").name == "Cụm loa thôn 1"
+
+
+def test_export_parses_even_with_control_characters_stored_before_cleaning(client, users):
+    st = station(COMMUNE_A)
+    device = DeviceFactory(unit=st.unit, station=st, serial="X-2")
+    Device.objects.filter(pk=device.pk).update(notes="hỏng\u000b loa\u001b", name="Cụm\u0007 1")
+    response = call(client, "get", "/api/v1/devices/inventory.xlsx", user=users["operator"])
+    assert response.status_code == 200
+    ws = load_workbook(io.BytesIO(response.content)).active
+    assert ws["M2"].value == "hỏng loa" and ws["D2"].value == "Cụm 1"
