@@ -70,10 +70,11 @@ _VNI_ALONE = {
 }  # fmt: skip
 _VNI_PAIR = re.compile("([aeiouyAEIOUYôöÔÖ])([" + re.escape("".join(_VNI_MARKS)) + "])")
 
-# Latin-1 letters Vietnamese uses; any other Latin-1 letter or sign in a name is a legacy sign.
-_VIETNAMESE_LATIN1 = set("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ")
+# Latin-1 letters Vietnamese uses, and signs Unicode text uses that neither old font maps
+# ("30°C", "m²"); any other Latin-1 letter or sign is a legacy sign.
+_VIETNAMESE_LATIN1 = set("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ") | set("°±²³´×")
 _FOREIGN = re.compile("[" + "".join(c for c in map(chr, range(0xA1, 0x100))
-                                    if c not in _VIETNAMESE_LATIN1 and c != "×") + "]")  # fmt: skip
+                                    if c not in _VIETNAMESE_LATIN1) + "]")  # fmt: skip
 _UNICODE_ONLY = re.compile("[ĂăĐđĨĩŨũƠơƯư\u1ea0-\u1ef9]")
 
 

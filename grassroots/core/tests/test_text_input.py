@@ -37,6 +37,7 @@ def test_clean_text_drops_c0_c1_keeps_tab_newline_and_nfc():
         ("Xã Hòa Hội", None, "Xã Hòa Hội"),
         ("Phường Phố Hiến", None, "Phường Phố Hiến"),
         ("Café Hà Nội", None, "Café Hà Nội"),
+        ("Loa 30° góc 2 m²", None, "Loa 30° góc 2 m²"),
     ],
 )
 def test_legacy_encodings_are_recognised_and_converted(raw, kind, text):
