@@ -117,3 +117,18 @@ if __name__ == "__main__":
         for text, expected, got in misses:
             print(f"{text}\n  want {expected}\n  got  {got}")
         print(f"{path.name}: {right}/{total} = {right / total:.1%} read right")
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("thế kỷ XX (1900-2000)", "một nghìn chín trăm đến hai nghìn"),  # years, not a hotline
+        ("Đã có 3/5 thôn hoàn thành", "ba trên năm thôn"),  # a fraction, not a date
+        ("hoạt động 24/7", "hai mươi tư trên bảy"),
+        ("Đạt 19/19 tiêu chí", "mười chín trên mười chín"),
+    ],
+)
+def test_rules_do_not_overreach(text, reading):
+    from grassroots.content.tts import normalize
+
+    assert reading.lower() in normalize(text).lower()

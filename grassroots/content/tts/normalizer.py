@@ -168,9 +168,15 @@ class _Normaliser:
 
         # Hotlines 1800/1900 + 4 or 6 digits, with or without a separator: digit by digit.
         hotline = re.compile(
-            r"(?<![\d.,])(1[89]00)[\s.\-]?(\d{2}[\s.\-]?\d{2}(?:[\s.\-]?\d{2})?)(?!\d|[.,]\d)"
+            r"(?<![\d.,])(1[89]00)([\s.\-]?)(\d{2}[\s.\-]?\d{2}(?:[\s.\-]?\d{2})?)(?!\d|[.,]\d)"
         )
-        text = hotline.sub(lambda m: f"{read_digits(m.group(1))}, {read_digits(m.group(2))}", text)
+
+        def hot(m: re.Match) -> str:
+            if m.group(2) == "-" and re.fullmatch(r"1[89]\d\d|20\d\d", m.group(3)):
+                return m.group(0)  # "1900-2000": years, not a hotline
+            return f"{read_digits(m.group(1))}, {read_digits(m.group(3))}"
+
+        text = hotline.sub(hot, text)
         text = pattern.sub(repl, text)
 
         # Emergency and short hotlines are said digit by digit: "gọi 114" -> "gọi một một bốn",
