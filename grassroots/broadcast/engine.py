@@ -57,7 +57,7 @@ class ItemSpec:
     start: datetime
     duration: timedelta
     rrule: str = ""
-    exdates: tuple[datetime, ...] = ()
+    exdates: tuple[datetime | date, ...] = ()  # a date: every occurrence on that day
     rank: int | None = None
     from_upper: bool = False
 
@@ -161,12 +161,21 @@ def expand(item: ItemSpec, start: datetime, end: datetime) -> list[Occurrence]:
         return [Occurrence(item, s, e)] if s < end and e > start else []
     rule = parse_rrule(item.rrule, item.start)
     out = []
-    excluded = set(item.exdates)
+    excluded = set(item.exdates)  # instants, and dates meaning "that day's occurrences"
     for s in rule.between(start - item.duration, end, inc=True):
         e = s + item.duration
-        if s < end and e > start and s not in excluded:
+        if s < end and e > start and not _excluded(s, excluded):
             out.append(Occurrence(item, s, e))
     return out
+
+
+def _excluded(s: datetime, excluded: set) -> bool:
+    if not excluded:
+        return False
+    if s in excluded:
+        return True
+    day = s.astimezone(TZ).date() if s.tzinfo else s.date()
+    return day in excluded
 
 
 def last_end(item: ItemSpec) -> datetime | None:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
+from grassroots.core.dates import When
+
 
 class StationRead(Schema):
     id: int
@@ -40,7 +42,10 @@ class ScheduleCreate(Schema):
     starts_at: datetime
     duration_seconds: int = Field(gt=0, le=12 * 3600)
     rrule: str = Field("", max_length=500, description="RFC 5545, ví dụ FREQ=DAILY")
-    exdates: list[datetime] = Field(default_factory=list)
+    exdates: list[When] = Field(
+        default_factory=list,
+        description="Các lần bỏ: ngày (bỏ lần phát của ngày đó) hoặc đúng giờ của một lần phát",
+    )
     revision: int | None = None
     playlist: list[int] = Field(default_factory=list)
     media: list[MediaIn] = Field(default_factory=list)
@@ -74,7 +79,7 @@ class ScheduleUpdate(Schema):
     starts_at: datetime | None = None
     duration_seconds: int | None = Field(None, gt=0, le=12 * 3600)
     rrule: str | None = Field(None, max_length=500)
-    exdates: list[datetime] | None = None
+    exdates: list[When] | None = None
     volume: int | None = Field(None, ge=0, le=100)
     rank: int | None = Field(None, ge=1, le=999)
 

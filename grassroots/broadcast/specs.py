@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from grassroots.core.dates import parse_when
 from grassroots.units.models import Unit
 
 from . import engine
@@ -24,7 +25,7 @@ def item_spec(item: ScheduleItem) -> engine.ItemSpec:
         start=item.starts_at,
         duration=timedelta(seconds=item.duration_seconds),
         rrule=item.rrule,
-        exdates=tuple(datetime.fromisoformat(x) for x in item.exdates or ()),
+        exdates=tuple(parse_when(x) for x in item.exdates or ()),
         rank=item.rank,
         from_upper=item.source_id is not None,
     )

@@ -9,13 +9,24 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from grassroots.core.auth import API_AUTH
 from grassroots.core.errors import Problem, problem_response, validation_errors
+from grassroots.core.text import clean_data
 
 log = logging.getLogger("grassroots.api")
 
+
+class CleanParser(Parser):
+    """JSON bodies enter clean: NFC, no control characters (core.text), like form fields."""
+
+    def parse_body(self, request):
+        return clean_data(super().parse_body(request))
+
+
 api = NinjaAPI(
+    parser=CleanParser(),
     title="grassroots API",
     version="1",
     description="Hệ thống thông tin cơ sở: API phiên bản 1. Xác thực: Bearer token "

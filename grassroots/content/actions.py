@@ -51,7 +51,7 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 MAX_BODY = 50_000
-MAX_TTS_TEXT = 5_000
+MAX_TTS_TEXT = 5_000  # one preview part; a long bulletin is previewed part by part
 DEFAULT_UPLOAD_MAX_BYTES = 1024 * 1024 * 1024
 EDITABLE_FIELDS = (
     "title", "body", "kind", "category", "priority", "source", "source_name", "targets",
@@ -793,28 +793,64 @@ def _tts_or_503():
     return tts
 
 
-def _tts_text(text: str) -> str:
+def preview_parts(text: str, size: int = MAX_TTS_TEXT) -> list[str]:
+    """A bulletin cut into parts of at most `size` characters, at paragraph, then sentence,
+    then word ends, so each part can be read and heard on its own."""
+    parts: list[str] = []
+    current = ""
+    pieces = re.split(r"(?<=\n)|(?<=[.!?;:])\s+", text)
+    for piece in pieces:
+        while len(piece) > size:  # one sentence longer than a part: cut at a space
+            cut = piece.rfind(" ", 0, size)
+            cut = cut if cut > size // 2 else size
+            piece_head, piece = piece[:cut], piece[cut:].lstrip()
+            if current:
+                parts.append(current.strip())
+                current = ""
+            parts.append(piece_head.strip())
+        joined = f"{current} {piece}" if current and not current.endswith("\n") else current + piece
+        if len(joined) > size and current:
+            parts.append(current.strip())
+            current = piece
+        else:
+            current = joined
+    if current.strip():
+        parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+def _tts_text(text: str, part: int = 1) -> tuple[str, int]:
+    """Part `part` (from 1) of the plain text, and how many parts there are."""
     text = plain_text(sanitize(text or ""))
     if not text:
         raise ValidationError({"text": "Chưa có nội dung để đọc thử."})
-    if len(text) > MAX_TTS_TEXT:
-        raise ValidationError({"text": f"Đoạn đọc thử dài quá {MAX_TTS_TEXT} ký tự."})
-    return text
+    if len(text) > MAX_BODY + 300:
+        raise ValidationError({"text": f"Văn bản dài quá {MAX_BODY} ký tự."})
+    parts = preview_parts(text)
+    if not 1 <= int(part) <= len(parts):
+        raise ValidationError(
+            {"part": f"Văn bản có {len(parts)} phần; hãy chọn từ 1 đến {len(parts)}."}
+        )
+    return parts[int(part) - 1], len(parts)
 
 
-def preview_reading(*, user, text: str, voice: str = "vi") -> str:
-    """The reading text TTS would speak (abbreviations, numbers, dates expanded)."""
+def preview_reading(*, user, text: str, voice: str = "vi", part: int = 1) -> dict:
+    """The reading text TTS would speak for one part of the text (abbreviations, numbers,
+    dates expanded): {"reading_text", "part", "parts"}."""
     require(user, "content.change")
-    text = _tts_text(text)
-    return _tts_or_503().normalize(text, voice=voice)
+    chunk, count = _tts_text(text, part)
+    reading = _tts_or_503().normalize(chunk, voice=voice)
+    return {"reading_text": reading, "part": int(part), "parts": count}
 
 
-def request_preview_audio(*, user, text: str, voice: str = "vi", speed: int = 150) -> str:
-    """Queue the synthesis of a preview; returns the task result id to poll."""
+def request_preview_audio(
+    *, user, text: str, voice: str = "vi", speed: int = 150, part: int = 1
+) -> str:
+    """Queue the synthesis of one preview part; returns the task result id to poll."""
     from .tasks import synthesize_preview
 
     require(user, "content.change")
-    text = _tts_text(text)
+    text, _count = _tts_text(text, part)
     _tts_or_503()
     if not 80 <= int(speed) <= 450:
         raise ValidationError({"speed": "Tốc độ đọc phải trong khoảng 80–450 từ/phút."})

@@ -257,13 +257,15 @@ def pick_up(request, share_id: int):
 
 @router.post("/tts/preview", response=TtsPreviewRead, summary="Đọc thử: văn bản sẽ được đọc")
 def tts_preview(request, data: TtsPreviewCreate):
-    reading = actions.preview_reading(user=request.user, text=data.text, voice=data.voice)
+    reading = actions.preview_reading(
+        user=request.user, text=data.text, voice=data.voice, part=data.part
+    )
     task_id = None
     if data.audio:
         task_id = actions.request_preview_audio(
-            user=request.user, text=data.text, voice=data.voice, speed=data.speed
+            user=request.user, text=data.text, voice=data.voice, speed=data.speed, part=data.part
         )
-    return {"reading_text": reading, "audio_task": task_id}
+    return {**reading, "audio_task": task_id}
 
 
 def preview_audio_status(user, task_id: str) -> dict:

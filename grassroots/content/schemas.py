@@ -186,15 +186,18 @@ class InboxFilter(Schema):
 
 
 class TtsPreviewCreate(Schema):
-    text: str = Field(max_length=20_000)
+    text: str = Field(max_length=60_000, description="Cả bản tin; được đọc thử từng phần")
     voice: str = "vi"
     speed: int = 150
     audio: bool = False
+    part: int = Field(1, ge=1, description="Phần cần đọc thử (từ 1), mỗi phần tối đa 5.000 ký tự")
 
 
 class TtsPreviewRead(Schema):
     reading_text: str
     audio_task: str | None = None
+    part: int = 1
+    parts: int = 1
 
 
 class TtsAudioRead(Schema):

@@ -258,13 +258,18 @@ def tts_preview(request):
     context: dict = {}
     try:
         voice = request.POST.get("voice", "vi") or "vi"
-        context["reading_text"] = actions.preview_reading(user=request.user, text=text, voice=voice)
+        part = int(request.POST.get("part", "1") or 1)
+        context.update(
+            actions.preview_reading(user=request.user, text=text, voice=voice, part=part)
+        )
+        context["percent"] = round(100 * context["part"] / context["parts"])
         if request.POST.get("audio"):
             context["task_id"] = actions.request_preview_audio(
                 user=request.user,
                 text=text,
                 voice=request.POST.get("voice", "vi") or "vi",
                 speed=int(request.POST.get("speed", "150") or 150),
+                part=part,
             )
     except (ValidationError, Problem, PermissionDenied, ValueError) as exc:
         context["error"] = error_text(exc)

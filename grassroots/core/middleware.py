@@ -49,3 +49,42 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class CleanTextMiddleware:
+    """Query strings and form fields enter clean (core.text.clean_text): the one boundary for
+    every console form, citizen page and form-encoded client (Open311). JSON bodies of /api/v1
+    are cleaned by the API's parser; passwords are left exactly as typed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.GET = _cleaned(request.GET)
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            request.POST = _cleaned(request.POST)
+        return self.get_response(request)
+
+
+def _cleaned(query):
+    from .text import clean_text
+
+    if not any(
+        clean_text(k) != k or (v and clean_text(v) != v)
+        for k, values in query.lists()
+        for v in values
+        if "password" not in k
+    ):
+        return query
+    out = query.copy()  # a mutable copy; made immutable again below
+    for key, values in query.lists():
+        if "password" in key:
+            continue
+        out.setlist(clean_text(key), [clean_text(v) for v in values])
+        if clean_text(key) != key:
+            del out[key]
+    out._mutable = False
+    return out

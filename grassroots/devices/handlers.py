@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from grassroots.core.bulk import insert_rows, json_text
 from grassroots.core.gateway import handles
+from grassroots.core.text import clean_data
 from grassroots_protocol import messages as wire
 
 from .models import Device
@@ -33,7 +34,9 @@ def _parse(batch: list[tuple[str, bytes]]) -> list[tuple[int, dict, bytes]]:
             log.warning("dropped unreadable message on %s", topic)
             continue
         if isinstance(data, dict):
-            out.append((device_id, data, raw))
+            clean = clean_data(data)
+            # The raw bytes are stored as the JSON column unless cleaning changed the message.
+            out.append((device_id, clean, raw if clean == data else json.dumps(clean).encode()))
     return out
 
 

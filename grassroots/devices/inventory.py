@@ -1,5 +1,8 @@
 """The inventory workbook (rà soát thực trạng) a commune fills in: columns, reading, writing.
 
+Reading goes through core.sheets: a title above the header, Vietnamese or English headers,
+codes as Excel shows them, merged cells on every row they cover, legacy encodings converted.
+
 Reading checks every row and returns all errors at once; the caller saves nothing unless the
 whole file is clean.
 """
@@ -10,6 +13,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from grassroots.core.sheets import Column, read_table
+from grassroots.core.text import xml_text
 from grassroots.units.text import fold
 
 from .choices import Condition, DeviceKind, Technology
@@ -81,43 +86,49 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+# Other names people give the columns (English field names, short Vietnamese forms).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "unit_code": ("Mã", "Mã xã", "Mã ĐVHC"),
+    "unit_name": ("Tên", "Tên xã", "Tên ĐVHC", "Đơn vị"),
+    "kind": ("Loại",),
+    "name": ("Thiết bị",),
+    "serial": ("Sê-ri", "Số seri", "Serial", "Số serial"),
+    "install_year": ("Năm lắp",),
+    "sim_network": ("Mạng", "SIM"),
+}
+CODE_COLUMNS = ("unit_code", "serial")
+TABLE = [
+    Column(f, (title, f, *ALIASES.get(f, ())), required=required, code=f in CODE_COLUMNS)
+    for f, title, required in COLUMNS
+]
+
+
 def read(data: bytes) -> Parsed:
     """Parse the workbook into row dicts (choices resolved), collecting every error."""
-    from openpyxl import load_workbook
-
     out = Parsed()
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        table = read_table(data, TABLE, sheet=SHEET)
     except Exception:  # noqa: BLE001 - any unreadable upload gets the same answer
         out.errors.append(RowError(0, "tệp", "Không đọc được tệp: hãy tải lên tệp Excel .xlsx."))
         return out
-    ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = [_text(h) for h in next(rows, ())]
-    folded = [fold(h) for h in header]
-    index: dict[str, int] = {}
-    for fname, title, required in COLUMNS:
-        if fold(title) in folded:
-            index[fname] = folded.index(fold(title))
-        elif required:
-            out.errors.append(
-                RowError(1, title, f"Thiếu cột '{title}'. Hãy dùng đúng mẫu: {', '.join(HEADERS)}.")
+    for row, column, message in table.errors:
+        if not table.rows:  # the header itself is wrong
+            message += f" Hãy dùng đúng mẫu: {', '.join(HEADERS)}."
+        out.errors.append(RowError(row, column, message))
+    for h in table.unknown_headers:
+        out.errors.append(
+            RowError(
+                table.header_row,
+                h,
+                f"Cột '{h}' không có trong mẫu; hãy xoá cột này hoặc dùng đúng mẫu.",
             )
-    known = {fold(h) for h in HEADERS}
-    for h in header:
-        if h and fold(h) not in known:
-            out.errors.append(
-                RowError(1, h, f"Cột '{h}' không có trong mẫu; hãy xoá cột này hoặc dùng đúng mẫu.")
-            )
-    if out.errors:
+        )
+    if out.errors and not table.rows or table.unknown_headers:
         return out
-    for number, values in enumerate(rows, start=2):
+    for number, raw in table.rows:
         if number > MAX_ROWS:
             out.errors.append(RowError(number, "", f"Tệp quá {MAX_ROWS} dòng; hãy chia nhỏ."))
             break
-        raw = {f: (values[i] if i < len(values) else None) for f, i in index.items()}
-        if all(_text(v) == "" for v in raw.values()):
-            continue
         out.rows.append((number, _row(number, raw, out.errors)))
     return out
 
@@ -182,23 +193,23 @@ def write(devices) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for d in devices:
-        ws.append(
-            [
-                d.unit.code,
-                d.unit.name,
-                d.get_kind_display(),
-                d.name,
-                d.serial,
-                d.get_technology_display(),
-                d.get_condition_display(),
-                d.latitude,
-                d.longitude,
-                d.install_year,
-                d.supplier,
-                d.sim_network,
-                d.notes,
-            ]
-        )
+        values = [
+            d.unit.code,
+            d.unit.name,
+            d.get_kind_display(),
+            d.name,
+            d.serial,
+            d.get_technology_display(),
+            d.get_condition_display(),
+            d.latitude,
+            d.longitude,
+            d.install_year,
+            d.supplier,
+            d.sim_network,
+            d.notes,
+        ]
+        # A row stored before text was cleaned at entry must not break the workbook's XML.
+        ws.append([xml_text(v) if isinstance(v, str) else v for v in values])
     for col, choices in (("C", DeviceKind), ("F", Technology), ("G", Condition)):
         labels = ",".join(str(label) for _v, label in choices.choices)
         dv = DataValidation(type="list", formula1=f'"{labels}"', allow_blank=True)

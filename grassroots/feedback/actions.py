@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +14,7 @@ from grassroots.accounts.scope import covers
 from grassroots.core import audit
 from grassroots.core.audit import snapshot
 from grassroots.core.models import ChangeAction
+from grassroots.core.text import clean_text as core_clean_text
 from grassroots.units.models import Unit
 
 from . import geo, notify
@@ -64,12 +64,9 @@ def ensure_default_categories() -> int:
 # --- input helpers shared by the citizen form and Open311 --------------------------------------
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def clean_text(text: str) -> str:
     """Trim, drop control characters and check the length; the text is stored as plain text."""
-    text = _CONTROL.sub("", (text or "").replace("\r\n", "\n")).strip()
+    text = core_clean_text(text or "").strip()
     if not text:
         raise ValidationError("Hãy viết nội dung phản ánh.")
     if len(text) > MAX_TEXT:
@@ -183,7 +180,7 @@ def rate(*, report: Report, stars: int, comment: str = "") -> Rating:
         raise ValidationError("Phản ánh này chưa có trả lời để đánh giá.")
     if not 1 <= int(stars) <= 5:
         raise ValidationError("Hãy chọn từ 1 đến 5 sao.")
-    comment = _CONTROL.sub("", comment or "").strip()
+    comment = core_clean_text(comment or "").strip()
     if len(comment) > 2000:
         raise ValidationError("Nhận xét quá dài; tối đa 2000 ký tự.")
     with transaction.atomic():

@@ -6,6 +6,7 @@ import json
 import logging
 
 from grassroots.core.gateway import handles
+from grassroots.core.text import clean_data
 from grassroots.devices.protocol import device_id_from_topic
 
 log = logging.getLogger("grassroots.signage")
@@ -26,7 +27,7 @@ def _boards(items: list[tuple[str, bytes]]):
         if board is None:
             continue
         try:
-            body = json.loads(payload or b"{}")
+            body = clean_data(json.loads(payload or b"{}"))
         except ValueError:
             log.warning("board %s sent a message that is not JSON on %s", dev, topic)
             continue

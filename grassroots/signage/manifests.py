@@ -192,6 +192,25 @@ def render_item(
     }
 
 
+def preview_item(bulletin, layout: dict) -> dict:
+    """The bulletin's current text as a board item, for the editor's preview (no media, no
+    window: it shows now)."""
+    title = clean_text(bulletin.title)[:300]
+    paras = paragraphs(bulletin.body or "")
+    return {
+        "id": f"preview-{bulletin.pk}",
+        "bulletin": bulletin.pk,
+        "title": title,
+        "paragraphs": paras,
+        "priority": str(bulletin.priority),
+        "must_show": False,
+        "source": clean_text(bulletin.source_name or bulletin.unit.name)[:200],
+        "media": [],
+        "duration": _duration(layout, " ".join([title, *paras]), [], None),
+        "window": _window(None),
+    }
+
+
 def _showable(qs, now: datetime):
     from grassroots.content.choices import Status
 

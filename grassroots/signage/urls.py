@@ -20,6 +20,11 @@ urlpatterns = [
         name="signage-preview",
     ),
     path(
+        "bang-tin-dien-tu/xem-truoc/ban-tin/<int:bulletin_id>/",
+        views.bulletin_preview,
+        name="signage-bulletin-preview",
+    ),
+    path(
         "bang-tin-dien-tu/<int:device_id>/anh-chup.png",
         views.screenshot_file,
         name="signage-screenshot",

@@ -235,6 +235,35 @@ def board_preview(request, device_id: int):
     return _csp(response, preview=True)
 
 
+@xframe_options_sameorigin
+@login_required
+def bulletin_preview(request, bulletin_id: int):
+    """A bulletin as a 16:9 board will show it (same player, paging and all), before it is
+    published: what the editor checks that nothing is cut off."""
+    from grassroots.content.models import Bulletin
+
+    from .manifests import layout_payload, preview_item
+
+    try:
+        require(request.user, "content.view")
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    bulletin = get_object_or_404(
+        Bulletin.objects.restrict(request.user, "content.view"), pk=bulletin_id
+    )
+    manifest = {
+        "unit": {"name": bulletin.unit.name},
+        "layout": layout_payload(None),
+        "items": [preview_item(bulletin, layout_payload(None))],
+    }
+    response = render(
+        request,
+        "signage/player.html",
+        {"mode": "item", "version": _shell_version(), "device_id": "", "preview_item": manifest},
+    )
+    return _csp(response, preview=True)
+
+
 @login_required
 def screenshot_file(request, device_id: int):
     from django.http import FileResponse

@@ -1,14 +1,14 @@
 """Import a unit list from CSV or XLSX so a province can correct or extend its tree.
 
-Columns (header row, any order): code, name, kind, parent_code, valid_from, valid_to, latitude,
-longitude. Every row is checked first; if any row has an error nothing is saved.
+Columns (header row, any order, in English or Vietnamese, a title above is fine): code, name,
+kind, parent_code, valid_from, valid_to, latitude, longitude (Mã, Tên, Loại, Mã cấp trên,
+Hiệu lực từ, Hiệu lực đến, Vĩ độ, Kinh độ). Every row is checked first; if any row has an
+error nothing is saved. Reading (codes as displayed, merged cells, legacy encodings): core.sheets.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from django.db import transaction
 
 from grassroots.core import audit
 from grassroots.core.models import ChangeAction
+from grassroots.core.sheets import Column, read_path
 
 from .choices import UnitKind
 from .models import Unit
@@ -31,28 +32,25 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
+TABLE = [
+    Column("code", ("code", "Mã", "Mã đơn vị", "Mã ĐVHC", "Mã số"), required=True, code=True),
+    Column("name", ("name", "Tên", "Tên đơn vị", "Tên ĐVHC"), required=True),
+    Column("kind", ("kind", "Loại", "Cấp", "Loại đơn vị"), required=True),
+    Column(
+        "parent_code",
+        ("parent_code", "Mã cấp trên", "Mã đơn vị cấp trên", "Mã tỉnh"),
+        code=True,
+    ),
+    Column("valid_from", ("valid_from", "Hiệu lực từ", "Từ ngày", "Ngày hiệu lực")),
+    Column("valid_to", ("valid_to", "Hiệu lực đến", "Đến ngày", "Ngày hết hiệu lực")),
+    Column("latitude", ("latitude", "Vĩ độ", "lat")),
+    Column("longitude", ("longitude", "Kinh độ", "long", "lon")),
+]
 
-        wb = load_workbook(path, read_only=True, data_only=True)
-        rows = list(wb.active.iter_rows(values_only=True))
-        if not rows:
-            return []
-        header = [str(h or "").strip().lower() for h in rows[0]]
-        return [
-            {
-                header[i]: "" if v is None else str(v).strip()
-                for i, v in enumerate(r)
-                if i < len(header)
-            }
-            for r in rows[1:]
-            if any(v not in (None, "") for v in r)
-        ]
-    text = path.read_bytes().decode("utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text))
-    reader.fieldnames = [f.strip().lower() for f in (reader.fieldnames or [])]
-    return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+def _read_rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+    table = read_path(path, TABLE)
+    return table.rows, [message for _row, _col, message in table.errors]
 
 
 def _date(value: str, col: str, errors: list[str], line: int) -> datetime.date | None:
@@ -85,22 +83,23 @@ def import_units(path: Path, *, user=None, source: str = "") -> ImportResult:
         result.errors.append("Tệp phải là .csv hoặc .xlsx.")
         return result
     try:
-        rows = _read_rows(path)
+        rows, errors = _read_rows(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear error
         result.errors.append(f"Không đọc được tệp: {exc}")
+        return result
+    if errors and not rows:
+        result.errors.extend(errors)
+        result.errors.append(f"Các cột: {', '.join(COLUMNS)} (hoặc tên tiếng Việt: Mã, Tên, Loại).")
         return result
     if not rows:
         result.errors.append("Tệp không có dòng dữ liệu nào.")
         return result
-    missing = [c for c in REQUIRED if c not in rows[0]]
-    if missing:
-        result.errors.append(f"Thiếu cột: {', '.join(missing)}. Các cột: {', '.join(COLUMNS)}.")
-        return result
+    result.errors.extend(errors)
 
     seen: set[str] = set()
-    file_codes = {r.get("code", "") for r in rows}
+    file_codes = {r.get("code", "") for _line, r in rows}
     plan = []
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         errs: list[str] = []
         code = row.get("code", "")
         if not code or not code.isdigit() or len(code) > 16:

@@ -15,6 +15,7 @@ from .probe import (
     KIND_LABEL,
     duration_of,
     ffprobe,
+    probe_unknown,
     real_streams,
     sniff,
 )
@@ -31,6 +32,10 @@ FAMILY_EXT = {
     "flac": "flac",
     "ogg": "ogg",
     "amr": "amr",
+    "asf": "wma",
+    "aiff": "aif",
+    "caf": "caf",
+    "ac3": "ac3",
     "mp4": "mp4",
     "matroska": "mkv",
     "avi": "avi",
@@ -82,16 +87,6 @@ def ingest(
             "tải lên lần nữa.",
             code="empty",
         )
-    if ext not in EXTENSIONS:
-        raise MediaRejected(
-            f"Không hỗ trợ tệp đuôi “.{ext}”. Hãy dùng âm thanh MP3/WAV/M4A/OGG, video MP4/WebM "
-            "hoặc ảnh JPEG/PNG/WebP."
-            if ext
-            else "Tệp không có phần mở rộng (đuôi) nên không "
-            "biết là loại gì. Hãy đặt tên tệp có đuôi, ví dụ .mp3, .mp4, .jpg.",
-            code="unsupported",
-        )
-    ext_kind = EXTENSION_KIND[ext]
     limits = limits_for(declared_kind)
     max_bytes = limits.get("max_bytes")
     if max_bytes and size > max_bytes:
@@ -101,11 +96,23 @@ def ingest(
             code="too_large",
         )
 
-    family = sniff(path)
+    # The content decides what a file is; its name only explains a refusal.
+    family, info = sniff(path), None
+    if family is None and declared_kind in ("audio", "video"):
+        family, info = probe_unknown(path) or (None, None)
+    if (family is None or family.kind == "bad") and ext not in EXTENSIONS:
+        raise MediaRejected(
+            f"Không hỗ trợ tệp đuôi “.{ext}”. Hãy dùng âm thanh MP3/WAV/M4A/OGG, video MP4/WebM "
+            "hoặc ảnh JPEG/PNG/WebP."
+            if ext
+            else "Tệp không có phần mở rộng (đuôi) nên không "
+            "biết là loại gì. Hãy đặt tên tệp có đuôi, ví dụ .mp3, .mp4, .jpg.",
+            code="unsupported",
+        )
     if family is None:
         raise MediaRejected(
             f"Không nhận ra nội dung tệp “{original_name}”: đây không phải âm thanh, video hay "
-            "ảnh mà hệ thống hỗ trợ, hoặc tệp đã bị hỏng.",
+            "ảnh mà hệ thống đọc được. Hãy kiểm tra đã chọn đúng tệp.",
             code="unsupported",
         )
     if family.kind == "bad":
@@ -119,7 +126,11 @@ def ingest(
             ),
             code="unsupported",
         )
-    if family.name not in EXTENSIONS[ext]:
+    ext_kind = EXTENSION_KIND.get(ext)
+    # Recorders name their files loosely (AAC in .mp3, MP4 in .aac, AMR in .3ga): audio or video
+    # under any audio/video name is judged by its content. An image under a sound's name, or
+    # the reverse, is a wrong file.
+    if ext_kind and (ext_kind == "image") != (family.kind == "image"):
         raise MediaRejected(
             f"Nội dung tệp không khớp với tên: “{original_name}” có đuôi .{ext} "
             f"({KIND_LABEL[ext_kind]}) nhưng thực chất là {family.label}. Hãy kiểm tra lại và "
@@ -132,7 +143,15 @@ def ingest(
         if family.kind == "image":
             kind = "image"
         else:
-            info = ffprobe(path, family.demuxer)
+            if info is None:
+                try:
+                    info = ffprobe(path, family.demuxer)
+                except MediaRejected:
+                    # Damaged only if ffprobe cannot read it in any container it may be in.
+                    found = probe_unknown(path)
+                    if found is None:
+                        raise
+                    family, info = found
             has_video = bool(real_streams(info, "video"))
             has_audio = bool(real_streams(info, "audio"))
             kind = "video" if has_video else "audio" if has_audio else ""

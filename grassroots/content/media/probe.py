@@ -32,6 +32,10 @@ FAMILIES = {
         Family("flac", "âm thanh FLAC", "audio", "audio/flac", "flac"),
         Family("ogg", "âm thanh Ogg", "audio", "audio/ogg", "ogg"),
         Family("amr", "ghi âm AMR", "audio", "audio/amr", "amr"),
+        Family("asf", "tệp WMA/WMV", "av", "audio/x-ms-wma", "asf"),
+        Family("aiff", "âm thanh AIFF", "audio", "audio/aiff", "aiff"),
+        Family("caf", "âm thanh CAF (iPhone)", "audio", "audio/x-caf", "caf"),
+        Family("ac3", "âm thanh AC-3", "audio", "audio/ac3", "ac3"),
         Family("mp4", "tệp MP4/M4A", "av", "video/mp4", "mov"),
         Family("matroska", "tệp WebM/MKV", "av", "video/webm", "matroska"),
         Family("avi", "video AVI", "video", "video/x-msvideo", "avi"),
@@ -60,6 +64,18 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "oga": ("ogg",),
     "opus": ("ogg",),
     "amr": ("amr",),
+    "wma": ("asf",),
+    "asf": ("asf",),
+    "wmv": ("asf",),
+    "aif": ("aiff",),
+    "aiff": ("aiff",),
+    "aifc": ("aiff",),
+    "caf": ("caf",),
+    "ac3": ("ac3",),
+    "3ga": ("mp4", "amr"),
+    "3g2": ("mp4",),
+    "m4b": ("mp4",),
+    "mpga": ("mp3",),
     "m4a": ("mp4",),
     "mp4": ("mp4",),
     "m4v": ("mp4",),
@@ -80,8 +96,14 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 
 # What kind an extension promises, for the "content does not match the name" message.
 EXTENSION_KIND = {
-    **dict.fromkeys(["mp3", "aac", "wav", "flac", "ogg", "oga", "opus", "amr", "m4a"], "audio"),
-    **dict.fromkeys(["mp4", "m4v", "mov", "3gp", "webm", "mkv", "avi"], "video"),
+    **dict.fromkeys(
+        ["mp3", "aac", "wav", "flac", "ogg", "oga", "opus", "amr", "m4a", "wma", "aif", "aiff"]
+        + ["aifc", "caf", "ac3", "3ga", "m4b", "mpga"],
+        "audio",
+    ),
+    **dict.fromkeys(
+        ["mp4", "m4v", "mov", "3gp", "3g2", "webm", "mkv", "avi", "asf", "wmv"], "video"
+    ),
     **dict.fromkeys(["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"], "image"),
 }
 
@@ -100,7 +122,7 @@ def sniff(path: Path) -> Family | None:
         return FAMILIES["gif"]
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return FAMILIES["webp"]
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+    if head.startswith((b"RIFF", b"RF64")) and head[8:12] == b"WAVE":
         return FAMILIES["wav"]
     if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
         return FAMILIES["avi"]
@@ -108,6 +130,14 @@ def sniff(path: Path) -> Family | None:
         return FAMILIES["bmp"]
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return FAMILIES["tiff"]
+    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
+        return FAMILIES["asf"]
+    if head.startswith(b"FORM") and head[8:12] in (b"AIFF", b"AIFC"):
+        return FAMILIES["aiff"]
+    if head.startswith(b"caff"):
+        return FAMILIES["caf"]
+    if head.startswith(b"\x0b\x77"):
+        return FAMILIES["ac3"]
     if head.startswith(b"OggS"):
         return FAMILIES["ogg"]
     if head.startswith(b"fLaC"):
@@ -172,6 +202,44 @@ def ffprobe(path: Path, demuxer: str | None) -> dict:
     # and the guess must not be taken for proof of truncation.
     info["duration_estimated"] = b"Estimating duration from bitrate" in proc.stderr
     return info
+
+
+# ffprobe's own format names we take when the first bytes did not tell (an MP3 behind a junk
+# header, a recorder's odd container). Playlists and other formats that open further files
+# (hls, concat, sdp...) are never on it.
+PROBED_FORMATS = {
+    "mp3": "mp3", "aac": "aac", "wav": "wav", "w64": "wav", "flac": "flac", "ogg": "ogg",
+    "amr": "amr", "amrnb": "amr", "amrwb": "amr", "mov": "mp4", "matroska": "matroska",
+    "asf": "asf", "aiff": "aiff", "caf": "caf", "ac3": "ac3", "eac3": "ac3", "wv": "wav",
+    "ape": "wav", "au": "wav", "mpeg": "mp3", "mpegts": "mp4", "avi": "avi",
+}  # fmt: skip
+
+
+def probe_unknown(path: Path) -> tuple[Family, dict] | None:
+    """Let ffprobe recognise an audio/video file our magic bytes do not know; None if it cannot.
+
+    Text files are not offered to ffprobe (a playlist would make it open other files).
+    """
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    if not head or all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return None
+    cmd = ["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-show_format"]
+    cmd += ["-show_streams", "-of", "json", "file:" + str(path)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=FFPROBE_TIMEOUT, check=False)
+        info = json.loads(proc.stdout or b"{}") if proc.returncode == 0 else {}
+    except (subprocess.TimeoutExpired, ValueError):
+        return None
+    demuxer = (info.get("format", {}).get("format_name") or "").split(",")[0]
+    if demuxer not in PROBED_FORMATS:
+        return None
+    if not (real_streams(info, "audio") or real_streams(info, "video")):
+        return None
+    base = FAMILIES.get(PROBED_FORMATS[demuxer]) or FAMILIES["mp4"]
+    family = Family(base.name, base.label, base.kind, base.mime, demuxer)
+    info["duration_estimated"] = False
+    return family, info
 
 
 def real_streams(info: dict, codec_type: str) -> list[dict]:

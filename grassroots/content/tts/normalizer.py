@@ -53,34 +53,61 @@ class _Normaliser:
     def num(self, digits: str) -> str:
         return read_int(int(digits), self.dialect)
 
-    # --- document symbols: 49/2024/NĐ-CP, 123/QĐ-UBND, 05/CT-TTg --------------------------
+    # --- document symbols: 49/2024/NĐ-CP, 123/QĐ-UBND, 16/2023/QH15, 18-NQ/TW -------------
+    # Read as a person reads them: "[kind] số N [năm YYYY] [của issuer]", never "trên" for the
+    # slash. The kind is said once (not again after "Nghị định" or "NĐ", nor when "số" shows
+    # the writer named the document already); the issuer is left out when "của ..." follows.
     def documents(self, text: str) -> str:
-        pattern = re.compile(
+        state = re.compile(
             NB + r"(?:(số|Số)\s+)?(\d{1,5})/(?:(\d{4})/)?"
-            r"([A-ZĐ][A-Za-zĐđ]{0,9}(?:[-&][A-ZĐ][A-Za-zĐđ0-9]{0,12})+)" + NA
+            r"([A-ZĐ][A-Za-zĐđ]{0,9}\d{0,2}(?:[-&][A-ZĐ][A-Za-zĐđ0-9]{0,12})*)" + NA
         )
+        party = re.compile(
+            NB
+            + r"(?:(số|Số)\s+)?(\d{1,5})-([A-ZĐ][A-Za-zĐđ]{0,4})/([A-ZĐ][A-Za-zĐđ0-9]{0,12})"
+            + NA
+        )
+        types, issuers = self.t["document_types"], self.t["issuers"]
 
-        def repl(m: re.Match) -> str:
+        def state_repl(m: re.Match) -> str:
             parts = re.split(r"[-&]", m.group(4))
-            kind = self.t["document_types"].get(parts[0])
-            issuers = [self._issuer(p) for p in parts[1:]] if kind else None
-            if kind is None:  # not a document symbol we know: read the parts one by one
-                kind = ""
-                issuers = [self._issuer(p) for p in parts]
-            before = _words_before(text, m.start(), len(kind.split()) if kind else 0)
-            words = []
-            if kind and before != kind.lower():
-                words.append(kind)
-            words += ["số", self.num(m.group(2))]
-            if m.group(3):
-                words += ["năm", self.num(m.group(3))]
-            issuer = " và ".join(issuers or [])
-            after = " ".join(text[m.end() :].split()[: len(issuer.split()) + 1]).lower()
-            if issuer and after.rstrip(",.;:") != f"của {issuer}":  # "... của Chính phủ" follows
-                words += ["của", issuer]
-            return " ".join(words)
+            head = re.sub(r"\d+$", "", parts[0])
+            if len(parts) == 1 and not (parts[0] in issuers or head in issuers or head in types):
+                return m.group(0)  # "19/19", "24/7", "3/5 thôn": not a document
+            if len(parts) == 1:
+                kind = types.get(head, "")
+                return self._say(text, m, kind, head, self._issuer(parts[0]), m.group(3))
+            kind = types.get(parts[0])
+            if kind:
+                issuer = " và ".join(self._issuer(p) for p in parts[1:])
+            else:  # 345/UBND-VP: the office of the issuer
+                kind, issuer = "", " ".join(self._issuer(p) for p in parts)
+            return self._say(text, m, kind, parts[0], issuer, m.group(3))
 
-        return pattern.sub(repl, text)
+        def party_repl(m: re.Match) -> str:
+            kind = types.get(m.group(3))
+            if kind is None:
+                return m.group(0)
+            return self._say(text, m, kind, m.group(3), self._issuer(m.group(4)), None)
+
+        text = party.sub(party_repl, text)
+        return state.sub(state_repl, text)
+
+    def _say(self, text: str, m: re.Match, kind: str, abbr: str, issuer: str, year) -> str:
+        words = []
+        said = m.group(1) is not None  # "Luật Đất đai số 31/2024/QH15": named already
+        before = _words_before(text, m.start(), len(kind.split()) if kind else 0)
+        last = text[: m.start()].split()[-1:] or [""]
+        if kind and not said and before != kind.lower() and last[0] != abbr:
+            words.append(kind)
+        words += ["số", self.num(m.group(2))]
+        if year:
+            words += ["năm", self.num(year)]
+        after = text[m.end() :]
+        after = re.sub(r"^\s*,?\s*(?:ngày\s+\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}\s*,?\s*)?", "", after)
+        if issuer and not after.lower().startswith("của "):
+            words += ["của", issuer]
+        return " ".join(words)
 
     def _issuer(self, part: str) -> str:
         issuers = self.t["issuers"]
@@ -99,6 +126,13 @@ class _Normaliser:
             lambda m: (
                 f"{roads[m.group(1)]} {self.num(m.group(2))}"
                 + (f" {spell(m.group(3))}" if m.group(3) else "")
+            ),
+            text,
+        )
+        text = re.sub(
+            r"(?i)(hạng\s+)([A-F])(\d?)" + NA,
+            lambda m: (
+                m.group(1) + spell(m.group(2)) + (f" {self.num(m.group(3))}" if m.group(3) else "")
             ),
             text,
         )
@@ -132,13 +166,28 @@ class _Normaliser:
             spoken = ", ".join(read_digits(g) for g in groups if g)
             return ("cộng " if raw.startswith("+") else "") + spoken
 
-        text = pattern.sub(repl, text)
-        # Emergency and short hotlines are said digit by digit: "gọi 114" -> "gọi một một bốn".
-        return re.sub(
-            r"(?i)((?:gọi|số|đường dây nóng|hotline|tổng đài)\s+)(11[1-9]|1022)" + NA,
-            lambda m: m.group(1) + read_digits(m.group(2)),
-            text,
+        # Hotlines 1800/1900 + 4 or 6 digits, with or without a separator: digit by digit.
+        hotline = re.compile(
+            r"(?<![\d.,])(1[89]00)([\s.\-]?)(\d{2}[\s.\-]?\d{2}(?:[\s.\-]?\d{2})?)(?!\d|[.,]\d)"
         )
+
+        def hot(m: re.Match) -> str:
+            if m.group(2) == "-" and re.fullmatch(r"1[89]\d\d|20\d\d", m.group(3)):
+                return m.group(0)  # "1900-2000": years, not a hotline
+            return f"{read_digits(m.group(1))}, {read_digits(m.group(3))}"
+
+        text = hotline.sub(hot, text)
+        text = pattern.sub(repl, text)
+
+        # Emergency and short hotlines are said digit by digit: "gọi 114" -> "gọi một một bốn",
+        # also a few words after the word that announces them ("tổng đài ... trẻ em 111").
+        def short(m: re.Match) -> str:
+            before = _words_before(text, m.start(), 8)
+            if re.search(r"gọi|số|đường dây nóng|hotline|tổng đài|điện thoại", before):
+                return read_digits(m.group(1))
+            return m.group(0)
+
+        return re.sub(NB + r"(11[1-9]|1022)" + NA, short, text)
 
     # --- dates: 12/3/2025, 15-17/3/2025, ngày 8/3, tháng 3/2025 ------------------------------
     def dates(self, text: str) -> str:
@@ -151,18 +200,33 @@ class _Normaliser:
         def year(y: str | None) -> str:
             return f" năm {self.num(y)}" if y else ""
 
+        # "Quý IV/2025", "quý 2/2025": the quarter of a year.
+        text = re.sub(
+            r"(?i)(quý\s+)([IV]{1,3}|[1-4])\s*/\s*(\d{4})" + NA,
+            lambda m: (
+                f"{m.group(1)}{self.num(str(roman_to_int(m.group(2)) or m.group(2)))}"
+                f" năm {self.num(m.group(3))}"
+                if (roman_to_int(m.group(2)) or m.group(2).isdigit())
+                else m.group(0)
+            ),
+            text,
+        )
         rng = re.compile(
-            NB + r"(\d{1,2})\s*[-–]\s*(\d{1,2})[/.](\d{1,2})(?:[/.](\d{4}))?" + r"(?![\d/])"
+            NB + r"(\d{1,2})(?:[/.](\d{1,2}))?\s*[-–]\s*(\d{1,2})[/.](\d{1,2})(?:[/.](\d{4}))?"
+            r"(?![\d/])"
         )
 
         def rng_repl(m: re.Match) -> str:
-            d1, d2, mth = int(m.group(1)), int(m.group(2)), int(m.group(3))
-            if not (valid(d1, mth) and valid(d2, mth)):
+            d1, d2, mth = int(m.group(1)), int(m.group(3)), int(m.group(4))
+            m1 = int(m.group(2)) if m.group(2) else mth
+            if not (valid(d1, m1) and valid(d2, mth)):
                 return m.group(0)
             head = prefix(text[: m.start()].rstrip())
+            first = f"{head}{self.num(m.group(1))}"
+            if m.group(2):  # "18/09 - 19/09/2026": each day with its month
+                first += f" tháng {read_month(m1)}"
             return (
-                f"{head}{self.num(m.group(1))} đến ngày {self.num(m.group(2))} "
-                f"tháng {read_month(mth)}{year(m.group(4))}"
+                f"{first} đến ngày {self.num(m.group(3))} tháng {read_month(mth)}{year(m.group(5))}"
             )
 
         text = rng.sub(rng_repl, text)
@@ -176,14 +240,33 @@ class _Normaliser:
             return f"{head}{self.num(m.group(1))} tháng {read_month(mth)}{year(m.group(4))}"
 
         text = full.sub(full_repl, text)
-        # "ngày 8/3" (no year): only after "ngày"/"mùng", otherwise 8/3 may be a fraction.
+        # "ngày 14 và 15/5": both days of the month.
         text = re.sub(
-            r"(?i)((?:ngày|mùng)\s+)(\d{1,2})/(\d{1,2})" + r"(?![\d/])",
+            r"(?i)(ngày\s+)(\d{1,2})\s+và\s+(\d{1,2})/(\d{1,2})" + r"(?![\d/])",
             lambda m: (
-                f"{m.group(1)}{self.num(m.group(2))} tháng {read_month(int(m.group(3)))}"
-                if valid(int(m.group(2)), int(m.group(3)))
+                f"{m.group(1)}{self.num(m.group(2))} và ngày {self.num(m.group(3))} "
+                f"tháng {read_month(int(m.group(4)))}"
+                if valid(int(m.group(3)), int(m.group(4)))
                 else m.group(0)
             ),
+            text,
+        )
+
+        # "8/3" without a year is a date only where a date is expected: after "ngày"/"mùng",
+        # "từ ... đến", "trước", "hết", a part of the day, or a holiday's name; elsewhere
+        # ("đạt 3/5 thôn", "24/7") it is a fraction.
+        def day_month(m: re.Match) -> str:
+            d, mth = int(m.group(2)), int(m.group(3))
+            if not valid(d, mth):
+                return m.group(0)
+            word = m.group(1).strip().lower()
+            head = "" if word in ("ngày", "mùng", "khánh", "nữ") else "ngày "
+            return f"{m.group(1)}{head}{self.num(m.group(2))} tháng {read_month(mth)}"
+
+        text = re.sub(
+            r"(?i)(?<![\w/])((?:ngày|mùng|từ|đến|tới|trước|sau|hết|hạn|vào|sáng|chiều|trưa|tối|"
+            r"đêm|hôm|khánh|nữ)\s+)(\d{1,2})/(\d{1,2})" + r"(?![\d/]|[.,]\d)",
+            day_month,
             text,
         )
         # "tháng 3/2025", "tháng 03-2025"
@@ -212,6 +295,16 @@ class _Normaliser:
             return f"{a} đến {b}" if a and b else m.group(0)
 
         text = re.sub(NB + one + r"\s*[-–]\s*" + one + NA, repl_range, text)
+        # "7-9h sáng": two hours sharing one "giờ".
+        text = re.sub(
+            NB + r"(\d{1,2})\s*[-–]\s*(\d{1,2})\s?(?:h|giờ)(?![\w'])",
+            lambda m: (
+                f"{self.num(m.group(1))} đến {self.num(m.group(2))} giờ"
+                if int(m.group(1)) <= 24 and int(m.group(2)) <= 24
+                else m.group(0)
+            ),
+            text,
+        )
 
         def repl(m: re.Match) -> str:
             # "14:30" only when clearly a clock time; "h"/"giờ" forms always.
@@ -249,7 +342,12 @@ class _Normaliser:
 
         lefts = {v.split()[-1] for v in units.values()} | {"ngàn"}
         left_alt = "|".join(re.escape(w) for w in sorted(lefts, key=len, reverse=True))
-        return re.sub(NB + f"({left_alt})" + r"\s?/\s?([A-Za-zà-ỹđ²³]+)" + NA, per, text)
+        text = re.sub(NB + f"({left_alt})" + r"\s?/\s?([A-Za-zà-ỹđ²³]+)" + NA, per, text)
+        # "30.000đ/hộ/tháng": each further slash is one more "mỗi".
+        pattern = re.compile(r"(mỗi [a-zà-ỹđ]+)\s?/\s?([a-zà-ỹđ]+)" + NA)
+        while pattern.search(text):
+            text = pattern.sub(r"\1 mỗi \2", text)
+        return text
 
     def number(self, token: str) -> str:
         if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", token):
@@ -292,7 +390,7 @@ class _Normaliser:
     # --- numbers left over --------------------------------------------------------------------
     def numbers(self, text: str) -> str:
         text = re.sub(
-            NB + r"(\d+)\s?[-–]\s?(\d+)" + r"(?![\d/.,])",
+            NB + r"(\d+)\s?[-–]\s?(\d+)" + r"(?![\d/]|[.,]\d)",
             lambda m: (
                 f"{self.num(m.group(1))} đến {self.num(m.group(2))}"
                 if int(m.group(1)) < int(m.group(2))

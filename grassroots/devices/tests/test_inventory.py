@@ -78,8 +78,8 @@ def test_export_then_import_is_a_round_trip(client, users):
     [
         (
             [row(COMMUNE_A, "S1")],
-            ["Mã đơn vị", "Tên", "Serial"],
-            {(1, "Loại thiết bị"), (1, "Serial")},
+            ["Mã đơn vị", "Tên", "Ghi chép"],  # "Serial" is an accepted English header now
+            {(1, "Loại thiết bị"), (1, "Ghi chép")},
         ),
         (
             [row(COMMUNE_A, "S1"), row("99999", "S2"), row(COMMUNE_A, "S1")],
@@ -121,3 +121,47 @@ def test_serial_of_another_commune_is_not_taken_over(client, users):
 def test_not_a_workbook(client, users):
     problem = assert_problem(upload(client, users["operator"], b"not excel"), 422)
     assert "xlsx" in problem["detail"]
+
+
+def test_product_template_with_merged_unit_cells_and_display_codes(client, users):
+    """The unit code/name merged over the rows of one commune, serials formatted 000000."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = inventory.SHEET
+    ws.append(["BIỂU RÀ SOÁT THỰC TRẠNG ĐÀI TRUYỀN THANH CẤP XÃ"])
+    ws.append(inventory.HEADERS)
+    for serial in (1201, 1202, 1203):
+        ws.append(row(COMMUNE_A, serial))
+    for r in (4, 5):
+        ws[f"A{r}"] = None
+    ws["B3"] = "Phường Phố Hiến"
+    ws.merge_cells("A3:A5")
+    ws.merge_cells("B3:B5")
+    for r in (3, 4, 5):
+        ws[f"E{r}"].number_format = "000000"
+    buf = io.BytesIO()
+    wb.save(buf)
+    response = upload(client, users["operator"], buf.getvalue())
+    assert response.status_code == 200, response.content
+    assert response.json() == {"created": 3, "updated": 0}
+    serials = set(Device.objects.values_list("serial", flat=True))
+    assert serials == {"001201", "001202", "001203"}
+    assert set(Device.objects.values_list("unit__code", flat=True)) == {COMMUNE_A}
+
+
+def test_english_headers_and_legacy_names(client, users):
+    headers = [f for f, _t, _r in inventory.COLUMNS]
+    data = workbook([row(COMMUNE_A, "E-1", name="Côm loa th«n 1")], headers)  # TCVN3
+    response = upload(client, users["operator"], data)
+    assert response.status_code == 200, response.content
+    assert Device.objects.get(serial="E-1").name == "Cụm loa thôn 1"
+
+
+def test_export_parses_even_with_control_characters_stored_before_cleaning(client, users):
+    st = station(COMMUNE_A)
+    device = DeviceFactory(unit=st.unit, station=st, serial="X-2")
+    Device.objects.filter(pk=device.pk).update(notes="hỏng\u000b loa\u001b", name="Cụm\u0007 1")
+    response = call(client, "get", "/api/v1/devices/inventory.xlsx", user=users["operator"])
+    assert response.status_code == 200
+    ws = load_workbook(io.BytesIO(response.content)).active
+    assert ws["M2"].value == "hỏng loa" and ws["D2"].value == "Cụm 1"

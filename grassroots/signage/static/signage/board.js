@@ -10,7 +10,7 @@
 
   const body = document.body;
   const MODE = body.dataset.mode || "board";
-  const PREVIEW = MODE === "preview";
+  const PREVIEW = MODE === "preview" || MODE === "item"; // "item": one bulletin, before publishing
   const VERSION = body.dataset.version || "";
   const STORE = PREVIEW ? sessionStorage : localStorage;
   const K = {
@@ -255,6 +255,7 @@
       bodyEl.appendChild(p);
     }
     setText($("item-source"), item.source ? "Nguồn: " + item.source : "");
+    startPages(item);
     const mediaEl = $("item-media");
     clearChildren(mediaEl);
     for (const m of (item.media || []).slice(0, 1)) {
@@ -295,7 +296,66 @@
     i = (i + 1) % state.items.length;
     const item = state.items[i];
     showItem(item);
-    state.timer = setTimeout(next, Math.max(2, item.duration || 20) * 1000);
+    state.timer = setTimeout(next, itemSeconds(item) * 1000);
+  }
+
+  // ---------------------------------------------------------------- paging long content
+  // Text taller than the screen is shown page by page: the text box moves up by one screen
+  // less a line, each page stays long enough to be read from a distance, and the item stays
+  // until its last page has been read (its scheduled duration is a minimum).
+  const READ_CHARS_PER_SECOND = 12;
+  const MIN_PAGE_SECONDS = 8;
+  const pager = { timer: null, pages: 1, perPage: 0, page: 1 };
+  window.__boardPages = pager; // read by tests and the console preview
+
+  function pageLabel() {
+    let el = $("item-page");
+    if (!el) {
+      el = document.createElement("div");
+      el.id = "item-page";
+      el.setAttribute("aria-live", "polite");
+      $("main").appendChild(el);
+    }
+    return el;
+  }
+
+  function startPages(item) {
+    clearInterval(pager.timer);
+    const box = $("item-text");
+    box.scrollTop = 0;
+    const para = box.querySelector("#item-body p") || box;
+    const line = parseFloat(getComputedStyle(para).lineHeight) || 40;
+    const step = Math.max(line, box.clientHeight - line);
+    const extra = box.scrollHeight - box.clientHeight;
+    pager.pages = extra > 2 ? Math.ceil(extra / step) + 1 : 1;
+    pager.page = 1;
+    const chars = (item.title || "").length + (item.paragraphs || []).join(" ").length;
+    pager.perPage = Math.max(MIN_PAGE_SECONDS, Math.ceil(chars / pager.pages / READ_CHARS_PER_SECOND));
+    const label = pageLabel();
+    label.hidden = pager.pages < 2;
+    setText(label, "Trang 1/" + pager.pages);
+    if (pager.pages < 2) return;
+    pager.timer = setInterval(() => {
+      if (pager.page >= pager.pages) return clearInterval(pager.timer);
+      pager.page += 1;
+      box.scrollTop = Math.min(extra, (pager.page - 1) * step);
+      setText(label, "Trang " + pager.page + "/" + pager.pages);
+    }, pager.perPage * 1000);
+  }
+
+  function itemSeconds(item) {
+    const planned = Math.max(2, item.duration || 20);
+    return pager.pages > 1 ? Math.max(planned, pager.pages * pager.perPage) : planned;
+  }
+
+  // One bulletin as the board will show it, before it is published (console preview).
+  function startItemPreview() {
+    state.manifest = JSON.parse($("preview-item").textContent);
+    $("screen").hidden = false;
+    applyLayout(state.manifest);
+    setInterval(tickClock, 1000);
+    tickClock();
+    next();
   }
 
   function updateTicker() {
@@ -716,6 +776,7 @@
   }
 
   async function main() {
+    if (MODE === "item") return startItemPreview();
     if (PREVIEW) return startPreview();
     await registerWorker();
     const cred = load(K.cred);
