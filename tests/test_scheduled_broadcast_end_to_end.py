@@ -9,8 +9,10 @@ so their own clocks really are wrong.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -81,8 +83,13 @@ class AgentProcess:
             assert FAKETIME, "faketime is not installed: run `make test` (it installs it)"
             command = [FAKETIME, "-f", clock_offset, *command]
             env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        # its own process group: faketime runs the agent as its child, and both must stop
         self.proc = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+            env=env,
+            start_new_session=True,
         )
 
     def events(self) -> list[dict]:
@@ -97,11 +104,13 @@ class AgentProcess:
         return None
 
     def stop(self) -> None:
-        self.proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
 
 
 @pytest.fixture

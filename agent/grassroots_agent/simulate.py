@@ -6,6 +6,7 @@ small HTTP thread pool among its agents: one MQTT client per device, no thread p
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -132,19 +133,24 @@ def _raise_fd_limit() -> None:
         pass
 
 
-def _worker(specs, opts, ready, stop, counter) -> None:
+def _worker(specs, opts, conn) -> None:
+    """One simulator process. It talks to its parent over a pipe only (no shared locks): it
+    sends how many agents connected, then runs until told to stop or until the pipe closes,
+    which is also what happens when the parent dies (SIGTERM, SIGKILL), so the agents never
+    outlive `grassroots simulate`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _raise_fd_limit()
     # thousands of agents: keep each one's warnings (faults are reported over MQTT anyway) quiet
     logging.getLogger("grassroots_agent").setLevel(opts.log_level)
     fleet = Fleet(specs, opts).start()
     deadline = time.monotonic() + 60
-    while fleet.connected() < len(specs) and time.monotonic() < deadline and not stop.is_set():
+    while fleet.connected() < len(specs) and time.monotonic() < deadline and not conn.poll():
         time.sleep(0.05)
-    with counter.get_lock():
-        counter.value += fleet.connected()
-    ready.set()
-    stop.wait()
+    try:
+        conn.send(fleet.connected())
+        conn.poll(None)  # a message (stop) or the end of the pipe (the parent is gone)
+    except (EOFError, OSError):
+        pass
     fleet.stop()
 
 
@@ -180,21 +186,25 @@ def run(
         preload=list(preload or []),
     )
     ctx = mp.get_context("spawn")
-    stop = ctx.Event()
-    counter = ctx.Value("i", 0)
-    readies, procs = [], []
+    pipes, procs = [], []
     for k in range(procs_n):
         chunk = specs[k::procs_n]
         if not chunk:
             continue
-        ready = ctx.Event()
-        proc = ctx.Process(target=_worker, args=(chunk, opts, ready, stop, counter), daemon=True)
+        mine, theirs = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(chunk, opts, theirs), daemon=True)
         proc.start()
-        readies.append(ready)
+        theirs.close()  # only the worker holds its end: our death closes the pipe for it
+        pipes.append(mine)
         procs.append(proc)
-    for ready in readies:
-        ready.wait(120)
-    connected = counter.value
+    connected = 0
+    deadline = time.monotonic() + 120
+    for conn in pipes:
+        try:
+            if conn.poll(max(0.0, deadline - time.monotonic())):
+                connected += conn.recv()
+        except (EOFError, OSError):
+            pass  # that process died while starting
     log.info("simulator: %d/%d agents connected in %d processes", connected, len(specs), len(procs))
     if on_ready is not None:
         on_ready(connected)
@@ -210,7 +220,9 @@ def run(
     except KeyboardInterrupt:
         pass
     finally:
-        stop.set()
+        for conn in pipes:
+            with contextlib.suppress(OSError):
+                conn.send("stop")
         for proc in procs:
             proc.join(15)
             if proc.is_alive():

@@ -62,3 +62,47 @@ def test_run_spreads_agents_over_processes(broker, signer, tmp_path):
         mon.close()
     assert connected == 40
     assert seen == {"connected": 40, "acks": 40}
+
+
+def test_simulator_processes_stop_when_the_simulator_is_killed(broker, signer, tmp_path):
+    """A SIGKILLed `simulate` must not leave its worker processes (and their logins) behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "from grassroots_agent import simulate\n"
+        f"simulate.run(2, {broker.url!r}, keys={{{signer.kid!r}: {signer.public!r}}},"
+        f" state_dir={str(tmp_path)!r})\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 30
+
+    def workers():
+        out = subprocess.run(
+            ["pgrep", "-P", str(parent.pid), "-f", "multiprocessing"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        return [int(p) for p in out]
+
+    while not workers():
+        assert time.monotonic() < deadline, "no worker process started"
+        time.sleep(0.2)
+    children = workers()
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(5)
+
+    def alive(pid):  # a zombie (exited, not yet reaped by its new parent) counts as gone
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in children):
+        assert time.monotonic() < deadline, "simulator workers outlived their parent"
+        time.sleep(0.2)

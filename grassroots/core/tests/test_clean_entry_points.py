@@ -38,10 +38,13 @@ def test_citizen_form_fields_are_cleaned_at_the_boundary(client, users):
 @pytest.mark.django_db
 def test_mqtt_messages_are_cleaned_before_they_are_stored(users):
     device = DeviceFactory(unit=unit(COMMUNE_A))
-    dirty = {"online": True, "playing": f"Bản tin {NFD}\u001b\u0001", "type": "fault"}
-    raw = json.dumps(dirty).encode()
-    handlers.ingest_state([(f"grassroots/v1/dev/{device.pk}/state", raw)])
-    handlers.ingest_events([(f"grassroots/v1/dev/{device.pk}/events", raw)])
-    assert DeviceStatus.objects.get(device=device).state["playing"] == "Bản tin Thôn Hòa Bình"
+    title = f"Bản tin {NFD}\u001b\u0001"
+    playing = {"item_id": "s1-x", "kind": "media", "origin": "schedule", "title": title}
+    state = json.dumps({"online": True, "playing": playing}).encode()
+    fault = {"type": "fault", "id": "f-1", "code": "audio.failed", "detail": title}
+    handlers.ingest_state([(f"grassroots/v1/dev/{device.pk}/state", state)])
+    handlers.ingest_events([(f"grassroots/v1/dev/{device.pk}/events", json.dumps(fault).encode())])
+    stored = DeviceStatus.objects.get(device=device).state
+    assert stored["playing"]["title"] == "Bản tin Thôn Hòa Bình"
     event = DeviceEvent.objects.get(device=device)
-    assert event.payload["playing"] == "Bản tin Thôn Hòa Bình"
+    assert event.payload["detail"] == "Bản tin Thôn Hòa Bình"
