@@ -102,6 +102,9 @@ def test_state_keeps_the_board_clock(client, demo):
     assert board_post(client, a, "/state", {"status": "online", "clock": clock}).status_code == 200
     assert Board.objects.get(pk=a["device"]).state["clock"] == clock
     # A clock that does not follow the protocol is not kept.
+    client.force_login(user("operator"))
+    page = client.get(f"/bang-tin-dien-tu/{a['device']}/").content.decode()
+    assert "nhanh 1200 giây so với máy chủ" in page
     board_post(client, a, "/state", {"status": "online", "clock": {"offset_s": "a lot"}})
     assert "clock" not in Board.objects.get(pk=a["device"]).state
 
