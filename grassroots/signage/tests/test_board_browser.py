@@ -198,7 +198,7 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
     approved_bulletin(COMMUNE_A, "Tin phường")
     approved_bulletin(COMMUNE_B, "Tin xã Tân Hưng", author="operator2")
     page_a, _ = pair(context, live_demo.url, COMMUNE_A)
-    page_b, _ = pair(context.browser.new_context(), live_demo.url, COMMUNE_B, "operator2")
+    page_b, device_b = pair(context.browser.new_context(), live_demo.url, COMMUNE_B, "operator2")
     title_is(page_a, "Tin phường")
     title_is(page_b, "Tin xã Tân Hưng")
     # Scoped manifests: the other unit's board has only its own item.
@@ -243,9 +243,18 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
                 "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat()}},
         )  # fmt: skip
     forged["payload"]["emergency"]["title"] = "Giả mạo đã sửa"
+    forged_seq = forged["payload"]["seq"]
     page_b.evaluate("e => window.__board.handle('t', e)", json.dumps(forged))
     page_b.wait_for_timeout(300)
     assert page_b.is_hidden("#emergency")
+    # ... and is refused with a reason, in an ack that follows the protocol.
+    from grassroots.devices.models_fleet import DeviceEvent
+    from grassroots_protocol import parse_event
+
+    refused = DeviceEvent.objects.filter(device=device_b, type="ack", payload__status="refused")
+    _wait(refused.exists, 10, "refused ack")
+    ack = parse_event(refused.get().payload)
+    assert (ack.reason, ack.cmd_type, ack.cmd_seq) == ("bad_signature", "play.now", forged_seq)
     stopped = call(
         client, "post", f"/api/v1/emergencies/{emergency_id}/stop", user=user("operator")
     )
