@@ -553,6 +553,11 @@ def test_unreachable_server_backs_off_and_says_so(browser, live_demo):
     page.wait_for_timeout(8000)
     assert len(claims) - first <= 2, f"{len(claims) - first} claims in 8 s while unreachable"
     assert "Thử lại sau" in page.inner_text("#pair-error")
+    # Back online: the board tries again within seconds (not after its back-off) and recovers.
+    ctx.set_offline(False)
+    page.wait_for_function(
+        "() => document.getElementById('pair-error').textContent === ''", timeout=8000
+    )
     assert len(codes) == 1
     ctx.close()
 

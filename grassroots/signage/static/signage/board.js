@@ -759,7 +759,7 @@
    * whatever the local one says). Failures back off exponentially with jitter (5 s doubling to
    * 5 min; at least what Retry-After asks), so a fleet never hammers the server; the screen says
    * in Vietnamese what is wrong and when the board tries again. */
-  const pair = { code: null, timer: null, failures: 0, retryAt: 0, why: "", ticker: null };
+  const pair = { code: null, timer: null, failures: 0, retryAt: 0, why: "", ticker: null, offline: null };
   state.pair = pair;
   const BACKOFF_MS = 5000, BACKOFF_CAP_MS = 5 * 60 * 1000;
 
@@ -777,6 +777,8 @@
   /* Wait after a failure, then run `fn`; `why` is the Vietnamese text shown meanwhile. */
   function pairFailed(fn, why, response) {
     pair.failures += 1;
+    // Without an answer, the board's own network may be down: try again soon after it is back.
+    pair.offline = response ? null : fn;
     const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_MS * 2 ** (pair.failures - 1));
     const wait = Math.max(exp / 2 + Math.random() * exp / 2, retryAfterMs(response) * (1 + Math.random() * 0.1));
     pair.retryAt = performance.now() + wait;
@@ -818,7 +820,16 @@
   async function pairing() {
     $("pairing").hidden = false;
     $("screen").hidden = true;
-    if (!pair.ticker) pair.ticker = setInterval(showPairing, 1000);
+    if (!pair.ticker) {
+      pair.ticker = setInterval(showPairing, 1000);
+      window.addEventListener("online", () => {
+        if (!pair.offline || $("pairing").hidden) return;
+        const fn = pair.offline, wait = 500 + Math.random() * 4500; // a whole commune comes back at once
+        pair.offline = null;
+        pair.retryAt = performance.now() + wait;
+        later(fn, wait);
+      });
+    }
     let p = load(K.pairing);
     if (!usable(p)) {
       STORE.removeItem(K.pairing);
