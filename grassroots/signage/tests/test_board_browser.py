@@ -357,6 +357,10 @@ def test_offline_keeps_rotating_cached_items_and_recovers(context, live_demo, ws
     seen_titles(2)
     page.wait_for_selector("#item-media img", timeout=10000)
     assert page.evaluate("document.querySelector('#item-media img').src").startswith("blob:")
+    # The manifest the service worker answered from its cache (with its old Date) taught the
+    # board nothing about the server's time; the offset learned before the restart is kept.
+    assert page.evaluate("window.__board.clock.lo === -Infinity")
+    assert page.evaluate("window.__board.clock.source") == "http"
 
     # Back online: it recovers by itself and follows pushes again.
     context.set_offline(False)
