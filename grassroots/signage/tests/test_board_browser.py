@@ -610,4 +610,25 @@ def test_a_newer_signed_command_corrects_a_clock_that_heard_no_http(browser, liv
     page.clock.set_system_time(datetime.now(UTC) - timedelta(hours=3))
     offset, source = offset_after(command())
     assert abs(offset - 3 * 3600) < 5 and source == "command", offset
+    # A command that expired by the server's time is refused, with the reason and what the board
+    # took for the server's time.
+    from grassroots.devices.models_fleet import DeviceEvent
+    from grassroots_protocol import parse_event
+
+    with transaction.atomic():
+        stale = protocol.build(
+            "stop",
+            {"device": str(device.pk)},
+            {},
+            not_before=timezone.now() - timedelta(minutes=20),
+            ttl=timedelta(minutes=5),
+        )
+    page.evaluate("e => window.__board.handle('t', e)", json.dumps(stale))
+    refused = DeviceEvent.objects.filter(
+        device=device, type="ack", payload__cmd_seq=stale["payload"]["seq"]
+    )
+    _wait(refused.exists, 10, "refused ack")
+    ack = parse_event(refused.get().payload)
+    assert (ack.status, ack.reason) == ("refused", "expired")
+    assert "Giờ máy chủ theo bảng tin" in ack.detail
     ctx.close()

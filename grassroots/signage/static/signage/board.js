@@ -652,7 +652,7 @@
     if (!targetsMe(p.target)) return refuse("wrong_target");
     // The window is judged by the server's time (the local clock may be hours off).
     const now = serverNow();
-    const late = "server time " + serverDate().toISOString() + ", local clock off by " + Math.round(-clock.offset / 1000) + " s";
+    const late = "Giờ máy chủ theo bảng tin: " + serverDate().toISOString() + " (" + (clockProblem() || "đồng hồ của máy đúng giờ") + ")";
     if (p.not_before && new Date(p.not_before).getTime() - SKEW_MS > now) return refuse("not_yet_valid", late);
     if (!p.expires_at || !(new Date(p.expires_at).getTime() + SKEW_MS >= now)) return refuse("expired", late);
     if (!Number.isInteger(p.seq) || seenBefore(env.kid, p.seq, p.expires_at)) return refuse("replay");
