@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from pydantic import ValidationError as PydanticValidationError
 
 from grassroots.accounts.policies import require, require_on
 from grassroots.accounts.scope import covers
@@ -27,6 +28,7 @@ from grassroots.devices import protocol
 from grassroots.devices.choices import DeviceKind, Technology
 from grassroots.devices.models import Device
 from grassroots.units.models import Unit
+from grassroots_protocol import messages as wire
 
 from .choices import ProofKind
 from .models import Board, DisplayProof, Layout, PairingCode, Playlist, PlaylistItem
@@ -58,18 +60,31 @@ def display_code(code: str) -> str:
 # --- pairing ---------------------------------------------------------------------------------
 
 
+class TooManyCodes(Problem):
+    """429: this address holds too many open codes; `retry_after` is when the first one expires."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(
+            429,
+            f"Quá nhiều mã ghép nối đang chờ từ địa chỉ này; hãy thử lại sau {minutes} phút.",
+            retry_after=retry_after,
+        )
+        self.retry_after = retry_after
+
+
 def start_pairing(*, client_ip: str | None = None) -> tuple[PairingCode, str]:
     """A new board asks to be paired: a one-time code for the screen and a secret to claim it."""
     now = timezone.now()
     PairingCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
-    if (
-        client_ip
-        and PairingCode.objects.filter(
+    if client_ip:
+        open_codes = PairingCode.objects.filter(
             client_ip=client_ip, expires_at__gt=now, claimed_at__isnull=True
-        ).count()
-        >= MAX_OPEN_CODES_PER_IP
-    ):
-        raise Problem(429, "Quá nhiều mã ghép nối đang chờ từ địa chỉ này; hãy đợi 15 phút.")
+        ).order_by("expires_at")
+        if open_codes.count() >= MAX_OPEN_CODES_PER_IP:
+            # A slot frees up when the oldest open code expires: say when, so boards wait.
+            first = open_codes.values_list("expires_at", flat=True)[0]
+            raise TooManyCodes(max(1, int((first - now).total_seconds()) + 1))
     secret = secrets.token_urlsafe(32)
     for _attempt in range(10):
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -437,9 +452,16 @@ def record_state(*, board: Board, state: dict, via: str = "http") -> Board:
             "items",
             "version",
             "verify",
+            "clock",
         )
         if k in state
     }
+    if "clock" in keep:
+        # how far the board's clock is off (protocol ClockInfo); anything else is not kept
+        try:
+            keep["clock"] = wire.ClockInfo.model_validate(keep["clock"]).wire()
+        except PydanticValidationError:
+            del keep["clock"]
     keep["via"] = via
     Board.objects.filter(pk=board.pk).update(
         last_seen_at=timezone.now(),

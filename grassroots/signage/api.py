@@ -10,12 +10,14 @@ from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Router, Status
 
 from grassroots.accounts.policies import require
 from grassroots.core import signing
-from grassroots.core.errors import Problem
+from grassroots.core.errors import Problem, problem_response
 from grassroots.units.models import Unit
+from grassroots_protocol import format_time
 
 from . import actions, manifests
 from .auth import BOARD_AUTH, BOARD_OR_USER
@@ -93,14 +95,23 @@ def _unit(user, code: str | None, permission: str = actions.MANAGE) -> Unit:
     "/boards/pairing", auth=None, response={201: PairingStart}, summary="Bảng tin xin mã ghép nối"
 )
 def pairing_start(request):
-    pairing, secret = actions.start_pairing(client_ip=request.META.get("REMOTE_ADDR"))
+    try:
+        pairing, secret = actions.start_pairing(client_ip=request.META.get("REMOTE_ADDR"))
+    except actions.TooManyCodes as exc:
+        response = problem_response(
+            exc.status, exc.detail, request=request, retry_after=exc.retry_after
+        )
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     return Status(
         201,
         {
             "code": pairing.code,
             "display": actions.display_code(pairing.code),
             "secret": secret,
-            "expires_at": pairing.expires_at,
+            "expires_at": format_time(pairing.expires_at),
+            # The board judges the code by the server's clock, not its own (issue 12).
+            "server_time": format_time(timezone.now()),
             "poll_seconds": 2,
         },
     )
@@ -116,9 +127,15 @@ def pairing_claim(request, data: PairingClaimIn):
     result = actions.claim_pairing(code=data.code, secret=data.secret)
     if result is None:
         return Status(
-            202, {"status": "waiting", "detail": "Đang chờ cán bộ nhập mã trên hệ thống."}
+            202,
+            {
+                "status": "waiting",
+                "detail": "Đang chờ cán bộ nhập mã trên hệ thống.",
+                "server_time": format_time(timezone.now()),
+            },
         )
     result["keys"] = signing.published_keys()
+    result["server_time"] = format_time(timezone.now())
     return Status(200, result)
 
 

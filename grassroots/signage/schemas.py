@@ -12,7 +12,8 @@ class PairingStart(Schema):
     code: str
     display: str
     secret: str
-    expires_at: datetime
+    expires_at: str = Field(description="ISO 8601 with offset (server time)")
+    server_time: str = Field(description="the server's time when it answered (ISO 8601)")
     poll_seconds: int
 
 
@@ -54,6 +55,8 @@ class StateIn(Schema):
     items: int | None = None
     version: str | None = Field(None, max_length=40)
     verify: str | None = Field(None, max_length=20)
+    clock: dict | None = Field(None, description="protocol ClockInfo: offset_s, source, synced_at")
+    at: str | None = Field(None, max_length=40)
 
 
 class ProofEntry(Schema):

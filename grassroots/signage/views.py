@@ -202,12 +202,18 @@ def board_detail(request, device_id: int):
         return redirect("signage-board", device_id=device_id)
     unit_ids = [u.pk for u in board.device.unit.ancestors(include_self=True)]
     proofs = DisplayProof.objects.filter(device_id=board.device_id)
+    offset = ((board.state or {}).get("clock") or {}).get("offset_s")
     return render(
         request,
         "signage/board.html",
         {
             "board": board,
             "online": is_online(board),
+            # the board's state: offset_s is server − board (negative: the board is ahead)
+            "clock_offset": offset,
+            "clock_off": offset is not None and abs(offset) > 60,
+            "clock_ahead": offset is not None and offset < 0,
+            "clock_seconds": round(abs(offset)) if offset is not None else None,
             "layouts": Layout.objects.filter(unit_id__in=unit_ids),
             "recent": proofs.select_related("bulletin")[:20],
             "report": display_report(proofs),

@@ -515,11 +515,16 @@ class AsRunEvent(_Event):
 
 
 class Fault(_Event):
-    """Something went wrong on the device (`code` e.g. `clock`, `manifest.bad_manifest`)."""
+    """Something went wrong on the device (`code` e.g. `clock`, `manifest.bad_manifest`).
+
+    A `clock` fault (the device's clock is more than a minute off the server's) carries
+    `offset_s` as in `ClockInfo` (seconds, server − device).
+    """
 
     type: Literal["fault"]
     code: Annotated[str, Field(min_length=1, max_length=64)]
     detail: Annotated[str, Field(max_length=2000)] = ""
+    offset_s: float | None = Field(default=None, strict=False)
 
 
 class Telemetry(_Event):

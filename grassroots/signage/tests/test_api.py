@@ -61,6 +61,54 @@ def test_pairing_by_code_gives_a_hashed_token(client, demo):
     assert board_get(client, cred, "/config").json()["chain"] == ["33", COMMUNE_A]
 
 
+def test_pairing_answers_carry_server_time(client, demo):
+    """Boards judge a code by `expires_at − server_time`, not by their own clock (issue 12)."""
+    from grassroots_protocol import parse_time
+
+    before = timezone.now()
+    start = client.post("/api/v1/boards/pairing").json()
+    server_time, expires = parse_time(start["server_time"]), parse_time(start["expires_at"])
+    assert before <= server_time <= timezone.now()
+    assert abs(expires - server_time - actions.PAIRING_TTL) < datetime.timedelta(seconds=1)
+    claim = {"code": start["code"], "secret": start["secret"]}
+    waiting = client.post("/api/v1/boards/pairing/claim", claim, content_type="application/json")
+    assert waiting.status_code == 202 and parse_time(waiting.json()["server_time"]) >= server_time
+    actions.approve_pairing(user=user("operator"), code=start["code"], unit=unit(COMMUNE_A))
+    got = client.post("/api/v1/boards/pairing/claim", claim, content_type="application/json")
+    assert got.status_code == 200 and parse_time(got.json()["server_time"]) >= server_time
+
+
+def test_too_many_codes_says_when_to_retry(client, demo):
+    """The 429 of an address holding too many open codes says, in seconds, when one expires."""
+    oldest = None
+    for _ in range(actions.MAX_OPEN_CODES_PER_IP):
+        pairing, _secret = actions.start_pairing(client_ip="127.0.0.1")
+        oldest = oldest or pairing
+    PairingCode.objects.filter(pk=oldest.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(seconds=100)
+    )
+    refused = client.post("/api/v1/boards/pairing", REMOTE_ADDR="127.0.0.1")
+    assert_problem(refused, 429)
+    assert 95 <= int(refused["Retry-After"]) <= 101 and refused.json()["retry_after"] == int(
+        refused["Retry-After"]
+    )
+    assert "2 phút" in refused.json()["detail"]
+    assert client.post("/api/v1/boards/pairing", REMOTE_ADDR="10.0.0.9").status_code == 201
+
+
+def test_state_keeps_the_board_clock(client, demo):
+    a = paired_board(COMMUNE_A)
+    clock = {"offset_s": -1200.4, "source": "http", "synced_at": "2026-11-29T17:00:00.000Z"}
+    assert board_post(client, a, "/state", {"status": "online", "clock": clock}).status_code == 200
+    assert Board.objects.get(pk=a["device"]).state["clock"] == clock
+    # A clock that does not follow the protocol is not kept.
+    client.force_login(user("operator"))
+    page = client.get(f"/bang-tin-dien-tu/{a['device']}/").content.decode()
+    assert "nhanh 1200 giây so với máy chủ" in page
+    board_post(client, a, "/state", {"status": "online", "clock": {"offset_s": "a lot"}})
+    assert "clock" not in Board.objects.get(pk=a["device"]).state
+
+
 def test_operator_may_pair_only_in_own_unit(client, demo):
     from grassroots.core.testing import call
 

@@ -9,7 +9,8 @@ import re
 import subprocess
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -197,7 +198,7 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
     approved_bulletin(COMMUNE_A, "Tin phường")
     approved_bulletin(COMMUNE_B, "Tin xã Tân Hưng", author="operator2")
     page_a, _ = pair(context, live_demo.url, COMMUNE_A)
-    page_b, _ = pair(context.browser.new_context(), live_demo.url, COMMUNE_B, "operator2")
+    page_b, device_b = pair(context.browser.new_context(), live_demo.url, COMMUNE_B, "operator2")
     title_is(page_a, "Tin phường")
     title_is(page_b, "Tin xã Tân Hưng")
     # Scoped manifests: the other unit's board has only its own item.
@@ -242,9 +243,18 @@ def test_emergency_overlay_within_5s_clears_on_stop_other_unit_untouched(
                 "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat()}},
         )  # fmt: skip
     forged["payload"]["emergency"]["title"] = "Giả mạo đã sửa"
+    forged_seq = forged["payload"]["seq"]
     page_b.evaluate("e => window.__board.handle('t', e)", json.dumps(forged))
     page_b.wait_for_timeout(300)
     assert page_b.is_hidden("#emergency")
+    # ... and is refused with a reason, in an ack that follows the protocol.
+    from grassroots.devices.models_fleet import DeviceEvent
+    from grassroots_protocol import parse_event
+
+    refused = DeviceEvent.objects.filter(device=device_b, type="ack", payload__status="refused")
+    _wait(refused.exists, 10, "refused ack")
+    ack = parse_event(refused.get().payload)
+    assert (ack.reason, ack.cmd_type, ack.cmd_seq) == ("bad_signature", "play.now", forged_seq)
     stopped = call(
         client, "post", f"/api/v1/emergencies/{emergency_id}/stop", user=user("operator")
     )
@@ -347,6 +357,10 @@ def test_offline_keeps_rotating_cached_items_and_recovers(context, live_demo, ws
     seen_titles(2)
     page.wait_for_selector("#item-media img", timeout=10000)
     assert page.evaluate("document.querySelector('#item-media img').src").startswith("blob:")
+    # The manifest the service worker answered from its cache (with its old Date) taught the
+    # board nothing about the server's time; the offset learned before the restart is kept.
+    assert page.evaluate("window.__board.clock.lo === -Infinity")
+    assert page.evaluate("window.__board.clock.source") == "http"
 
     # Back online: it recovers by itself and follows pushes again.
     context.set_offline(False)
@@ -378,3 +392,243 @@ def test_script_in_bulletin_shows_as_text_and_runs_nothing(context, live_demo, w
     page.wait_for_timeout(500)
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert not errors
+
+
+# --- device time (issue 12): boards with wrong clocks ------------------------------------------
+
+SKEWS = {
+    "20min-ahead": (timedelta(minutes=20), "nhanh 20 phút"),
+    "3h-behind": (timedelta(hours=-3), "chậm 3 giờ"),
+    "7h-ahead": (timedelta(hours=7), "nhanh 7 giờ"),
+}
+SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
+
+
+def skewed_board(browser, skew: timedelta, base: str, viewport=(1920, 1080)):
+    """A desk-sized board page whose clock (Date, timers) runs `skew` off the real time."""
+    ctx = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]}, locale="vi-VN"
+    )
+    page = ctx.new_page()
+    page.clock.install(time=datetime.now(UTC) + skew)
+    codes: list[float] = []
+    page.on(
+        "request",
+        lambda r: (
+            codes.append(time.monotonic())
+            if r.method == "POST" and r.url.endswith("/api/v1/boards/pairing")
+            else None
+        ),
+    )
+    page.goto(f"{base}/board/")
+    local = page.evaluate("Date.now()") / 1000
+    assert abs(local - (time.time() + skew.total_seconds())) < 30, "the page's clock is not shifted"
+    return ctx, page, codes
+
+
+def vn_clock(moment) -> str:
+    return (moment + timedelta(hours=7)).strftime("%H:%M")
+
+
+@pytest.mark.parametrize("name", list(SKEWS))
+def test_skewed_board_pairs_shows_server_time_and_the_emergency(
+    browser, live_demo, ws_broker, client, settings, name
+):
+    from grassroots.broadcast.models import EmergencyAck
+    from grassroots.devices.models_fleet import DeviceEvent, DeviceStatus
+    from grassroots_protocol import parse_event
+
+    skew, words = SKEWS[name]
+    approved_bulletin(COMMUNE_A, "Lịch tiêm phòng dại cho chó mèo", "<p>Sáng thứ Bảy.</p>")
+    ctx, page, codes = skewed_board(browser, skew, live_demo.url)
+    page.wait_for_function(
+        "() => /^[A-Z0-9]{3}-[A-Z0-9]{3}$/.test(document.getElementById('pair-code').textContent)",
+        timeout=15000,
+    )
+    # One code, valid for its full 15 minutes by the server's clock: no request storm.
+    page.wait_for_timeout(4000)
+    assert len(codes) == 1, f"{len(codes)} pairing requests in 4 s"
+    assert re.search(r"còn 1[45] phút", page.inner_text("#pair-expiry"))
+    assert words in page.inner_text("#pair-clock")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"board-{name}-pairing.png"))
+
+    code = page.inner_text("#pair-code")
+    with transaction.atomic():
+        device = actions.approve_pairing(user=user("operator"), code=code, unit=unit(COMMUNE_A))
+    page.wait_for_selector("#screen", state="visible", timeout=15000)
+    title_is(page, "Lịch tiêm phòng dại cho chó mèo")
+    page.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
+    # The on-screen clock is the server's (Vietnam) time, not the page's.
+    shown = page.inner_text("#clock-time")
+    now = timezone.now()
+    assert shown in {vn_clock(now), vn_clock(now - timedelta(seconds=2))}, shown
+    assert shown != vn_clock(now + skew)
+    page.screenshot(path=str(SHOTS / f"board-{name}-playing.png"))
+
+    # The state report carries the offset; a `clock` fault is stored by the gateway's handlers.
+    expected = -skew.total_seconds()
+
+    def reported(state):
+        clock = (state or {}).get("clock") or {}
+        return clock.get("source") == "http" and abs(clock.get("offset_s", 0) - expected) < 5
+
+    _wait(lambda: reported(Board.objects.get(pk=device.pk).state), 10, "clock in board state")
+    _wait(
+        lambda: reported(DeviceStatus.objects.filter(device=device).values_list("state", flat=True)
+                         .first()),
+        10,
+        "clock in device status",
+    )  # fmt: skip
+    _wait(
+        lambda: DeviceEvent.objects.filter(device=device, type="fault").exists(), 10, "clock fault"
+    )
+    fault = DeviceEvent.objects.get(device=device, type="fault").payload
+    assert fault["code"] == "clock" and abs(fault["offset_s"] - expected) < 5, fault
+    assert words in fault["detail"]
+
+    # A real emergency through the API: the board verifies its window by the server's time.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    response = call(
+        client,
+        "post",
+        "/api/v1/emergencies",
+        user=user("operator"),
+        body={
+            "units": [COMMUNE_A],
+            "title": "Lũ quét: sơ tán ngay",
+            "text": "Người dân ven sông di chuyển đến nhà văn hoá.",
+            "expires_in_minutes": 30,
+        },
+    )
+    assert response.status_code == 201, response.content
+    page.wait_for_selector("#emergency", state="visible", timeout=5000)
+    assert re.match(r"^(29|30):\d\d$", page.inner_text("#em-countdown"))
+    page.screenshot(path=str(SHOTS / f"board-{name}-emergency.png"))
+    emergency = response.json()["id"]
+    _wait(
+        lambda: EmergencyAck.objects.filter(emergency_id=emergency, device=device).exists(),
+        10,
+        "emergency ack",
+    )
+    ack = EmergencyAck.objects.get(emergency_id=emergency, device=device)
+    assert (ack.status, ack.reason) == ("ok", "")
+    # Every event the board sent follows the protocol (the gateway keeps others as `protocol`).
+    events = list(DeviceEvent.objects.filter(device=device).values_list("payload", flat=True))
+    assert {e["type"] for e in events} == {"ack", "fault"}
+    for e in events:
+        assert parse_event(e).id
+    assert len(codes) == 1
+    ctx.close()
+
+
+def test_locked_out_board_waits_as_told_and_says_so(browser, live_demo):
+    """An address that holds too many open codes gets 429 + Retry-After; the board waits that
+    long (no storm) and says so on screen, in Vietnamese."""
+    for _ in range(actions.MAX_OPEN_CODES_PER_IP):
+        actions.start_pairing(client_ip="127.0.0.1")
+    ctx, page, codes = skewed_board(browser, timedelta(minutes=20), live_demo.url, (1280, 720))
+    page.wait_for_function(
+        "() => document.getElementById('pair-error').textContent.includes('Thử lại sau')",
+        timeout=10000,
+    )
+    text = page.inner_text("#pair-error")
+    assert "Quá nhiều lần xin mã ghép nối" in text and re.search(r"1[4-7] phút", text), text
+    page.wait_for_timeout(5000)
+    assert len(codes) == 1, f"{len(codes)} pairing requests in 5 s"
+    ctx.close()
+
+
+def test_unreachable_server_backs_off_and_says_so(browser, live_demo):
+    ctx, page, codes = skewed_board(browser, timedelta(hours=-3), live_demo.url, (1280, 720))
+    page.wait_for_function(
+        "() => /^[A-Z0-9]{3}-/.test(document.getElementById('pair-code').textContent)"
+    )
+    # The network goes down: the code's claim fails; the board waits 5 s, 10 s, 20 s...
+    ctx.set_offline(True)
+    claims: list[float] = []
+    page.on("request", lambda r: claims.append(time.monotonic()) if "claim" in r.url else None)
+    page.wait_for_function(
+        "() => document.getElementById('pair-error').textContent"
+        ".includes('Không kết nối được máy chủ')",
+        timeout=10000,
+    )
+    first = len(claims)
+    page.wait_for_timeout(8000)
+    assert len(claims) - first <= 2, f"{len(claims) - first} claims in 8 s while unreachable"
+    assert "Thử lại sau" in page.inner_text("#pair-error")
+    # Back online: the board tries again within seconds (not after its back-off) and recovers.
+    ctx.set_offline(False)
+    page.wait_for_function(
+        "() => document.getElementById('pair-error').textContent === ''", timeout=8000
+    )
+    assert len(codes) == 1
+    ctx.close()
+
+
+def test_a_newer_signed_command_corrects_a_clock_that_heard_no_http(browser, live_demo, ws_broker):
+    """Until an HTTP Date is seen, a newer command's issued_at sets back a clock more than 60 s
+    ahead, and always lifts a clock that is behind; an old (replayed) command changes nothing."""
+    import json
+
+    from grassroots.devices import protocol
+
+    ctx, page, _ = skewed_board(browser, timedelta(hours=7), live_demo.url, (1280, 720))
+    page.wait_for_function(
+        "() => /^[A-Z0-9]{3}-/.test(document.getElementById('pair-code').textContent)"
+    )
+    with transaction.atomic():
+        device = actions.approve_pairing(
+            user=user("operator"), code=page.inner_text("#pair-code"), unit=unit(COMMUNE_A)
+        )
+    page.wait_for_selector("#screen", state="visible", timeout=15000)
+    page.wait_for_function("() => window.__board.mqttConnected === true", timeout=10000)
+
+    def command():
+        with transaction.atomic():
+            return json.dumps(protocol.build("stop", {"device": str(device.pk)}, {}))
+
+    def offset_after(envelope):
+        # forget what HTTP taught, hand the command over, read the clock (in one task: no fetch
+        # can answer in between)
+        return page.evaluate(
+            """async e => {
+                const c = window.__board.clock;
+                Object.assign(c, {http: false, offset: 0, lo: -Infinity, hi: Infinity});
+                await window.__board.handle('t', e);
+                return [c.offset / 1000, c.source];
+            }""",
+            envelope,
+        )
+
+    old = command()
+    offset, source = offset_after(command())
+    assert abs(offset + 7 * 3600) < 5 and source == "command", offset
+    # A replay of an older command (lower seq) proves nothing about the server's time now.
+    assert offset_after(old)[0] == 0
+    # A board 3 hours behind is lifted to the command's issued_at.
+    page.clock.set_system_time(datetime.now(UTC) - timedelta(hours=3))
+    offset, source = offset_after(command())
+    assert abs(offset - 3 * 3600) < 5 and source == "command", offset
+    # A command that expired by the server's time is refused, with the reason and what the board
+    # took for the server's time.
+    from grassroots.devices.models_fleet import DeviceEvent
+    from grassroots_protocol import parse_event
+
+    with transaction.atomic():
+        stale = protocol.build(
+            "stop",
+            {"device": str(device.pk)},
+            {},
+            not_before=timezone.now() - timedelta(minutes=20),
+            ttl=timedelta(minutes=5),
+        )
+    page.evaluate("e => window.__board.handle('t', e)", json.dumps(stale))
+    refused = DeviceEvent.objects.filter(
+        device=device, type="ack", payload__cmd_seq=stale["payload"]["seq"]
+    )
+    _wait(refused.exists, 10, "refused ack")
+    ack = parse_event(refused.get().payload)
+    assert (ack.status, ack.reason) == ("refused", "expired")
+    assert "Giờ máy chủ theo bảng tin" in ack.detail
+    ctx.close()

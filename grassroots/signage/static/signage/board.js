@@ -20,6 +20,8 @@
     proofs: "gr.board.proofs",
     seen: "gr.board.seen",
     pairing: "gr.board.pairing",
+    clock: "gr.board.clock",
+    maxseq: "gr.board.maxseq",
   };
   const SKEW_MS = 120 * 1000;
   const $ = (id) => document.getElementById(id);
@@ -92,13 +94,152 @@
     }
   }
 
+  // ---------------------------------------------------------------- server time
+  /* Board PCs often have wrong clocks (no RTC battery, no NTP through a 4G SIM), so everything
+   * time-related goes through serverNow(): the local clock plus an offset learned from the
+   * server (offset = server − local, as the protocol's ClockInfo.offset_s).
+   * - Each fresh HTTP answer bounds the offset: the server wrote its `Date` (whole seconds)
+   *   between our sending and receiving, so offset ∈ [Date − received, Date + 1 s − sent]
+   *   (the middle is Date + 0.5 s + half the round trip). The bounds of successive answers are
+   *   intersected (widened by 100 ppm of drift), which narrows them below a second; answers
+   *   that contradict them (the local clock was set) start again. An answer the service worker
+   *   took from its cache (X-Board-Cache) says nothing about now and is ignored.
+   * - A `server_time` in the answer (pairing) is the same with millisecond resolution.
+   * - A verified command whose seq is newer than any seen from its key says the server's time
+   *   is at least its issued_at; until an HTTP Date has been seen, a clock more than 60 s ahead
+   *   of it is also set back to it.
+   * Elapsed times (heartbeat spacing, back-off) use performance.now(), not any wall clock. */
+  const CLOCK_FAULT_MS = 60 * 1000;
+  const DRIFT = 1e-4;
+  const clock = { lo: -Infinity, hi: Infinity, at: 0, offset: 0, source: "none", syncedAt: null,
+    http: false, reported: null, faultSent: null, pendingFault: null };
+  state.clock = clock;
+  (function restoreClock() {
+    // Kept across restarts so a board that starts offline still shows the server's time; not
+    // when the local clock went back meanwhile (a PC without RTC battery restarts in the past).
+    const c = load(K.clock);
+    if (!c || !Number.isFinite(c.offset) || !(Date.now() >= c.local)) return;
+    clock.offset = c.offset;
+    clock.source = c.source || "none";
+    clock.syncedAt = c.synced_at || null;
+    clock.faultSent = Number.isFinite(c.fault_sent) ? c.fault_sent : null;
+  })();
+
+  function serverNow() { return Date.now() + clock.offset; }
+  function serverDate() { return new Date(serverNow()); }
+
+  function bound(lo, hi) {
+    const local = Date.now();
+    const widen = Math.abs(local - clock.at) * DRIFT;
+    let a = Math.max(clock.lo - widen, lo), b = Math.min(clock.hi + widen, hi);
+    if (a > b) { a = lo; b = hi; } // the local clock was set (or jumped): start from this answer
+    clock.lo = a; clock.hi = b; clock.at = local;
+    if (Number.isFinite(a) && Number.isFinite(b)) return (a + b) / 2;
+    return Math.min(Math.max(clock.offset, a), b);
+  }
+  function learnFromHttp(response, sent, received) {
+    if (!response || response.headers.get("X-Board-Cache")) return;
+    const date = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isFinite(date)) return;
+    clock.http = true;
+    setOffset(bound(date - received, date + 1000 - sent), "http", true);
+  }
+  function learnFromServerTime(text, sent, received) {
+    const t = Date.parse(text || "");
+    if (!Number.isFinite(t)) return;
+    clock.http = true;
+    setOffset(bound(t - received, t - sent), "http", true);
+  }
+  function learnFromCommand(kid, seq, issuedAt) {
+    const issued = Date.parse(issuedAt || "");
+    if (!Number.isInteger(seq) || !Number.isFinite(issued)) return;
+    const max = load(K.maxseq) || {};
+    if (max[kid] != null && seq <= max[kid]) return; // an old command (or a replay) proves nothing
+    max[kid] = seq;
+    save(K.maxseq, max);
+    const lo = issued - Date.now();
+    let offset = bound(lo, Infinity);
+    if (!clock.http && offset - lo > CLOCK_FAULT_MS) offset = lo;
+    if (offset !== clock.offset) setOffset(offset, "command", false);
+  }
+  function setOffset(offset, source, synced) {
+    const change = Math.abs(offset - clock.offset);
+    clock.offset = offset;
+    if (synced || change > 0) { clock.source = source; clock.syncedAt = serverNow(); }
+    save(K.clock, { offset, source: clock.source, synced_at: clock.syncedAt, local: Date.now(),
+      fault_sent: clock.faultSent });
+    if (change > 1000) clockChanged();
+    clockReport();
+  }
+  function clockChanged() {
+    // Windows, dayparts, the clock and the overlay's countdown all move with the server's time.
+    if (state.manifest) refreshItems(false);
+    if (state.cred && !$("screen").hidden) tickClock();
+  }
+  function clockInfo() {
+    const info = { offset_s: Math.round(clock.offset / 100) / 10, source: clock.source };
+    if (clock.syncedAt) info.synced_at = new Date(clock.syncedAt).toISOString();
+    return info;
+  }
+  function span(ms) {
+    // "7 giờ 5 phút", "20 phút", "45 giây": how far off, in words a technician reads.
+    let s = Math.round(Math.abs(ms) / 1000);
+    if (s >= 300) s = Math.round(s / 60) * 60; // beyond 5 minutes, whole minutes
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    if (h) return h + " giờ" + (m ? " " + m + " phút" : "");
+    if (m) return m + " phút" + (sec ? " " + sec + " giây" : "");
+    return sec + " giây";
+  }
+  function clockProblem() {
+    if (Math.abs(clock.offset) <= CLOCK_FAULT_MS) return "";
+    return "Đồng hồ của máy này " + (clock.offset < 0 ? "nhanh" : "chậm") + " " + span(clock.offset) +
+      " so với máy chủ; bảng tin dùng giờ của máy chủ. Hãy chỉnh lại đồng hồ của máy.";
+  }
+  /* The state report carries the clock, sent again when it changes (by a second or more); a clock
+   * more than a minute off is a `clock` fault, sent again only when the offset moves by another
+   * minute. */
+  function clockReport() {
+    const info = clockInfo();
+    const last = clock.reported;
+    if (!last || last.source !== info.source || Math.abs(last.offset_s - info.offset_s) >= 1) {
+      clock.reported = info;
+      publishState();
+    }
+    if (!$("pairing").hidden) setText($("pair-clock"), clockProblem());
+    $("net").title = clockProblem() || "Trạng thái kết nối";
+    if (Math.abs(clock.offset) <= CLOCK_FAULT_MS) {
+      if (clock.faultSent !== null) { clock.faultSent = null; saveFaultSent(); }
+      return;
+    }
+    if (clock.faultSent !== null && Math.abs(clock.offset - clock.faultSent) < CLOCK_FAULT_MS) return;
+    clock.pendingFault = { code: "clock", offset_s: info.offset_s, detail: clockProblem() };
+    sendClockFault();
+  }
+  function sendClockFault() {
+    if (!clock.pendingFault || !event("fault", clock.pendingFault)) return;
+    clock.faultSent = clock.offset;
+    clock.pendingFault = null;
+    saveFaultSent();
+  }
+  function saveFaultSent() {
+    const c = load(K.clock);
+    if (c) { c.fault_sent = clock.faultSent; save(K.clock, c); }
+  }
+
   // ---------------------------------------------------------------- HTTP
+  /* fetch, learning the server's time from an answer that did not come from a cache. */
+  async function timedFetch(path, opts) {
+    const sent = Date.now();
+    const response = await fetch(path, opts);
+    if (opts && opts.cache === "no-store") learnFromHttp(response, sent, Date.now());
+    return response;
+  }
   function api(path, options) {
     const opts = Object.assign({ cache: "no-store" }, options || {});
     opts.headers = Object.assign({}, opts.headers || {});
     if (!PREVIEW && state.cred) opts.headers.Authorization = "Bearer " + state.cred.token;
     if (PREVIEW) opts.credentials = "same-origin";
-    return fetch(path, opts);
+    return timedFetch(path, opts);
   }
   function base() { return "/api/v1/boards/" + deviceId(); }
   function deviceId() { return PREVIEW ? body.dataset.device : state.cred && state.cred.device; }
@@ -212,7 +353,7 @@
   }
 
   function refreshItems(changed) {
-    const now = new Date();
+    const now = serverDate();
     const all = (state.manifest && state.manifest.items) || [];
     const items = all.filter((i) => eligible(i, now));
     const ids = items.map((i) => i.id).join("|");
@@ -236,7 +377,7 @@
   function showItem(item) {
     finishProof();
     state.current = item;
-    state.currentStart = new Date();
+    state.currentStart = serverDate();
     const article = $("item");
     $("empty").hidden = !!item;
     article.hidden = !item;
@@ -283,7 +424,7 @@
   function next() {
     clearTimeout(state.timer);
     state.timer = null;
-    const now = new Date();
+    const now = serverDate();
     const all = (state.manifest && state.manifest.items) || [];
     state.items = all.filter((i) => eligible(i, now));
     updateTicker();
@@ -367,7 +508,7 @@
   }
 
   function tickClock() {
-    const p = vnParts(new Date()).d;
+    const p = vnParts(serverDate()).d;
     const two = (n) => String(n).padStart(2, "0");
     setText($("clock-time"), two(p.getUTCHours()) + ":" + two(p.getUTCMinutes()));
     const days = ["Chủ nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy"];
@@ -379,12 +520,12 @@
   function showEmergency(em, fromStore) {
     if (!em || !em.id) return;
     const expires = new Date(em.expires_at);
-    if (!(expires > new Date())) return;
+    if (!(expires > serverDate())) return;
     if (state.emergency && String(state.emergency.id) !== String(em.id)) finishEmergencyProof();
     const same = state.emergency && String(state.emergency.id) === String(em.id);
     state.emergency = fromStore || same
-      ? Object.assign({}, em, { shown_at: (same && state.emergency.shown_at) || em.shown_at || new Date().toISOString() })
-      : Object.assign({}, em, { shown_at: new Date().toISOString() });
+      ? Object.assign({}, em, { shown_at: (same && state.emergency.shown_at) || em.shown_at || serverDate().toISOString() })
+      : Object.assign({}, em, { shown_at: serverDate().toISOString() });
     save(K.emergency, state.emergency);
     setText($("em-title"), em.title);
     setText($("em-text"), em.text);
@@ -405,7 +546,7 @@
   }
   function tickEmergency() {
     if (!state.emergency) return;
-    const left = Math.floor((new Date(state.emergency.expires_at) - new Date()) / 1000);
+    const left = Math.floor((new Date(state.emergency.expires_at) - serverNow()) / 1000);
     if (left <= 0) return clearEmergency();
     const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
     const two = (n) => String(n).padStart(2, "0");
@@ -426,7 +567,7 @@
   function finishProof() {
     const item = state.current;
     if (!item || !state.currentStart) return;
-    const end = new Date();
+    const end = serverDate();
     if (end - state.currentStart >= 1000 && !state.emergency) {
       queueProof({
         id: uuid(), item: item.id, kind: "item", bulletin: item.bulletin, revision_id: item.revision_id,
@@ -440,7 +581,7 @@
     if (!em) return;
     queueProof({
       id: uuid(), item: "emergency:" + String(em.id).slice(0, 80), kind: "emergency",
-      started_at: em.shown_at || new Date().toISOString(), ended_at: new Date().toISOString(),
+      started_at: em.shown_at || serverDate().toISOString(), ended_at: serverDate().toISOString(),
     });
   }
   async function flushProofs() {
@@ -469,6 +610,8 @@
       items: state.items.length,
       version: VERSION,
       verify: state.verify,
+      clock: clockInfo(),
+      at: serverDate().toISOString(),
     };
   }
   let lastHttpBeat = 0;
@@ -480,8 +623,8 @@
   }
   async function heartbeat() {
     publishState();
-    if (state.mqttConnected || Date.now() - lastHttpBeat < 30000) return;
-    lastHttpBeat = Date.now();
+    if (state.mqttConnected || (lastHttpBeat && performance.now() - lastHttpBeat < 30000)) return;
+    lastHttpBeat = performance.now();
     try {
       const r = await api(base() + "/state", {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(stateBody()),
@@ -519,6 +662,7 @@
       for (const code of chain()) subs["grassroots/v1/unit/" + code + "/cmd"] = { qos: 1 };
       client.subscribe(subs);
       publishState();
+      sendClockFault(); // found while MQTT was down (pairing, start)
       fetchManifest(); // anything missed while disconnected
     });
     client.on("close", () => { state.mqttConnected = false; setNet(false); });
@@ -527,10 +671,12 @@
     client.on("message", (t, message) => { handleCommand(t, message.toString()).catch(() => {}); });
   }
 
+  /* Publish an event (protocol Event: every one has an id); false when MQTT is down. */
   function event(type, fields) {
-    if (!state.mqtt || !state.mqttConnected) return;
-    const e = Object.assign({ type, id: uuid(), device: String(state.cred.device), at: new Date().toISOString() }, fields);
+    if (PREVIEW || !state.cred || !state.mqtt || !state.mqttConnected) return false;
+    const e = Object.assign({ type, id: uuid(), device: String(state.cred.device), at: serverDate().toISOString() }, fields);
     state.mqtt.publish(topic("events"), JSON.stringify(e), { qos: 1 });
+    return true;
   }
 
   function targetsMe(target) {
@@ -544,7 +690,7 @@
   }
 
   function seenBefore(kid, seq, expires) {
-    const now = Date.now();
+    const now = serverNow();
     const seen = (load(K.seen) || []).filter((s) => s[2] > now - SKEW_MS);
     const key = kid + ":" + seq;
     if (seen.some((s) => s[0] === key)) return true;
@@ -558,12 +704,17 @@
     try { env = JSON.parse(text); } catch (e) { return; }
     if (!env || typeof env.payload !== "object" || !env.sig || !env.kid) return;
     const p = env.payload;
-    const refuse = (reason) => event("ack", { cmd_id: p.id, cmd_seq: p.seq, kid: env.kid, cmd_type: p.type, status: "refused", reason });
+    const about = { cmd_id: typeof p.id === "string" ? p.id : undefined, cmd_seq: Number.isInteger(p.seq) ? p.seq : undefined,
+      kid: String(env.kid), cmd_type: typeof p.type === "string" ? p.type : undefined };
+    const refuse = (reason, detail) => event("ack", Object.assign({ status: "refused", reason, detail }, about));
     if (!(await verified(canonical(p), env.sig, env.kid))) return refuse("bad_signature");
+    learnFromCommand(env.kid, p.seq, p.issued_at);
     if (!targetsMe(p.target)) return refuse("wrong_target");
-    const now = Date.now();
-    if (p.not_before && new Date(p.not_before).getTime() - SKEW_MS > now) return refuse("not_yet_valid");
-    if (!p.expires_at || new Date(p.expires_at).getTime() + SKEW_MS < now) return refuse("expired");
+    // The window is judged by the server's time (the local clock may be hours off).
+    const now = serverNow();
+    const late = "Giờ máy chủ theo bảng tin: " + serverDate().toISOString() + " (" + (clockProblem() || "đồng hồ của máy đúng giờ") + ")";
+    if (p.not_before && new Date(p.not_before).getTime() - SKEW_MS > now) return refuse("not_yet_valid", late);
+    if (!p.expires_at || !(new Date(p.expires_at).getTime() + SKEW_MS >= now)) return refuse("expired", late);
     if (!Number.isInteger(p.seq) || seenBefore(env.kid, p.seq, p.expires_at)) return refuse("replay");
     switch (p.type) {
       case "manifest.updated":
@@ -586,7 +737,7 @@
       default:
         return refuse("unsupported_type");
     }
-    event("ack", { cmd_id: p.id, cmd_seq: p.seq, kid: env.kid, cmd_type: p.type, status: "ok" });
+    event("ack", Object.assign({ status: "ok" }, about));
   }
 
   // ---------------------------------------------------------------- screenshot
@@ -664,45 +815,158 @@
   }
 
   // ---------------------------------------------------------------- pairing
+  /* A code is valid for `expires_at − server_time` from when it arrived (by the server's clock,
+   * whatever the local one says). Failures back off exponentially with jitter (5 s doubling to
+   * 5 min; at least what Retry-After asks), so a fleet never hammers the server; the screen says
+   * in Vietnamese what is wrong and when the board tries again. */
+  const pair = { code: null, timer: null, failures: 0, retryAt: 0, why: "", ticker: null, offline: null };
+  state.pair = pair;
+  const BACKOFF_MS = 5000, BACKOFF_CAP_MS = 5 * 60 * 1000;
+
+  function later(fn, ms) {
+    clearTimeout(pair.timer);
+    pair.timer = setTimeout(fn, ms);
+  }
+  function retryAfterMs(response) {
+    if (!response) return 0;
+    const value = response.headers.get("Retry-After") || "";
+    if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+    const at = Date.parse(value), date = Date.parse(response.headers.get("Date") || "");
+    return Number.isFinite(at) && Number.isFinite(date) ? Math.max(0, at - date) : 0; // by the server's clock
+  }
+  /* Wait after a failure, then run `fn`; `why` is the Vietnamese text shown meanwhile. */
+  function pairFailed(fn, why, response) {
+    pair.failures += 1;
+    // Without an answer, the board's own network may be down: try again soon after it is back.
+    pair.offline = response ? null : fn;
+    const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_MS * 2 ** (pair.failures - 1));
+    const wait = Math.max(exp / 2 + Math.random() * exp / 2, retryAfterMs(response) * (1 + Math.random() * 0.1));
+    pair.retryAt = performance.now() + wait;
+    pair.why = why;
+    showPairing();
+    later(fn, wait);
+  }
+  function pairOk() { // the server accepted a claim with our code
+    pair.failures = 0;
+    pair.why = "";
+    pair.retryAt = 0;
+  }
+  function codeLeftMs(p) { return p && Number.isFinite(p.valid_local) ? p.valid_local - Date.now() : -1; }
+  function usable(p) {
+    // A stored code whose deadline is further away than its lifetime means the local clock went
+    // back since: trust it no longer.
+    const left = codeLeftMs(p);
+    return !!(p && p.code && p.secret && left > 60000 && left <= p.valid_ms);
+  }
+  function vnTime(ms) {
+    const d = vnParts(new Date(ms)).d;
+    return String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
+  }
+  function showPairing() {
+    const p = pair.code;
+    setText($("pair-code"), p ? p.display : "…");
+    const left = codeLeftMs(p);
+    setText($("pair-expiry"), p && left > 0
+      ? "Mã có hiệu lực đến " + vnTime(Date.parse(p.expires_at)) + " (còn " + span(Math.ceil(left / 60000) * 60000) + ")." : "");
+    let why = pair.why;
+    if (why && pair.retryAt) {
+      const s = Math.max(1, Math.ceil((pair.retryAt - performance.now()) / 1000));
+      why += " Thử lại sau " + span(s * 1000) + ".";
+    }
+    setText($("pair-error"), why);
+    setText($("pair-clock"), clockProblem());
+  }
+
   async function pairing() {
     $("pairing").hidden = false;
     $("screen").hidden = true;
+    if (!pair.ticker) {
+      pair.ticker = setInterval(showPairing, 1000);
+      window.addEventListener("online", () => {
+        if (!pair.offline || $("pairing").hidden) return;
+        const fn = pair.offline, wait = 500 + Math.random() * 4500; // a whole commune comes back at once
+        pair.offline = null;
+        pair.retryAt = performance.now() + wait;
+        later(fn, wait);
+      });
+    }
     let p = load(K.pairing);
-    if (!p || new Date(p.expires_at) - new Date() < 60000) {
+    if (!usable(p)) {
+      STORE.removeItem(K.pairing);
+      pair.code = null;
+      showPairing();
+      let r;
+      const sent = Date.now();
       try {
-        const r = await fetch("/api/v1/boards/pairing", { method: "POST", cache: "no-store" });
-        if (!r.ok) throw new Error(String(r.status));
-        p = await r.json();
-        save(K.pairing, p);
+        r = await timedFetch("/api/v1/boards/pairing", { method: "POST", cache: "no-store" });
       } catch (e) {
-        setText($("pair-error"), "Chưa kết nối được máy chủ; đang thử lại…");
-        setTimeout(pairing, 5000);
-        return;
+        return pairFailed(pairing, "Không kết nối được máy chủ (kiểm tra mạng của bảng tin).");
+      }
+      if (r.status === 429) {
+        return pairFailed(pairing, "Quá nhiều lần xin mã ghép nối từ địa chỉ mạng này.", r);
+      }
+      if (!r.ok) return pairFailed(pairing, "Máy chủ chưa cấp được mã (lỗi " + r.status + ").", r);
+      try { p = await r.json(); } catch (e) { p = null; }
+      const received = Date.now();
+      const valid = p ? Date.parse(p.expires_at) - Date.parse(p.server_time) : NaN;
+      if (!p || !p.code || !(valid > 60000)) {
+        return pairFailed(pairing, "Máy chủ trả lời không đúng khi cấp mã ghép nối.");
+      }
+      learnFromServerTime(p.server_time, sent, received);
+      p.valid_ms = valid;
+      p.valid_local = sent + valid; // server_time was read after we sent: never later than this
+      save(K.pairing, p);
+      // The failure count is kept until the server has accepted a claim with this code (202).
+      pair.why = "";
+      pair.retryAt = 0;
+    }
+    pair.code = p;
+    showPairing();
+    pollClaim(p);
+  }
+
+  async function pollClaim(p) {
+    if (codeLeftMs(p) <= 0) {
+      // Expired by the server's clock: a new code (pairing() backs off if the server refuses).
+      STORE.removeItem(K.pairing);
+      return pairing();
+    }
+    let r;
+    const sent = Date.now();
+    try {
+      r = await timedFetch("/api/v1/boards/pairing/claim", {
+        method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ code: p.code, secret: p.secret }),
+      });
+    } catch (e) {
+      return pairFailed(() => pollClaim(p), "Không kết nối được máy chủ (kiểm tra mạng của bảng tin).");
+    }
+    if (r.status === 200 || r.status === 202) {
+      let answer = null;
+      try { answer = await r.json(); } catch (e) { /* treated as a failure below */ }
+      if (answer && answer.server_time) learnFromServerTime(answer.server_time, sent, Date.now());
+      if (r.status === 200 && answer && answer.token) {
+        save(K.cred, answer);
+        STORE.removeItem(K.pairing);
+        clearInterval(pair.ticker);
+        clearTimeout(pair.timer);
+        $("pairing").hidden = true;
+        return start(answer);
+      }
+      if (answer) {
+        pairOk();
+        showPairing();
+        return later(() => pollClaim(p), (p.poll_seconds || 2) * 1000);
       }
     }
-    setText($("pair-error"), "");
-    setText($("pair-code"), p.display);
-    const until = new Date(p.expires_at);
-    setText($("pair-expiry"), "Mã có hiệu lực đến " + until.toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" }) + ".");
-    const poll = async () => {
-      if (new Date() > until) { STORE.removeItem(K.pairing); return pairing(); }
-      try {
-        const r = await fetch("/api/v1/boards/pairing/claim", {
-          method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ code: p.code, secret: p.secret }),
-        });
-        if (r.status === 200) {
-          const cred = await r.json();
-          save(K.cred, cred);
-          STORE.removeItem(K.pairing);
-          $("pairing").hidden = true;
-          return start(cred);
-        }
-        if (r.status === 404 || r.status === 410) { STORE.removeItem(K.pairing); return pairing(); }
-      } catch (e) { /* offline: poll again */ }
-      setTimeout(poll, (p.poll_seconds || 2) * 1000);
-    };
-    poll();
+    if (r.status === 404 || r.status === 410) {
+      // Used, expired or unknown on the server although not by our reckoning: a new code, after
+      // the back-off (a server that keeps refusing fresh codes must not get a request storm).
+      STORE.removeItem(K.pairing);
+      return pairFailed(pairing, "Máy chủ không nhận mã ghép nối này; đang xin mã mới.");
+    }
+    if (r.status === 429) return pairFailed(() => pollClaim(p), "Quá nhiều yêu cầu tới máy chủ.", r);
+    return pairFailed(() => pollClaim(p), "Máy chủ đang gặp lỗi (" + r.status + ").", r);
   }
 
   // ---------------------------------------------------------------- start
