@@ -30,7 +30,6 @@ from grassroots.devices.models import Device
 from grassroots.units.models import Unit
 from grassroots_protocol import messages as wire
 
-from .choices import ProofKind
 from .models import Board, DisplayProof, Layout, PairingCode, Playlist, PlaylistItem
 
 MANAGE = "signage.manage"
@@ -480,39 +479,25 @@ def record_proofs(*, board: Board, entries: list[dict]) -> tuple[list[str], list
     rejected: list[dict] = []
     rows: list[DisplayProof] = []
     for raw in entries[:MAX_PROOFS]:
-        rid = str(raw.get("id"))
         try:
-            pid = uuid.UUID(rid)
-            started = _parse_time(raw.get("started_at"))
-            ended = _parse_time(raw.get("ended_at"))
-        except ValueError:
-            rejected.append(
-                {"id": rid, "message": "Cần 'id' UUID và thời gian ISO 8601 có múi giờ."}
-            )
-            continue
-        if started is None or ended is None or ended < started:
-            rejected.append(
-                {"id": rid, "message": "'started_at'/'ended_at' thiếu hoặc sai thứ tự."}
-            )
-            continue
-        kind = raw.get("kind") or ProofKind.ITEM
-        if kind not in ProofKind.values:
-            rejected.append({"id": rid, "message": "'kind' phải là item hoặc emergency."})
+            proof = wire.parse_display_proof(raw)
+        except wire.ProtocolError as exc:
+            rid = str(raw.get("id")) if isinstance(raw, dict) else ""
+            message = f"Mục nhật ký hiển thị sai ở trường '{exc.field}': {exc.detail}"
+            rejected.append({"id": rid, "message": message})
             continue
         rows.append(
             DisplayProof(
-                id=pid,
+                id=uuid.UUID(proof.id),
                 device_id=board.device_id,
                 unit_id=board.device.unit_id,
-                item=str(raw.get("item") or "")[:100],
-                kind=kind,
-                started_at=started,
-                ended_at=ended,
-                seconds=int(min((ended - started).total_seconds(), 86400)),
-                bulletin_id=raw.get("bulletin") if isinstance(raw.get("bulletin"), int) else None,
-                revision_id=raw.get("revision_id")
-                if isinstance(raw.get("revision_id"), int)
-                else None,
+                item=proof.item,
+                kind=proof.kind,
+                started_at=proof.started_at,
+                ended_at=proof.ended_at,
+                seconds=int(min((proof.ended_at - proof.started_at).total_seconds(), 86400)),
+                bulletin_id=proof.bulletin,
+                revision_id=proof.revision_id,
             )
         )
     # Only references to revisions that exist (and belong to the stated bulletin) are kept.

@@ -18,6 +18,7 @@ from grassroots.core import signing
 from grassroots.core.errors import Problem, problem_response
 from grassroots.units.models import Unit
 from grassroots_protocol import format_time
+from grassroots_protocol import messages as wire
 
 from . import actions, manifests
 from .auth import BOARD_AUTH, BOARD_OR_USER
@@ -35,8 +36,6 @@ from .schemas import (
     PlaylistIn,
     PlaylistRead,
     ProofsAccepted,
-    ProofsIn,
-    StateIn,
 )
 
 PREFIX = "/"
@@ -221,9 +220,10 @@ def media(request, device_id: int, name: str):
 
 
 @router.post("/boards/{device_id}/state", auth=BOARD_AUTH, summary="Nhịp tim của bảng tin (HTTP)")
-def state(request, device_id: int, data: StateIn):
+def state(request, device_id: int, data: wire.State):
+    """The same state report as on MQTT (grassroots_protocol.State), for boards without push."""
     board = _own_board(request, device_id)
-    actions.record_state(board=board, state=data.dict(exclude_none=True), via="http")
+    actions.record_state(board=board, state=data.wire(), via="http")
     return {"ok": True}
 
 
@@ -233,11 +233,11 @@ def state(request, device_id: int, data: StateIn):
     response=ProofsAccepted,
     summary="Bảng tin gửi nhật ký hiển thị",
 )
-def proofs(request, device_id: int, data: ProofsIn):
+def proofs(request, device_id: int, data: wire.DisplayProofUpload):
+    """The body is the protocol's (grassroots_protocol.DisplayProofUpload); each entry is
+    checked on its own (docs/protocol/display-proof.schema.json)."""
     board = _own_board(request, device_id)
-    accepted, rejected = actions.record_proofs(
-        board=board, entries=[e.dict() for e in data.entries]
-    )
+    accepted, rejected = actions.record_proofs(board=board, entries=data.entries)
     return {"accepted": accepted, "rejected": rejected}
 
 

@@ -47,32 +47,6 @@ class BoardUpdate(Schema):
     auto_unit_bulletins: bool | None = None
 
 
-class StateIn(Schema):
-    status: str = Field("online", max_length=20)
-    current: dict | None = None
-    emergency: dict | None = None
-    manifest_etag: str | None = Field(None, max_length=64)
-    items: int | None = None
-    version: str | None = Field(None, max_length=40)
-    verify: str | None = Field(None, max_length=20)
-    clock: dict | None = Field(None, description="protocol ClockInfo: offset_s, source, synced_at")
-    at: str | None = Field(None, max_length=40)
-
-
-class ProofEntry(Schema):
-    id: str = Field(max_length=64)
-    item: str = Field("", max_length=100)
-    kind: str = Field("item", max_length=10)
-    bulletin: int | None = None
-    revision_id: int | None = None
-    started_at: str = Field(max_length=40)
-    ended_at: str = Field(max_length=40)
-
-
-class ProofsIn(Schema):
-    entries: list[ProofEntry] = Field(max_length=500)
-
-
 class ProofsAccepted(Schema):
     accepted: list[str]
     rejected: list[dict] = []

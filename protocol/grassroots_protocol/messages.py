@@ -531,8 +531,39 @@ class Telemetry(_Event):
     type: Literal["telemetry"]
 
 
-Event = Annotated[Ack | AsRunEvent | Fault | Telemetry, Field(discriminator="type")]
-EVENT_TYPES = ("ack", "asrun", "fault", "telemetry")
+class DisplayProof(Message):
+    """E-boards' proof of display: an item (or the emergency overlay) shown from when to when."""
+
+    id: Annotated[str, Field(pattern=_UUID)]
+    item: Annotated[str, Field(max_length=100)] = ""
+    kind: Literal["item", "emergency"] = "item"
+    bulletin: int | None = None
+    revision_id: int | None = None
+    started_at: Timestamp
+    ended_at: Timestamp
+
+    @model_validator(mode="after")
+    def _order(self) -> DisplayProof:
+        if self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+
+class Display(_Event):
+    """Proofs of display sent over MQTT (boards usually upload them: DisplayProofUpload)."""
+
+    type: Literal["display"]
+    entries: list[DisplayProof]
+
+
+class DisplayProofUpload(Message):
+    """`POST /api/v1/boards/{id}/proofs`: entries checked one by one on the server."""
+
+    entries: Annotated[list[dict[str, Any]], Field(max_length=500)]
+
+
+Event = Annotated[Ack | AsRunEvent | Fault | Telemetry | Display, Field(discriminator="type")]
+EVENT_TYPES = ("ack", "asrun", "fault", "telemetry", "display")
 
 
 class AsRunUpload(Message):
@@ -625,8 +656,12 @@ def parse_state(data: Any) -> State:
     return _parse("state", State.model_validate, data)
 
 
-def parse_event(data: Any) -> Ack | AsRunEvent | Fault | Telemetry:
+def parse_event(data: Any) -> Ack | AsRunEvent | Fault | Telemetry | Display:
     return _parse("event", _EVENT.validate_python, data)
+
+
+def parse_display_proof(data: Any) -> DisplayProof:
+    return _parse("display", DisplayProof.model_validate, data)
 
 
 def parse_asrun_entry(data: Any) -> AsRunEntry:

@@ -101,12 +101,13 @@ def test_state_keeps_the_board_clock(client, demo):
     clock = {"offset_s": -1200.4, "source": "http", "synced_at": "2026-11-29T17:00:00.000Z"}
     assert board_post(client, a, "/state", {"status": "online", "clock": clock}).status_code == 200
     assert Board.objects.get(pk=a["device"]).state["clock"] == clock
-    # A clock that does not follow the protocol is not kept.
+    # A state that does not follow the protocol is refused, naming the field.
     client.force_login(user("operator"))
     page = client.get(f"/bang-tin-dien-tu/{a['device']}/").content.decode()
     assert "nhanh 1200 giây so với máy chủ" in page
-    board_post(client, a, "/state", {"status": "online", "clock": {"offset_s": "a lot"}})
-    assert "clock" not in Board.objects.get(pk=a["device"]).state
+    bad = board_post(client, a, "/state", {"status": "online", "clock": {"offset_s": "a lot"}})
+    assert bad.status_code == 422 and "offset_s" in bad.content.decode()
+    assert Board.objects.get(pk=a["device"]).state["clock"] == clock  # nothing taken from it
 
 
 def test_operator_may_pair_only_in_own_unit(client, demo):
