@@ -6,12 +6,18 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from grassroots.core.auth import API_AUTH
-from grassroots.core.errors import Problem, problem_response, validation_errors
+from grassroots.core.errors import (
+    Problem,
+    database_unavailable_response,
+    problem_response,
+    validation_errors,
+)
 
 log = logging.getLogger("grassroots.api")
 
@@ -90,6 +96,12 @@ def _http_error(request, exc: HttpError):
     else:
         detail = str(exc)
     return problem_response(exc.status_code, detail, request=request)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request, exc):
+    return database_unavailable_response(request, exc)
 
 
 @api.exception_handler(Exception)
