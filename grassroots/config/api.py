@@ -11,6 +11,7 @@ from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from grassroots.core import slowclient
 from grassroots.core.auth import API_AUTH
 from grassroots.core.errors import (
     Problem,
@@ -106,6 +107,10 @@ def _database_unavailable(request, exc):
 
 @api.exception_handler(Exception)
 def _crash(request, exc):
+    if slowclient.is_slow_client(exc):
+        response = problem_response(408, slowclient.DETAIL, title=slowclient.TITLE, request=request)
+        response["Connection"] = "close"
+        return response
     log.exception("unhandled API error on %s", request.path)
     return problem_response(
         500,

@@ -17,6 +17,7 @@ from grassroots.accounts.policies import require
 from grassroots.accounts.scope import permission_paths, scope_paths
 from grassroots.units.models import Unit
 
+from . import slowclient
 from .errors import (
     DATABASE_RETRY_AFTER,
     database_detail,
@@ -199,6 +200,21 @@ def not_found(request, exception=None):
 
 def server_error(request):
     exc = sys.exc_info()[1]  # Django calls this inside its `except`
+    if slowclient.is_slow_client(exc):
+        # the client's upload trickled or stalled (core.slowclient): say so, in Vietnamese
+        if _wants_json(request):
+            response = problem_response(
+                408, slowclient.DETAIL, title=slowclient.TITLE, request=request
+            )
+        else:
+            response = HttpResponse(
+                f'<!doctype html><html lang="vi"><meta charset="utf-8">'
+                f"<title>{slowclient.TITLE}</title><h1>{slowclient.TITLE}</h1>"
+                f"<p>{slowclient.DETAIL}</p></html>",
+                status=408,
+            )
+        response["Connection"] = "close"
+        return response
     if database_unavailable(exc):
         if _wants_json(request):
             return database_unavailable_response(request, exc)

@@ -16,7 +16,14 @@ from grassroots.core.supervisor import Child, Supervisor
 
 
 def web_argv(home: Path, host: str, port: int, workers: int) -> list[str]:
-    """gunicorn for the embedded default."""
+    """gunicorn for the embedded default, hardened against slow clients.
+
+    Threaded workers (`gthread`): a connection that sends its headers slowly is parked in the
+    worker's poller instead of holding a worker, and a slow or stalled request body is cut off by
+    `core.slowclient` (WSGI) with a Vietnamese 408. The control socket is this instance's own
+    (in `$GRASSROOTS_HOME/run/`): by default every gunicorn of a user on the host shares
+    `~/.gunicorn/gunicorn.ctl`, and `gunicornc` would then talk to whichever started last.
+    """
     run_dir = Path(home) / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     return [
@@ -28,13 +35,24 @@ def web_argv(home: Path, host: str, port: int, workers: int) -> list[str]:
         f"{host}:{port}",
         "--workers",
         str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(THREADS),
+        "--keep-alive",
+        "5",
         "--access-logfile",
         "-",
         "--graceful-timeout",
         "5",
         "--timeout",
         "60",
+        "--control-socket",
+        str(run_dir / f"gunicorn-{port}.ctl"),
     ]
+
+
+THREADS = 8
 
 
 class Command(BaseCommand):
