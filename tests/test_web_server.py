@@ -4,6 +4,7 @@ Finding 7: slow clients must not stop it, and a stalled upload ends in a Vietnam
 gunicorn's English 500 page. Finding 12: each instance has its own control socket.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -116,8 +117,9 @@ def slow_sender(port, head, body_bytes, per_second, results, key, stop):
 
 
 def test_slow_bodies_do_not_stop_the_server_and_end_in_a_vietnamese_408(web):
-    """Four clients send a body one byte a second (two more than the old sync workers): health
-    checks keep answering at once, and each slow request ends in ~5 s with a 408."""
+    """Four clients send a body one byte a second (two more than the old sync workers) and two
+    more their request head: health checks keep answering at once, and each slow body ends in
+    ~5 s with a 408."""
     port = web()
     head = (
         b"POST /api/v1/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -130,6 +132,19 @@ def test_slow_bodies_do_not_stop_the_server_and_end_in_a_vietnamese_408(web):
     ]
     for s in senders:
         s.start()
+    # and two classic slowloris connections: the request head itself one byte a second
+    loris = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+
+    def trickle_heads():
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: " + b"a" * 60:
+            if stop.is_set():
+                return
+            for sock in loris:
+                with contextlib.suppress(OSError):
+                    sock.send(bytes([byte]))
+            time.sleep(1)
+
+    threading.Thread(target=trickle_heads, daemon=True).start()
     try:
         time.sleep(1)
         probes = []
@@ -141,6 +156,8 @@ def test_slow_bodies_do_not_stop_the_server_and_end_in_a_vietnamese_408(web):
         for s in senders:
             s.join(20)
         stop.set()
+        for sock in loris:
+            sock.close()
     assert len(results) == 4
     for answer, took in results.values():
         head_part, _, body = answer.partition(b"\r\n\r\n")

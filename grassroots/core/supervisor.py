@@ -99,8 +99,13 @@ class Supervisor:
             if child.restart_at is not None:
                 if now >= child.restart_at:
                     child.restarts += 1
-                    child.start()
                     changed = True
+                    try:
+                        child.start()
+                    except OSError as exc:  # e.g. the binary went away: try again later
+                        child.failures += 1
+                        child.restart_at = now + self.delay(child.failures)
+                        self.say(f"{child.name} could not start ({exc}); trying again.")
                 continue
             code = child.proc.poll() if child.proc else None
             if code is None:

@@ -1,6 +1,7 @@
 """Finding 2: supervision degrades, never gives up. Real child processes, a short clock."""
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -71,3 +72,33 @@ def test_status_of_a_dead_supervisor_is_ignored(tmp_path):
         json.dumps({"supervisor_pid": 2**22 + 12345, "children": {}})
     )
     assert read_status(tmp_path) is None
+
+
+def test_readyz_reports_a_child_being_restarted(client, db, settings, tmp_path):
+    """Under `grassroots run`, /readyz names the background process that is down ("degraded":
+    the web still serves, so a load balancer keeps it)."""
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
+    listener = socket.create_server(("127.0.0.1", 0))  # the broker check only connects
+    settings.MQTT_URL = f"mqtt://127.0.0.1:{listener.getsockname()[1]}"
+    failing = Child("worker", [sys.executable, "-c", "import sys; sys.exit(2)"], {})
+    supervisor = Supervisor(
+        [failing], status_dir=tmp_path / "run", base_delay=30, tick=0.02, say=lambda s: None
+    )
+    runner = threading.Thread(target=supervisor.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while failing.restart_at is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.1)
+        response = client.get("/readyz")
+        body = response.json()
+    finally:
+        supervisor.stop()
+        runner.join(15)
+        listener.close()
+    assert response.status_code == 200 and body["status"] == "degraded", body
+    processes = body["checks"]["processes"]
+    assert processes["ok"] is False and "worker" in processes["info"]
+    assert "mã thoát 2" in processes["info"]
+    assert "processes" in body["not_ready"]
