@@ -6,13 +6,20 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
+from grassroots.core import slowclient
 from grassroots.core.auth import API_AUTH
-from grassroots.core.errors import Problem, problem_response, validation_errors
+from grassroots.core.errors import (
+    Problem,
+    database_unavailable_response,
+    problem_response,
+    validation_errors,
+)
 from grassroots.core.text import clean_data
 
 log = logging.getLogger("grassroots.api")
@@ -103,8 +110,18 @@ def _http_error(request, exc: HttpError):
     return problem_response(exc.status_code, detail, request=request)
 
 
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request, exc):
+    return database_unavailable_response(request, exc)
+
+
 @api.exception_handler(Exception)
 def _crash(request, exc):
+    if slowclient.is_slow_client(exc):
+        response = problem_response(408, slowclient.DETAIL, title=slowclient.TITLE, request=request)
+        response["Connection"] = "close"
+        return response
     log.exception("unhandled API error on %s", request.path)
     return problem_response(
         500,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.utils import timezone
 from ninja.security import APIKeyCookie, HttpBearer
 
+from .db import update_if_free
+
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer <token>`; tokens are stored only as SHA-256 hashes."""
@@ -16,8 +18,10 @@ class TokenAuth(HttpBearer):
         if found is None:
             return None
         request.user = found.user
+        # at most once a minute, and never waiting for (or failing on) another writer's lock:
+        # reading must work while a long import or backup holds the database
         if not found.last_used_at or (timezone.now() - found.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+            update_if_free(ApiToken.objects.filter(pk=found.pk), last_used_at=timezone.now())
         return found.user
 
 

@@ -13,6 +13,8 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import mqtt_acl
+
 
 def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
     """`preferred` if nothing listens there, otherwise any free port."""
@@ -38,12 +40,42 @@ SERVER_USER = "grassroots-server"
 
 @dataclass
 class Account:
-    """One broker login and the topics it may read and write (Mosquitto ACL)."""
+    """One broker login and the topic filters it may read and write.
+
+    Build it with `for_client`, which takes the filters from the one rule table
+    (`core.mqtt_acl.RULES`) that both the Mosquitto files and the EMQX hooks use.
+    """
 
     username: str
     password_hash: str
     read: list[str] = field(default_factory=list)
     write: list[str] = field(default_factory=list)
+    kind: str = ""
+
+    @classmethod
+    def for_client(
+        cls,
+        kind: str,
+        username: str,
+        password_hash: str,
+        *,
+        device_id: int | str | None = None,
+        units: list[str] | tuple[str, ...] = (),
+        group: str = "",
+    ) -> Account:
+        """The account of one client kind (`server`, `device`, `board`) from the rule table."""
+        scope = {"device_id": device_id, "units": units, "group": group}
+        return cls(
+            username,
+            password_hash,
+            read=mqtt_acl.filters(kind, "subscribe", **scope),
+            write=mqtt_acl.filters(kind, "publish", **scope),
+            kind=kind,
+        )
+
+    def allows(self, action: str, topic: str) -> bool:
+        """May this login publish to / subscribe to `topic` (the EMQX hook's answer)?"""
+        return mqtt_acl.allows(self.read, self.write, action, topic)
 
 
 def password_hash(password: str, *, iterations: int = 101, salt: bytes | None = None) -> str:
@@ -88,7 +120,9 @@ def write_auth(conf_dir: Path, accounts: list[Account]) -> None:
             raise ValueError(f"bad broker username {acc.username!r}")
         pw_lines.append(f"{acc.username}:{acc.password_hash}")
         acl_lines.append(f"user {acc.username}")
-        acl_lines += [f"topic read {t}" for t in acc.read]
+        # Mosquitto checks `read` when it delivers a message, against the message's topic; a
+        # `$share/...` filter is never such a topic (see core.mqtt_acl on shared subscriptions).
+        acl_lines += [f"topic read {t}" for t in acc.read if not t.startswith("$share/")]
         acl_lines += [f"topic write {t}" for t in acc.write]
         acl_lines.append("")
     for name, lines in (("passwords", pw_lines), ("acl", acl_lines)):
@@ -109,7 +143,11 @@ def reload(conf_dir: Path) -> bool:
 
 
 def server_account(home: Path) -> Account:
-    return Account(SERVER_USER, password_hash(server_password(home)), read=["#"], write=["#"])
+    """The platform's own login (the gateway), with its shared-subscription group."""
+    secret = server_password(home)
+    return Account.for_client(
+        mqtt_acl.SERVER, SERVER_USER, password_hash(secret), group=mqtt_acl.share_group(secret)
+    )
 
 
 def write_config(home: Path, port: int, ws_port: int | None = None, *, auth: bool = False) -> Path:

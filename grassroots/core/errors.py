@@ -101,3 +101,35 @@ def validation_errors(errors: list[dict]) -> list[dict[str, str]]:
             msg = str(err["msg"]).removeprefix("Value error, ")
         out.append({"field": _loc(err.get("loc", ())), "message": msg or "không hợp lệ"})
     return out
+
+
+# How long a client should wait before retrying when the database is busy or away.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Is this the database being locked or unreachable (not a bug in a query)?"""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def database_detail(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if "locked" in text or "lock timeout" in text or "busy" in text:
+        return (
+            "Cơ sở dữ liệu đang bận: một thao tác ghi dài (nhập dữ liệu, sao lưu hoặc nâng cấp) "
+            f"đang giữ khoá. Hãy thử lại sau khoảng {DATABASE_RETRY_AFTER} giây."
+        )
+    return (
+        "Tạm thời không kết nối được cơ sở dữ liệu. Hãy thử lại sau ít phút; "
+        "nếu vẫn lỗi, báo quản trị viên."
+    )
+
+
+def database_unavailable_response(request, exc: BaseException) -> HttpResponse:
+    """503 problem+json with `Retry-After`, after the bounded wait (SQLite busy_timeout) ran out."""
+    log.warning("database unavailable on %s: %s", getattr(request, "path", "?"), exc)
+    response = problem_response(503, database_detail(exc), request=request)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response

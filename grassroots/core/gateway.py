@@ -32,13 +32,12 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import outbox
+from . import mqtt_acl, outbox
 from .models import OutboxMessage
 
 log = logging.getLogger("grassroots.gateway")
 
 TOPIC_ROOT = "grassroots/v1"
-SHARE_GROUP = "grassroots"
 BATCH = 500
 # after the first message of a batch, how long to wait for more: under load batches fill while
 # the previous one is stored anyway; at the end of a burst this is what the last ack waits
@@ -304,10 +303,11 @@ class Gateway:
                     max_inflight_messages=1000,
                 ) as client:
                     backoff = 0.5
+                    # the group is derived from the server's password: a device cannot join it
+                    # and take its turn of the group's messages (core.mqtt_acl)
+                    group = mqtt_acl.share_group(self.params.get("password"))
                     for kind in ("state", "events"):
-                        await client.subscribe(
-                            f"$share/{SHARE_GROUP}/{TOPIC_ROOT}/dev/+/{kind}", qos=1
-                        )
+                        await client.subscribe(f"$share/{group}/{TOPIC_ROOT}/dev/+/{kind}", qos=1)
                     log.info(
                         "gateway connected to %s:%s", self.params["hostname"], self.params["port"]
                     )

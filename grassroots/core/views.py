@@ -1,6 +1,7 @@
 """Probes, the console home and error pages."""
 
 import socket
+import sys
 import time
 from urllib.parse import urlparse
 
@@ -8,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -16,7 +17,14 @@ from grassroots.accounts.policies import require
 from grassroots.accounts.scope import permission_paths, scope_paths
 from grassroots.units.models import Unit
 
-from .errors import problem_response
+from . import slowclient
+from .errors import (
+    DATABASE_RETRY_AFTER,
+    database_detail,
+    database_unavailable,
+    database_unavailable_response,
+    problem_response,
+)
 from .models import ObjectChange
 
 
@@ -27,12 +35,46 @@ def healthz(request):
 
 
 def _check_db() -> tuple[bool, str]:
+    """The database answers a read, and (SQLite) no other writer holds its write lock.
+
+    A read works in WAL mode while an import, backup or migration holds `BEGIN IMMEDIATE`, but
+    every write then waits and fails: the platform is not ready, and the probe says why.
+    """
     try:
         with connection.cursor() as cur:
             cur.execute("SELECT 1")
-        return True, connection.vendor
     except Exception as exc:  # noqa: BLE001 - the probe reports any failure
         return False, str(exc)[:200]
+    # (inside a transaction, IMMEDIATE mode: this connection holds the write lock itself)
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        locked = _sqlite_write_locked(connection.settings_dict["NAME"])
+        if locked:
+            return False, locked
+    return True, connection.vendor
+
+
+def _sqlite_write_locked(path) -> str:
+    """'' when a write could start now; otherwise what stops it (on its own short connection,
+    so the probe never waits the request connection's busy_timeout)."""
+    import sqlite3
+
+    try:
+        probe = sqlite3.connect(str(path), timeout=0.2, isolation_level=None)
+    except sqlite3.Error as exc:
+        return f"sqlite: {exc}"
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return (
+                "cơ sở dữ liệu đang bị khoá ghi (database is locked): một thao tác dài "
+                "(nhập dữ liệu, sao lưu, nâng cấp) đang giữ khoá; mọi thao tác ghi phải chờ"
+            )
+        return f"sqlite: {exc}"
+    finally:
+        probe.close()
+    return ""
 
 
 def _check_broker() -> tuple[bool, str]:
@@ -45,22 +87,61 @@ def _check_broker() -> tuple[bool, str]:
         return False, f"{host}:{port}: {exc}"
 
 
+def _check_processes() -> dict | None:
+    """What `grassroots run` supervises (embedded default only): which child is down."""
+    from pathlib import Path
+
+    from .supervisor import read_status
+
+    status = read_status(Path(settings.GRASSROOTS["HOME"]) / "run")
+    if status is None:
+        return None
+    down = {
+        name: child
+        for name, child in status["children"].items()
+        if not child["running"] and name != "web"
+    }
+    info = ", ".join(
+        f"{name}: đang khởi động lại (lỗi {c['failures_in_a_row']} lần liên tiếp, "
+        f"mã thoát {c['last_exit']})"
+        for name, c in down.items()
+    )
+    return {"ok": not down, "info": info or "đang chạy", "children": status["children"]}
+
+
 @never_cache
 def readyz(request):
-    """Ready to serve: the database answers and the MQTT broker accepts connections."""
+    """Ready to serve: the database takes reads and writes, the MQTT broker accepts connections.
+
+    503 (with `Retry-After`) names what is not ready. A background process (worker, gateway)
+    being restarted does not take the web out of service: it shows as `degraded`.
+    """
     start = time.monotonic()
     db_ok, db_info = _check_db()
     mq_ok, mq_info = _check_broker()
     ok = db_ok and mq_ok
+    checks = {
+        "database": {"ok": db_ok, "info": db_info},
+        "broker": {"ok": mq_ok, "info": mq_info},
+    }
+    processes = _check_processes()
+    if processes is not None:
+        checks["processes"] = processes
+    status = "ok" if ok else "unavailable"
+    if ok and processes is not None and not processes["ok"]:
+        status = "degraded"
     body = {
-        "status": "ok" if ok else "unavailable",
-        "checks": {
-            "database": {"ok": db_ok, "info": db_info},
-            "broker": {"ok": mq_ok, "info": mq_info},
-        },
+        "status": status,
+        "not_ready": [name for name, check in checks.items() if not check["ok"]],
+        "checks": checks,
         "elapsed_ms": round((time.monotonic() - start) * 1000, 1),
     }
-    return JsonResponse(body, status=200 if ok else 503)
+    response = JsonResponse(
+        body, status=200 if ok else 503, json_dumps_params={"ensure_ascii": False}
+    )
+    if not ok:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
 
 
 @login_required
@@ -118,6 +199,38 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    exc = sys.exc_info()[1]  # Django calls this inside its `except`
+    if slowclient.is_slow_client(exc):
+        # the client's upload trickled or stalled (core.slowclient): say so, in Vietnamese
+        if _wants_json(request):
+            response = problem_response(
+                408, slowclient.DETAIL, title=slowclient.TITLE, request=request
+            )
+        else:
+            response = HttpResponse(
+                f'<!doctype html><html lang="vi"><meta charset="utf-8">'
+                f"<title>{slowclient.TITLE}</title><h1>{slowclient.TITLE}</h1>"
+                f"<p>{slowclient.DETAIL}</p></html>",
+                status=408,
+            )
+        response["Connection"] = "close"
+        return response
+    if database_unavailable(exc):
+        if _wants_json(request):
+            return database_unavailable_response(request, exc)
+        title, detail = "Hệ thống đang bận", database_detail(exc)
+        try:
+            response = render(
+                request, "core/error.html", {"title": title, "detail": detail}, status=503
+            )
+        except Exception:  # noqa: BLE001 - the page's own lookups may need the database too
+            response = HttpResponse(
+                f'<!doctype html><html lang="vi"><meta charset="utf-8"><title>{title}</title>'
+                f"<h1>{title}</h1><p>{detail}</p></html>",
+                status=503,
+            )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     if _wants_json(request):
         return problem_response(500, "Máy chủ gặp lỗi không mong muốn.", request=request)
     return render(

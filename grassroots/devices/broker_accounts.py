@@ -1,23 +1,20 @@
 """Broker logins of enrolled devices: own `cmd` and unit `cmd` topics to read, own `state` and
-`events` to write (the ACL of architecture.md)."""
+`events` to write (the ACL of architecture.md, from the rule table in core.mqtt_acl)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from grassroots.core import mqtt_acl
 from grassroots.core.broker import Account
 from grassroots.units.models import Unit
 
-from . import protocol
 from .models_fleet import DeviceCredential
 
 
 def account_for(device_id: int, password_hash: str, codes: list[str]) -> Account:
-    return Account(
-        f"dev-{device_id}",
-        password_hash,
-        read=[protocol.device_cmd_topic(device_id)] + [protocol.unit_cmd_topic(c) for c in codes],
-        write=[protocol.state_topic(device_id), protocol.events_topic(device_id)],
+    return Account.for_client(
+        mqtt_acl.DEVICE, f"dev-{device_id}", password_hash, device_id=device_id, units=codes
     )
 
 

@@ -55,10 +55,9 @@ def mqtt_auth(request, data: AuthRequest):
     _check_secret(request)
     account = _accounts().get(data.username)
     ok = account is not None and broker.check_password(data.password, account.password_hash)
-    return {
-        "result": "allow" if ok else "deny",
-        "is_superuser": bool(ok and data.username == broker.SERVER_USER),
-    }
+    # Never a superuser: EMQX would then skip the ACL hook, and the server's rights are rows of
+    # the same rule table as everyone else's (core.mqtt_acl).
+    return {"result": "allow" if ok else "deny", "is_superuser": False}
 
 
 @router.post("/acl", auth=None, response=HookResult, summary="EMQX: quyền trên chủ đề MQTT")
@@ -67,6 +66,4 @@ def mqtt_acl(request, data: AclRequest):
     account = _accounts().get(data.username)
     if account is None:
         return {"result": "deny"}
-    allowed = account.write if data.action == "publish" else account.read
-    ok = "#" in allowed or data.topic in allowed
-    return {"result": "allow" if ok else "deny"}
+    return {"result": "allow" if account.allows(data.action, data.topic) else "deny"}

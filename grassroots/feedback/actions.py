@@ -13,6 +13,7 @@ from django.utils import timezone
 from grassroots.accounts.scope import covers
 from grassroots.core import audit
 from grassroots.core.audit import snapshot
+from grassroots.core.db import update_if_free
 from grassroots.core.models import ChangeAction
 from grassroots.core.text import clean_text as core_clean_text
 from grassroots.units.models import Unit
@@ -533,5 +534,5 @@ def authenticate_open311(raw: str) -> Open311Key | None:
         return None
     key = Open311Key.objects.filter(key_hash=Open311Key.hash(raw), revoked_at__isnull=True).first()
     if key and (not key.last_used_at or (timezone.now() - key.last_used_at).total_seconds() > 60):
-        Open311Key.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        update_if_free(Open311Key.objects.filter(pk=key.pk), last_used_at=timezone.now())
     return key

@@ -1,15 +1,15 @@
 """Broker logins of paired e-boards (MQTT over WebSockets), collected by core.broker.sync().
 
 A board may read only its own command topic and those of its unit and the unit's ancestors, and
-write only its own `state` and `events`.
+write only its own `state` and `events` (the `board` rows of core.mqtt_acl.RULES).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from grassroots.core import mqtt_acl
 from grassroots.core.broker import Account
-from grassroots.devices import protocol
 
 
 def accounts() -> Iterable[Account]:
@@ -27,11 +27,10 @@ def accounts() -> Iterable[Account]:
     for board in boards:
         ids = [int(p) for p in board.device.unit.path.strip("/").split("/") if p]
         codes = Unit.objects.filter(pk__in=ids).values_list("code", flat=True)
-        device_id = board.device_id
-        yield Account(
+        yield Account.for_client(
+            mqtt_acl.BOARD,
             board.mqtt_username,
             board.mqtt_password_hash,
-            read=[protocol.device_cmd_topic(device_id)]
-            + [protocol.unit_cmd_topic(code) for code in sorted(set(codes))],
-            write=[protocol.state_topic(device_id), protocol.events_topic(device_id)],
+            device_id=board.device_id,
+            units=sorted(set(codes)),
         )

@@ -4,28 +4,55 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from grassroots.accounts.demo import demo_users
 from grassroots.core import broker, instance
+from grassroots.core.supervisor import Child, Supervisor
 
 
-@dataclass
-class Child:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    proc: subprocess.Popen | None = None
-    restarts: list[float] = field(default_factory=list)
+def web_argv(home: Path, host: str, port: int, workers: int) -> list[str]:
+    """gunicorn for the embedded default, hardened against slow clients.
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, env=self.env, start_new_session=False)
+    Threaded workers (`gthread`): a connection that sends its headers slowly is parked in the
+    worker's poller instead of holding a worker, and a slow or stalled request body is cut off by
+    `core.slowclient` (WSGI) with a Vietnamese 408. The control socket is this instance's own
+    (in `$GRASSROOTS_HOME/run/`): by default every gunicorn of a user on the host shares
+    `~/.gunicorn/gunicorn.ctl`, and `gunicornc` would then talk to whichever started last.
+    """
+    run_dir = Path(home) / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "grassroots.config.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(THREADS),
+        "--keep-alive",
+        "5",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "5",
+        "--timeout",
+        "60",
+        "--control-socket",
+        str(run_dir / f"gunicorn-{port}.ctl"),
+    ]
+
+
+THREADS = 8
 
 
 class Command(BaseCommand):
@@ -62,43 +89,22 @@ class Command(BaseCommand):
             secret = broker.server_password(home)
             env["MQTT_URL"] = f"mqtt://{broker.SERVER_USER}:{secret}@127.0.0.1:{mqtt_port}"
             children.append(Child("mosquitto", [binary, "-c", str(conf)], env))
-        children.append(
-            Child(
-                "web",
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "grassroots.config.wsgi:application",
-                    "--bind",
-                    f"{host}:{port}",
-                    "--workers",
-                    str(workers),
-                    "--access-logfile",
-                    "-",
-                    "--graceful-timeout",
-                    "5",
-                    "--timeout",
-                    "60",
-                ],
-                env,
-            )
-        )
+        children.append(Child("web", web_argv(home, host, port, workers), env))
         children.append(Child("worker", [sys.executable, "-m", "grassroots", "worker"], env))
         children.append(Child("gateway", [sys.executable, "-m", "grassroots", "gateway"], env))
 
-        stopping = False
+        supervisor = Supervisor(
+            children,
+            status_dir=Path(home) / "run",
+            say=lambda text: (self.stderr.write(text), self.stderr.flush()),
+        )
 
         def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
+            supervisor.stop()
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        for child in children:
-            child.start()
         shown = env.get("MQTT_URL", settings.MQTT_URL).split("@")[-1].removeprefix("mqtt://")
-        self._banner(host, port, f"mqtt://{shown}")
         instance.write(
             instance.Instance(
                 web_url=f"http://{host}:{port}",
@@ -108,37 +114,12 @@ class Command(BaseCommand):
             ),
             home,
         )
+        # A child that keeps failing is restarted with back-off, forever; the others keep
+        # serving (core.supervisor). Only Ctrl-C / SIGTERM stops the group.
         try:
-            while not stopping:
-                time.sleep(0.5)
-                for child in children:
-                    code = child.proc.poll() if child.proc else None
-                    if code is None or stopping:
-                        continue
-                    now = time.monotonic()
-                    child.restarts = [t for t in child.restarts if now - t < 60] + [now]
-                    if len(child.restarts) > 5:
-                        self.stderr.write(f"{child.name} exited {code} too often; stopping.")
-                        stopping = True
-                        break
-                    self.stderr.write(f"{child.name} exited with {code}; restarting.")
-                    child.start()
+            supervisor.run(started=lambda: self._banner(host, port, f"mqtt://{shown}"))
         finally:
             instance.remove(home)
-            self._stop_all(children)
-
-    def _stop_all(self, children: list[Child]) -> None:
-        for child in reversed(children):
-            if child.proc and child.proc.poll() is None:
-                child.proc.terminate()
-        deadline = time.monotonic() + 10
-        for child in reversed(children):
-            if child.proc is None:
-                continue
-            try:
-                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.proc.kill()
         self.stdout.write("grassroots stopped.")
 
     def _banner(self, host: str, port: int, mqtt_url: str) -> None:
