@@ -175,6 +175,8 @@ GRASSROOTS = {
     # Where the gateway keeps messages it received but could not store yet (spool) and those
     # no handler could take (dead letters): JSON lines, payloads in base64.
     "GATEWAY_STATE": HOME / "gateway",
+    # one per gateway process sharing a broker: its MQTT client id and persistent session
+    "GATEWAY_ID": os.environ.get("GRASSROOTS_GATEWAY_ID", "1"),
     # Public base URL used in links sent to citizens (email, SMS).
     "SITE_URL": os.environ.get("GRASSROOTS_SITE_URL", ""),
     # Dotted path of the SMS gateway backend (`send(phone, text)`); the default only logs.

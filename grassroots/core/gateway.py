@@ -95,8 +95,9 @@ dead_letters: list[tuple[str, bytes]] = []
 def store(batch: list[tuple[str, bytes]], *, stop: Callable[[], bool] = lambda: False) -> int:
     """`dispatch` that loses nothing it can keep.
 
-    The broker counts a message delivered once the gateway has it, so a failed batch is not
-    dropped: if the database is unreachable (OperationalError, InterfaceError) the batch is
+    The gateway acknowledges a message to the broker only after this returns (manual acks), so
+    a gateway killed before that gets the message again from its persistent session; still, a
+    failed batch is not dropped: if the database is unreachable (OperationalError, InterfaceError) the batch is
     retried with back-off until it is stored or the gateway stops (the subscriber then spools
     it); any other failure is a message a handler cannot take, so the batch is stored message
     by message and only the ones that fail are set aside: logged with their topic and bytes,
@@ -181,6 +182,14 @@ def _pair(message) -> tuple[str, bytes]:
     return str(message.topic), bytes(message.payload or b"")
 
 
+def _ack(client, acks: list[tuple[int, int]]) -> None:
+    """Acknowledge stored messages to the broker (paho's manual acks; QoS 0 needs none)."""
+    paho = client._client
+    for mid, qos in acks:
+        if qos:
+            paho.ack(mid, qos)
+
+
 def _queued(client, limit: int) -> list:
     """Messages aiomqtt has already received, up to `limit`, taken without awaiting.
 
@@ -223,6 +232,11 @@ def mark_published(ids: list[int]) -> None:
             OutboxMessage.objects.filter(pk__in=ids).update(published_at=timezone.now())
 
 
+def gateway_client_id() -> str:
+    """`grassroots-gateway-<GRASSROOTS_GATEWAY_ID>` (default 1): each instance its own, fixed."""
+    return f"grassroots-gateway-{settings.GRASSROOTS.get('GATEWAY_ID', '1')}"
+
+
 def broker_params(url: str | None = None) -> dict:
     parsed = urlparse(url or settings.MQTT_URL)
     return {
@@ -238,7 +252,10 @@ class Gateway:
 
     def __init__(self, url: str | None = None, *, client_id: str | None = None):
         self.params = broker_params(url)
-        self.client_id = client_id or f"grassroots-gateway-{int(time.time() * 1000) % 10**8}"
+        # A fixed id per gateway instance (GRASSROOTS_GATEWAY_ID): with a persistent session the
+        # broker keeps what arrives for a gateway that is down (killed, restarting) and hands
+        # it over when the same gateway comes back.
+        self.client_id = client_id or gateway_client_id()
         self.stats = {"published": 0, "received": 0, "batches": 0}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -291,9 +308,12 @@ class Gateway:
                 # before taking anything new: what a previous run or connection had received
                 # but not stored
                 await asyncio.to_thread(replay_spool, self._stop.is_set)
-                async with aiomqtt.Client(
+                client = aiomqtt.Client(
                     **self.params,
                     identifier=self.client_id,
+                    # a persistent session: QoS 1 messages for the gateway wait at the broker
+                    # while it is away, and unacknowledged ones are sent again
+                    clean_session=False,
                     # MQTT 3.1.1: the gateway needs no v5 feature ($share works with 3.1.1 on
                     # Mosquitto and EMQX), and paho's v5 property parsing of every incoming
                     # message was a fifth of the gateway's CPU in the fan-out benchmark
@@ -301,7 +321,11 @@ class Gateway:
                     max_concurrent_outgoing_calls=200,
                     max_queued_incoming_messages=50_000,
                     max_inflight_messages=1000,
-                ) as client:
+                )
+                # PUBACK only once a message is committed (or set aside): a gateway killed at
+                # any moment loses nothing, the broker sends what it had not acknowledged again
+                client._client.manual_ack_set(True)
+                async with client:
                     backoff = 0.5
                     # the group is derived from the server's password: a device cannot join it
                     # and take its turn of the group's messages (core.mqtt_acl)
@@ -349,6 +373,7 @@ class Gateway:
 
     async def _subscriber(self, client) -> None:
         batch: list[tuple[str, bytes]] = []
+        acks: list[tuple[int, int]] = []  # (mid, qos) of the batch's messages, acked once stored
         deadline = None
         messages = client.messages
         # One outstanding read, never cancelled: cancelling a read that has just taken a
@@ -369,6 +394,7 @@ class Gateway:
                     for message in [first, *_queued(client, BATCH - len(batch) - 1)]:
                         topic, payload = _pair(message)
                         batch.append((topic, payload))
+                        acks.append((message.mid, message.qos))
                         window = STATE_WINDOW if topic.endswith("/state") else BATCH_WINDOW
                         due = now + window
                         deadline = due if deadline is None else min(deadline, due)
@@ -377,6 +403,7 @@ class Gateway:
                 if batch:
                     started = time.monotonic()
                     await asyncio.to_thread(store, batch, stop=self._stop.is_set)
+                    _ack(client, acks)
                     log.debug(
                         "dispatched %d messages (%d waiting) in %.3f s",
                         len(batch),
@@ -385,7 +412,7 @@ class Gateway:
                     )
                     self.stats["received"] += len(batch)
                     self.stats["batches"] += 1
-                batch, deadline = [], None
+                batch, acks, deadline = [], [], None
         finally:
             # stopping, or the broker is gone: keep what was received but not stored (the
             # batch, and what aiomqtt still queues) for the next start or connection
