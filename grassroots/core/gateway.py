@@ -95,13 +95,13 @@ dead_letters: list[tuple[str, bytes]] = []
 def store(batch: list[tuple[str, bytes]], *, stop: Callable[[], bool] = lambda: False) -> int:
     """`dispatch` that loses nothing it can keep.
 
-    The gateway acknowledges a message to the broker only after this returns (manual acks), so
-    a gateway killed before that gets the message again from its persistent session; still, a
-    failed batch is not dropped: if the database is unreachable (OperationalError, InterfaceError) the batch is
-    retried with back-off until it is stored or the gateway stops (the subscriber then spools
-    it); any other failure is a message a handler cannot take, so the batch is stored message
-    by message and only the ones that fail are set aside: logged with their topic and bytes,
-    and appended to the dead-letter file with the error.
+    The gateway acknowledges a message to the broker only after this returns (manual acks),
+    so a gateway killed before that gets the message again from its persistent session.
+    Still, a failed batch is not dropped: if the database is unreachable (OperationalError,
+    InterfaceError) the batch is retried with back-off until it is stored or the gateway stops
+    (the subscriber then spools it); any other failure is a message a handler cannot take, so
+    the batch is stored message by message and only the ones that fail are set aside: logged
+    with their topic and bytes, and appended to the dead-letter file with the error.
     """
     from django.db import InterfaceError, OperationalError
 
