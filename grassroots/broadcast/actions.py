@@ -22,7 +22,7 @@ from . import engine
 from .choices import ItemKind, ItemStatus, Priority, ProposalStatus, RelayType
 from .inbox import media_duration, revision_media
 from .models import Proposal, ScheduleItem, Station, UsagePolicy
-from .specs import item_spec, policy_for
+from .specs import item_spec, parse_slot, policy_for
 
 # How far ahead a new item's plays are checked against the usage policy.
 POLICY_HORIZON = timedelta(days=35)
@@ -206,7 +206,10 @@ def check_usage(item: ScheduleItem, station: Station, *, now: datetime | None = 
     policy = policy_for(station.unit)
     new = [(o.start, o.end) for o in engine.expand(item_spec(item), start, end) if o.end > now]
     existing = _existing_plays(station, start, end, exclude=item.pk)
-    violations = engine.check_policy(policy, new, existing)
+    violations = []
+    if item.kind == ItemKind.RELAY:
+        violations = [v for s, e in new if (v := engine.relay_slot_violation(policy, s, e))][:1]
+    violations = violations or engine.check_policy(policy, new, existing)
     if violations:
         v = violations[0]
         raise Problem(
@@ -460,6 +463,7 @@ POLICY_FIELDS = (
     "max_minutes_per_session",
     "quiet_weekdays",
     "quiet_dates",
+    "relay_slots",
     "note",
 )
 
@@ -475,6 +479,15 @@ def set_policy(*, user, unit: Unit, **fields) -> UsagePolicy:
         raise _bad("Ngày trong tuần từ 0 (thứ Hai) đến 6 (Chủ nhật).", "quiet_weekdays")
     if (fields.get("allowed_start") is None) != (fields.get("allowed_end") is None):
         raise _bad("Khung giờ được phát cần cả giờ bắt đầu và giờ kết thúc.", "allowed_start")
+    slots = []
+    for raw in fields.get("relay_slots") or []:
+        try:
+            a, b = parse_slot(raw)
+        except ValueError as exc:
+            raise _bad(str(exc), "relay_slots") from exc
+        slots.append(f"{a:%H:%M}-{b:%H:%M}")
+    if "relay_slots" in fields:
+        fields["relay_slots"] = sorted(set(slots))
     with transaction.atomic():
         policy = UsagePolicy.objects.filter(unit=unit).first()
         before = audit.snapshot(policy) if policy else None
@@ -493,3 +506,14 @@ def set_policy(*, user, unit: Unit, **fields) -> UsagePolicy:
             Station.objects.filter(unit__path__startswith=unit.path).values_list("pk", flat=True)
         )
     return policy
+
+
+def set_station_options(*, user, station: Station, auto_boards: bool) -> Station:
+    """A commune's choice: shared must-air bulletins go onto its e-boards by themselves."""
+    require_on(user, "broadcast.schedule", station.unit)
+    with transaction.atomic():
+        before = audit.snapshot(station)
+        station.auto_boards = bool(auto_boards)
+        station.save(update_fields=["auto_boards", "updated_at"])
+        audit.record(station, ChangeAction.UPDATE, user=user, before=before)
+    return station

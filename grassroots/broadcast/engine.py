@@ -77,6 +77,7 @@ class PolicySpec:
     max_minutes_per_session: int | None = None
     quiet_weekdays: frozenset[int] = frozenset()
     quiet_dates: frozenset[date] = frozenset()
+    relay_slots: tuple[tuple[time, time], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,26 @@ def hours_violation(policy: PolicySpec, s: datetime, e: datetime) -> Violation |
         f"Quy định sử dụng loa của {name}: chỉ được phát từ {a:%H:%M} đến {b:%H:%M}; lần phát "
         f"{hm(s)}–{hm(e)} ngày {dmy(s)} nằm ngoài khung giờ này. Cách sửa: đổi giờ bắt đầu "
         "hoặc rút ngắn thời lượng cho nằm trong khung giờ được phép.",
+    )
+
+
+def relay_slot_violation(policy: PolicySpec, s: datetime, e: datetime) -> Violation | None:
+    """A relay must lie inside one of the unit's relay slots (khung giờ tiếp sóng), if any."""
+    if not policy.relay_slots:
+        return None
+    ls = s.astimezone(TZ)
+    for day in (ls.date() - timedelta(days=1), ls.date()):
+        for a, b in policy.relay_slots:
+            w0 = datetime.combine(day, a, TZ)
+            w1 = datetime.combine(day if b > a else day + timedelta(days=1), b, TZ)
+            if w0 <= s and e <= w1:
+                return None
+    slots = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in policy.relay_slots)
+    return Violation(
+        "relay_slot",
+        f"Quy định sử dụng loa của {policy.name or 'đơn vị'}: chỉ tiếp sóng trong khung giờ "
+        f"{slots}; lần tiếp sóng {hm(s)}–{hm(e)} ngày {dmy(s)} nằm ngoài các khung giờ này. "
+        "Cách sửa: đổi giờ bắt đầu hoặc thời lượng cho nằm trọn trong một khung giờ tiếp sóng.",
     )
 
 
