@@ -11,11 +11,13 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from grassroots.accounts.policies import require
+from grassroots.accounts.scope import covers
 
 from . import asrun, conversion
 from .choices import ProposalStatus
 from .engine import TZ
 from .models import AsRunEntry, Proposal, Station
+from .schedule_views import describe_repeat, station_items
 from .specs import station_timeline
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -56,6 +58,9 @@ def station_timeline_view(request, station_id: int):
         station=station, status=ProposalStatus.PENDING
     ).select_related("item")
     results = asrun.segment_results(station, timeline.segments)
+    items = list(station_items(station)[:100])
+    for it in items:
+        it.repeat_words = describe_repeat(it.rrule)
     context = {
         "station": station,
         "day": day,
@@ -65,6 +70,8 @@ def station_timeline_view(request, station_id: int):
         "rows": [(seg, results.get(seg.id, [])) for seg in timeline.segments],
         "clusters": station.devices.order_by("kind", "name"),
         "proposals": proposals,
+        "items": items,
+        "can_schedule": covers(request.user, "broadcast.schedule", station.unit),
     }
     template = (
         "broadcast/_timeline.html"
