@@ -406,6 +406,19 @@ def _proposal(user, station_id: int, proposal_id: int) -> tuple[Station, Proposa
     return station, proposal
 
 
+def _source_seconds(src: ScheduleItem) -> int:
+    """How long the placed item will be: shared before its audio was ready, the files decide
+    (as place_proposal does)."""
+    from .inbox import media_duration, revision_media
+
+    if src.media or not src.revision_id:
+        return src.duration_seconds
+    try:
+        return media_duration(revision_media(src.revision), src.duration_seconds)
+    except Problem:
+        return src.duration_seconds
+
+
 @login_required
 def proposal_place(request, station_id: int, proposal_id: int):
     """Place an upper level's item on this station at a time (and order) of the commune's choice."""
@@ -419,10 +432,11 @@ def proposal_place(request, station_id: int, proposal_id: int):
         form = SlotInput.from_item(src)
         start = max(src.starts_at, timezone.now() + timedelta(minutes=10)).astimezone(TZ)
         form.day, form.at = start.strftime("%Y-%m-%d"), start.strftime("%H:%M")
+        form.minutes = show_minutes(_source_seconds(src))
         return _render_slot(request, station, form, **extra)
     form = SlotInput.from_post(request.POST)
     form.kind, form.priority, form.title = src.kind, src.priority, src.title
-    form.minutes = show_minutes(src.duration_seconds)
+    form.minutes = show_minutes(_source_seconds(src))
     try:
         starts_at = form.starts_at()
         item = actions.place_proposal(

@@ -71,6 +71,12 @@ def station_timeline_view(request, station_id: int):
         "clusters": station.devices.order_by("kind", "name"),
         "proposals": proposals,
         "items": items,
+        "clashes": [
+            seg
+            for seg in timeline.segments
+            if seg.item.priority == "priority"
+            and seg.rule in ("deferred", "earlier_first", "commune_order")
+        ],
         "can_schedule": covers(request.user, "broadcast.schedule", station.unit),
     }
     template = (

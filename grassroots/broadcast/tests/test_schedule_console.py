@@ -239,3 +239,42 @@ def test_bulletin_slot_from_media_list(client, users):
         slot(kind="bulletin", priority="emergency", revision=""),
     )
     assert response.status_code == 422 and "trang Khẩn cấp" in response.content.decode()
+
+
+def test_priority_clash_is_flagged_and_the_commune_orders_it(client, users):
+    from grassroots.broadcast import actions
+    from grassroots.core.testing import unit
+
+    a = station(COMMUNE_A)
+    with time_machine.travel(vn(1, 5), tick=False):
+        made = []
+        for title in ("Ưu tiên của xã", "Ưu tiên thứ hai"):
+            data = actions.ItemData(
+                title=title,
+                priority="priority",
+                kind="bulletin",
+                starts_at=vn(1, 7),
+                duration_seconds=300,
+                media=MEDIA,
+            )
+            made.append(
+                actions.create_item(user=users["operator"], unit=unit(COMMUNE_A), data=data)[0]
+            )
+        client.force_login(users["operator"])
+        page = client.get(f"/dai-truyen-thanh/{a.pk}/?ngay=2026-12-01").content.decode()
+        assert 'id="clashes"' in page and "xã chọn thứ tự phát" in page
+        assert page.index("Ưu tiên của xã") < page.index("Ưu tiên thứ hai")
+        second = made[1]
+        response = client.post(f"/dai-truyen-thanh/{a.pk}/lich/{second.pk}/thu-tu/", {"rank": "1"})
+        assert response.status_code == 302
+        second.refresh_from_db()
+        assert second.rank == 1
+        page = client.get(f"/dai-truyen-thanh/{a.pk}/?ngay=2026-12-01").content.decode()
+        assert "Xã chọn thứ tự 1" in page
+        assert page.index("Ưu tiên thứ hai") < page.index("Ưu tiên của xã")
+        bad = client.post(
+            f"/dai-truyen-thanh/{a.pk}/lich/{second.pk}/thu-tu/", {"rank": "0"}, follow=True
+        )
+        assert "Thứ tự là số nguyên từ 1" in bad.content.decode()
+        second.refresh_from_db()
+        assert second.rank == 1
