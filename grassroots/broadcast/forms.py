@@ -11,17 +11,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from .engine import TZ
 
 # Vietnamese repeat presets → RRULE (BYDAY codes in RFC 5545 order, Monday first).
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
-DAY_LABELS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
+DAY_LABELS = [
+    gettext_lazy("Thứ Hai"),
+    gettext_lazy("Thứ Ba"),
+    gettext_lazy("Thứ Tư"),
+    gettext_lazy("Thứ Năm"),
+    gettext_lazy("Thứ Sáu"),
+    gettext_lazy("Thứ Bảy"),
+    gettext_lazy("Chủ nhật"),
+]
 REPEATS = [
-    ("", "Một lần"),
-    ("daily", "Hằng ngày"),
-    ("weekdays", "Thứ Hai – thứ Sáu"),
-    ("days", "Chọn thứ trong tuần"),
-    ("rrule", "Nâng cao (RRULE)"),
+    ("", gettext_lazy("Một lần")),
+    ("daily", gettext_lazy("Hằng ngày")),
+    ("weekdays", gettext_lazy("Thứ Hai – thứ Sáu")),
+    ("days", gettext_lazy("Chọn thứ trong tuần")),
+    ("rrule", gettext_lazy("Nâng cao (RRULE)")),
 ]
 WEEKDAYS_RULE = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
 _UNTIL = re.compile(r";?UNTIL=[0-9TZ]+", re.IGNORECASE)
@@ -107,11 +118,11 @@ class SlotInput:
         try:
             day = date.fromisoformat(self.day)
         except ValueError as exc:
-            raise FormError("day", "Hãy chọn ngày phát (ngày/tháng/năm).") from exc
+            raise FormError("day", _("Hãy chọn ngày phát (ngày/tháng/năm).")) from exc
         try:
             at = time.fromisoformat(self.at)
         except ValueError as exc:
-            raise FormError("at", "Hãy nhập giờ phát dạng giờ:phút, ví dụ 06:30.") from exc
+            raise FormError("at", _("Hãy nhập giờ phát dạng giờ:phút, ví dụ 06:30.")) from exc
         return datetime.combine(day, at, TZ)
 
     def duration_seconds(self) -> int:
@@ -127,17 +138,19 @@ class SlotInput:
         except (InvalidOperation, ValueError) as exc:
             raise FormError(
                 "minutes",
-                "Hãy nhập thời lượng bằng số phút (ví dụ 15 hoặc 2,5) hoặc phút:giây (1:35).",
+                _("Hãy nhập thời lượng bằng số phút (ví dụ 15 hoặc 2,5) hoặc phút:giây (1:35)."),
             ) from exc
         if seconds <= 0:
-            raise FormError("minutes", "Thời lượng phải lớn hơn 0 phút.")
+            raise FormError("minutes", _("Thời lượng phải lớn hơn 0 phút."))
         return seconds
 
     def recurrence(self, starts_at: datetime) -> str:
         """The RRULE of the chosen preset, with UNTIL from 'đến ngày' when given."""
         if self.repeat == "":
             if self.until:
-                raise FormError("until", "'Đến ngày' chỉ dùng khi lịch lặp lại; hãy chọn kiểu lặp.")
+                raise FormError(
+                    "until", _("'Đến ngày' chỉ dùng khi lịch lặp lại; hãy chọn kiểu lặp.")
+                )
             return ""
         if self.repeat == "daily":
             rule = "FREQ=DAILY"
@@ -146,7 +159,7 @@ class SlotInput:
         elif self.repeat == "days":
             chosen = [d for d in DAYS if d in self.days]
             if not chosen:
-                raise FormError("days", "Hãy đánh dấu ít nhất một thứ trong tuần.")
+                raise FormError("days", _("Hãy đánh dấu ít nhất một thứ trong tuần."))
             rule = "FREQ=WEEKLY;BYDAY=" + ",".join(chosen)
         elif self.repeat == "rrule":
             rule = self.rrule.strip()
@@ -154,21 +167,21 @@ class SlotInput:
                 rule = rule[6:]
             if not rule:
                 raise FormError(
-                    "rrule", "Hãy nhập quy tắc lặp RRULE, ví dụ FREQ=WEEKLY;BYDAY=MO,WE,FR."
+                    "rrule", _("Hãy nhập quy tắc lặp RRULE, ví dụ FREQ=WEEKLY;BYDAY=MO,WE,FR.")
                 )
             if self.until and "UNTIL=" in rule.upper():
                 raise FormError(
-                    "until", "Quy tắc RRULE đã có UNTIL; hãy bỏ trống 'Đến ngày' hoặc bỏ UNTIL."
+                    "until", _("Quy tắc RRULE đã có UNTIL; hãy bỏ trống 'Đến ngày' hoặc bỏ UNTIL.")
                 )
         else:
-            raise FormError("repeat", "Kiểu lặp lại không hợp lệ; hãy chọn trong danh sách.")
+            raise FormError("repeat", _("Kiểu lặp lại không hợp lệ; hãy chọn trong danh sách."))
         if self.until:
             try:
                 last = date.fromisoformat(self.until)
             except ValueError as exc:
-                raise FormError("until", "'Đến ngày' phải là một ngày có thật.") from exc
+                raise FormError("until", _("'Đến ngày' phải là một ngày có thật.")) from exc
             if last < starts_at.astimezone(TZ).date():
-                raise FormError("until", "'Đến ngày' phải từ ngày bắt đầu trở đi.")
+                raise FormError("until", _("'Đến ngày' phải từ ngày bắt đầu trở đi."))
             end = datetime.combine(last, time(23, 59, 59), TZ)
             rule += ";UNTIL=" + end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         return rule
@@ -188,8 +201,11 @@ class SlotInput:
             except ValueError as exc:
                 raise FormError(
                     "exdates",
-                    f"Ngày bỏ '{token}' không phải ngày có thật; hãy viết dạng 31/12/2026, "
-                    "cách nhau bằng dấu phẩy.",
+                    _(
+                        "Ngày bỏ '%(token)s' không phải ngày có thật; hãy viết dạng 31/12/2026, "
+                        "cách nhau bằng dấu phẩy."
+                    )
+                    % {"token": token},
                 ) from exc
         return tuple(sorted(set(out)))
 
@@ -200,14 +216,14 @@ class SlotInput:
             return Decimal(self.relay_frequency.replace(",", "."))
         except InvalidOperation as exc:
             raise FormError(
-                "relay_frequency", "Tần số FM là một số MHz, ví dụ 99,5 hoặc 102.7."
+                "relay_frequency", _("Tần số FM là một số MHz, ví dụ 99,5 hoặc 102.7.")
             ) from exc
 
     def rank_value(self) -> int | None:
         if not self.rank:
             return None
         if not self.rank.isdigit() or int(self.rank) < 1:
-            raise FormError("rank", "Thứ tự là số nguyên từ 1 (phát trước nhất).")
+            raise FormError("rank", _("Thứ tự là số nguyên từ 1 (phát trước nhất)."))
         return int(self.rank)
 
     def revision_id(self) -> int | None:

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.policies import require
@@ -59,7 +60,10 @@ def _forbidden(request, exc):
     return render(
         request,
         "core/error.html",
-        {"title": "Không có quyền", "detail": str(exc) or "Bạn không có quyền làm việc này."},
+        {
+            "title": _("Không có quyền"),
+            "detail": str(exc) or _("Bạn không có quyền làm việc này."),
+        },
         status=403,
     )
 
@@ -90,18 +94,18 @@ def error_text(exc: Exception) -> str:
 def describe_repeat(rule: str) -> str:
     """An RRULE in words an operator reads ("Thứ Hai – thứ Sáu, đến 31/12/2026")."""
     if not rule:
-        return "Một lần"
+        return _("Một lần")
     preset, days, text, until = split_rrule(rule)
     if preset == "daily":
-        words = "Hằng ngày"
+        words = _("Hằng ngày")
     elif preset == "weekdays":
-        words = "Thứ Hai – thứ Sáu"
+        words = _("Thứ Hai – thứ Sáu")
     elif preset == "days":
-        words = ", ".join(DAY_LABELS[DAYS.index(d)] for d in days)
+        words = ", ".join(str(DAY_LABELS[DAYS.index(d)]) for d in days)
     else:
         words = f"RRULE {text}"
     if until:
-        words += f", đến {date.fromisoformat(until):%d/%m/%Y}"
+        words += _(", đến %(day)s") % {"day": f"{date.fromisoformat(until):%d/%m/%Y}"}
     return words
 
 
@@ -116,7 +120,9 @@ def _revisions(user, unit) -> list[tuple[int, str]]:
         .order_by("-shared_at")[:100]
     ):
         if share.bulletin.approved_revision_id == share.revision_id:
-            out[share.revision_id] = f"{share.bulletin.title} (cấp trên chia sẻ)"
+            out[share.revision_id] = _("%(title)s (cấp trên chia sẻ)") % {
+                "title": share.bulletin.title
+            }
     own = (
         Bulletin.objects.restrict(user, "content.view")
         .filter(status__in=["approved", "published"], approved_revision__isnull=False)
@@ -243,7 +249,7 @@ def slot_new(request, station_id: int):
         form = _prefill_from_share(request.user, station, request.GET.get("chia_se", ""))
         if request.GET.get("loai") == ItemKind.RELAY:
             form.kind = ItemKind.RELAY
-            form.title = form.title or "Tiếp sóng Đài Phát thanh và Truyền hình tỉnh"
+            form.title = form.title or _("Tiếp sóng Đài Phát thanh và Truyền hình tỉnh")
         start = timezone.localtime() + timedelta(hours=1)
         form.day = form.day or start.strftime("%Y-%m-%d")
         form.at = form.at or start.strftime("%H:00")
@@ -256,10 +262,10 @@ def slot_new(request, station_id: int):
         if form.priority not in (Priority.NORMAL, Priority.PRIORITY):
             raise FormError(
                 "priority",
-                "Chọn mức thông thường hoặc ưu tiên; phát khẩn cấp dùng trang Khẩn cấp.",
+                _("Chọn mức thông thường hoặc ưu tiên; phát khẩn cấp dùng trang Khẩn cấp."),
             )
         if not form.title:
-            raise FormError("title", "Hãy đặt tên cho mục lịch (người nghe và cán bộ sẽ thấy).")
+            raise FormError("title", _("Hãy đặt tên cho mục lịch (người nghe và cán bộ sẽ thấy)."))
         data = actions.ItemData(
             title=form.title,
             priority=form.priority,
@@ -292,7 +298,9 @@ def slot_new(request, station_id: int):
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     messages.success(
-        request, f"Đã lập lịch '{item.title}' ({describe_repeat(item.rrule).lower()})."
+        request,
+        _("Đã lập lịch '%(title)s' (%(repeat)s).")
+        % {"title": item.title, "repeat": describe_repeat(item.rrule).lower()},
     )
     return redirect(_day_url(station, item.starts_at))
 
@@ -354,7 +362,7 @@ def slot_edit(request, station_id: int, item_id: int):
         )  # fmt: skip
     except PermissionDenied as exc:
         return _forbidden(request, exc)
-    messages.success(request, f"Đã lưu thay đổi '{item.title}'.")
+    messages.success(request, _("Đã lưu thay đổi '%(title)s'.") % {"title": item.title})
     return redirect(_day_url(station, item.starts_at))
 
 
@@ -370,7 +378,10 @@ def slot_cancel(request, station_id: int, item_id: int):
     except Problem as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"Đã huỷ '{item.title}'; các cụm loa sẽ cập nhật lịch.")
+        messages.success(
+            request,
+            _("Đã huỷ '%(title)s'; các cụm loa sẽ cập nhật lịch.") % {"title": item.title},
+        )
     return redirect("station-timeline", station_id=station.pk)
 
 
@@ -390,7 +401,7 @@ def slot_rank(request, station_id: int, item_id: int):
     except Problem as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"Đã đặt thứ tự phát cho '{item.title}'.")
+        messages.success(request, _("Đã đặt thứ tự phát cho '%(title)s'.") % {"title": item.title})
     return redirect("station-timeline", station_id=station.pk)
 
 
@@ -459,7 +470,8 @@ def proposal_place(request, station_id: int, proposal_id: int):
         return _forbidden(request, exc)
     messages.success(
         request,
-        f"Đã xếp lịch '{item.title}' lúc {item.starts_at.astimezone(TZ):%H:%M %d/%m/%Y}.",
+        _("Đã xếp lịch '%(title)s' lúc %(when)s.")
+        % {"title": item.title, "when": f"{item.starts_at.astimezone(TZ):%H:%M %d/%m/%Y}"},
     )
     return redirect(_day_url(station, item.starts_at))
 
@@ -477,7 +489,9 @@ def proposal_decline(request, station_id: int, proposal_id: int):
     except Problem as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"Đã ghi nhận không phát '{proposal.item.title}'.")
+        messages.success(
+            request, _("Đã ghi nhận không phát '%(title)s'.") % {"title": proposal.item.title}
+        )
     return redirect("station-timeline", station_id=station.pk)
 
 
@@ -491,7 +505,9 @@ def _parse_time(post, name: str, label: str):
     try:
         return time.fromisoformat(raw)
     except ValueError as exc:
-        raise FormError(name, f"{label} phải là giờ:phút, ví dụ 05:30.") from exc
+        raise FormError(
+            name, _("%(label)s phải là giờ:phút, ví dụ 05:30.") % {"label": label}
+        ) from exc
 
 
 def _parse_small(post, name: str, label: str):
@@ -499,7 +515,10 @@ def _parse_small(post, name: str, label: str):
     if not raw:
         return None
     if not raw.isdigit() or not (1 <= int(raw) <= 1440):
-        raise FormError(name, f"{label} là số nguyên dương (để trống nếu không giới hạn).")
+        raise FormError(
+            name,
+            _("%(label)s là số nguyên dương (để trống nếu không giới hạn).") % {"label": label},
+        )
     return int(raw)
 
 
@@ -534,7 +553,9 @@ def policy_edit(request, station_id: int):
     error = field = ""
     if request.method == "POST":
         if not can_edit:
-            return _forbidden(request, PermissionDenied("Bạn chỉ được xem quy định của đài này."))
+            return _forbidden(
+                request, PermissionDenied(_("Bạn chỉ được xem quy định của đài này."))
+            )
         post = request.POST
         values = {
             "allowed_start": post.get("allowed_start", ""),
@@ -552,10 +573,10 @@ def policy_edit(request, station_id: int):
             actions.set_policy(
                 user=request.user,
                 unit=station.unit,
-                allowed_start=_parse_time(post, "allowed_start", "Giờ được phát từ"),
-                allowed_end=_parse_time(post, "allowed_end", "Giờ được phát đến"),
-                max_sessions_per_day=_parse_small(post, "max_sessions_per_day", "Số buổi"),
-                max_minutes_per_session=_parse_small(post, "max_minutes_per_session", "Số phút"),
+                allowed_start=_parse_time(post, "allowed_start", _("Giờ được phát từ")),
+                allowed_end=_parse_time(post, "allowed_end", _("Giờ được phát đến")),
+                max_sessions_per_day=_parse_small(post, "max_sessions_per_day", _("Số buổi")),
+                max_minutes_per_session=_parse_small(post, "max_minutes_per_session", _("Số phút")),
                 quiet_weekdays=[int(d) for d in values["quiet_weekdays"] if d.isdigit()],
                 quiet_dates=[d.isoformat() for d in dates],
                 relay_slots=[s.strip() for s in slots],
@@ -571,7 +592,9 @@ def policy_edit(request, station_id: int):
         except PermissionDenied as exc:
             return _forbidden(request, exc)
         else:
-            messages.success(request, "Đã lưu quy định sử dụng loa; các cụm loa sẽ cập nhật lịch.")
+            messages.success(
+                request, _("Đã lưu quy định sử dụng loa; các cụm loa sẽ cập nhật lịch.")
+            )
             return redirect("station-policy", station_id=station.pk)
     inherited = own is None and (effective.allowed_start or effective.max_sessions_per_day)
     return render(
@@ -713,7 +736,7 @@ def share_to_boards(request, share_id: int):
                 )
             else:
                 if not name:
-                    raise ValidationError({"name": "Hãy đặt tên cho danh sách hiển thị mới."})
+                    raise ValidationError({"name": _("Hãy đặt tên cho danh sách hiển thị mới.")})
                 playlist = signage.save_playlist(
                     user=request.user,
                     unit=share.unit,
@@ -726,8 +749,11 @@ def share_to_boards(request, share_id: int):
         else:
             messages.success(
                 request,
-                f"Đã đưa '{share.bulletin.title}' lên bảng tin ({playlist.name}); "
-                "bảng tin cập nhật trong vài giây.",
+                _(
+                    "Đã đưa '%(title)s' lên bảng tin (%(playlist)s); "
+                    "bảng tin cập nhật trong vài giây."
+                )
+                % {"title": share.bulletin.title, "playlist": playlist.name},
             )
             return redirect("signage-playlist", playlist_id=playlist.pk)
     return render(
@@ -737,7 +763,7 @@ def share_to_boards(request, share_id: int):
             "share": share,
             "playlists": playlists.prefetch_related("items"),
             "error": error,
-            "name": request.POST.get("name", "Bản tin cấp trên"),
+            "name": request.POST.get("name", _("Bản tin cấp trên")),
         },
         status=422 if error else 200,
     )
