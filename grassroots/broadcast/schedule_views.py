@@ -109,7 +109,7 @@ def describe_repeat(rule: str) -> str:
     return words
 
 
-def _revisions(user, unit) -> list[tuple[int, str]]:
+def _revisions(user, unit, *, own_only: bool = False) -> list[tuple[int, str]]:
     """Approved revisions this unit may air: its own scope's, and those shared into its inbox."""
     from grassroots.content.models import Bulletin, BulletinShare
 
@@ -126,7 +126,7 @@ def _revisions(user, unit) -> list[tuple[int, str]]:
     own = (
         Bulletin.objects.restrict(user, "content.view")
         .filter(status__in=["approved", "published"], approved_revision__isnull=False)
-        .filter(unit__path__startswith=unit.path)
+        .filter(**({"unit": unit} if own_only else {"unit__path__startswith": unit.path}))
         .order_by("-updated_at")[:100]
     )
     for b in own:
@@ -141,6 +141,135 @@ def station_items(station: Station):
         .filter(Q(last_end__isnull=True) | Q(last_end__gt=now))
         .select_related("source")
         .order_by("starts_at")
+    )
+
+
+# --- an upper level's item, proposed to its communes ---------------------------------------
+
+
+def upper_units(user):
+    from grassroots.units.choices import UnitKind
+    from grassroots.units.models import Unit
+
+    return (
+        Unit.objects.restrict(user, SCHEDULE)
+        .current()
+        .exclude(kind__in=UnitKind.commune_level())
+        .order_by("depth", "path")
+    )
+
+
+def _communes_under(units):
+    from grassroots.units.choices import UnitKind
+    from grassroots.units.models import Unit
+
+    q = Q(pk__in=[])
+    for u in units:
+        q |= Q(path__startswith=u.path)
+    return Unit.objects.current().filter(q, kind__in=UnitKind.commune_level()).order_by("name")
+
+
+@login_required
+def upper_slot_new(request):
+    """A province (or other upper level) offers an item to its communes: each station gets a
+    proposal; a priority item is must-air (Thông tư 39), a normal one the commune may decline."""
+    try:
+        require(request.user, SCHEDULE)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    units = list(upper_units(request.user)[:50])
+    if not units:
+        return _forbidden(
+            request, PermissionDenied(_("Chỉ cấp trên của xã mới gửi đề xuất lịch phát."))
+        )
+    communes = list(_communes_under(units[:1]))
+    chosen_unit = next((u for u in units if u.code == request.POST.get("unit", "")), units[0])
+    extra = {
+        "mode": "upper",
+        "units": units,
+        "unit": chosen_unit,
+        "communes": communes,
+        "all_targets": request.method != "POST" or bool(request.POST.get("all_targets")),
+        "targets": set(request.POST.getlist("targets")),
+    }
+    if request.method != "POST":
+        form = SlotInput()
+        if request.GET.get("loai") == ItemKind.RELAY:
+            form.kind = ItemKind.RELAY
+            form.title = _("Tiếp sóng Đài Phát thanh và Truyền hình tỉnh")
+            form.minutes = "30"
+        start = timezone.localtime() + timedelta(days=1)
+        form.day, form.at = start.strftime("%Y-%m-%d"), "06:00"
+        return _render_upper(request, chosen_unit, form, **extra)
+    form = SlotInput.from_post(request.POST)
+    try:
+        if extra["all_targets"]:
+            targets = [chosen_unit]
+        else:
+            targets = [c for c in communes if c.code in extra["targets"]]
+            if not targets:
+                raise FormError("targets", _("Hãy chọn ít nhất một xã, phường nhận đề xuất."))
+        starts_at = form.starts_at()
+        kind = form.kind if form.kind in (ItemKind.BULLETIN, ItemKind.RELAY) else ItemKind.BULLETIN
+        if form.priority not in (Priority.NORMAL, Priority.PRIORITY):
+            raise FormError(
+                "priority",
+                _("Chọn mức thông thường hoặc ưu tiên; phát khẩn cấp dùng trang Khẩn cấp."),
+            )
+        if not form.title:
+            raise FormError("title", _("Hãy đặt tên cho mục lịch (người nghe và cán bộ sẽ thấy)."))
+        data = actions.ItemData(
+            title=form.title,
+            priority=form.priority,
+            kind=kind,
+            starts_at=starts_at,
+            duration_seconds=form.duration_seconds(),
+            rrule=form.recurrence(starts_at),
+            exdates=form.excluded(),
+            revision_id=form.revision_id() if kind == ItemKind.BULLETIN else None,
+            relay_type=form.relay_type if kind == ItemKind.RELAY else "",
+            relay_frequency=form.frequency() if form.relay_type == RelayType.FM else None,
+            relay_url=form.relay_url if form.relay_type == RelayType.STREAM else "",
+        )
+        item, proposals = actions.create_item(
+            user=request.user, unit=chosen_unit, data=data, targets=targets
+        )
+    except FormError as exc:
+        return _render_upper(
+            request, chosen_unit, form, error=exc.message, field=exc.field, status=422, **extra
+        )
+    except Problem as exc:
+        return _render_upper(
+            request, chosen_unit, form, error=exc.detail, field=_field_for(exc, form),
+            status=422, **extra,
+        )  # fmt: skip
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    messages.success(
+        request,
+        _("Đã gửi '%(title)s' tới %(n)s đài xã, phường để xếp lịch.")
+        % {"title": item.title, "n": len(proposals)},
+    )
+    if item.priority == Priority.PRIORITY:
+        return redirect(f"{reverse('must-air-status')}?muc={item.pk}")
+    return redirect("station-list")
+
+
+def _render_upper(request, sender, form, *, status=200, **extra):
+    return render(
+        request,
+        "broadcast/slot_form.html",
+        {
+            "station": None,
+            "form": form,
+            "repeats": REPEATS,
+            "weekdays": list(zip(DAYS, DAY_LABELS, strict=True)),
+            "revisions": _revisions(request.user, sender, own_only=True),
+            "relay_slots": [],
+            "policy": None,
+            **extra,
+        },
+        status=status,
     )
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path(S + "de-xuat/<int:proposal_id>/", sv.proposal_place, name="proposal-place"),
     path(S + "de-xuat/<int:proposal_id>/tu-choi/", sv.proposal_decline, name="proposal-decline"),
     path(S + "quy-dinh/", sv.policy_edit, name="station-policy"),
+    path("dai-truyen-thanh/de-xuat-moi/", sv.upper_slot_new, name="upper-slot-new"),
     path("dai-truyen-thanh/bat-buoc-phat/", sv.must_air_status, name="must-air-status"),
     path(
         "dai-truyen-thanh/chia-se/<int:share_id>/phat-tren-loa/",

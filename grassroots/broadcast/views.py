@@ -17,7 +17,7 @@ from . import asrun, conversion
 from .choices import ProposalStatus
 from .engine import TZ
 from .models import AsRunEntry, Proposal, Station
-from .schedule_views import describe_repeat, station_items
+from .schedule_views import describe_repeat, station_items, upper_units
 from .specs import station_timeline
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,7 +41,12 @@ def station_list(request):
         from grassroots.units.text import fold
 
         stations = stations.filter(unit__name_folded__contains=fold(q))
-    return render(request, "broadcast/stations.html", {"stations": stations, "q": q})
+    can_propose = upper_units(request.user).exists()
+    return render(
+        request,
+        "broadcast/stations.html",
+        {"stations": stations, "q": q, "can_propose": can_propose},
+    )
 
 
 @login_required

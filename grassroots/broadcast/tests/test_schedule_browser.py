@@ -163,7 +163,27 @@ def test_operator_schedules_and_viewer_checks_must_air(browser, live_server, set
     expect(op.locator("h1")).to_contain_text("Quy định sử dụng loa")
     snap(op, "09-policy")
 
-    # 7. The province viewer sees which communes placed the must-air bulletin.
+    # 7. The province offers its evening news relay to every commune (optional: normal).
+    admin = login(browser, base, "admin")
+    admin.goto(f"{base}/dai-truyen-thanh/")
+    admin.click("#propose")
+    admin.wait_for_url(re.compile(r"/de-xuat-moi/$"))
+    expect(admin.locator("#all_targets")).to_be_checked()
+    admin.check("#kind-relay")
+    admin.fill("#title", "Thời sự tối Đài tỉnh")
+    admin.fill("#relay_frequency", "103,5")
+    admin.fill("#at", "18:00")
+    admin.fill("#minutes", "30")
+    admin.select_option("#repeat", "daily")
+    snap(admin, "10-province-proposes")
+    admin.click("#save-slot")
+    admin.wait_for_url(re.compile(r"/dai-truyen-thanh/$"))
+    expect(admin.locator(".alert-success")).to_contain_text("Đã gửi 'Thời sự tối Đài tỉnh' tới")
+    op.goto(station_url)
+    expect(op.locator("#proposals")).to_contain_text("Thời sự tối Đài tỉnh")
+    expect(op.locator("#proposals .decline-proposal")).to_be_visible()
+
+    # 8. The province viewer sees which communes placed the must-air bulletin.
     viewer = login(browser, base, "viewer")
     viewer.goto(f"{base}/dai-truyen-thanh/")
     viewer.click("#open-must-air")
@@ -173,7 +193,7 @@ def test_operator_schedules_and_viewer_checks_must_air(browser, live_server, set
     table = viewer.locator("#must-air-table")
     expect(table.locator("tr[data-status='placed']")).to_contain_text("Phố Hiến")
     expect(table.locator("tr[data-status='pending']")).to_contain_text("Tân Hưng")
-    snap(viewer, "10-must-air-status")
+    snap(viewer, "11-must-air-status")
 
     # What the console did is what the database holds (no API was called).
     placed = Proposal.objects.get(item__revision__bulletin=bulletin, station__unit__code=COMMUNE_A)

@@ -278,3 +278,36 @@ def test_priority_clash_is_flagged_and_the_commune_orders_it(client, users):
         assert "Thứ tự là số nguyên từ 1" in bad.content.decode()
         second.refresh_from_db()
         assert second.rank == 1
+
+
+def test_province_proposes_a_relay_to_chosen_communes(client, users):
+    a, b = station(COMMUNE_A), station(COMMUNE_B)
+    url = "/dai-truyen-thanh/de-xuat-moi/"
+    client.force_login(users["operator"])
+    assert client.get(url).status_code == 403
+    assert "Đề xuất lịch phát cho các xã" not in client.get("/dai-truyen-thanh/").content.decode()
+    client.force_login(users["admin"])
+    assert client.get(url + "?loai=relay").status_code == 200
+    with time_machine.travel(vn(1, 5), tick=False):
+        body = slot(unit="33", priority="priority", day="2026-12-02", exdates="")
+        refused = client.post(url, body)  # neither "all" nor any commune ticked
+        assert refused.status_code == 422
+        assert "ít nhất một xã" in refused.content.decode()
+        done = client.post(url, {**body, "targets": [COMMUNE_A, COMMUNE_B]})
+        assert done.status_code == 302, done.content.decode()[:3000]
+        item = ScheduleItem.objects.get(unit__code="33", kind="relay")
+        assert "/bat-buoc-phat/" in done["Location"]
+        proposals = Proposal.objects.filter(item=item)
+        assert {p.station for p in proposals} == {a, b} and all(p.must_air for p in proposals)
+    # The commune places it inside its relay slot; outside, it hears why.
+    PolicyFactory(unit=a.unit, relay_slots=["06:00-06:30"])
+    client.force_login(users["operator"])
+    p = proposals.get(station=a)
+    with time_machine.travel(vn(1, 5), tick=False):
+        place = f"/dai-truyen-thanh/{a.pk}/de-xuat/{p.pk}/"
+        refused = client.post(place, {"day": "2026-12-02", "at": "07:00", "repeat": "weekdays"})
+        assert refused.status_code == 422 and "06:00–06:30" in refused.content.decode()
+        ok = client.post(place, {"day": "2026-12-02", "at": "06:00", "repeat": "weekdays"})
+        assert ok.status_code == 302
+        p.refresh_from_db()
+        assert p.placed_item.rrule == "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
