@@ -273,6 +273,27 @@ def _render_upper(request, sender, form, *, status=200, **extra):
     )
 
 
+def live_emergencies(station: Station, start: datetime, end: datetime) -> list:
+    """Emergencies sent live (play.now) to an area covering this station in [start, end):
+    they cut whatever the schedule plays, so the week draws them over it."""
+    from .models import Emergency, EmergencyStatus
+    from .specs import path_ids
+
+    found = (
+        Emergency.objects.filter(
+            area__in=path_ids(station.unit.path), sent_at__gte=start, sent_at__lt=end
+        )
+        .exclude(status__in=[EmergencyStatus.PREPARING, EmergencyStatus.FAILED])
+        .distinct()
+        .order_by("sent_at")
+    )
+    out = []
+    for e in found:
+        e.until = min(x for x in (e.stopped_at, e.expires_at) if x is not None)
+        out.append(e)
+    return out
+
+
 # --- week ---------------------------------------------------------------------------------
 
 
@@ -295,11 +316,20 @@ def station_week(request, station_id: int):
         by_day[seg.start.astimezone(TZ).date()].append(seg)
     for k in timeline.skipped:
         skipped[k.occurrence.start.astimezone(TZ).date()].append(k)
+    urgent: dict[date, list] = defaultdict(list)
+    for e in live_emergencies(station, start, start + timedelta(days=7)):
+        urgent[e.sent_at.astimezone(TZ).date()].append(e)
     days = []
     for n in range(7):
         d = first + timedelta(days=n)
         days.append(
-            {"date": d, "label": DAY_LABELS[n], "segments": by_day[d], "skipped": skipped[d]}
+            {
+                "date": d,
+                "label": DAY_LABELS[n],
+                "segments": by_day[d],
+                "skipped": skipped[d],
+                "emergencies": urgent[d],
+            }
         )
     return render(
         request,

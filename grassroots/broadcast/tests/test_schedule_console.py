@@ -311,3 +311,25 @@ def test_province_proposes_a_relay_to_chosen_communes(client, users):
         assert ok.status_code == 302
         p.refresh_from_db()
         assert p.placed_item.rrule == "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+
+
+def test_week_draws_live_emergencies_over_the_schedule(client, users):
+    from grassroots.broadcast.models import Emergency
+    from grassroots.core.testing import unit
+
+    a, b = station(COMMUNE_A), station(COMMUNE_B)
+    e = Emergency.objects.create(
+        unit=unit("33"),
+        title="Bão số 3 đổ bộ",
+        status="stopped",
+        sent_at=vn(2, 9),
+        stopped_at=vn(2, 9, 20),
+        expires_at=vn(2, 12),
+    )
+    e.area.set([unit(COMMUNE_A)])
+    client.force_login(users["viewer"])
+    week = client.get(f"/dai-truyen-thanh/{a.pk}/tuan/?tu=2026-12-02").content.decode()
+    assert "Bão số 3 đổ bộ" in week and "09:00–09:20" in week
+    assert 'data-day="2026-12-02"' in week
+    other = client.get(f"/dai-truyen-thanh/{b.pk}/tuan/?tu=2026-12-02").content.decode()
+    assert "Bão số 3 đổ bộ" not in other
