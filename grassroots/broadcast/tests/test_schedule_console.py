@@ -67,6 +67,7 @@ def test_weekday_relay_edit_move_cancel_with_audit(client, users):
         assert "Thứ Hai – thứ Sáu" in page and f"/lich/{item.pk}/" in page
         form = client.get(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/").content.decode()
         assert 'value="weekdays" selected' in form and "02/12/2026" in form
+        assert "FM 99,50 MHz" in form
         moved = slot(at="06:15", repeat="daily", exdates="")
         assert client.post(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/", moved).status_code == 302
         item.refresh_from_db()
