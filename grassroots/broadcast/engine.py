@@ -20,6 +20,7 @@ No database, no clock: the same input gives the same output, which the scenario 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -146,11 +147,19 @@ def parse_rrule(text: str, dtstart: datetime):
     text = text.strip()
     if not text.upper().startswith(("RRULE:", "FREQ=")):
         raise ValueError("Quy tắc lặp phải theo RFC 5545, ví dụ 'FREQ=DAILY' hoặc 'RRULE:FREQ=…'.")
+    if re.search(r"FREQ=(SECONDLY|MINUTELY)", text, re.IGNORECASE):
+        # A loudspeaker programme repeats by the hour at most; finer rules would flood the
+        # timeline and every device's manifest.
+        raise ValueError(
+            "Quy tắc lặp không được lặp theo giây hoặc theo phút; hãy dùng FREQ=HOURLY, DAILY, "
+            "WEEKLY hoặc MONTHLY (ví dụ 'FREQ=HOURLY;INTERVAL=2;BYHOUR=6,8,10')."
+        )
     try:
         return _rule(text, dtstart.astimezone(TZ))
     except (ValueError, TypeError) as exc:
         raise ValueError(
-            f"Quy tắc lặp '{text}' không hợp lệ ({exc}). Ví dụ đúng: 'FREQ=WEEKLY;BYDAY=MO,WE,FR' "
+            # dateutil's own words are English: the person gets examples instead.
+            f"Quy tắc lặp '{text}' không hợp lệ. Ví dụ đúng: 'FREQ=WEEKLY;BYDAY=MO,WE,FR' "
             "hoặc 'FREQ=DAILY;UNTIL=20261231T170000Z' (UNTIL ghi theo giờ UTC, có chữ Z)."
         ) from exc
 

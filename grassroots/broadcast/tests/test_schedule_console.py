@@ -89,6 +89,10 @@ def test_bad_input_is_refused_in_vietnamese_and_kept(client, users):
             (slot(relay_frequency="150"), "64 đến 108 MHz"),
             (slot(repeat="days"), "ít nhất một thứ"),
             (slot(repeat="rrule", rrule="FREQ=SOMETIMES"), "Quy tắc lặp"),
+            (
+                slot(repeat="rrule", rrule="FREQ=MINUTELY"),
+                "không được lặp theo giây hoặc theo phút",
+            ),
             (slot(minutes="mười"), "số phút"),
             (slot(exdates="30/02/2026"), "không phải ngày có thật"),
             (slot(kind="bulletin", revision=""), "Hãy chọn một phiên bản bản tin"),
