@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -517,3 +517,70 @@ def set_station_options(*, user, station: Station, auto_boards: bool) -> Station
         station.save(update_fields=["auto_boards", "updated_at"])
         audit.record(station, ChangeAction.UPDATE, user=user, before=before)
     return station
+
+
+def move_occurrence(
+    *, user, item: ScheduleItem, on: date, starts_at: datetime, duration_seconds: int | None = None
+) -> ScheduleItem:
+    """Move one day's play of a recurring item: the series skips that day (an excluded date)
+    and a one-off copy plays at the new time. Returns the copy."""
+    permission = (
+        "broadcast.emergency" if item.priority == Priority.EMERGENCY else "broadcast.schedule"
+    )
+    require_on(user, permission, item.unit)
+    if item.status != ItemStatus.ACTIVE:
+        raise Problem(409, "Mục lịch đã huỷ; hãy lập mục mới.")
+    if not item.rrule:
+        raise _bad("Mục lịch này không lặp lại: hãy sửa thẳng giờ phát của nó.", "starts_at")
+    day_plays = [
+        o
+        for o in engine.expand(
+            item_spec(item),
+            datetime.combine(on, time(0), engine.TZ),
+            datetime.combine(on + timedelta(days=1), time(0), engine.TZ),
+        )
+        if o.start.astimezone(engine.TZ).date() == on
+    ]
+    if not day_plays:
+        raise _bad(
+            f"'{item.title}' không phát ngày {engine.dmy(on)}; hãy chọn một ngày có lần phát.",
+            "day",
+        )
+    data = ItemData(
+        title=item.title,
+        priority=item.priority,
+        kind=item.kind,
+        starts_at=starts_at,
+        duration_seconds=duration_seconds or item.duration_seconds,
+    )
+    _validate_time(data)
+    with transaction.atomic():
+        before = audit.snapshot(item)
+        item.exdates = sorted({*(item.exdates or []), on.isoformat()})
+        item.save(update_fields=["exdates", "updated_at"])
+        audit.record(
+            item, ChangeAction.UPDATE, user=user, before=before, comment=f"dời lần phát {on}"
+        )
+        copy = ScheduleItem.objects.get(pk=item.pk)
+        copy.pk = None
+        copy.id = None
+        copy.starts_at = data.starts_at
+        copy.duration_seconds = data.duration_seconds
+        copy.rrule = ""
+        copy.exdates = []
+        copy.created_by = user if getattr(user, "is_authenticated", False) else None
+        copy.last_end = engine.last_end(item_spec(copy))
+        copy.save()
+        copy.target_units.set(item.target_units.all())
+        stations = list(item.stations.select_related("unit"))
+        copy.stations.set(stations)
+        for station in stations:
+            check_usage(copy, station)
+        audit.record(
+            copy,
+            ChangeAction.CREATE,
+            user=user,
+            comment=f"lần phát ngày {on} của mục lịch {item.pk}, dời giờ",
+        )
+        mark_stations_dirty([s.pk for s in stations])
+    return copy

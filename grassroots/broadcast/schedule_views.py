@@ -342,6 +342,13 @@ def station_week(request, station_id: int):
             "next": first + timedelta(days=7),
             "today": timezone.localdate(),
             "can_schedule": covers(request.user, SCHEDULE, station.unit),
+            "movable": set(
+                ScheduleItem.objects.filter(
+                    pk__in={seg.item.id for seg in timeline.segments}, unit=station.unit
+                )
+                .exclude(rrule="")
+                .values_list("pk", flat=True)
+            ),
         },
     )
 
@@ -523,6 +530,65 @@ def slot_edit(request, station_id: int, item_id: int):
         return _forbidden(request, exc)
     messages.success(request, _("Đã lưu thay đổi '%(title)s'.") % {"title": item.title})
     return redirect(_day_url(station, item.starts_at))
+
+
+@login_required
+def slot_move_once(request, station_id: int, item_id: int):
+    """Move one day's play of a recurring slot; the rest of the series stays as it is."""
+    try:
+        station = _station(request.user, station_id, SCHEDULE)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    item = _own_item(station, item_id)
+    try:
+        on = date.fromisoformat(request.GET.get("ngay", "") or request.POST.get("on", ""))
+    except ValueError:
+        on = timezone.localdate()
+    local = item.starts_at.astimezone(TZ)
+    form = SlotInput(
+        title=item.title,
+        day=on.isoformat(),
+        at=local.strftime("%H:%M"),
+        minutes=show_minutes(item.duration_seconds),
+    )
+    error = field = ""
+    status = 200
+    if request.method == "POST":
+        form = SlotInput.from_post(request.POST)
+        try:
+            copy = actions.move_occurrence(
+                user=request.user,
+                item=item,
+                on=on,
+                starts_at=form.starts_at(),
+                duration_seconds=form.duration_seconds(),
+            )
+        except FormError as exc:
+            error, field = exc.message, exc.field
+        except Problem as exc:
+            item.refresh_from_db()
+            error, field = exc.detail, problem_field(exc)
+        except PermissionDenied as exc:
+            return _forbidden(request, exc)
+        else:
+            messages.success(
+                request,
+                _("Đã dời lần phát ngày %(day)s của '%(title)s' sang %(when)s.")
+                % {
+                    "day": f"{on:%d/%m/%Y}",
+                    "title": item.title,
+                    "when": f"{copy.starts_at.astimezone(TZ):%H:%M %d/%m/%Y}",
+                },
+            )
+            return redirect(f"{reverse('station-week', args=[station.pk])}?tu={on}")
+        status = 422
+    return render(
+        request,
+        "broadcast/move_once.html",
+        {"station": station, "item": item, "on": on, "form": form, "error": error,
+         "field": field},
+        status=status,
+    )  # fmt: skip
 
 
 @login_required

@@ -12,6 +12,7 @@ urlpatterns = [
     path(S + "lich/moi/", sv.slot_new, name="slot-new"),
     path(S + "lich/<int:item_id>/", sv.slot_edit, name="slot-edit"),
     path(S + "lich/<int:item_id>/huy/", sv.slot_cancel, name="slot-cancel"),
+    path(S + "lich/<int:item_id>/doi-lan-nay/", sv.slot_move_once, name="slot-move-once"),
     path(S + "lich/<int:item_id>/thu-tu/", sv.slot_rank, name="slot-rank"),
     path(S + "de-xuat/<int:proposal_id>/", sv.proposal_place, name="proposal-place"),
     path(S + "de-xuat/<int:proposal_id>/tu-choi/", sv.proposal_decline, name="proposal-decline"),

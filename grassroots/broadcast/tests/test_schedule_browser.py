@@ -157,6 +157,11 @@ def test_operator_schedules_and_viewer_checks_must_air(browser, live_server, set
     for day in weekend:
         expect(week.locator(f"[data-day='{day}']")).not_to_contain_text("Tiếp sóng")
     snap(op, "08-week")
+    # One weekday's relay can be moved alone; the form says the others stay.
+    week.locator("a.move-once").first.click()
+    op.wait_for_url(re.compile(r"/doi-lan-nay/\?ngay="))
+    expect(op.locator("main")).to_contain_text("Các lần phát khác giữ nguyên.")
+    snap(op, "08b-move-once")
 
     # 6. The usage policy editor (she looks; the province's rules apply).
     op.goto(station_url + "quy-dinh/")

@@ -338,3 +338,32 @@ def test_week_draws_live_emergencies_over_the_schedule(client, users):
     assert 'data-day="2026-12-02"' in week
     other = client.get(f"/dai-truyen-thanh/{b.pk}/tuan/?tu=2026-12-02").content.decode()
     assert "Bão số 3 đổ bộ" not in other
+
+
+def test_move_one_play_of_a_series(client, users):
+    a = station(COMMUNE_A)
+    PolicyFactory(unit=a.unit, allowed_start=vn(1, 5).time(), allowed_end=vn(1, 21).time())
+    client.force_login(users["operator"])
+    with time_machine.travel(vn(1, 5), tick=False):
+        client.post(f"/dai-truyen-thanh/{a.pk}/lich/moi/", slot(repeat="daily"))
+        series = ScheduleItem.objects.get(unit=a.unit)
+        week = client.get(f"/dai-truyen-thanh/{a.pk}/tuan/?tu=2026-12-01").content.decode()
+        url = f"/dai-truyen-thanh/{a.pk}/lich/{series.pk}/doi-lan-nay/"
+        assert f"{url}?ngay=2026-12-03" in week
+        assert client.get(f"{url}?ngay=2026-12-03").status_code == 200
+        body = {"on": "2026-12-03", "day": "2026-12-03", "at": "22:00", "minutes": "30"}
+        refused = client.post(url, body)
+        assert refused.status_code == 422 and "chỉ được phát từ 05:00 đến 21:00" in (
+            refused.content.decode()
+        )
+        series.refresh_from_db()
+        assert series.exdates == []  # the refused move changed nothing
+        done = client.post(url, {**body, "at": "17:00"})
+        assert done.status_code == 302
+        series.refresh_from_db()
+        assert series.exdates == ["2026-12-03"] and series.rrule == "FREQ=DAILY"
+        once = ScheduleItem.objects.exclude(pk=series.pk).get(unit=a.unit)
+        assert once.rrule == "" and once.starts_at == vn(3, 17) and once.kind == "relay"
+        assert list(once.stations.all()) == [a]
+        week = client.get(f"/dai-truyen-thanh/{a.pk}/tuan/?tu=2026-12-01").content.decode()
+        assert week.count("06:00–06:30") == 5 and "17:00–17:30" in week  # 1–6 Dec less the 3rd
