@@ -15,9 +15,10 @@ from grassroots.accounts.scope import covers
 
 from . import asrun, conversion
 from .choices import ProposalStatus
+from .console.common import describe_repeat, station_items
+from .console.proposals import upper_units
 from .engine import TZ
 from .models import AsRunEntry, Proposal, Station
-from .schedule_views import describe_repeat, station_items, upper_units
 from .specs import station_timeline
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
