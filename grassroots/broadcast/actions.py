@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from . import engine
 from .choices import ItemKind, ItemStatus, Priority, ProposalStatus, RelayType
 from .inbox import media_duration, revision_media
 from .models import Proposal, ScheduleItem, Station, UsagePolicy
-from .specs import item_spec, policy_for
+from .specs import item_spec, parse_slot, policy_for
 
 # How far ahead a new item's plays are checked against the usage policy.
 POLICY_HORIZON = timedelta(days=35)
@@ -206,7 +206,10 @@ def check_usage(item: ScheduleItem, station: Station, *, now: datetime | None = 
     policy = policy_for(station.unit)
     new = [(o.start, o.end) for o in engine.expand(item_spec(item), start, end) if o.end > now]
     existing = _existing_plays(station, start, end, exclude=item.pk)
-    violations = engine.check_policy(policy, new, existing)
+    violations = []
+    if item.kind == ItemKind.RELAY:
+        violations = [v for s, e in new if (v := engine.relay_slot_violation(policy, s, e))][:1]
+    violations = violations or engine.check_policy(policy, new, existing)
     if violations:
         v = violations[0]
         raise Problem(
@@ -460,6 +463,7 @@ POLICY_FIELDS = (
     "max_minutes_per_session",
     "quiet_weekdays",
     "quiet_dates",
+    "relay_slots",
     "note",
 )
 
@@ -475,6 +479,15 @@ def set_policy(*, user, unit: Unit, **fields) -> UsagePolicy:
         raise _bad("Ngày trong tuần từ 0 (thứ Hai) đến 6 (Chủ nhật).", "quiet_weekdays")
     if (fields.get("allowed_start") is None) != (fields.get("allowed_end") is None):
         raise _bad("Khung giờ được phát cần cả giờ bắt đầu và giờ kết thúc.", "allowed_start")
+    slots = []
+    for raw in fields.get("relay_slots") or []:
+        try:
+            a, b = parse_slot(raw)
+        except ValueError as exc:
+            raise _bad(str(exc), "relay_slots") from exc
+        slots.append(f"{a:%H:%M}-{b:%H:%M}")
+    if "relay_slots" in fields:
+        fields["relay_slots"] = sorted(set(slots))
     with transaction.atomic():
         policy = UsagePolicy.objects.filter(unit=unit).first()
         before = audit.snapshot(policy) if policy else None
@@ -493,3 +506,81 @@ def set_policy(*, user, unit: Unit, **fields) -> UsagePolicy:
             Station.objects.filter(unit__path__startswith=unit.path).values_list("pk", flat=True)
         )
     return policy
+
+
+def set_station_options(*, user, station: Station, auto_boards: bool) -> Station:
+    """A commune's choice: shared must-air bulletins go onto its e-boards by themselves."""
+    require_on(user, "broadcast.schedule", station.unit)
+    with transaction.atomic():
+        before = audit.snapshot(station)
+        station.auto_boards = bool(auto_boards)
+        station.save(update_fields=["auto_boards", "updated_at"])
+        audit.record(station, ChangeAction.UPDATE, user=user, before=before)
+    return station
+
+
+def move_occurrence(
+    *, user, item: ScheduleItem, on: date, starts_at: datetime, duration_seconds: int | None = None
+) -> ScheduleItem:
+    """Move one day's play of a recurring item: the series skips that day (an excluded date)
+    and a one-off copy plays at the new time. Returns the copy."""
+    permission = (
+        "broadcast.emergency" if item.priority == Priority.EMERGENCY else "broadcast.schedule"
+    )
+    require_on(user, permission, item.unit)
+    if item.status != ItemStatus.ACTIVE:
+        raise Problem(409, "Mục lịch đã huỷ; hãy lập mục mới.")
+    if not item.rrule:
+        raise _bad("Mục lịch này không lặp lại: hãy sửa thẳng giờ phát của nó.", "starts_at")
+    day_plays = [
+        o
+        for o in engine.expand(
+            item_spec(item),
+            datetime.combine(on, time(0), engine.TZ),
+            datetime.combine(on + timedelta(days=1), time(0), engine.TZ),
+        )
+        if o.start.astimezone(engine.TZ).date() == on
+    ]
+    if not day_plays:
+        raise _bad(
+            f"'{item.title}' không phát ngày {engine.dmy(on)}; hãy chọn một ngày có lần phát.",
+            "day",
+        )
+    data = ItemData(
+        title=item.title,
+        priority=item.priority,
+        kind=item.kind,
+        starts_at=starts_at,
+        duration_seconds=duration_seconds or item.duration_seconds,
+    )
+    _validate_time(data)
+    with transaction.atomic():
+        before = audit.snapshot(item)
+        item.exdates = sorted({*(item.exdates or []), on.isoformat()})
+        item.save(update_fields=["exdates", "updated_at"])
+        audit.record(
+            item, ChangeAction.UPDATE, user=user, before=before, comment=f"dời lần phát {on}"
+        )
+        copy = ScheduleItem.objects.get(pk=item.pk)
+        copy.pk = None
+        copy.id = None
+        copy.starts_at = data.starts_at
+        copy.duration_seconds = data.duration_seconds
+        copy.rrule = ""
+        copy.exdates = []
+        copy.created_by = user if getattr(user, "is_authenticated", False) else None
+        copy.last_end = engine.last_end(item_spec(copy))
+        copy.save()
+        copy.target_units.set(item.target_units.all())
+        stations = list(item.stations.select_related("unit"))
+        copy.stations.set(stations)
+        for station in stations:
+            check_usage(copy, station)
+        audit.record(
+            copy,
+            ChangeAction.CREATE,
+            user=user,
+            comment=f"lần phát ngày {on} của mục lịch {item.pk}, dời giờ",
+        )
+        mark_stations_dirty([s.pk for s in stations])
+    return copy

@@ -20,6 +20,7 @@ No database, no clock: the same input gives the same output, which the scenario 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -77,6 +78,7 @@ class PolicySpec:
     max_minutes_per_session: int | None = None
     quiet_weekdays: frozenset[int] = frozenset()
     quiet_dates: frozenset[date] = frozenset()
+    relay_slots: tuple[tuple[time, time], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,19 @@ def parse_rrule(text: str, dtstart: datetime):
     text = text.strip()
     if not text.upper().startswith(("RRULE:", "FREQ=")):
         raise ValueError("Quy tắc lặp phải theo RFC 5545, ví dụ 'FREQ=DAILY' hoặc 'RRULE:FREQ=…'.")
+    if re.search(r"FREQ=(SECONDLY|MINUTELY)", text, re.IGNORECASE):
+        # A loudspeaker programme repeats by the hour at most; finer rules would flood the
+        # timeline and every device's manifest.
+        raise ValueError(
+            "Quy tắc lặp không được lặp theo giây hoặc theo phút; hãy dùng FREQ=HOURLY, DAILY, "
+            "WEEKLY hoặc MONTHLY (ví dụ 'FREQ=HOURLY;INTERVAL=2;BYHOUR=6,8,10')."
+        )
     try:
         return _rule(text, dtstart.astimezone(TZ))
     except (ValueError, TypeError) as exc:
         raise ValueError(
-            f"Quy tắc lặp '{text}' không hợp lệ ({exc}). Ví dụ đúng: 'FREQ=WEEKLY;BYDAY=MO,WE,FR' "
+            # dateutil's own words are English: the person gets examples instead.
+            f"Quy tắc lặp '{text}' không hợp lệ. Ví dụ đúng: 'FREQ=WEEKLY;BYDAY=MO,WE,FR' "
             "hoặc 'FREQ=DAILY;UNTIL=20261231T170000Z' (UNTIL ghi theo giờ UTC, có chữ Z)."
         ) from exc
 
@@ -235,6 +245,26 @@ def hours_violation(policy: PolicySpec, s: datetime, e: datetime) -> Violation |
         f"Quy định sử dụng loa của {name}: chỉ được phát từ {a:%H:%M} đến {b:%H:%M}; lần phát "
         f"{hm(s)}–{hm(e)} ngày {dmy(s)} nằm ngoài khung giờ này. Cách sửa: đổi giờ bắt đầu "
         "hoặc rút ngắn thời lượng cho nằm trong khung giờ được phép.",
+    )
+
+
+def relay_slot_violation(policy: PolicySpec, s: datetime, e: datetime) -> Violation | None:
+    """A relay must lie inside one of the unit's relay slots (khung giờ tiếp sóng), if any."""
+    if not policy.relay_slots:
+        return None
+    ls = s.astimezone(TZ)
+    for day in (ls.date() - timedelta(days=1), ls.date()):
+        for a, b in policy.relay_slots:
+            w0 = datetime.combine(day, a, TZ)
+            w1 = datetime.combine(day if b > a else day + timedelta(days=1), b, TZ)
+            if w0 <= s and e <= w1:
+                return None
+    slots = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in policy.relay_slots)
+    return Violation(
+        "relay_slot",
+        f"Quy định sử dụng loa của {policy.name or 'đơn vị'}: chỉ tiếp sóng trong khung giờ "
+        f"{slots}; lần tiếp sóng {hm(s)}–{hm(e)} ngày {dmy(s)} nằm ngoài các khung giờ này. "
+        "Cách sửa: đổi giờ bắt đầu hoặc thời lượng cho nằm trọn trong một khung giờ tiếp sóng.",
     )
 
 

@@ -128,7 +128,38 @@ def proposals_from_shares(*, bulletin_id: int | None = None, now: datetime | Non
                 defaults={"must_air": share.must_air, "share_id": share.pk},
             )
             made += created
+            if created and share.must_air and station.auto_boards:
+                board_must_air(share)
     return made
+
+
+AUTO_PLAYLIST = "Bản tin bắt buộc phát của cấp trên"
+
+
+def board_must_air(share) -> bool:
+    """Put a shared must-air bulletin on its commune's e-boards (the commune chose this in its
+    station settings): appended to the unit's own automatic playlist; system action, audited."""
+    from grassroots.signage.actions import notify_units
+    from grassroots.signage.models import Playlist, PlaylistItem
+
+    playlist = Playlist.objects.filter(unit=share.unit, name=AUTO_PLAYLIST).first()
+    if playlist is None:
+        playlist = Playlist.objects.create(unit=share.unit, name=AUTO_PLAYLIST)
+        audit.record(playlist, ChangeAction.CREATE, comment="tạo tự động: bản tin bắt buộc phát")
+    if playlist.items.filter(bulletin_id=share.bulletin_id).exists():
+        return False
+    before = audit.snapshot(playlist)
+    position = playlist.items.count()
+    PlaylistItem.objects.create(playlist=playlist, bulletin_id=share.bulletin_id, position=position)
+    playlist.save(update_fields=["updated_at"])
+    audit.record(
+        playlist,
+        ChangeAction.UPDATE,
+        before=before,
+        comment=f"tự đưa bản tin chia sẻ {share.bulletin_id} lên bảng tin",
+    )
+    notify_units([share.unit], reason="playlist")
+    return True
 
 
 def _source_for(share, now: datetime) -> ScheduleItem:

@@ -25,6 +25,9 @@ class Station(TimeStampedModel):
     )
     name = models.CharField(_("tên"), max_length=200)
     notes = models.TextField(_("ghi chú"), blank=True)
+    auto_boards = models.BooleanField(
+        _("tự đưa bản tin bắt buộc phát của cấp trên lên bảng tin của xã"), default=False
+    )
 
     objects = StationManager()
 
@@ -60,6 +63,7 @@ class UsagePolicy(TimeStampedModel):
         _("ngày trong tuần không phát (0 = thứ Hai … 6 = Chủ nhật)"), default=list, blank=True
     )
     quiet_dates = models.JSONField(_("ngày không phát (YYYY-MM-DD)"), default=list, blank=True)
+    relay_slots = models.JSONField(_("khung giờ tiếp sóng (HH:MM-HH:MM)"), default=list, blank=True)
     note = models.CharField(_("căn cứ, ghi chú"), max_length=300, blank=True)
 
     objects = RestrictedManager()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from grassroots.core.dates import parse_when
 from grassroots.units.models import Unit
@@ -42,7 +42,23 @@ def policy_spec(policy: UsagePolicy | None, name: str = "") -> engine.PolicySpec
         max_minutes_per_session=policy.max_minutes_per_session,
         quiet_weekdays=frozenset(int(d) for d in policy.quiet_weekdays or ()),
         quiet_dates=frozenset(date.fromisoformat(d) for d in policy.quiet_dates or ()),
+        relay_slots=tuple(parse_slot(x) for x in policy.relay_slots or ()),
     )
+
+
+def parse_slot(text: str) -> tuple[time, time]:
+    """'06:00-06:30' → (06:00, 06:30); ValueError in Vietnamese."""
+    raw = str(text).replace("–", "-").replace(" ", "")
+    try:
+        a, b = raw.split("-")
+        start, end = time.fromisoformat(a), time.fromisoformat(b)
+    except ValueError as exc:
+        raise ValueError(
+            f"Khung giờ tiếp sóng '{text}' chưa đúng; hãy viết dạng 06:00-06:30."
+        ) from exc
+    if start == end:
+        raise ValueError(f"Khung giờ tiếp sóng '{text}' có giờ bắt đầu bằng giờ kết thúc.")
+    return start, end
 
 
 def path_ids(path: str) -> list[int]:

@@ -11,9 +11,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from grassroots.accounts.policies import require
+from grassroots.accounts.scope import covers
 
 from . import asrun, conversion
 from .choices import ProposalStatus
+from .console.common import describe_repeat, station_items
+from .console.proposals import upper_units
 from .engine import TZ
 from .models import AsRunEntry, Proposal, Station
 from .specs import station_timeline
@@ -39,7 +42,12 @@ def station_list(request):
         from grassroots.units.text import fold
 
         stations = stations.filter(unit__name_folded__contains=fold(q))
-    return render(request, "broadcast/stations.html", {"stations": stations, "q": q})
+    can_propose = upper_units(request.user).exists()
+    return render(
+        request,
+        "broadcast/stations.html",
+        {"stations": stations, "q": q, "can_propose": can_propose},
+    )
 
 
 @login_required
@@ -56,6 +64,9 @@ def station_timeline_view(request, station_id: int):
         station=station, status=ProposalStatus.PENDING
     ).select_related("item")
     results = asrun.segment_results(station, timeline.segments)
+    items = list(station_items(station)[:100])
+    for it in items:
+        it.repeat_words = describe_repeat(it.rrule)
     context = {
         "station": station,
         "day": day,
@@ -65,6 +76,14 @@ def station_timeline_view(request, station_id: int):
         "rows": [(seg, results.get(seg.id, [])) for seg in timeline.segments],
         "clusters": station.devices.order_by("kind", "name"),
         "proposals": proposals,
+        "items": items,
+        "clashes": [
+            seg
+            for seg in timeline.segments
+            if seg.item.priority == "priority"
+            and seg.rule in ("deferred", "earlier_first", "commune_order")
+        ],
+        "can_schedule": covers(request.user, "broadcast.schedule", station.unit),
     }
     template = (
         "broadcast/_timeline.html"

@@ -1,0 +1,1 @@
+"""Console pages of scheduling (views call the actions; see docs/scheduling.md)."""
