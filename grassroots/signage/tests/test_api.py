@@ -336,7 +336,7 @@ class TestManifestContract(EndpointContract):
 
 class TestScreenshotRequestContract(EndpointContract):
     method = "post"
-    permission = "signage.view"
+    permission = "signage.manage"
     success = 202
     audited = True
 
