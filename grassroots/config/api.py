@@ -6,10 +6,12 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from grassroots.core import bounds
 from grassroots.core.auth import API_AUTH
 from grassroots.core.errors import Problem, problem_response, validation_errors
 
@@ -92,6 +94,18 @@ def _http_error(request, exc: HttpError):
     return problem_response(exc.status_code, detail, request=request)
 
 
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request, exc):
+    """A number the database cannot hold that slipped past `bounds` (e.g. offset + limit)."""
+    log.warning("value out of range on %s: %s", request.path, exc)
+    return problem_response(
+        422,
+        "Một giá trị số trong yêu cầu vượt quá giới hạn mà hệ thống lưu được. Hãy dùng số nhỏ hơn.",
+        request=request,
+    )
+
+
 @api.exception_handler(Exception)
 def _crash(request, exc):
     log.exception("unhandled API error on %s", request.path)
@@ -133,3 +147,5 @@ def _mount() -> None:
 
 
 _mount()
+# Integers beyond 64 bits and non-finite floats are refused (422) before any view runs.
+bounds.bound_operations(api)

@@ -49,3 +49,75 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class OutOfRangeMiddleware:
+    """A console or citizen page given an id of 2^63 or more answers 400, not 500.
+
+    SQLite cannot bind such an integer (OverflowError) and PostgreSQL refuses it in some places
+    (DataError); the API checks its arguments up front (`core.bounds`), pages catch it here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import DataError
+
+        if isinstance(exception, OverflowError | DataError):
+            from .views import out_of_range
+
+            return out_of_range(request)
+        return None
+
+
+def content_security_policy() -> str:
+    """The policy of every page: scripts only from this site, never inline or from attributes.
+
+    Styles may be inline (`style=""` attributes in templates, Leaflet and Swagger UI); scripts
+    may not, which is what stops injected markup from running. The board player sets its own,
+    stricter policy and keeps it.
+    """
+    from urllib.parse import urlparse
+
+    from django.conf import settings
+
+    connect = ["'self'"]
+    ws = urlparse(getattr(settings, "MQTT_WS_URL", "") or "")
+    if ws.scheme in ("ws", "wss") and ws.netloc:
+        connect.append(f"{ws.scheme}://{ws.netloc}")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "font-src 'self' data:",
+            f"connect-src {' '.join(connect)}",
+            "frame-src 'self'",
+            "worker-src 'self'",
+            "manifest-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send the Content-Security-Policy on every response that does not set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = content_security_policy()
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.policy
+        return response
