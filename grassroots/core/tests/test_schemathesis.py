@@ -7,6 +7,7 @@ wall-clock budget. Runs in-process on the throw-away test database (each test ro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -81,10 +82,8 @@ def test_no_input_causes_a_server_error(wsgi_app, users):
                         )
                     )
 
-        try:
+        with contextlib.suppress(Unsatisfiable):  # an operation with no valid input at all
             run()
-        except Unsatisfiable:
-            pass
     elapsed = time.monotonic() - started
     print(
         f"schemathesis: {covered}/{len(operations)} operations, {calls} calls, "
