@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
@@ -16,7 +17,6 @@ from grassroots.units.api import get_unit
 
 from . import actions, asrun, conversion
 from .choices import ItemKind, ProposalStatus
-from .engine import TZ
 from .models import AsRunEntry, Proposal, ScheduleItem, Station, UsagePolicy
 from .schemas import (
     AsRunReport,
@@ -39,6 +39,10 @@ PREFIX = "/"
 router = Router(tags=["broadcast"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_WINDOW = timedelta(days=8)
+# Vietnam has kept UTC+07:00 since 1975; the tz database's history (LMT +07:06:30 before 1906,
+# +08:00 in 1942-1975) would put odd offsets on old dates a client asks about. Answers carry
+# the offset the country uses now, whatever the date.
+VN = dt_timezone(timedelta(hours=7))
 
 
 def _stations(user, action: str = "view"):
@@ -151,8 +155,8 @@ def timeline_body(station: Station, start: datetime, end: datetime) -> dict:
     return {
         "station": station.pk,
         "unit_code": station.unit.code,
-        "start": start.astimezone(TZ),
-        "end": end.astimezone(TZ),
+        "start": start.astimezone(VN),
+        "end": end.astimezone(VN),
         "clusters": list(
             station.devices.filter(kind="speaker").order_by("pk").values_list("pk", flat=True)
         ),
@@ -163,8 +167,8 @@ def timeline_body(station: Station, start: datetime, end: datetime) -> dict:
                 "title": s.item.title,
                 "priority": s.item.priority,
                 "kind": s.item.kind,
-                "start": s.start.astimezone(TZ),
-                "end": s.end.astimezone(TZ),
+                "start": s.start.astimezone(VN),
+                "end": s.end.astimezone(VN),
                 "rule": s.rule,
                 "reason": s.reason,
                 "cut_by": s.cut_by,
@@ -176,7 +180,7 @@ def timeline_body(station: Station, start: datetime, end: datetime) -> dict:
                 "occurrence": k.occurrence.key,
                 "item": k.occurrence.item.id,
                 "title": k.occurrence.item.title,
-                "scheduled_start": k.occurrence.start.astimezone(TZ),
+                "scheduled_start": k.occurrence.start.astimezone(VN),
                 "rule": k.rule,
                 "reason": k.reason,
             }
@@ -214,7 +218,7 @@ def schedule_read(item: ScheduleItem) -> dict:
         "priority": item.priority,
         "kind": item.kind,
         "status": item.status,
-        "starts_at": item.starts_at.astimezone(TZ),
+        "starts_at": item.starts_at.astimezone(VN),
         "duration_seconds": item.duration_seconds,
         "rrule": item.rrule,
         "rank": item.rank,
@@ -332,7 +336,7 @@ def proposal_read(p: Proposal) -> dict:
         "unit_code": p.station.unit.code,
         "must_air": p.must_air,
         "status": p.status,
-        "suggested_start": p.item.starts_at.astimezone(TZ),
+        "suggested_start": p.item.starts_at.astimezone(VN),
         "rrule": p.item.rrule,
         "placed_item": p.placed_item_id,
     }

@@ -231,6 +231,16 @@ def test_timeline_window_is_validated(client, users):
     assert_problem(call(client, "get", url, user=users["operator"]), 422)
 
 
+@pytest.mark.parametrize("year", [1800, 1899, 1950])
+def test_old_timeline_dates_carry_todays_offset(client, users, year):
+    """Finding 14.12: a window before 1900 came back as +07:06:30 (the tz database's LMT)."""
+    st = station(COMMUNE_A)
+    url = f"/api/v1/stations/{st.pk}/timeline?start={year}-06-01T00:00:00%2B07:00"
+    body = call(client, "get", url, user=users["operator"]).json()
+    assert body["start"] == f"{year}-06-01T00:00:00+07:00", body["start"]
+    assert body["end"] == f"{year}-06-02T00:00:00+07:00"
+
+
 def test_invalid_rrule_is_a_vietnamese_422(client, users):
     body = schedule_body(COMMUNE_A, rrule="FREQ=SOMETIMES")
     problem = assert_problem(
