@@ -16,10 +16,10 @@ from .policies import HANDLE, VIEW, visible_report
 from .schemas import (
     AnswerIn,
     AssignIn,
-    ReportCategoryRead,
     CloseIn,
     MergeIn,
     ReopenIn,
+    ReportCategoryRead,
     ReportListItem,
     ReportRead,
     RerouteIn,
