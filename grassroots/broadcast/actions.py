@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -113,6 +114,61 @@ def _bad(detail: str, field: str) -> Problem:
     return Problem(422, detail, errors=[{"field": field, "message": detail}])
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def stored_media(sha: str, *, user, unit: Unit | None = None) -> dict:
+    """The manifest entry of a file in the platform's store that belongs to an approved bulletin
+    the user may air (in scope, or shared into `unit`); 422 otherwise.
+
+    A schedule never takes a URL from the caller: the URL, size and duration come from the
+    store, so nothing airs that editors have not approved (the URL the caller sent is ignored).
+    """
+    from django.apps import apps
+    from django.db.models import Q
+
+    asset_model = apps.get_model("content", "MediaAsset")
+    bulletin_model = apps.get_model("content", "Bulletin")
+    share_model = apps.get_model("content", "BulletinShare")
+    candidates = (
+        asset_model.objects.filter(
+            Q(sha256=sha) | Q(duplicate_of__sha256=sha) | Q(renditions__icontains=sha),
+            status="ready",
+            bulletin__approved_revision__isnull=False,
+        )
+        .values_list("bulletin_id", flat=True)
+        .distinct()
+    )
+    ids = set(
+        bulletin_model.objects.restrict(user, "content.view")
+        .filter(pk__in=candidates)
+        .values_list("pk", flat=True)
+    )
+    if unit is not None:
+        ids |= set(
+            share_model.objects.filter(
+                unit=unit, withdrawn_at__isnull=True, bulletin_id__in=candidates
+            ).values_list("bulletin_id", flat=True)
+        )
+    visible = bulletin_model.objects.filter(pk__in=ids).select_related(
+        "approved_revision__bulletin"
+    )
+    for bulletin in visible.order_by("pk")[:20]:
+        try:
+            entries = revision_media(bulletin.approved_revision)
+        except Problem:
+            continue
+        for entry in entries:
+            if entry["sha256"] == sha:
+                return entry
+    raise _bad(
+        "Tệp phát phải là tệp âm thanh của một bản tin đã duyệt trong kho của hệ thống (trong "
+        "phạm vi của bạn). Không nhận địa chỉ URL tự nhập: hãy tải tệp lên một bản tin, gửi "
+        "duyệt, rồi chọn phiên bản đã duyệt.",
+        "media",
+    )
+
+
 def _content(data: ItemData, user, unit: Unit | None = None) -> tuple[list[dict], Any]:
     """Resolve media for bulletin/playlist items; returns (media, revision)."""
     if data.kind == ItemKind.RELAY:
@@ -158,17 +214,10 @@ def _content(data: ItemData, user, unit: Unit | None = None) -> tuple[list[dict]
             if revision is None and data.kind == ItemKind.BULLETIN:
                 revision = rev
     for m in data.media or []:
-        sha, url = str(m.get("sha256", "")), str(m.get("url", ""))
-        if len(sha) != 64 or not url:
-            raise _bad("Mỗi tệp phát cần 'url' và 'sha256' (64 ký tự hex).", "media")
-        media.append(
-            {
-                "url": url,
-                "sha256": sha.lower(),
-                "size": int(m.get("size") or 0),
-                "duration": float(m.get("duration") or 0),
-            }
-        )
+        sha = str(m.get("sha256", "")).lower()
+        if not _SHA256.match(sha):
+            raise _bad("Mỗi tệp phát cần 'sha256' (64 ký tự hex) của một tệp trong kho.", "media")
+        media.append(stored_media(sha, user=user, unit=unit))
     if not media:
         raise _bad(
             "Hãy chọn một phiên bản bản tin đã duyệt, một danh sách phát hoặc tệp phát.", "media"

@@ -25,8 +25,10 @@ class RelayIn(Schema):
 
 
 class MediaIn(Schema):
-    url: str
-    sha256: str
+    """A file of an approved bulletin, named by its SHA-256; the store supplies URL and size."""
+
+    sha256: str = Field(description="SHA-256 của tệp trong kho (bản tin đã duyệt)")
+    url: str = Field("", description="Bỏ qua: địa chỉ tệp luôn lấy từ kho")
     size: int = 0
     duration: float = 0
 

@@ -15,7 +15,7 @@ from grassroots.core.testing import (
 )
 from grassroots.devices.tests.factories import DeviceFactory
 
-from .factories import PolicyFactory, schedule_body, station, vn
+from .factories import PolicyFactory, schedule_body, station, store_media, vn
 
 pytestmark = pytest.mark.django_db
 
@@ -352,3 +352,40 @@ def test_a_finished_item_still_delays_the_next_one(client, users):
     (seg,) = call(client, "get", url, user=users["operator"]).json()["segments"][:1]
     assert seg["title"] == "Tin ngắn" and seg["end"].startswith("2026-12-01T05:00")
     assert seg["rule"] == "deferred"
+
+
+def test_schedules_take_media_from_the_store_only(client, users):
+    """Finding 14.5: an operator aired any audio by URL (201), bypassing approval."""
+    station(COMMUNE_A)
+    foreign = {"url": "http://evil.example/x.opus", "sha256": "cd" * 32, "size": 1}
+    body = schedule_body(COMMUNE_A, media=[foreign])
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert "bản tin đã duyệt" in assert_problem(res, 422)["detail"]
+    # A file of the other commune's approved bulletin is not the operator's to air either.
+    other = store_media(COMMUNE_B)
+    body = schedule_body(COMMUNE_A, media=other)
+    assert_problem(
+        call(client, "post", "/api/v1/schedules", user=users["operator"], body=body), 422
+    )
+    # A file of an approved bulletin in scope airs, from the store's URL whatever was sent.
+    (own,) = store_media(COMMUNE_A)
+    body = schedule_body(COMMUNE_A, media=[{**own, "url": "http://evil.example/x.opus"}])
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert res.status_code == 201, res.content
+    (stored,) = res.json()["media"]
+    assert stored["sha256"] == own["sha256"] and stored["url"].startswith("/media/assets/")
+    assert not ScheduleItem.objects.filter(media__icontains="evil.example").exists()
+
+
+def test_draft_media_cannot_be_scheduled(client, users):
+    from grassroots.content.models import Bulletin, MediaAsset
+
+    (own,) = store_media(COMMUNE_A)
+    bulletin = Bulletin.objects.get(media__sha256=own["sha256"])
+    bulletin.approved_revision = None
+    bulletin.save(update_fields=["approved_revision"])
+    assert MediaAsset.objects.filter(sha256=own["sha256"]).exists()
+    body = schedule_body(COMMUNE_A, media=[own])
+    assert_problem(
+        call(client, "post", "/api/v1/schedules", user=users["operator"], body=body), 422
+    )

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from grassroots.broadcast import manifests
 from grassroots.broadcast.models import AsRunEntry
-from grassroots.broadcast.tests.factories import schedule_body, station, vn
+from grassroots.broadcast.tests.factories import schedule_body, station, store_media, vn
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B, EndpointContract, call, device_token
 from grassroots.devices.models import Device
 
@@ -138,7 +138,8 @@ def test_manifest_verifies_with_published_key(client, users):
     assert relays[0]["relay"] == {"type": "stream", "url": "https://stream.example/vov1.ogg"}
     assert relays[0]["volume"] == 70
     (media,) = [i for i in payload["items"] if i["kind"] == "media"]
-    assert media["media"][0]["sha256"] == "ab" * 32 and media["volume"] == 95
+    assert media["media"][0]["sha256"] == store_media(COMMUNE_A)[0]["sha256"]
+    assert media["volume"] == 95
     assert {"id", "start", "end", "priority", "kind", "volume"} <= set(media)
     # A forged payload fails.
     envelope["payload"]["items"][0]["volume"] = 100
