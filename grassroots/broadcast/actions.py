@@ -22,7 +22,7 @@ from grassroots.units.models import Unit
 from . import engine
 from .choices import ItemKind, ItemStatus, Priority, ProposalStatus, RelayType
 from .inbox import media_duration, revision_media
-from .models import Proposal, ScheduleItem, Station, UsagePolicy
+from .models import Proposal, RelaySource, ScheduleItem, Station, UsagePolicy
 from .specs import item_spec, policy_for
 
 # How far ahead a new item's plays are checked against the usage policy.
@@ -117,6 +117,44 @@ def _bad(detail: str, field: str) -> Problem:
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def allowed_relay(unit: Unit, url: str) -> bool:
+    """Whether `url` is a relay source listed for `unit` or one of its ancestors."""
+    above = [int(p) for p in unit.path.strip("/").split("/") if p]
+    return RelaySource.objects.filter(unit_id__in=above, url=url.strip()).exists()
+
+
+@transaction.atomic
+def add_relay_source(*, user, unit: Unit, name: str, url: str) -> RelaySource:
+    """List a stream the stations under `unit` may relay (administrators of the unit)."""
+    require_on(user, RELAY_SOURCES_PERMISSION, unit)
+    url = url.strip()
+    if not url.startswith(("http://", "https://")) or len(url) > 500:
+        raise _bad(
+            "Địa chỉ luồng phải bắt đầu bằng http:// hoặc https:// (tối đa 500 ký tự).", "url"
+        )
+    name = name.strip()[:200]
+    if not name:
+        raise _bad("Cần đặt tên cho nguồn tiếp sóng (ví dụ: VOV1).", "name")
+    source, created = RelaySource.objects.get_or_create(
+        unit=unit, url=url, defaults={"name": name, "created_by": user}
+    )
+    if created:
+        audit.record(source, ChangeAction.CREATE, user=user)
+    return source
+
+
+@transaction.atomic
+def remove_relay_source(*, user, source: RelaySource) -> None:
+    require_on(user, RELAY_SOURCES_PERMISSION, source.unit)
+    audit.record(source, ChangeAction.DELETE, user=user, before=audit.snapshot(source))
+    source.delete()
+
+
+# Who edits the list: the unit's administrators (no separate permission, so existing roles
+# keep working without an edit).
+RELAY_SOURCES_PERMISSION = "accounts.manage"
+
+
 def stored_media(sha: str, *, user, unit: Unit | None = None) -> dict:
     """The manifest entry of a file in the platform's store that belongs to an approved bulletin
     the user may air (in scope, or shared into `unit`); 422 otherwise.
@@ -179,6 +217,13 @@ def _content(data: ItemData, user, unit: Unit | None = None) -> tuple[list[dict]
         elif data.relay_type == RelayType.STREAM:
             if not data.relay_url.startswith(("http://", "https://")):
                 raise _bad("Tiếp sóng luồng Internet cần địa chỉ http(s)://…", "relay")
+            if unit is None or not allowed_relay(unit, data.relay_url):
+                raise _bad(
+                    "Luồng này không có trong danh sách nguồn tiếp sóng được phép của tỉnh. "
+                    "Hãy chọn một nguồn trong danh sách (GET /api/v1/relay-sources) hoặc đề nghị "
+                    "quản trị tỉnh bổ sung.",
+                    "relay",
+                )
         else:
             raise _bad(
                 "Tiếp sóng cần chọn kiểu: 'fm' (kèm tần số) hoặc 'stream' (kèm URL).", "relay"

@@ -17,7 +17,7 @@ from grassroots.units.api import get_unit
 
 from . import actions, asrun, conversion
 from .choices import ItemKind, ProposalStatus
-from .models import AsRunEntry, Proposal, ScheduleItem, Station, UsagePolicy
+from .models import AsRunEntry, Proposal, RelaySource, ScheduleItem, Station, UsagePolicy
 from .schemas import (
     AsRunReport,
     DeclineIn,
@@ -27,6 +27,8 @@ from .schemas import (
     PolicyRead,
     ProposalRead,
     RankIn,
+    RelaySourceCreate,
+    RelaySourceRead,
     ScheduleCreate,
     ScheduleRead,
     ScheduleUpdate,
@@ -452,3 +454,48 @@ def asrun_report(request, bulletin: int | None = None, item: int | None = None):
         "clusters": sum(r["clusters"] for r in rows),
         "rows": rows,
     }
+
+
+# --- relay sources -----------------------------------------------------------------------------
+
+
+def _source_read(s: RelaySource) -> dict:
+    return {"id": s.pk, "unit_code": s.unit.code, "name": s.name, "url": s.url}
+
+
+@router.get(
+    "/relay-sources",
+    response=list[RelaySourceRead],
+    summary="Nguồn tiếp sóng được phép cho một đơn vị (của đơn vị và các cấp trên)",
+)
+def list_relay_sources(request, unit: str | None = None):
+    require(request.user, "broadcast.view")
+    if unit:
+        target = get_unit(request.user, unit, action="broadcast.view")
+        above = [a.pk for a in target.ancestors(include_self=True)]
+        qs = RelaySource.objects.filter(unit_id__in=above)
+    else:
+        qs = RelaySource.objects.restrict(request.user, "broadcast.view")
+    return [_source_read(s) for s in qs.select_related("unit")[:500]]
+
+
+@router.post(
+    "/relay-sources", response={201: RelaySourceRead}, summary="Thêm nguồn tiếp sóng được phép"
+)
+def add_relay_source(request, data: RelaySourceCreate):
+    unit = get_unit(request.user, data.unit, action=actions.RELAY_SOURCES_PERMISSION)
+    source = actions.add_relay_source(user=request.user, unit=unit, name=data.name, url=data.url)
+    return Status(201, _source_read(source))
+
+
+@router.delete("/relay-sources/{source_id}", response={204: None}, summary="Bỏ nguồn tiếp sóng")
+def remove_relay_source(request, source_id: int):
+    require(request.user, actions.RELAY_SOURCES_PERMISSION)
+    source = get_object_or_404(
+        RelaySource.objects.restrict(request.user, actions.RELAY_SOURCES_PERMISSION).select_related(
+            "unit"
+        ),
+        pk=source_id,
+    )
+    actions.remove_relay_source(user=request.user, source=source)
+    return Status(204, None)

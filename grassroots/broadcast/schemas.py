@@ -204,3 +204,16 @@ class PlanRead(Schema):
     target_year: int
     stations: list[PlanStation]
     years: list[PlanYear]
+
+
+class RelaySourceCreate(Schema):
+    unit: str = Field(max_length=16, description="Mã đơn vị (thường là tỉnh)")
+    name: str = Field(max_length=200)
+    url: str = Field(max_length=500, description="http(s)://… của luồng")
+
+
+class RelaySourceRead(Schema):
+    id: int
+    unit_code: str
+    name: str
+    url: str

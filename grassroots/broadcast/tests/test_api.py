@@ -389,3 +389,31 @@ def test_draft_media_cannot_be_scheduled(client, users):
     assert_problem(
         call(client, "post", "/api/v1/schedules", user=users["operator"], body=body), 422
     )
+
+
+def test_stream_relays_only_from_the_provinces_list(client, users):
+    """Finding 14.5: stream relays come only from the province's list of allowed sources."""
+    station(COMMUNE_A)
+    url = "https://stream.example/vov1.ogg"
+    body = schedule_body(
+        COMMUNE_A, kind="relay", media=[], relay={"type": "stream", "url": url}, title="VOV1"
+    )
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert "nguồn tiếp sóng" in assert_problem(res, 422)["detail"]
+    # Operators cannot add sources; the province admin can, for the whole province.
+    src = {"unit": "33", "name": "VOV1", "url": url}
+    res = call(client, "post", "/api/v1/relay-sources", user=users["operator"], body=src)
+    assert res.status_code in (403, 404)
+    res = call(client, "post", "/api/v1/relay-sources", user=users["admin"], body=src)
+    assert res.status_code == 201, res.content
+    listed = call(client, "get", f"/api/v1/relay-sources?unit={COMMUNE_A}", user=users["operator"])
+    assert [s["url"] for s in listed.json()] == [url]
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert res.status_code == 201, res.content
+    other = {**body, "relay": {"type": "stream", "url": url + "?x=1"}}
+    assert_problem(
+        call(client, "post", "/api/v1/schedules", user=users["operator"], body=other), 422
+    )
+    source_id = listed.json()[0]["id"]
+    gone = call(client, "delete", f"/api/v1/relay-sources/{source_id}", user=users["admin"])
+    assert gone.status_code == 204

@@ -10,9 +10,16 @@ import time_machine
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from grassroots.broadcast import manifests
-from grassroots.broadcast.models import AsRunEntry
+from grassroots.broadcast.models import AsRunEntry, RelaySource
 from grassroots.broadcast.tests.factories import schedule_body, station, store_media, vn
-from grassroots.core.testing import COMMUNE_A, COMMUNE_B, EndpointContract, call, device_token
+from grassroots.core.testing import (
+    COMMUNE_A,
+    COMMUNE_B,
+    EndpointContract,
+    call,
+    device_token,
+    unit,
+)
 from grassroots.devices.models import Device
 
 from .factories import DeviceFactory
@@ -107,6 +114,7 @@ def verify(envelope: dict, keys: list[dict]) -> bool:
 
 def test_manifest_verifies_with_published_key(client, users):
     dev = ip_device(COMMUNE_A, volume=70)
+    RelaySource.objects.create(unit=unit("33"), name="VOV1", url="https://stream.example/vov1.ogg")
     relay = schedule_body(
         COMMUNE_A,
         title="Tiếp sóng",
