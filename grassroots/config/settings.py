@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "grassroots.core.middleware.RequestIdMiddleware",
     "grassroots.core.middleware.ContentSecurityPolicyMiddleware",
+    "grassroots.core.middleware.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "grassroots.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

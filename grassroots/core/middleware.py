@@ -121,3 +121,66 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = self.policy
         return response
+
+
+class RequestLimitsMiddleware:
+    """Refuse an oversized body from its Content-Length, and stream-check every uploaded file.
+
+    Multipart bodies are parsed here, inside this middleware, so that a file over its limit or
+    with an overlong name becomes a Vietnamese 413/422 (the CSRF check parses the form later
+    otherwise, where an error could only become a 500).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http.multipartparser import MultiPartParserError
+
+        from . import limits
+
+        limit = limits.body_limit(request)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            return self._refuse(
+                request,
+                413,
+                f"Dữ liệu gửi lên quá lớn ({length / limits.MB:.0f} MB); giới hạn ở đây là "
+                f"{limit / limits.MB:.0f} MB. Hãy gửi tệp nhỏ hơn.",
+            )
+        request.upload_handlers.insert(0, limits.LimitedUploadHandler(request))
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            try:
+                request.POST  # noqa: B018 - parse now, with the limits in place
+            except (limits.RequestTooLarge, limits.BadFileName) as exc:
+                return self._refuse(request, exc.status, exc.detail)
+            except MultiPartParserError:
+                # e.g. a part header over Django's 1 KB (a file name of ~1,000 characters)
+                return self._refuse(
+                    request,
+                    400,
+                    "Không đọc được dữ liệu tải lên: tên tệp quá dài (tối đa "
+                    f"{limits.MAX_FILE_NAME} ký tự) hoặc biểu mẫu bị hỏng. Hãy đổi tên tệp cho "
+                    "ngắn lại rồi gửi lại.",
+                )
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request, status: int, detail: str):
+        from django.shortcuts import render
+
+        from .errors import TITLES, problem_response
+        from .views import _wants_json
+
+        if _wants_json(request):
+            return problem_response(status, detail, request=request)
+        response = render(
+            request,
+            "core/error.html",
+            {"title": TITLES.get(status, "Lỗi"), "detail": detail},
+            status=status,
+        )
+        return response
