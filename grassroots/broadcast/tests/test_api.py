@@ -165,7 +165,9 @@ def test_emergency_is_exempt_and_recorded(client, users):
     assert response.status_code == 201, response.content
     data = response.json()
     assert data["policy_exempt"] is True and len(data["stations"]) >= 2
-    change = ObjectChange.objects.filter(object_id=str(data["id"])).get()
+    change = ObjectChange.objects.filter(
+        content_type__model="scheduleitem", object_id=str(data["id"])
+    ).get()
     assert "miễn áp dụng quy định" in change.comment
     url = f"/api/v1/stations/{station(COMMUNE_B).pk}/timeline?start=2026-12-01T21:00:00%2B07:00"
     seg = call(client, "get", url, user=users["viewer"]).json()["segments"][0]
