@@ -155,9 +155,9 @@ def write_routes() -> list[Route]:
             security = tuple(sorted(k for s in op.get("security") or [] for k in s))
             body, ctype = None, "application/json"
             content = (op.get("requestBody") or {}).get("content", {})
-            for ctype, media in content.items():
+            if content:
+                ctype, media = next(iter(content.items()))
                 body = _resolve(media.get("schema", {}), schemas)
-                break
             out.append(Route(method, path.removeprefix(API_PREFIX), security, body, ctype))
     return sorted(out, key=lambda r: r.key)
 
