@@ -437,3 +437,105 @@ def _multipart_payload(client, data: dict) -> bytes:
     from django.test.client import encode_multipart
 
     return encode_multipart("BoUnDaRyStRiNg", data)
+
+
+# --- console POST views ----------------------------------------------------------------------
+
+# Public pages (citizens, the board player, Open311 with its own keys) and the session pages.
+CONSOLE_SKIP_PREFIXES = ("api/", "admin/", "i18n/", "static", "phan-anh/", "board/", "open311/")
+CONSOLE_SKIP_NAMES = {"login", "logout", "healthz", "readyz", "media-asset"}
+# Values for slug segments that pick an action inside one view.
+SLUG_VALUES = {
+    "name": ["gui-duyet", "duyet", "yeu-cau-sua", "xuat-ban", "thu-hoi", "luu-tru"],
+    "action": ["giao", "chuyen", "gop", "tra-loi", "dong", "mo-lai", "khoi-phuc"],
+}
+
+
+def console_routes() -> list[tuple[str, str]]:
+    """(route pattern, name) of every console page, from the URL configuration."""
+    from django.urls import URLResolver, get_resolver
+
+    def walk(resolver, prefix=""):
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern), p.name
+
+    return [
+        (route, name)
+        for route, name in walk(get_resolver())
+        if not route.lstrip("^").startswith(CONSOLE_SKIP_PREFIXES)
+        and name not in CONSOLE_SKIP_NAMES
+    ]
+
+
+def console_urls(world: World) -> list[str]:
+    """Every console URL with its ids filled from the world (one URL per action slug)."""
+    ids = {
+        "user_id": world.users["operator"].pk,
+        "assignment_id": world.assignment.pk,
+        "share_id": world.share.pk if world.share else 0,
+        "asset_id": 0,
+        "bulletin_id": world.bulletin.pk,
+        "station_id": world.item.stations.first().pk if world.item.stations.exists() else 0,
+        "emergency_id": world.emergency.pk,
+        "playlist_id": world.playlist.pk,
+        "report_id": world.report.pk,
+        "task_id": "x",
+    }
+    out = []
+    for route, _name in console_routes():
+        params = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        choices = [[]]
+        for param in params:
+            if param == "device_id":
+                value = world.board_id if route.startswith("bang-tin") else world.speaker.pk
+                choices = [c + [(param, value)] for c in choices]
+            elif param in SLUG_VALUES:
+                choices = [c + [(param, v)] for c in choices for v in SLUG_VALUES[param]]
+            else:
+                choices = [c + [(param, ids[param])] for c in choices]
+        for choice in choices:
+            url = route
+            for param, value in choice:
+                url = re.sub(r"<(?:\w+:)?" + param + ">", str(value), url)
+            out.append("/" + url)
+    return out
+
+
+def console_form_data(world: World) -> dict:
+    """Every field name the templates use, with a plausible value: the buttons of every form."""
+    return {
+        "action": "volume.set",
+        "volume": "50",
+        "screenshot": "1",
+        "revoke": "1",
+        "layout": "",
+        "auto": "on",
+        "unit": COMMUNE_A,
+        "unit_code": COMMUNE_A,
+        "units": COMMUNE_A,
+        "role": "viewer",
+        "role_id": "1",
+        "permissions": "content.view",
+        "title": "Tiêu đề",
+        "text": "Nội dung",
+        "name": "Tên",
+        "assignee": "operator",
+        "into": str(world.other_report.pk),
+        "reason": "Lý do",
+        "comment": "Ghi chú",
+        "status": "resolved",
+        "stars": "5",
+        "priority": "normal",
+        "kind": "audio",
+        "repeat": "1",
+        "expires": "30",
+        "username": "nguoimoi",
+        "password": "mat-khau-dai-123!",
+        "active": "on",
+        "useful": "1",
+        "category": "",
+        "order": "1",
+    }

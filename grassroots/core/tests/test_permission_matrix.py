@@ -63,3 +63,31 @@ def test_write_matrix(client, world, route):
         elif status in (401, 403):
             problems.append(f"{caller} holds the right but got {status}: {response.content[:200]}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("caller", ["viewer", "operator2", "device", "board"])
+def test_console_posts_never_write_for_those_without_the_right(client, world, caller):
+    """Every console page receives a POST with every form field the templates use, from a
+    read-only viewer, an operator of another commune, and device and board tokens: no row
+    changes anywhere (COMMUNE_A's objects are out of operator2's scope)."""
+    from django.db import transaction
+
+    urls = matrix.console_urls(world)
+    assert len(urls) > 30
+    data = matrix.console_form_data(world)
+    problems = []
+    for url in urls:
+        with transaction.atomic():
+            client.logout()
+            headers = {}
+            if caller in ("device", "board"):
+                headers = matrix.headers_for(caller, world)
+            else:
+                client.force_login(world.users[caller])
+            before = matrix.fingerprint()
+            response = client.post(url, data, **headers)
+            changed = sorted(k for k, v in matrix.fingerprint().items() if before.get(k) != v)
+            transaction.set_rollback(True)
+        if response.status_code >= 500 or changed:
+            problems.append(f"{url}: {response.status_code}, changed {changed}")
+    assert not problems, "\n".join(problems)
