@@ -98,6 +98,8 @@ def _http_error(request, exc: HttpError):
 @api.exception_handler(DataError)
 def _out_of_range(request, exc):
     """A number the database cannot hold that slipped past `bounds` (e.g. offset + limit)."""
+    if isinstance(exc, DataError) and "out of range" not in str(exc):
+        return _crash(request, exc)  # another data error is a bug, not bad input
     log.warning("value out of range on %s: %s", request.path, exc)
     return problem_response(
         422,

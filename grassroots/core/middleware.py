@@ -67,7 +67,9 @@ class OutOfRangeMiddleware:
     def process_exception(self, request, exception):
         from django.db import DataError
 
-        if isinstance(exception, OverflowError | DataError):
+        if isinstance(exception, OverflowError) or (
+            isinstance(exception, DataError) and "out of range" in str(exception)
+        ):
             from .views import out_of_range
 
             return out_of_range(request)
