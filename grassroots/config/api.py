@@ -96,9 +96,14 @@ def _http_error(request, exc: HttpError):
 
 @api.exception_handler(OverflowError)
 @api.exception_handler(DataError)
+@api.exception_handler(ValueError)
 def _out_of_range(request, exc):
-    """A number the database cannot hold that slipped past `bounds` (e.g. offset + limit)."""
-    if isinstance(exc, DataError) and "out of range" not in str(exc):
+    """A number or text the database cannot hold that slipped past `bounds` (e.g. offset +
+    limit, or a NUL character read from the request outside the validated arguments)."""
+    message = str(exc)
+    if isinstance(exc, DataError | ValueError) and not (
+        "out of range" in message or "NUL" in message
+    ):
         return _crash(request, exc)  # another data error is a bug, not bad input
     log.warning("value out of range on %s: %s", request.path, exc)
     return problem_response(

@@ -1,10 +1,12 @@
-"""Input bounds every API route gets for free: integers fit a 64-bit column, floats are finite.
+"""Input bounds every API route gets for free: integers fit a 64-bit column, floats are finite,
+text holds no NUL character.
 
 Pydantic accepts any Python integer (and "1e300" or "NaN" as a float). Such a value is valid
 input for the schema but not for the database: SQLite cannot bind an integer of 2^63 or more
 (OverflowError), PostgreSQL refuses it as OFFSET or in a bigint column (DataError), and a NaN
-breaks comparisons. Every route's validated arguments are checked once, after pydantic and
-before the view, so a route added tomorrow is covered without a line of its own.
+breaks comparisons. PostgreSQL cannot hold a NUL character in text at all (psycopg raises
+ValueError), even in a WHERE clause. Every route's validated arguments are checked once, after
+pydantic and before the view, so a route added tomorrow is covered without a line of its own.
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ def _out_of_bounds(value: Any, path: str, depth: int = 0) -> str | None:
         return path if not INT_MIN <= value <= INT_MAX else None
     if isinstance(value, float):
         return path if not math.isfinite(value) else None
+    if isinstance(value, str):
+        return path if "\x00" in value else None
     if isinstance(value, BaseModel):
         items = ((k, getattr(value, k, None)) for k in type(value).model_fields)
     elif isinstance(value, dict):
+        if any(isinstance(k, str) and "\x00" in k for k in value):
+            return path or "body"
         items = value.items()
     elif isinstance(value, list | tuple | set | frozenset):
         items = enumerate(value)
@@ -53,8 +59,9 @@ def check(values: dict[str, Any]) -> None:
         return
     field = found.split(".", 1)[-1] if "." in found else found
     detail = (
-        f"Giá trị số của '{field}' nằm ngoài giới hạn: số nguyên phải từ -2^63 đến 2^63-1 "
-        "(tối đa 9223372036854775807), số thực phải hữu hạn. Hãy kiểm tra lại mã hoặc số đã nhập."
+        f"Giá trị của '{field}' nằm ngoài giới hạn: số nguyên phải từ -2^63 đến 2^63-1 "
+        "(tối đa 9223372036854775807), số thực phải hữu hạn, văn bản không được chứa ký tự NUL "
+        "(\\0). Hãy kiểm tra lại giá trị đã nhập."
     )
     raise Problem(422, detail, errors=[{"field": field, "message": "nằm ngoài giới hạn"}])
 

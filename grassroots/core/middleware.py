@@ -52,7 +52,8 @@ class LanguageMiddleware:
 
 
 class OutOfRangeMiddleware:
-    """A console or citizen page given an id of 2^63 or more answers 400, not 500.
+    """A console or citizen page given an id of 2^63 or more (or text with a NUL character,
+    which PostgreSQL cannot hold) answers 400, not 500.
 
     SQLite cannot bind such an integer (OverflowError) and PostgreSQL refuses it in some places
     (DataError); the API checks its arguments up front (`core.bounds`), pages catch it here.
@@ -67,8 +68,10 @@ class OutOfRangeMiddleware:
     def process_exception(self, request, exception):
         from django.db import DataError
 
-        if isinstance(exception, OverflowError) or (
-            isinstance(exception, DataError) and "out of range" in str(exception)
+        if (
+            isinstance(exception, OverflowError)
+            or (isinstance(exception, DataError) and "out of range" in str(exception))
+            or (isinstance(exception, ValueError | DataError) and "NUL" in str(exception))
         ):
             from .views import out_of_range
 

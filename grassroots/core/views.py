@@ -154,8 +154,11 @@ def csrf_failure(request, reason: str = ""):
 
 
 def out_of_range(request):
-    """A number in the address that no record can have (2^63 or more)."""
-    detail = "Số trong địa chỉ quá lớn: không có mục nào như vậy. Hãy kiểm tra lại đường dẫn."
+    """A number in the address that no record can have (2^63 or more), or a NUL character."""
+    detail = (
+        "Địa chỉ hoặc dữ liệu gửi lên có giá trị không hợp lệ (số quá lớn hoặc ký tự NUL): "
+        "không có mục nào như vậy. Hãy kiểm tra lại đường dẫn."
+    )
     if _wants_json(request):
         return problem_response(400, detail, request=request)
     return render(

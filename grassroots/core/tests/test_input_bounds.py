@@ -70,3 +70,22 @@ def test_huge_integers_in_json_bodies_are_422(client, users):
     }
     res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
     assert_problem(res, 422)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/audit?unit=%00",
+        "/api/v1/units?q=a%00b",
+        "/api/v1/bulletins/search?q=%00",
+    ],
+)
+def test_nul_characters_are_422_not_500(client, users, url):
+    """Found by schemathesis: PostgreSQL cannot hold NUL in text, psycopg raised ValueError."""
+    assert_problem(call(client, "get", url, user=users["admin"]), 422)
+
+
+def test_nul_in_a_console_query_is_not_a_500(client, users):
+    client.force_login(users["admin"])
+    assert client.get("/ban-tin/?q=%00").status_code < 500
+    assert client.get("/nhat-ky/?unit=%00").status_code < 500
