@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from grassroots.core import audit
 from grassroots.core.models import ChangeAction
-from grassroots.units.models import Unit
+from grassroots.units.models import PATH_SEP, Unit
 
 from .choices import PERMISSIONS
 from .models import ApiToken, Role, RoleAssignment, User
@@ -99,9 +99,54 @@ def remove_assignment(*, actor, assignment_id: int) -> None:
     )
     if assignment is None:
         raise Http404
+    _keep_an_administrator(unit=assignment.unit, without_assignment=assignment)
     before = audit.snapshot(assignment)
     audit.record(assignment, ChangeAction.DELETE, user=actor, before=before)
     assignment.delete()
+    forget(assignment.user)
+
+
+MANAGE = "accounts.manage"
+
+
+def _administrators(unit: Unit) -> list[RoleAssignment]:
+    """Assignments that let an active person manage accounts on `unit` (there or above).
+
+    Filtered in Python: SQLite has no JSON `contains`, and a unit has only a few ancestors.
+    """
+    above = [int(p) for p in unit.path.strip(PATH_SEP).split(PATH_SEP) if p]
+    rows = (
+        RoleAssignment.objects.filter(unit_id__in=above, user__is_active=True)
+        .select_related("role")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    return [a for a in rows if MANAGE in (a.role.permissions or [])]
+
+
+def _keep_an_administrator(*, unit: Unit, without_assignment=None, without_user=None) -> None:
+    """Refuse a change that would leave a unit that has an administrator with none at all.
+
+    Checked inside the transaction, with the remaining admin rows locked, so two admins who
+    remove each other at the same moment cannot both succeed.
+    """
+    admins = _administrators(unit)
+    if without_assignment is not None:
+        if MANAGE not in (without_assignment.role.permissions or []):
+            return
+        rest = [a for a in admins if a.pk != without_assignment.pk]
+    else:
+        if not any(a.user_id == without_user.pk for a in admins):
+            return
+        rest = [a for a in admins if a.user_id != without_user.pk]
+    if not rest:
+        raise ValidationError(
+            {
+                "assignment": f"Không thể bỏ quyền quản trị cuối cùng của {unit.name}: sau đó "
+                "không còn ai quản trị được đơn vị này. Hãy cấp quyền quản trị cho người khác "
+                "trước."
+            }
+        )
 
 
 @transaction.atomic
@@ -109,6 +154,10 @@ def set_active(*, actor, user: User, active: bool) -> User:
     require(actor, "accounts.manage")
     if not users_in_scope(actor).filter(pk=user.pk).exists():
         raise Http404
+    if not active:
+        for a in user.assignments.select_related("unit", "role"):
+            if MANAGE in (a.role.permissions or []):
+                _keep_an_administrator(unit=a.unit, without_user=user)
     before = audit.snapshot(user)
     user.is_active = active
     user.save(update_fields=["is_active"])

@@ -81,8 +81,12 @@ def assignment_delete(request, assignment_id: int):
         get_object_or_404(
             RoleAssignment.objects.restrict(request.user, "accounts.manage"), pk=assignment_id
         )
-        actions.remove_assignment(actor=request.user, assignment_id=assignment_id)
-        messages.success(request, "Đã gỡ quyền.")
+        try:
+            actions.remove_assignment(actor=request.user, assignment_id=assignment_id)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Đã gỡ quyền.")
     return redirect("user-list")
 
 

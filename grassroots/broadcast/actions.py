@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from grassroots.units.models import Unit
 from . import engine
 from .choices import ItemKind, ItemStatus, Priority, ProposalStatus, RelayType
 from .inbox import media_duration, revision_media
-from .models import Proposal, ScheduleItem, Station, UsagePolicy
+from .models import Proposal, RelaySource, ScheduleItem, Station, UsagePolicy
 from .specs import item_spec, parse_slot, policy_for
 
 # How far ahead a new item's plays are checked against the usage policy.
@@ -113,6 +114,99 @@ def _bad(detail: str, field: str) -> Problem:
     return Problem(422, detail, errors=[{"field": field, "message": detail}])
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def allowed_relay(unit: Unit, url: str) -> bool:
+    """Whether `url` is a relay source listed for `unit` or one of its ancestors."""
+    above = [int(p) for p in unit.path.strip("/").split("/") if p]
+    return RelaySource.objects.filter(unit_id__in=above, url=url.strip()).exists()
+
+
+@transaction.atomic
+def add_relay_source(*, user, unit: Unit, name: str, url: str) -> RelaySource:
+    """List a stream the stations under `unit` may relay (administrators of the unit)."""
+    require_on(user, RELAY_SOURCES_PERMISSION, unit)
+    url = url.strip()
+    if not url.startswith(("http://", "https://")) or len(url) > 500:
+        raise _bad(
+            "Địa chỉ luồng phải bắt đầu bằng http:// hoặc https:// (tối đa 500 ký tự).", "url"
+        )
+    name = name.strip()[:200]
+    if not name:
+        raise _bad("Cần đặt tên cho nguồn tiếp sóng (ví dụ: VOV1).", "name")
+    source, created = RelaySource.objects.get_or_create(
+        unit=unit, url=url, defaults={"name": name, "created_by": user}
+    )
+    if created:
+        audit.record(source, ChangeAction.CREATE, user=user)
+    return source
+
+
+@transaction.atomic
+def remove_relay_source(*, user, source: RelaySource) -> None:
+    require_on(user, RELAY_SOURCES_PERMISSION, source.unit)
+    audit.record(source, ChangeAction.DELETE, user=user, before=audit.snapshot(source))
+    source.delete()
+
+
+# Who edits the list: the unit's administrators (no separate permission, so existing roles
+# keep working without an edit).
+RELAY_SOURCES_PERMISSION = "accounts.manage"
+
+
+def stored_media(sha: str, *, user, unit: Unit | None = None) -> dict:
+    """The manifest entry of a file in the platform's store that belongs to an approved bulletin
+    the user may air (in scope, or shared into `unit`); 422 otherwise.
+
+    A schedule never takes a URL from the caller: the URL, size and duration come from the
+    store, so nothing airs that editors have not approved (the URL the caller sent is ignored).
+    """
+    from django.apps import apps
+    from django.db.models import Q
+
+    asset_model = apps.get_model("content", "MediaAsset")
+    bulletin_model = apps.get_model("content", "Bulletin")
+    share_model = apps.get_model("content", "BulletinShare")
+    candidates = (
+        asset_model.objects.filter(
+            Q(sha256=sha) | Q(duplicate_of__sha256=sha) | Q(renditions__icontains=sha),
+            status="ready",
+            bulletin__approved_revision__isnull=False,
+        )
+        .values_list("bulletin_id", flat=True)
+        .distinct()
+    )
+    ids = set(
+        bulletin_model.objects.restrict(user, "content.view")
+        .filter(pk__in=candidates)
+        .values_list("pk", flat=True)
+    )
+    if unit is not None:
+        ids |= set(
+            share_model.objects.filter(
+                unit=unit, withdrawn_at__isnull=True, bulletin_id__in=candidates
+            ).values_list("bulletin_id", flat=True)
+        )
+    visible = bulletin_model.objects.filter(pk__in=ids).select_related(
+        "approved_revision__bulletin"
+    )
+    for bulletin in visible.order_by("pk")[:20]:
+        try:
+            entries = revision_media(bulletin.approved_revision)
+        except Problem:
+            continue
+        for entry in entries:
+            if entry["sha256"] == sha:
+                return entry
+    raise _bad(
+        "Tệp phát phải là tệp âm thanh của một bản tin đã duyệt trong kho của hệ thống (trong "
+        "phạm vi của bạn). Không nhận địa chỉ URL tự nhập: hãy tải tệp lên một bản tin, gửi "
+        "duyệt, rồi chọn phiên bản đã duyệt.",
+        "media",
+    )
+
+
 def _content(data: ItemData, user, unit: Unit | None = None) -> tuple[list[dict], Any]:
     """Resolve media for bulletin/playlist items; returns (media, revision)."""
     if data.kind == ItemKind.RELAY:
@@ -123,6 +217,13 @@ def _content(data: ItemData, user, unit: Unit | None = None) -> tuple[list[dict]
         elif data.relay_type == RelayType.STREAM:
             if not data.relay_url.startswith(("http://", "https://")):
                 raise _bad("Tiếp sóng luồng Internet cần địa chỉ http(s)://…", "relay")
+            if unit is None or not allowed_relay(unit, data.relay_url):
+                raise _bad(
+                    "Luồng này không có trong danh sách nguồn tiếp sóng được phép của tỉnh. "
+                    "Hãy chọn một nguồn trong danh sách (GET /api/v1/relay-sources) hoặc đề nghị "
+                    "quản trị tỉnh bổ sung.",
+                    "relay",
+                )
         else:
             raise _bad(
                 "Tiếp sóng cần chọn kiểu: 'fm' (kèm tần số) hoặc 'stream' (kèm URL).", "relay"
@@ -158,17 +259,10 @@ def _content(data: ItemData, user, unit: Unit | None = None) -> tuple[list[dict]
             if revision is None and data.kind == ItemKind.BULLETIN:
                 revision = rev
     for m in data.media or []:
-        sha, url = str(m.get("sha256", "")), str(m.get("url", ""))
-        if len(sha) != 64 or not url:
-            raise _bad("Mỗi tệp phát cần 'url' và 'sha256' (64 ký tự hex).", "media")
-        media.append(
-            {
-                "url": url,
-                "sha256": sha.lower(),
-                "size": int(m.get("size") or 0),
-                "duration": float(m.get("duration") or 0),
-            }
-        )
+        sha = str(m.get("sha256", "")).lower()
+        if not _SHA256.match(sha):
+            raise _bad("Mỗi tệp phát cần 'sha256' (64 ký tự hex) của một tệp trong kho.", "media")
+        media.append(stored_media(sha, user=user, unit=unit))
     if not media:
         raise _bad(
             "Hãy chọn một phiên bản bản tin đã duyệt, một danh sách phát hoặc tệp phát.", "media"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from .actions import mark_stations_dirty
-from .models import AsRunEntry, Proposal, ScheduleItem, Station, UsagePolicy
+from .models import AsRunEntry, Proposal, RelaySource, ScheduleItem, Station, UsagePolicy
 
 
 @admin.register(Station)
@@ -48,3 +48,10 @@ class ProposalAdmin(admin.ModelAdmin):
 class AsRunEntryAdmin(admin.ModelAdmin):
     list_display = ("device", "manifest_item", "started_at", "status", "cut_by")
     list_filter = ("status",)
+
+
+@admin.register(RelaySource)
+class RelaySourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "unit")
+    search_fields = ("name", "url")
+    raw_id_fields = ("unit", "created_by")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
@@ -16,8 +17,7 @@ from grassroots.units.api import get_unit
 
 from . import actions, asrun, conversion
 from .choices import ItemKind, ProposalStatus
-from .engine import TZ
-from .models import AsRunEntry, Proposal, ScheduleItem, Station, UsagePolicy
+from .models import AsRunEntry, Proposal, RelaySource, ScheduleItem, Station, UsagePolicy
 from .schemas import (
     AsRunReport,
     DeclineIn,
@@ -27,6 +27,8 @@ from .schemas import (
     PolicyRead,
     ProposalRead,
     RankIn,
+    RelaySourceCreate,
+    RelaySourceRead,
     ScheduleCreate,
     ScheduleRead,
     ScheduleUpdate,
@@ -39,6 +41,10 @@ PREFIX = "/"
 router = Router(tags=["broadcast"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_WINDOW = timedelta(days=8)
+# Vietnam has kept UTC+07:00 since 1975; the tz database's history (LMT +07:06:30 before 1906,
+# +08:00 in 1942-1975) would put odd offsets on old dates a client asks about. Answers carry
+# the offset the country uses now, whatever the date.
+VN = dt_timezone(timedelta(hours=7))
 
 
 def _stations(user, action: str = "view"):
@@ -151,8 +157,8 @@ def timeline_body(station: Station, start: datetime, end: datetime) -> dict:
     return {
         "station": station.pk,
         "unit_code": station.unit.code,
-        "start": start.astimezone(TZ),
-        "end": end.astimezone(TZ),
+        "start": start.astimezone(VN),
+        "end": end.astimezone(VN),
         "clusters": list(
             station.devices.filter(kind="speaker").order_by("pk").values_list("pk", flat=True)
         ),
@@ -163,8 +169,8 @@ def timeline_body(station: Station, start: datetime, end: datetime) -> dict:
                 "title": s.item.title,
                 "priority": s.item.priority,
                 "kind": s.item.kind,
-                "start": s.start.astimezone(TZ),
-                "end": s.end.astimezone(TZ),
+                "start": s.start.astimezone(VN),
+                "end": s.end.astimezone(VN),
                 "rule": s.rule,
                 "reason": s.reason,
                 "cut_by": s.cut_by,
@@ -176,7 +182,7 @@ def timeline_body(station: Station, start: datetime, end: datetime) -> dict:
                 "occurrence": k.occurrence.key,
                 "item": k.occurrence.item.id,
                 "title": k.occurrence.item.title,
-                "scheduled_start": k.occurrence.start.astimezone(TZ),
+                "scheduled_start": k.occurrence.start.astimezone(VN),
                 "rule": k.rule,
                 "reason": k.reason,
             }
@@ -214,7 +220,7 @@ def schedule_read(item: ScheduleItem) -> dict:
         "priority": item.priority,
         "kind": item.kind,
         "status": item.status,
-        "starts_at": item.starts_at.astimezone(TZ),
+        "starts_at": item.starts_at.astimezone(VN),
         "duration_seconds": item.duration_seconds,
         "rrule": item.rrule,
         "rank": item.rank,
@@ -332,7 +338,7 @@ def proposal_read(p: Proposal) -> dict:
         "unit_code": p.station.unit.code,
         "must_air": p.must_air,
         "status": p.status,
-        "suggested_start": p.item.starts_at.astimezone(TZ),
+        "suggested_start": p.item.starts_at.astimezone(VN),
         "rrule": p.item.rrule,
         "placed_item": p.placed_item_id,
     }
@@ -448,3 +454,48 @@ def asrun_report(request, bulletin: int | None = None, item: int | None = None):
         "clusters": sum(r["clusters"] for r in rows),
         "rows": rows,
     }
+
+
+# --- relay sources -----------------------------------------------------------------------------
+
+
+def _source_read(s: RelaySource) -> dict:
+    return {"id": s.pk, "unit_code": s.unit.code, "name": s.name, "url": s.url}
+
+
+@router.get(
+    "/relay-sources",
+    response=list[RelaySourceRead],
+    summary="Nguồn tiếp sóng được phép cho một đơn vị (của đơn vị và các cấp trên)",
+)
+def list_relay_sources(request, unit: str | None = None):
+    require(request.user, "broadcast.view")
+    if unit:
+        target = get_unit(request.user, unit, action="broadcast.view")
+        above = [a.pk for a in target.ancestors(include_self=True)]
+        qs = RelaySource.objects.filter(unit_id__in=above)
+    else:
+        qs = RelaySource.objects.restrict(request.user, "broadcast.view")
+    return [_source_read(s) for s in qs.select_related("unit")[:500]]
+
+
+@router.post(
+    "/relay-sources", response={201: RelaySourceRead}, summary="Thêm nguồn tiếp sóng được phép"
+)
+def add_relay_source(request, data: RelaySourceCreate):
+    unit = get_unit(request.user, data.unit, action=actions.RELAY_SOURCES_PERMISSION)
+    source = actions.add_relay_source(user=request.user, unit=unit, name=data.name, url=data.url)
+    return Status(201, _source_read(source))
+
+
+@router.delete("/relay-sources/{source_id}", response={204: None}, summary="Bỏ nguồn tiếp sóng")
+def remove_relay_source(request, source_id: int):
+    require(request.user, actions.RELAY_SOURCES_PERMISSION)
+    source = get_object_or_404(
+        RelaySource.objects.restrict(request.user, actions.RELAY_SOURCES_PERMISSION).select_related(
+            "unit"
+        ),
+        pk=source_id,
+    )
+    actions.remove_relay_source(user=request.user, source=source)
+    return Status(204, None)

@@ -278,3 +278,38 @@ __all__ = [
 
 # The rest of this app's models live in models_emergency.py (imported here so Django finds them).
 from .models_emergency import Emergency, EmergencyAck, EmergencyStatus  # noqa: E402, F401
+
+
+class RelaySource(TimeStampedModel):
+    """A stream a unit's stations may relay (e.g. VOV1); set by the province's administrators.
+
+    A relay item may only carry a URL listed for its unit or an ancestor: an operator cannot
+    put any stream on the air.
+    """
+
+    scope_field = "unit"
+
+    unit = models.ForeignKey(
+        "units.Unit",
+        on_delete=models.PROTECT,
+        related_name="relay_sources",
+        verbose_name=_("đơn vị"),
+    )
+    name = models.CharField(_("tên"), max_length=200)
+    url = models.URLField(_("địa chỉ luồng"), max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["unit__path", "name"]
+        verbose_name = _("nguồn tiếp sóng")
+        verbose_name_plural = _("nguồn tiếp sóng")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "url"], name="relay_source_once_per_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.url})"

@@ -27,8 +27,10 @@ class RelayIn(Schema):
 
 
 class MediaIn(Schema):
-    url: str
-    sha256: str
+    """A file of an approved bulletin, named by its SHA-256; the store supplies URL and size."""
+
+    sha256: str = Field(description="SHA-256 của tệp trong kho (bản tin đã duyệt)")
+    url: str = Field("", description="Bỏ qua: địa chỉ tệp luôn lấy từ kho")
     size: int = 0
     duration: float = 0
 
@@ -207,3 +209,16 @@ class PlanRead(Schema):
     target_year: int
     stations: list[PlanStation]
     years: list[PlanYear]
+
+
+class RelaySourceCreate(Schema):
+    unit: str = Field(max_length=16, description="Mã đơn vị (thường là tỉnh)")
+    name: str = Field(max_length=200)
+    url: str = Field(max_length=500, description="http(s)://… của luồng")
+
+
+class RelaySourceRead(Schema):
+    id: int
+    unit_code: str
+    name: str
+    url: str

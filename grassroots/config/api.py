@@ -6,13 +6,13 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
-from grassroots.core import slowclient
+from grassroots.core import bounds, slowclient
 from grassroots.core.auth import API_AUTH
 from grassroots.core.errors import (
     Problem,
@@ -116,6 +116,25 @@ def _database_unavailable(request, exc):
     return database_unavailable_response(request, exc)
 
 
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+@api.exception_handler(ValueError)
+def _out_of_range(request, exc):
+    """A number or text the database cannot hold that slipped past `bounds` (e.g. offset +
+    limit, or a NUL character read from the request outside the validated arguments)."""
+    message = str(exc)
+    if isinstance(exc, DataError | ValueError) and not (
+        "out of range" in message or "NUL" in message
+    ):
+        return _crash(request, exc)  # another data error is a bug, not bad input
+    log.warning("value out of range on %s: %s", request.path, exc)
+    return problem_response(
+        422,
+        "Một giá trị số trong yêu cầu vượt quá giới hạn mà hệ thống lưu được. Hãy dùng số nhỏ hơn.",
+        request=request,
+    )
+
+
 @api.exception_handler(Exception)
 def _crash(request, exc):
     if slowclient.is_slow_client(exc):
@@ -161,3 +180,5 @@ def _mount() -> None:
 
 
 _mount()
+# Integers beyond 64 bits and non-finite floats are refused (422) before any view runs.
+bounds.bound_operations(api)

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "grassroots.core.middleware.RequestIdMiddleware",
+    "grassroots.core.middleware.ContentSecurityPolicyMiddleware",
+    "grassroots.core.middleware.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "grassroots.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,7 +70,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "grassroots.core.middleware.OutOfRangeMiddleware",
 ]
+CSRF_FAILURE_VIEW = "grassroots.core.views.csrf_failure"
 
 ROOT_URLCONF = "grassroots.config.urls"
 WSGI_APPLICATION = "grassroots.config.wsgi.application"

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from ninja import Schema
 from pydantic import Field
 
+from grassroots.units.schemas import UnitBrief
+
 
 class BulletinCreate(Schema):
     unit_code: str = Field(max_length=16, description="Mã đơn vị soạn (trong phạm vi của bạn)")
@@ -40,11 +42,6 @@ class BulletinUpdate(Schema):
 
 class TransitionCreate(Schema):
     comment: str = Field("", max_length=2000)
-
-
-class UnitRef(Schema):
-    code: str
-    name: str
 
 
 class CategoryRead(Schema):
@@ -103,7 +100,7 @@ class StepRead(Schema):
 
 class BulletinRead(Schema):
     id: int
-    unit: UnitRef
+    unit: UnitBrief
     title: str
     body: str
     body_text: str
@@ -113,7 +110,7 @@ class BulletinRead(Schema):
     priority_label: str
     source: str
     source_name: str
-    targets: list[UnitRef]
+    targets: list[UnitBrief]
     go_live_at: datetime | None
     expire_at: datetime | None
     status: str
@@ -130,7 +127,7 @@ class BulletinRead(Schema):
 
 class BulletinListItem(Schema):
     id: int
-    unit: UnitRef
+    unit: UnitBrief
     title: str
     kind: str
     category: str | None
@@ -163,8 +160,8 @@ class ShareRead(Schema):
     priority: str
     priority_label: str
     must_air: bool
-    unit: UnitRef
-    from_unit: UnitRef
+    unit: UnitBrief
+    from_unit: UnitBrief
     revision: int
     content_hash: str
     signature: str

@@ -1,7 +1,17 @@
 """Serving stored media to devices and officers: content-addressed files with HTTP Range.
 
-Files live under MEDIA_ROOT/assets/ab/cd/<sha256>.<ext>. A device (bearer `gd_` token) or a
-signed-in officer may fetch them; `Range: bytes=N-` resumes an interrupted download.
+Files live under MEDIA_ROOT/assets/ab/cd/<sha256>.<ext>. Knowing a hash is not enough: the
+caller must be entitled to the file (a scope check, not signed URLs, so the URLs in signed
+manifests stay stable and cacheable):
+
+* a device (bearer `gd_` token) gets the files of its own stored manifest and of emergencies
+  sent to its area;
+* an officer (bearer token or console session) gets the files of media assets, schedules and
+  emergencies they may see, and of bulletins shared into their units: never another commune's
+  drafts.
+
+`Range: bytes=N-` resumes an interrupted download. Anything else answers 404, as for a file
+that does not exist.
 """
 
 from __future__ import annotations
@@ -18,28 +28,82 @@ _ASSET = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{2,5}$")
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
 
-def _authorised(request) -> bool:
+def _caller(request):
+    """("device", Device) or ("user", User) for the credentials sent, or None."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         raw = header[7:].strip()
         if raw.startswith("gd_"):
             from grassroots.devices.provisioning import authenticate_token
 
-            return authenticate_token(raw) is not None
+            device = authenticate_token(raw)
+            return ("device", device) if device is not None else None
         from grassroots.accounts.models import ApiToken
 
-        return ApiToken.objects.authenticate(raw) is not None
-    return request.user.is_authenticated
+        found = ApiToken.objects.authenticate(raw)
+        return ("user", found.user) if found is not None else None
+    if request.user.is_authenticated:
+        return ("user", request.user)
+    return None
+
+
+def _device_may_fetch(device, sha: str) -> bool:
+    from grassroots.broadcast.models import Manifest
+    from grassroots.broadcast.models_emergency import Emergency
+
+    if Manifest.objects.filter(device=device, body__contains=sha).exists():
+        return True
+    above = [int(p) for p in device.unit.path.strip("/").split("/") if p]
+    return Emergency.objects.filter(area__in=above, media__icontains=sha).exists()
+
+
+def _user_may_fetch(user, sha: str) -> bool:
+    from django.db.models import Q
+
+    from grassroots.accounts.scope import has_perm_anywhere
+    from grassroots.broadcast.models import ScheduleItem
+    from grassroots.broadcast.models_emergency import Emergency
+    from grassroots.content.models import BulletinShare, MediaAsset
+
+    of_file = Q(sha256=sha) | Q(duplicate_of__sha256=sha) | Q(renditions__icontains=sha)
+    if has_perm_anywhere(user, "content.view"):
+        if MediaAsset.objects.restrict(user, "content.view").filter(of_file).exists():
+            return True
+        shared = BulletinShare.objects.restrict(user, "content.view").filter(
+            withdrawn_at__isnull=True
+        )
+        if (
+            MediaAsset.objects.filter(of_file, status="ready")
+            .filter(bulletin_id__in=shared.values("bulletin_id"))
+            .exists()
+        ):
+            return True
+    if has_perm_anywhere(user, "broadcast.view"):
+        if (
+            ScheduleItem.objects.restrict(user, "broadcast.view")
+            .filter(media__icontains=sha)
+            .exists()
+        ):
+            return True
+        if Emergency.objects.restrict(user, "broadcast.view").filter(media__icontains=sha).exists():
+            return True
+    return False
 
 
 @require_GET
 def asset(request, path: str):
     if not _ASSET.match(path):
         raise Http404
-    if not _authorised(request):
+    caller = _caller(request)
+    if caller is None:
         response = HttpResponse("Cần xác thực (Bearer token của thiết bị).", status=401)
         response["WWW-Authenticate"] = "Bearer"
         return response
+    sha = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    kind, who = caller
+    allowed = _device_may_fetch(who, sha) if kind == "device" else _user_may_fetch(who, sha)
+    if not allowed:
+        raise Http404
     file = Path(settings.MEDIA_ROOT) / "assets" / path
     if not file.is_file():
         raise Http404

@@ -88,3 +88,143 @@ def _cleaned(query):
             del out[key]
     out._mutable = False
     return out
+
+
+class OutOfRangeMiddleware:
+    """A console or citizen page given an id of 2^63 or more (or text with a NUL character,
+    which PostgreSQL cannot hold) answers 400, not 500.
+
+    SQLite cannot bind such an integer (OverflowError) and PostgreSQL refuses it in some places
+    (DataError); the API checks its arguments up front (`core.bounds`), pages catch it here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import DataError
+
+        if (
+            isinstance(exception, OverflowError)
+            or (isinstance(exception, DataError) and "out of range" in str(exception))
+            or (isinstance(exception, ValueError | DataError) and "NUL" in str(exception))
+        ):
+            from .views import out_of_range
+
+            return out_of_range(request)
+        return None
+
+
+def content_security_policy() -> str:
+    """The policy of every page: scripts only from this site, never inline or from attributes.
+
+    Styles may be inline (`style=""` attributes in templates, Leaflet and Swagger UI); scripts
+    may not, which is what stops injected markup from running. The board player sets its own,
+    stricter policy and keeps it.
+    """
+    from urllib.parse import urlparse
+
+    from django.conf import settings
+
+    connect = ["'self'"]
+    ws = urlparse(getattr(settings, "MQTT_WS_URL", "") or "")
+    if ws.scheme in ("ws", "wss") and ws.netloc:
+        connect.append(f"{ws.scheme}://{ws.netloc}")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "font-src 'self' data:",
+            f"connect-src {' '.join(connect)}",
+            "frame-src 'self'",
+            "worker-src 'self'",
+            "manifest-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send the Content-Security-Policy on every response that does not set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = content_security_policy()
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.policy
+        return response
+
+
+class RequestLimitsMiddleware:
+    """Refuse an oversized body from its Content-Length, and stream-check every uploaded file.
+
+    Multipart bodies are parsed here, inside this middleware, so that a file over its limit or
+    with an overlong name becomes a Vietnamese 413/422 (the CSRF check parses the form later
+    otherwise, where an error could only become a 500).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http.multipartparser import MultiPartParserError
+
+        from . import limits
+
+        limit = limits.body_limit(request)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            return self._refuse(
+                request,
+                413,
+                f"Dữ liệu gửi lên quá lớn ({length / limits.MB:.0f} MB); giới hạn ở đây là "
+                f"{limit / limits.MB:.0f} MB. Hãy gửi tệp nhỏ hơn.",
+            )
+        request.upload_handlers.insert(0, limits.LimitedUploadHandler(request))
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            try:
+                request.POST  # noqa: B018 - parse now, with the limits in place
+            except (limits.RequestTooLarge, limits.BadFileName) as exc:
+                return self._refuse(request, exc.status, exc.detail)
+            except MultiPartParserError:
+                # e.g. a part header over Django's 1 KB (a file name of ~1,000 characters)
+                return self._refuse(
+                    request,
+                    400,
+                    "Không đọc được dữ liệu tải lên: tên tệp quá dài (tối đa "
+                    f"{limits.MAX_FILE_NAME} ký tự) hoặc biểu mẫu bị hỏng. Hãy đổi tên tệp cho "
+                    "ngắn lại rồi gửi lại.",
+                )
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request, status: int, detail: str):
+        from django.shortcuts import render
+
+        from .errors import TITLES, problem_response
+        from .views import _wants_json
+
+        if _wants_json(request):
+            return problem_response(status, detail, request=request)
+        response = render(
+            request,
+            "core/error.html",
+            {"title": TITLES.get(status, "Lỗi"), "detail": detail},
+            status=status,
+        )
+        return response

@@ -248,3 +248,32 @@ def forbidden(request, exception=None):
     return render(
         request, "core/error.html", {"title": "Không có quyền", "detail": detail}, status=403
     )
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF refusal in Vietnamese (console and citizen forms alike), never Django's English page."""
+    detail = (
+        "Phiên làm việc của biểu mẫu đã hết hạn hoặc trình duyệt chặn cookie, nên yêu cầu "
+        "không được chấp nhận. Hãy tải lại trang (F5), bật cookie cho trang này rồi gửi lại."
+    )
+    if _wants_json(request):
+        return problem_response(403, detail, title="Yêu cầu bị từ chối (CSRF)", request=request)
+    return render(
+        request,
+        "core/error.html",
+        {"title": "Không gửi được biểu mẫu", "detail": detail},
+        status=403,
+    )
+
+
+def out_of_range(request):
+    """A number in the address that no record can have (2^63 or more), or a NUL character."""
+    detail = (
+        "Địa chỉ hoặc dữ liệu gửi lên có giá trị không hợp lệ (số quá lớn hoặc ký tự NUL): "
+        "không có mục nào như vậy. Hãy kiểm tra lại đường dẫn."
+    )
+    if _wants_json(request):
+        return problem_response(400, detail, request=request)
+    return render(
+        request, "core/error.html", {"title": "Địa chỉ không hợp lệ", "detail": detail}, status=400
+    )

@@ -40,6 +40,16 @@ def _device_auth() -> list:
 DEVICE_AUTH = _device_auth()
 
 
+def _device_only_auth() -> list:
+    """Only a device's own token: what a device reports (as-run) is no officer's to write."""
+    from .auth import DeviceTokenAuth
+
+    return [DeviceTokenAuth()]
+
+
+DEVICE_ONLY_AUTH = _device_only_auth()
+
+
 def _acting_target(request, device_id: int) -> Device:
     """The device a device-channel route acts on: itself for a device token, else in scope."""
     acting = getattr(request, "device", None)
@@ -165,8 +175,8 @@ def manifest(request, device_id: int):
 @router.post(
     "/devices/{device_id}/asrun",
     response=wire.AsRunUploadAnswer,
-    summary="Thiết bị gửi nhật ký phát",
-    auth=DEVICE_AUTH,
+    summary="Thiết bị gửi nhật ký phát (chỉ token của chính thiết bị)",
+    auth=DEVICE_ONLY_AUTH,
 )
 def post_asrun(request, device_id: int, data: wire.AsRunUpload):
     """The body and answer are the protocol's (grassroots_protocol.AsRunUpload); each entry is

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from grassroots.accounts.policies import require
+from grassroots.core.errors import Problem, problem_response
 from grassroots_protocol import messages as wire
 
 from . import faults as faults_text
@@ -95,7 +96,29 @@ class FleetFilter(Schema):
     summary="Thiết bị đổi mã đăng ký lấy thông tin xác thực",
 )
 def enrol(request, data: EnrolRequest):
-    return provisioning.enrol(code=data.code, server_url=request.build_absolute_uri("/")[:-1])
+    """Wrong codes are limited per address (sliding window): codes are short enough to guess."""
+    from grassroots.feedback import ratelimit
+
+    ip = request.META.get("REMOTE_ADDR", "") or ""
+    if ratelimit.blocked("enrol_miss", ip):
+        return _too_many_enrolments(request)
+    try:
+        return provisioning.enrol(code=data.code, server_url=request.build_absolute_uri("/")[:-1])
+    except Problem as exc:
+        if exc.status == 404:
+            ratelimit.hit("enrol_miss", ip)
+        raise
+
+
+def _too_many_enrolments(request):
+    response = problem_response(
+        429,
+        "Đã nhập sai mã đăng ký thiết bị quá nhiều lần từ địa chỉ này. Hãy đợi một giờ, kiểm "
+        "tra lại mã (hoặc xin quản trị viên cấp mã mới) rồi thử lại.",
+        request=request,
+    )
+    response["Retry-After"] = "3600"
+    return response
 
 
 @router.post("/{device_id}/authorise", response=AuthoriseResponse, summary="Cấp phép thiết bị")

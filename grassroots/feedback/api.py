@@ -16,10 +16,10 @@ from .policies import HANDLE, VIEW, visible_report
 from .schemas import (
     AnswerIn,
     AssignIn,
-    CategoryRead,
     CloseIn,
     MergeIn,
     ReopenIn,
+    ReportCategoryRead,
     ReportListItem,
     ReportRead,
     RerouteIn,
@@ -96,7 +96,7 @@ class ReportFilter(Schema):
     limit: int = 100
 
 
-@router.get("/categories", response=list[CategoryRead], summary="Lĩnh vực phản ánh")
+@router.get("/categories", response=list[ReportCategoryRead], summary="Lĩnh vực phản ánh")
 def list_categories(request):
     """Active categories with their deadlines in working days."""
     return list(Category.objects.filter(is_active=True))

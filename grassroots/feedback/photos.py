@@ -11,6 +11,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PHOTOS = 3
 MAX_BYTES = 8 * 1024 * 1024  # what a phone camera sends
+# Memory one decoded photo may take, checked from the header before decoding (RGB and RGBA
+# take 4 bytes a pixel in Pillow): a small PNG can otherwise decode to hundreds of MB.
+MAX_DECODED_BYTES = 128 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # ~ 7700 x 5200; anything bigger is a decompression bomb, not a photo
 MAX_SIDE = 1920  # what we keep: enough to read a sign, small enough to serve on 3G
 GPS_IFD = 0x8825
@@ -66,7 +69,11 @@ def process(upload, *, keep_location: bool) -> ProcessedPhoto:
             with Image.open(io.BytesIO(data)) as probe:
                 if probe.format not in ALLOWED_FORMATS:
                     raise not_image
-                if probe.width * probe.height > MAX_PIXELS:
+                per_pixel = 1 if probe.mode in ("1", "L", "P") else 4
+                if (
+                    probe.width * probe.height > MAX_PIXELS
+                    or probe.width * probe.height * per_pixel > MAX_DECODED_BYTES
+                ):
                     raise ValidationError(
                         f"Ảnh “{name}” có kích thước quá lớn ({probe.width}×{probe.height} "
                         "điểm ảnh); hãy gửi ảnh nhỏ hơn."

@@ -4,13 +4,10 @@ from datetime import datetime
 
 from ninja import Schema
 
-
-class UnitRef(Schema):
-    code: str
-    name: str
+from grassroots.units.schemas import UnitBrief
 
 
-class CategoryRead(Schema):
+class ReportCategoryRead(Schema):
     code: str
     name: str
     description: str
@@ -32,8 +29,8 @@ class ReportListItem(Schema):
     tracking_code: str
     category: str
     category_name: str
-    unit: UnitRef
-    origin_unit: UnitRef
+    unit: UnitBrief
+    origin_unit: UnitBrief
     status: str
     status_label: str
     resolution: str

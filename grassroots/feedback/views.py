@@ -46,18 +46,21 @@ def citizen_home(request):
     """The report form; POST stores the report and shows its tracking code."""
     status = 200
     page_error = ""
+    retry_after = 0
     if request.method == "POST":
         form = CitizenReportForm(request.POST, request.FILES)
         if form.is_bot:
             form = CitizenReportForm()
             page_error = "Không gửi được phản ánh. Hãy tải lại trang rồi thử lại."
             status = 400
-        elif not ratelimit.hit("ip", client_ip(request)):
+        elif not (allowed := ratelimit.check("ip", client_ip(request)))[0]:
+            minutes = max(1, (allowed[1] + 59) // 60)
             page_error = (
-                "Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Hãy đợi khoảng 10 phút "
+                f"Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Hãy đợi khoảng {minutes} phút "
                 "rồi gửi tiếp; các phản ánh đã gửi vẫn được lưu."
             )
             status = 429
+            retry_after = allowed[1]
         elif form.is_valid():
             phone = form.cleaned_data["phone"]
             if phone and not ratelimit.hit("phone", phone):
@@ -94,7 +97,7 @@ def citizen_home(request):
             status = 400
     else:
         form = CitizenReportForm()
-    return render(
+    response = render(
         request,
         "feedback/citizen/form.html",
         {
@@ -105,6 +108,9 @@ def citizen_home(request):
         },
         status=status,
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _normalise_code(code: str) -> str:
@@ -122,7 +128,9 @@ def citizen_lookup(request):
     code = request.GET.get("ma", "").strip()[:30]
     error = ""
     status = 200
-    if code:
+    if code and ratelimit.blocked("lookup_miss", client_ip(request)):
+        error, status = MISS_LIMIT, 429
+    elif code:
         normal = _normalise_code(code)
         if Report.objects.public().filter(tracking_code=normal).exists():
             return redirect("feedback-track", normal)
@@ -139,7 +147,23 @@ def citizen_lookup(request):
     )
 
 
+class TooManyMisses(Exception):
+    """This address guessed too many tracking codes; it must wait before looking up more."""
+
+
+def _too_many_misses(request):
+    response = render(
+        request, "feedback/citizen/lookup.html", {"code": "", "error": MISS_LIMIT}, status=429
+    )
+    response["Retry-After"] = "600"
+    return response
+
+
 def _citizen_report(request, code: str) -> Report:
+    """The public report with this tracking code; direct addresses are limited like the form
+    (a guessable URL: every miss counts, and a blocked address sees no report at all)."""
+    if ratelimit.blocked("lookup_miss", client_ip(request)):
+        raise TooManyMisses
     report = (
         Report.objects.public()
         .select_related("category", "unit", "origin_unit", "merged_into")
@@ -155,7 +179,10 @@ def _citizen_report(request, code: str) -> Report:
 @never_cache
 def citizen_track(request, code):
     """Status, timeline and answer of one report; the rating form once answered."""
-    report = _citizen_report(request, code)
+    try:
+        report = _citizen_report(request, code)
+    except TooManyMisses:
+        return _too_many_misses(request)
     events = report.events.filter(public=True).select_related("to_unit")
     return render(
         request,
@@ -174,7 +201,10 @@ def citizen_track(request, code):
 @require_POST
 def citizen_rate(request, code):
     """The citizen rates the answer (whoever holds the tracking code)."""
-    report = _citizen_report(request, code)
+    try:
+        report = _citizen_report(request, code)
+    except TooManyMisses:
+        return _too_many_misses(request)
     form = RatingForm(request.POST)
     if not ratelimit.hit("rating", client_ip(request)):
         messages.error(request, "Bạn đánh giá quá nhiều lần; hãy thử lại sau.")

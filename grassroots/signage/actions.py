@@ -530,9 +530,12 @@ def record_proofs(*, board: Board, entries: list[dict]) -> tuple[list[str], list
 
 @transaction.atomic
 def request_screenshot(*, user, board: Board) -> str:
-    """Ask a board for a picture of its screen now (a signed command to that board)."""
-    require(user, VIEW)
-    if not Board.objects.restrict(user, VIEW).filter(pk=board.pk).exists():
+    """Ask a board for a picture of its screen now (a signed command to that board).
+
+    A command sent to a device is a write: it needs the right to manage boards, not to view them.
+    """
+    require(user, MANAGE)
+    if not Board.objects.restrict(user, MANAGE).filter(pk=board.pk).exists():
         raise Http404
     if not board.is_paired:
         raise Problem(409, "Bảng tin chưa ghép nối nên chưa chụp được màn hình.")

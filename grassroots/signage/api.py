@@ -280,7 +280,7 @@ def revoke(request, device_id: int):
     summary="Yêu cầu bảng tin chụp màn hình",
 )
 def screenshot_request(request, device_id: int):
-    board = _board_for(request, device_id)
+    board = _board_for(request, device_id, actions.MANAGE)
     return Status(202, {"request": actions.request_screenshot(user=request.user, board=board)})
 
 

@@ -5,6 +5,13 @@ from datetime import date
 from ninja import Schema
 
 
+class UnitBrief(Schema):
+    """A unit named in another object (bulletins, reports): code and name only."""
+
+    code: str
+    name: str
+
+
 class UnitRef(Schema):
     code: str
     name: str

@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import ValidationError
 
 from grassroots.accounts.models import ApiToken, User
 from grassroots.core.models import ObjectChange
@@ -177,3 +178,28 @@ class TestAssignRoleContract(EndpointContract):
 
     def out_of_scope_body(self):
         return {"role": "viewer", "unit_code": COMMUNE_B}
+
+
+@pytest.mark.django_db
+def test_last_province_admin_cannot_remove_own_admin_assignment(client, users):
+    """Finding 14.6: the only province admin deleted their own assignment (204) and nobody
+    could administer the province afterwards."""
+    from grassroots.accounts import actions
+    from grassroots.accounts.models import RoleAssignment
+
+    admin = users["admin"]
+    (own,) = RoleAssignment.objects.filter(user=admin)
+    body = assert_problem(call(client, "delete", f"/api/v1/assignments/{own.pk}", user=admin), 422)
+    assert "quản trị" in body["detail"]
+    assert RoleAssignment.objects.filter(pk=own.pk).exists()
+    # Nor can the last admin switch their own account off.
+    with pytest.raises(ValidationError):
+        actions.set_active(actor=admin, user=admin, active=False)
+    # With a second province admin it may go; the second one then is the last.
+    second = User.objects.create_user(username="admin2", password="test-pass-123!")
+    added = actions.assign_role(actor=admin, user=second, role="province_admin", unit_code="33")
+    assert call(client, "delete", f"/api/v1/assignments/{own.pk}", user=admin).status_code == 204
+    assert_problem(call(client, "delete", f"/api/v1/assignments/{added.pk}", user=second), 422)
+    # Other assignments (no admin right) are removed as before.
+    (op,) = RoleAssignment.objects.filter(user=users["operator"])
+    assert call(client, "delete", f"/api/v1/assignments/{op.pk}", user=second).status_code == 204

@@ -31,8 +31,36 @@ def vn(day: int, hh: int, mm: int = 0, month: int = 12) -> datetime:
     return datetime(2026, month, day, hh, mm, tzinfo=TZ)
 
 
-SHA = "ab" * 32
-MEDIA = [{"url": "https://media.example/bt.opus", "sha256": SHA, "size": 1234, "duration": 300}]
+STORE_TITLE = "Bản tin trong kho (thử)"
+
+
+def store_media(code: str) -> list[dict]:
+    """Media a schedule may air: the voice of an approved bulletin of unit `code` in the store
+    (made once per unit and test). Schedules take files from the store only, never a URL."""
+    import hashlib
+
+    from grassroots.broadcast.inbox import revision_media
+    from grassroots.content.models import Bulletin, MediaAsset
+    from grassroots.content.tests.conftest import make_bulletin
+
+    bulletin = Bulletin.objects.filter(unit__code=code, title=STORE_TITLE).first()
+    if bulletin is None:
+        bulletin = make_bulletin(code, status="approved", title=STORE_TITLE)
+        sha = hashlib.sha256(f"store-media-{code}".encode()).hexdigest()
+        MediaAsset.objects.create(
+            unit=bulletin.unit,
+            bulletin=bulletin,
+            synthesized=True,
+            revision=bulletin.approved_revision,
+            declared_kind="audio",
+            kind="audio",
+            status="ready",
+            sha256=sha,
+            size=1234,
+            duration_seconds=300.0,
+            file=f"assets/{sha[:2]}/{sha[2:4]}/{sha}.opus",
+        )
+    return [{"sha256": m["sha256"]} for m in revision_media(bulletin.approved_revision)]
 
 
 def schedule_body(code: str, **kw) -> dict:
@@ -43,7 +71,8 @@ def schedule_body(code: str, **kw) -> dict:
         "kind": "bulletin",
         "starts_at": "2026-12-01T07:00:00+07:00",
         "duration_seconds": 600,
-        "media": MEDIA,
     }
     body.update(kw)
+    if body["kind"] == "bulletin" and "media" not in body and not body.get("revision"):
+        body["media"] = store_media(code)
     return body

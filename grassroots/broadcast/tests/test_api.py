@@ -15,7 +15,7 @@ from grassroots.core.testing import (
 )
 from grassroots.devices.tests.factories import DeviceFactory
 
-from .factories import PolicyFactory, schedule_body, station, vn
+from .factories import PolicyFactory, schedule_body, station, store_media, vn
 
 pytestmark = pytest.mark.django_db
 
@@ -165,7 +165,9 @@ def test_emergency_is_exempt_and_recorded(client, users):
     assert response.status_code == 201, response.content
     data = response.json()
     assert data["policy_exempt"] is True and len(data["stations"]) >= 2
-    change = ObjectChange.objects.filter(object_id=str(data["id"])).get()
+    change = ObjectChange.objects.filter(
+        content_type__model="scheduleitem", object_id=str(data["id"])
+    ).get()
     assert "miễn áp dụng quy định" in change.comment
     url = f"/api/v1/stations/{station(COMMUNE_B).pk}/timeline?start=2026-12-01T21:00:00%2B07:00"
     seg = call(client, "get", url, user=users["viewer"]).json()["segments"][0]
@@ -229,6 +231,16 @@ def test_timeline_window_is_validated(client, users):
     url = f"/api/v1/stations/{st.pk}/timeline?start=2026-12-01T00:00:00%2B07:00"
     url += "&end=2026-12-20T00:00:00%2B07:00"
     assert_problem(call(client, "get", url, user=users["operator"]), 422)
+
+
+@pytest.mark.parametrize("year", [1800, 1899, 1950])
+def test_old_timeline_dates_carry_todays_offset(client, users, year):
+    """Finding 14.12: a window before 1900 came back as +07:06:30 (the tz database's LMT)."""
+    st = station(COMMUNE_A)
+    url = f"/api/v1/stations/{st.pk}/timeline?start={year}-06-01T00:00:00%2B07:00"
+    body = call(client, "get", url, user=users["operator"]).json()
+    assert body["start"] == f"{year}-06-01T00:00:00+07:00", body["start"]
+    assert body["end"] == f"{year}-06-02T00:00:00+07:00"
 
 
 def test_invalid_rrule_is_a_vietnamese_422(client, users):
@@ -342,3 +354,68 @@ def test_a_finished_item_still_delays_the_next_one(client, users):
     (seg,) = call(client, "get", url, user=users["operator"]).json()["segments"][:1]
     assert seg["title"] == "Tin ngắn" and seg["end"].startswith("2026-12-01T05:00")
     assert seg["rule"] == "deferred"
+
+
+def test_schedules_take_media_from_the_store_only(client, users):
+    """Finding 14.5: an operator aired any audio by URL (201), bypassing approval."""
+    station(COMMUNE_A)
+    foreign = {"url": "http://evil.example/x.opus", "sha256": "cd" * 32, "size": 1}
+    body = schedule_body(COMMUNE_A, media=[foreign])
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert "bản tin đã duyệt" in assert_problem(res, 422)["detail"]
+    # A file of the other commune's approved bulletin is not the operator's to air either.
+    other = store_media(COMMUNE_B)
+    body = schedule_body(COMMUNE_A, media=other)
+    assert_problem(
+        call(client, "post", "/api/v1/schedules", user=users["operator"], body=body), 422
+    )
+    # A file of an approved bulletin in scope airs, from the store's URL whatever was sent.
+    (own,) = store_media(COMMUNE_A)
+    body = schedule_body(COMMUNE_A, media=[{**own, "url": "http://evil.example/x.opus"}])
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert res.status_code == 201, res.content
+    (stored,) = res.json()["media"]
+    assert stored["sha256"] == own["sha256"] and stored["url"].startswith("/media/assets/")
+    assert not ScheduleItem.objects.filter(media__icontains="evil.example").exists()
+
+
+def test_draft_media_cannot_be_scheduled(client, users):
+    from grassroots.content.models import Bulletin, MediaAsset
+
+    (own,) = store_media(COMMUNE_A)
+    bulletin = Bulletin.objects.get(media__sha256=own["sha256"])
+    bulletin.approved_revision = None
+    bulletin.save(update_fields=["approved_revision"])
+    assert MediaAsset.objects.filter(sha256=own["sha256"]).exists()
+    body = schedule_body(COMMUNE_A, media=[own])
+    assert_problem(
+        call(client, "post", "/api/v1/schedules", user=users["operator"], body=body), 422
+    )
+
+
+def test_stream_relays_only_from_the_provinces_list(client, users):
+    """Finding 14.5: stream relays come only from the province's list of allowed sources."""
+    station(COMMUNE_A)
+    url = "https://stream.example/vov1.ogg"
+    body = schedule_body(
+        COMMUNE_A, kind="relay", media=[], relay={"type": "stream", "url": url}, title="VOV1"
+    )
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert "nguồn tiếp sóng" in assert_problem(res, 422)["detail"]
+    # Operators cannot add sources; the province admin can, for the whole province.
+    src = {"unit": "33", "name": "VOV1", "url": url}
+    res = call(client, "post", "/api/v1/relay-sources", user=users["operator"], body=src)
+    assert res.status_code in (403, 404)
+    res = call(client, "post", "/api/v1/relay-sources", user=users["admin"], body=src)
+    assert res.status_code == 201, res.content
+    listed = call(client, "get", f"/api/v1/relay-sources?unit={COMMUNE_A}", user=users["operator"])
+    assert [s["url"] for s in listed.json()] == [url]
+    res = call(client, "post", "/api/v1/schedules", user=users["operator"], body=body)
+    assert res.status_code == 201, res.content
+    other = {**body, "relay": {"type": "stream", "url": url + "?x=1"}}
+    assert_problem(
+        call(client, "post", "/api/v1/schedules", user=users["operator"], body=other), 422
+    )
+    source_id = listed.json()[0]["id"]
+    gone = call(client, "delete", f"/api/v1/relay-sources/{source_id}", user=users["admin"])
+    assert gone.status_code == 204

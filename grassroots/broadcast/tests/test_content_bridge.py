@@ -7,7 +7,14 @@ from grassroots.broadcast.models import Proposal, ScheduleItem
 from grassroots.content import actions as content_actions
 from grassroots.content.models import MediaAsset
 from grassroots.content.tests.conftest import make_bulletin, root
-from grassroots.core.testing import COMMUNE_A, COMMUNE_B, assert_problem, call, unit
+from grassroots.core.testing import (
+    COMMUNE_A,
+    COMMUNE_B,
+    assert_problem,
+    call,
+    device_token,
+    unit,
+)
 
 from .factories import station, vn
 
@@ -114,13 +121,14 @@ def test_report_per_bulletin(client, users, django_capture_on_commit_callbacks):
             "ended_at": "2026-12-01T05:06:35+07:00",
             "status": "played",
         }
-        call(
+        posted = call(
             client,
             "post",
             f"/api/v1/devices/{dev.pk}/asrun",
-            user=users["operator"],
             body={"entries": [entry]},
+            HTTP_AUTHORIZATION=f"Bearer {device_token(dev)}",
         )
+        assert posted.status_code == 200
         report = call(
             client, "get", f"/api/v1/asrun/report?bulletin={bulletin.pk}", user=users["viewer"]
         ).json()

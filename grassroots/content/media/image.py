@@ -24,8 +24,25 @@ PIL_FORMATS = {
 }
 
 
-def check(path: Path, family: str, max_pixels: int) -> tuple[int, int]:
-    """Verify the image is whole, of the claimed format and not a decompression bomb."""
+def decoded_bytes(img: Image.Image) -> int:
+    """Memory the decoded pixels take, read from the header alone (nothing is decoded yet).
+
+    Pillow keeps every multi-band mode (RGB too) in 4 bytes a pixel, one-band modes in 1 (or 2
+    and 4 for 16/32-bit); a decoded frame costs this much, and each conversion as much again.
+    """
+    per_pixel = 1 if img.mode in ("1", "L", "P") else 2 if img.mode.startswith("I;16") else 4
+    return img.width * img.height * per_pixel
+
+
+def check(
+    path: Path, family: str, max_pixels: int, max_decoded_bytes: int | None = None
+) -> tuple[int, int]:
+    """Verify the image is whole, of the claimed format and not a decompression bomb.
+
+    Pixel count and decoded memory are checked from the header before any pixel is decoded: a
+    212 KB PNG of 7070×7070 RGBA is under the pixel limit yet decodes to 200 MB, and the
+    renditions used to take the worker to 900 MB.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -41,8 +58,17 @@ def check(path: Path, family: str, max_pixels: int) -> tuple[int, int]:
                         f"{max_pixels / 1e6:g} triệu điểm ảnh). Hãy thu nhỏ ảnh rồi tải lên lại.",
                         code="too_many_pixels",
                     )
+                if max_decoded_bytes and decoded_bytes(img) > max_decoded_bytes:
+                    raise MediaRejected(
+                        f"Ảnh quá lớn để xử lý ({width}×{height} điểm ảnh, chế độ {img.mode}: "
+                        f"cần {decoded_bytes(img) / 2**20:.0f} MB bộ nhớ, giới hạn "
+                        f"{max_decoded_bytes / 2**20:.0f} MB). Hãy thu nhỏ ảnh hoặc lưu dạng "
+                        "JPEG rồi tải lên lại.",
+                        code="too_much_memory",
+                    )
                 img.verify()
             with Image.open(path) as img:
+                img.draft("RGB", BOARD_SIZE)  # JPEG: decode at a reduced scale, still all data
                 img.load()  # verify() does not decode pixels; a truncated file fails here
     except MediaRejected:
         raise
@@ -76,6 +102,10 @@ def renditions(path: Path, work: Path) -> dict[str, tuple[Path, dict]]:
     out: dict[str, tuple[Path, dict]] = {}
     with Image.open(path) as src:
         src.seek(0)  # first frame of an animated GIF/WebP
+        src.draft("RGB", BOARD_SIZE)  # JPEG: let the decoder scale down (1/2 … 1/8)
+        # Shrink before flattening: conversions then work on a board-sized copy, not the
+        # full frame (the peak is one decoded frame, which `check` has bounded).
+        src.thumbnail(BOARD_SIZE, Image.Resampling.LANCZOS)
         base = _flatten(src)
     for name, box in (("board", BOARD_SIZE), ("thumb", (THUMB_SIZE, THUMB_SIZE))):
         img = base.copy()

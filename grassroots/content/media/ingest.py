@@ -220,11 +220,13 @@ def _ingest_av(path, family, kind, info, size, work, keep_original) -> dict:
 
 def _ingest_image(path, family, size, work, keep_original) -> dict:
     limits = limits_for("image")
-    image.check(path, family.name, int(limits.get("max_pixels", 50_000_000)))
+    max_pixels = int(limits.get("max_pixels", 50_000_000))
+    max_memory = int(limits.get("max_decoded_bytes", 0)) or None
+    image.check(path, family.name, max_pixels, max_memory)
     renditions = image.renditions(path, work)
     clean = work / f"original.{FAMILY_EXT[family.name]}"
     if image.strip_metadata(path, clean, family.name):
-        image.check(clean, family.name, int(limits.get("max_pixels", 50_000_000)))
+        image.check(clean, family.name, max_pixels, max_memory)
         path, size = clean, clean.stat().st_size
     return _commit(path, family, "image", family.mime, size, None, renditions, keep_original)
 

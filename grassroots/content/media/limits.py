@@ -10,8 +10,10 @@ DEFAULT_LIMITS: dict[str, dict[str, float]] = {
     # A bulletin or a recorded programme; a whole afternoon of audio is a mistake, not a bulletin.
     "audio": {"max_bytes": 200 * MB, "max_seconds": 90 * 60},
     "video": {"max_bytes": 1024 * MB, "max_seconds": 30 * 60},
-    # max_pixels guards against decompression bombs (a tiny PNG that expands to gigabytes).
-    "image": {"max_bytes": 25 * MB, "max_pixels": 50_000_000},
+    # max_pixels guards against decompression bombs (a tiny PNG that expands to gigabytes);
+    # max_decoded_bytes bounds the memory one decoded frame takes (RGB/RGBA: 4 bytes a pixel),
+    # checked from the header before decoding: 128 MB is a 32-megapixel photo.
+    "image": {"max_bytes": 25 * MB, "max_pixels": 50_000_000, "max_decoded_bytes": 128 * MB},
 }
 
 # Opus bitrate for speech on loudspeakers (the architecture says 24–32 kb/s mono).

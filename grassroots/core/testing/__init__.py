@@ -28,6 +28,14 @@ def token_for(user: User) -> str:
     return ApiToken.objects.issue(user=user, name="test")[1]
 
 
+def device_token(device, *, by: str = "admin") -> str:
+    """Authorise and enrol a device as the agent does; returns its `gd_` bearer token."""
+    from grassroots.devices import provisioning
+
+    _cred, code = provisioning.authorise(user=User.objects.get(username=by), device=device)
+    return provisioning.enrol(code=code)["token"]
+
+
 def make_user(username: str, *, permissions: list[str], unit_code: str) -> User:
     """A user holding a one-off role with exactly these permissions on a unit."""
     user = User.objects.create_user(username=username, password="test-pass-123!")

@@ -14,6 +14,14 @@ def login(page, base, username, password="grassroots-demo"):
 
 def test_login_and_unit_tree(browser, live_demo):
     page = browser.new_page()
+    # The console runs under its Content-Security-Policy (script-src 'self'): htmx must work
+    # and nothing may be blocked. (Predicates below are functions: a bare expression string
+    # would be eval'd by Playwright in the page, which the policy forbids.)
+    blocked = []
+    page.on(
+        "console",
+        lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     login(page, live_demo.url, "admin", "wrong-password")
     assert "Sai tên đăng nhập" in page.inner_text(".alert-danger")
     login(page, live_demo.url, "admin")
@@ -22,11 +30,12 @@ def test_login_and_unit_tree(browser, live_demo):
     page.wait_for_selector(".unit-row")
     assert page.inner_text(".unit-row").startswith("Tỉnh Hưng Yên")
     page.click(".unit-row")
-    page.wait_for_function("document.querySelectorAll('.unit-row').length == 104")
+    page.wait_for_function("() => document.querySelectorAll('.unit-row').length == 104")
     # Search without diacritics: "pho hien" finds "Phường Phố Hiến".
     page.fill("#unit-search", "pho hien")
-    page.wait_for_function("document.querySelectorAll('.unit-row').length == 1")
+    page.wait_for_function("() => document.querySelectorAll('.unit-row').length == 1")
     assert "Phường Phố Hiến" in page.inner_text("#unit-list")
+    assert not blocked, blocked
     page.close()
 
 

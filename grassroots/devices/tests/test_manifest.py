@@ -10,9 +10,16 @@ import time_machine
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from grassroots.broadcast import manifests
-from grassroots.broadcast.models import AsRunEntry
-from grassroots.broadcast.tests.factories import schedule_body, station, vn
-from grassroots.core.testing import COMMUNE_A, COMMUNE_B, EndpointContract, call
+from grassroots.broadcast.models import AsRunEntry, RelaySource
+from grassroots.broadcast.tests.factories import schedule_body, station, store_media, vn
+from grassroots.core.testing import (
+    COMMUNE_A,
+    COMMUNE_B,
+    EndpointContract,
+    call,
+    device_token,
+    unit,
+)
 from grassroots.devices.models import Device
 
 from .factories import DeviceFactory
@@ -67,18 +74,28 @@ class TestDeviceUpdateContract(EndpointContract):
         return {"volume": 60}
 
 
-class TestAsRunContract(EndpointContract):
-    method = "post"
-    permission = "devices.view"
-
-    def in_scope_url(self):
-        return f"/api/v1/devices/{ip_device(COMMUNE_A).pk}/asrun"
-
-    def out_of_scope_url(self):
-        return f"/api/v1/devices/{ip_device(COMMUNE_B).pk}/asrun"
-
-    def body(self):
-        return {"entries": []}
+def test_asrun_accepts_device_tokens_only(client, users):
+    """Finding 14.4: a viewer's token stored as-run entries (forged proof of play)."""
+    dev, other = ip_device(COMMUNE_A), ip_device(COMMUNE_B)
+    entry = {
+        "id": str(uuid.uuid4()),
+        "item": "s1-20261201T0700",
+        "started_at": "2026-12-01T07:00:00+07:00",
+        "status": "played",
+    }
+    url = f"/api/v1/devices/{dev.pk}/asrun"
+    for name in ("viewer", "operator", "admin"):
+        res = call(client, "post", url, user=users[name], body={"entries": [entry]})
+        assert res.status_code == 401, (name, res.status_code)
+    client.force_login(users["admin"])
+    assert client.post(url, {"entries": []}, content_type="application/json").status_code == 401
+    client.logout()
+    assert not AsRunEntry.objects.exists()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {device_token(other)}"}
+    assert call(client, "post", url, body={"entries": [entry]}, **auth).status_code == 404
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {device_token(dev)}"}
+    res = call(client, "post", url, body={"entries": [entry]}, **auth)
+    assert res.status_code == 200 and res.json()["accepted"] == [entry["id"]]
 
 
 def verify(envelope: dict, keys: list[dict]) -> bool:
@@ -97,6 +114,7 @@ def verify(envelope: dict, keys: list[dict]) -> bool:
 
 def test_manifest_verifies_with_published_key(client, users):
     dev = ip_device(COMMUNE_A, volume=70)
+    RelaySource.objects.create(unit=unit("33"), name="VOV1", url="https://stream.example/vov1.ogg")
     relay = schedule_body(
         COMMUNE_A,
         title="Tiếp sóng",
@@ -128,7 +146,8 @@ def test_manifest_verifies_with_published_key(client, users):
     assert relays[0]["relay"] == {"type": "stream", "url": "https://stream.example/vov1.ogg"}
     assert relays[0]["volume"] == 70
     (media,) = [i for i in payload["items"] if i["kind"] == "media"]
-    assert media["media"][0]["sha256"] == "ab" * 32 and media["volume"] == 95
+    assert media["media"][0]["sha256"] == store_media(COMMUNE_A)[0]["sha256"]
+    assert media["volume"] == 95
     assert {"id", "start", "end", "priority", "kind", "volume"} <= set(media)
     # A forged payload fails.
     envelope["payload"]["items"][0]["volume"] = 100
@@ -215,8 +234,9 @@ def test_asrun_is_idempotent_and_reported(client, users):
         }
         entries.append(entry)
         url = f"/api/v1/devices/{dev.pk}/asrun"
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {device_token(dev)}"}
         for _ in range(2):  # the device retries after a lost answer
-            res = call(client, "post", url, user=users[user], body={"entries": [entry]})
+            res = call(client, "post", url, body={"entries": [entry]}, **auth)
             assert res.status_code == 200 and res.json()["accepted"] == [entry["id"]]
     assert AsRunEntry.objects.count() == 3
     stored = AsRunEntry.objects.get(pk=entries[0]["id"])
@@ -225,13 +245,13 @@ def test_asrun_is_idempotent_and_reported(client, users):
     assert stored.started_at == datetime.fromisoformat(entries[0]["started_at"])
     assert stored.ended_at == datetime.fromisoformat(entries[0]["ended_at"])
     bad = {"entries": [{"id": "nope", "started_at": "x", "status": "played"}]}
-    res = call(client, "post", f"/api/v1/devices/{a1.pk}/asrun", user=users["operator"], body=bad)
+    a1_auth = {"HTTP_AUTHORIZATION": f"Bearer {device_token(a1)}"}
+    res = call(client, "post", f"/api/v1/devices/{a1.pk}/asrun", body=bad, **a1_auth)
     assert res.json()["accepted"] == [] and res.json()["rejected"][0]["id"] == "nope"
     # Another device cannot claim an entry id already stored for a1.
     stolen = {"entries": [entries[0]]}
-    res = call(
-        client, "post", f"/api/v1/devices/{b1.pk}/asrun", user=users["operator2"], body=stolen
-    )
+    b1_auth = {"HTTP_AUTHORIZATION": f"Bearer {device_token(b1)}"}
+    res = call(client, "post", f"/api/v1/devices/{b1.pk}/asrun", body=stolen, **b1_auth)
     assert res.json()["accepted"] == []
     report = call(
         client, "get", f"/api/v1/asrun/report?item={item['id']}", user=users["viewer"]

@@ -385,7 +385,7 @@ class TestManifestContract(EndpointContract):
 
 class TestScreenshotRequestContract(EndpointContract):
     method = "post"
-    permission = "signage.view"
+    permission = "signage.manage"
     success = 202
     audited = True
 
