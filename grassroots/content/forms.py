@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from grassroots.units.models import Unit
+from grassroots.units.widgets import use_picker
 
 from .choices import BulletinKind, Priority, Source, Status
 from .models import Category
@@ -72,6 +73,7 @@ class BulletinForm(forms.Form):
             self.fields["targets"].queryset = units
             self.fields["comment"].widget = forms.HiddenInput()
         bootstrap(self)
+        use_picker(self.fields["targets"], multiple=True)
 
     def action_data(self) -> dict:
         """The cleaned values in the shape `actions.create` / `actions.update` take."""
