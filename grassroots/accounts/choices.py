@@ -10,6 +10,7 @@ class RoleSlug(models.TextChoices):
     APPROVER = "approver", _("Người duyệt")
     OPERATOR = "operator", _("Cán bộ vận hành")
     VIEWER = "viewer", _("Người xem")
+    EMERGENCY = "emergency_operator", _("Được phát khẩn cấp (tỉnh cấp)")
 
 
 # Every permission the platform knows, with a Vietnamese label for the role editor.
@@ -52,10 +53,11 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "content.change",
         "content.submit",
         "broadcast.schedule",
-        "broadcast.emergency",
         "devices.control",
         "signage.manage",
         "feedback.handle",
     ],
     RoleSlug.VIEWER: list(_VIEW),
+    # Commune operators hold the emergency right only where the province grants this role.
+    RoleSlug.EMERGENCY: ["broadcast.view", "broadcast.emergency"],
 }
