@@ -13,9 +13,10 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from grassroots.accounts.policies import require
-from grassroots.accounts.scope import permission_paths, scope_paths
+from grassroots.accounts.scope import permission_paths
 from grassroots.units.models import Unit
 
+from . import workqueue
 from .errors import problem_response
 from .models import ObjectChange
 
@@ -65,19 +66,36 @@ def readyz(request):
 
 @login_required
 def home(request):
-    """The console's landing page: the user's units and what they may do."""
-    units = Unit.objects.restrict(request.user, "units.view").filter(valid_to__isnull=True)
-    if request.user.is_superuser:
-        roots = units.filter(depth=0)
-    else:
-        roots = Unit.objects.filter(path__in=scope_paths(request.user, "units.view"))
+    """The console's landing page: the work waiting for this user, each kind linked to the work."""
+    from grassroots.accounts.choices import PERMISSIONS
+    from grassroots.accounts.models import RoleAssignment
+
+    work = workqueue.for_user(request.user)
+    assignments = (
+        RoleAssignment.objects.filter(user=request.user)
+        .select_related("role", "unit")
+        .order_by("unit__depth", "unit__name")
+    )
+    paths = permission_paths(request.user)
+    granted = sorted(
+        (str(label) for perm, label in PERMISSIONS.items() if perm in paths),
+        key=lambda s: s.lower(),
+    )
+    scope = []
+    for a in assignments:
+        communes = Unit.objects.current().filter(
+            path__startswith=a.unit.path, depth__gt=a.unit.depth
+        )
+        scope.append({"role": a.role.name, "unit": a.unit, "below": communes.count()})
     return render(
         request,
         "core/home.html",
         {
-            "roots": roots.order_by("name")[:10],
-            "unit_count": units.count(),
-            "permissions": sorted(permission_paths(request.user)),
+            "work": list(work.values()),
+            "returned": work.get("returned"),
+            "scope": scope,
+            "granted": granted,
+            "is_superuser": request.user.is_superuser,
         },
     )
 
