@@ -177,7 +177,10 @@ def editor(request, bulletin_id: int | None = None):
 def _steps(bulletin: Bulletin) -> list[dict]:
     from .api import steps_of
 
-    return steps_of(bulletin)
+    rows = steps_of(bulletin)
+    for row, spec in zip(rows, actions.chain_steps(bulletin.unit), strict=False):
+        row["unit_name"] = actions.step_unit(bulletin.unit, spec.level).name
+    return rows
 
 
 @login_required

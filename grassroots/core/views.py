@@ -114,7 +114,15 @@ def audit_log(request):
     if obj:
         qs = qs.filter(object_repr__icontains=obj[:100])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "core/audit.html", {"page": page, "unit": unit_code, "object": obj})
+    for change in page:
+        model = change.content_type.model_class() if change.content_type_id else None
+        change.kind = model._meta.verbose_name if model else change.content_type.model
+    units = Unit.objects.restrict(request.user, "core.audit").current().order_by("depth", "name")
+    return render(
+        request,
+        "core/audit.html",
+        {"page": page, "unit": unit_code, "object": obj, "units": units},
+    )
 
 
 def _wants_json(request) -> bool:
