@@ -164,7 +164,7 @@ def citizen_track(request, code):
             "report": report,
             "events": events,
             "photos": report.photos.all(),
-            "rating": report.latest_rating(),
+            "rating": actions.already_rated(report),
             "rating_form": RatingForm(),
             "just_sent": request.GET.get("moi") == "1",
         },
@@ -419,12 +419,8 @@ def detail(request, report_id: int):
             "ratings": report.ratings.all(),
             "can_handle": can_handle,
             "officers": handlers_of(report.unit) if can_handle else [],
-            "answer_form": AnswerForm(
-                initial={
-                    "public_answer": report.public_answer,
-                    "private_answer": report.private_answer,
-                }
-            ),
+            # always empty: the answer already sent is shown above, never re-sent by accident
+            "answer_form": AnswerForm(),
             "close_form": CloseForm(),
             "communes": _communes(),
             "ancestors": ancestors,
@@ -478,6 +474,13 @@ def act(request, report_id: int, action: str):
             form = AnswerForm(post)
             if not form.is_valid():
                 raise ValidationError("Trả lời chưa hợp lệ.")
+            data = form.cleaned_data
+            if (data.get("public_answer") or "").strip() == (
+                report.public_answer or ""
+            ).strip() and (data.get("private_answer") or "").strip() == (
+                report.private_answer or ""
+            ).strip():
+                raise ValidationError("Trả lời này đã được gửi rồi; không gửi lại lần nữa.")
             actions.answer(report=report, user=request.user, **form.cleaned_data)
             messages.success(request, "Đã gửi trả lời.")
         elif action == "dong":
