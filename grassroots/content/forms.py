@@ -110,11 +110,20 @@ class SearchForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("Tệp"))
+    # an empty file reaches the action, which says "0 byte" rather than "choose a file"
+    file = forms.FileField(
+        label=_("Tệp"),
+        allow_empty_file=True,
+        error_messages={"required": _("Hãy chọn tệp cần tải lên.")},
+    )
     kind = forms.ChoiceField(
         label=_("Loại tệp"), choices=[c for c in BulletinKind.choices if c[0] != "text"]
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, bulletin=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if bulletin is not None:
+            # the file type follows the bulletin's kind; a text bulletin most often gets a picture
+            kind = bulletin.kind if bulletin.kind != BulletinKind.TEXT else BulletinKind.IMAGE
+            self.fields["kind"].initial = kind
         bootstrap(self)
