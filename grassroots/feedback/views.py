@@ -356,8 +356,10 @@ def inbox(request):
     if request.GET.get("qua-han"):
         qs = qs.overdue()
     unit_code = request.GET.get("don-vi", "").strip()[:16]
-    if unit_code:
-        qs = qs.filter(Q(unit__code=unit_code) | Q(origin_unit__code=unit_code))
+    if unit_code:  # handled by or sent from the unit or a unit under it
+        chosen = Unit.objects.filter(code=unit_code, valid_to__isnull=True).first()
+        path = chosen.path if chosen else "-"
+        qs = qs.filter(Q(unit__path__startswith=path) | Q(origin_unit__path__startswith=path))
     q = request.GET.get("q", "").strip()[:100]
     if q:
         qs = qs.filter(Q(tracking_code__icontains=q) | Q(text__icontains=q))

@@ -19,3 +19,19 @@ def unit_picker(name, units, selected=None, multiple=True, html_id="", required=
         html_id=html_id,
         required=required,
     )
+
+
+@register.inclusion_tag("units/widgets/unit_picker.html", takes_context=True)
+def unit_filter(context, name, permission, selected="", html_id=""):
+    """A one-unit filter over the units the user holds `permission` on (empty = all)."""
+    from ..models import Unit
+
+    user = context["request"].user
+    units = Unit.objects.restrict(user, permission).current().order_by("depth", "name")
+    return picker_context(
+        name=name,
+        units=units,
+        selected=[selected] if selected else [],
+        multiple=False,
+        html_id=html_id,
+    )
