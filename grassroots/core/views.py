@@ -91,7 +91,8 @@ def home(request):
         request,
         "core/home.html",
         {
-            "work": list(work.values()),
+            # waiting work first, empty kinds after
+            "work": sorted(work.values(), key=lambda w: w.count == 0),
             "returned": work.get("returned"),
             "scope": scope,
             "granted": granted,
