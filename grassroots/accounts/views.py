@@ -135,5 +135,8 @@ def role_list(request):
     return render(
         request,
         "accounts/roles.html",
-        {"roles": Role.objects.all(), "permissions": sorted(PERMISSIONS.items())},
+        {
+            "roles": Role.objects.all(),
+            "permissions": sorted(PERMISSIONS.items(), key=lambda kv: kv[0]),
+        },
     )

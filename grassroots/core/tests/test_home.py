@@ -95,3 +95,14 @@ def test_a_403_is_logged_as_one_line_without_a_traceback(client, users, caplog):
     line = record.getMessage()
     assert "\n" not in line and "/nguoi-dung/" in line and "user=editor" in line
     assert "quản lý người dùng" in line
+
+
+@pytest.mark.django_db
+def test_home_and_navigation_in_english(client, users):
+    client.force_login(users["viewer"])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for text in ("Waiting work", "Monitoring", "Bulletin airplay report", "View devices"):
+        assert text in html, text
+    for text in ("Việc đang chờ", "Giám sát", "Xem thiết bị"):
+        assert text not in html, text
