@@ -1,6 +1,6 @@
 """A day in the console, role by role, in a real browser, through the console alone: the editor
 writes, previews and submits; the approver approves and publishes; the operator answers a
-citizen; the province viewer opens the home page. Each step asserts what the person sees and
+citizen and reviews an emergency before sending it; the province viewer opens the home page. Each step asserts what the person sees and
 leaves a screenshot at desk (1366 x 900) and phone (390 x 844) size under var/."""
 
 import os
@@ -118,6 +118,22 @@ def test_a_day_in_the_console(browser, live_demo):
     expect(operator.locator("#id_public_answer")).to_have_value("")
     expect(operator.locator("body")).to_contain_text("Đã thay bóng đèn ngõ 7 sáng nay.")
     shoot(operator, "7-operator-answered")
+    # ...and prepares an emergency: nothing goes out before the review page is confirmed.
+    operator.click("#nav-emergency")
+    operator.fill("#e-title", "Cảnh báo triều cường")
+    operator.fill("#e-text", "Nước sông lên nhanh, đề nghị bà con kê cao đồ đạc.")
+    operator.fill("#e-units .unit-picker-search", "pho hien")
+    operator.locator(f"#e-units [data-code='{COMMUNE_A}'] input").check()
+    operator.click("#e-review")
+    expect(operator.locator("#c-area")).to_contain_text("Phường Phố Hiến")
+    expect(operator.locator("#c-devices")).to_contain_text("0")
+    expect(operator.locator("#c-text")).to_contain_text("kê cao đồ đạc")
+    operator.click("#c-preview")
+    expect(operator.locator("#tts-reading")).to_contain_text("nước sông", ignore_case=True)
+    shoot(operator, "8-operator-emergency-review")
+    operator.click("#e-edit")
+    expect(operator.locator("#e-title")).to_have_value("Cảnh báo triều cường")
+    expect(operator.locator("#e-units .unit-chip")).to_contain_text("Phường Phố Hiến")
 
     # The province viewer: names, not codes; what can be opened, nothing that answers 403.
     viewer = login(browser, base, "viewer")
@@ -128,8 +144,8 @@ def test_a_day_in_the_console(browser, live_demo):
     expect(viewer.locator("#nav-emergency")).to_have_count(0)
     lang = viewer.locator(".lang-select")
     assert lang.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "language box is cut"
-    shoot(viewer, "8-viewer-home")
+    shoot(viewer, "9-viewer-home")
     open_nav(viewer, "Giám sát", "Báo cáo phát bản tin")
     expect(viewer.locator("h1")).to_be_visible()
     assert viewer.url.endswith("/dai-truyen-thanh/bao-cao-phat/")
-    shoot(viewer, "9-viewer-report")
+    shoot(viewer, "10-viewer-report")
