@@ -1,7 +1,8 @@
-"""A day in the console, role by role, in a real browser, through the console alone: the editor
-writes, previews and submits; the approver approves and publishes; the operator answers a
-citizen and reviews an emergency before sending it; the province viewer opens the home page. Each step asserts what the person sees and
-leaves a screenshot at desk (1366 x 900) and phone (390 x 844) size under var/."""
+"""A day in the console, role by role, in a real browser, through the console alone: the
+editor writes, previews and submits; the approver approves and publishes; the operator answers
+a citizen and reviews an emergency before sending it; the province viewer opens the home page.
+Each step asserts what the person sees and leaves a screenshot at desk (1366 x 900) and phone
+(390 x 844) size under var/."""
 
 import os
 import re
