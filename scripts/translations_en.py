@@ -72,7 +72,7 @@ EN = {
     "Mọi trạng thái": "Any status",
     "lỗi": "faults",
     "Thu hồi": "Revoke",
-    "Nhật ký thay đổi": "Change log",
+    "Nhật ký thay đổi": "Audit log",
     "Đối tượng": "Object",
     "Lọc": "Filter",
     "Thời điểm": "Time",
@@ -431,6 +431,7 @@ EN = {
     "Xem đào tạo": "View training",
     "Quản lý đào tạo": "Manage training",
     "Xem chỉ số, báo cáo": "View indicators and reports",
+    "Đã có trả lời ở bên cạnh; gửi trả lời mới sẽ thay trả lời đó.": "An answer is already shown; a new answer replaces it.",
 }
 
 

@@ -477,11 +477,12 @@ def act(request, report_id: int, action: str):
             if not form.is_valid():
                 raise ValidationError("Trả lời chưa hợp lệ.")
             data = form.cleaned_data
-            if (data.get("public_answer") or "").strip() == (
-                report.public_answer or ""
-            ).strip() and (data.get("private_answer") or "").strip() == (
-                report.private_answer or ""
-            ).strip():
+            sent = (report.public_answer or "").strip(), (report.private_answer or "").strip()
+            posted = (
+                (data.get("public_answer") or "").strip(),
+                (data.get("private_answer") or "").strip(),
+            )
+            if any(sent) and posted == sent:  # a double click or a resent form
                 raise ValidationError("Trả lời này đã được gửi rồi; không gửi lại lần nữa.")
             actions.answer(report=report, user=request.user, **form.cleaned_data)
             messages.success(request, "Đã gửi trả lời.")

@@ -326,6 +326,16 @@ def test_two_person_rule_a_second_officer_confirms_within_the_deadline(
     assert e.status == EmergencyStatus.ACTIVE and e.confirmed_by == users["admin"]
     assert OutboxMessage.objects.filter(topic=f"grassroots/v1/unit/{COMMUNE_A}/cmd").exists()
     assert ObjectChange.objects.filter(object_id=str(e.pk), comment="confirm").exists()
+    # the API confirms through the same action (and refuses the one who started it)
+    by_api = start(client, users["operator"], units=[COMMUNE_A]).json()["id"]
+    assert_problem(
+        call(client, "post", f"/api/v1/emergencies/{by_api}/confirm", user=users["operator"]),
+        403,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        done = call(client, "post", f"/api/v1/emergencies/{by_api}/confirm", user=users["admin"])
+    assert done.status_code == 200, done.content
+    assert Emergency.objects.get(pk=by_api).status == EmergencyStatus.ACTIVE
     # too late: the deadline passes, the confirmation is refused and the order expires
     late = start(client, users["operator"], units=[COMMUNE_A]).json()["id"]
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=6), tick=False):
