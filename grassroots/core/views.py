@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -19,6 +19,13 @@ from grassroots.units.models import Unit
 from . import workqueue
 from .errors import problem_response
 from .models import ObjectChange
+
+
+def favicon(request):
+    """Clients that ask for /favicon.ico get the console's icon, not a 404."""
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("core/favicon.svg"))
 
 
 @never_cache

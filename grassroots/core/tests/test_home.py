@@ -106,3 +106,10 @@ def test_home_and_navigation_in_english(client, users):
         assert text in html, text
     for text in ("Việc đang chờ", "Giám sát", "Xem thiết bị"):
         assert text not in html, text
+
+
+def test_favicon_is_served_not_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("core/favicon.svg")
+    html = client.get("/dang-nhap/").content.decode()
+    assert 'rel="icon"' in html and "· grassroots" not in html
