@@ -20,7 +20,7 @@ def bootstrap(form: forms.Form) -> None:
 
 class BulletinForm(forms.Form):
     unit = forms.ModelChoiceField(
-        label=_("Đơn vị soạn"), queryset=Unit.objects.none(), empty_label=None
+        label=_("Đơn vị soạn"), queryset=Unit.objects.none(), empty_label=None, to_field_name="code"
     )
     title = forms.CharField(label=_("Tiêu đề"), max_length=300)
     body = forms.CharField(
@@ -72,7 +72,11 @@ class BulletinForm(forms.Form):
         else:
             self.fields["targets"].queryset = units
             self.fields["comment"].widget = forms.HiddenInput()
+            top = units.first()
+            self.fields["unit"].initial = top.code if top else None
         bootstrap(self)
+        if bulletin is None:
+            use_picker(self.fields["unit"], multiple=False)
         use_picker(self.fields["targets"], multiple=True)
 
     def action_data(self) -> dict:

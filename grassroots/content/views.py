@@ -122,7 +122,7 @@ def editor(request, bulletin_id: int | None = None):
     initial = {}
     if bulletin is not None:
         initial = {
-            "unit": bulletin.unit_id,
+            "unit": bulletin.unit.code,
             "title": bulletin.title,
             "body": bulletin.body,
             "kind": bulletin.kind,
