@@ -424,8 +424,11 @@ def detail(request, report_id: int):
             # always empty: the answer already sent is shown above, never re-sent by accident
             "answer_form": AnswerForm(),
             "close_form": CloseForm(),
-            "communes": _communes(),
-            "ancestors": ancestors,
+            "reroute_units": Unit.objects.current()
+            .filter(Q(pk__in=[u.pk for u in ancestors]) | Q(pk__in=_communes().values("pk")))
+            .exclude(pk=report.unit_id)
+            if can_handle
+            else [],
             "now": timezone.now(),
         },
     )
