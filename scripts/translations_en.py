@@ -432,6 +432,18 @@ EN = {
     "Quản lý đào tạo": "Manage training",
     "Xem chỉ số, báo cáo": "View indicators and reports",
     "Đã có trả lời ở bên cạnh; gửi trả lời mới sẽ thay trả lời đó.": "An answer is already shown; a new answer replaces it.",
+    "Hạn:": "Due:",
+    "nơi phản ánh:": "reported in:",
+    "đơn vị xử lý:": "handled by:",
+    "(đã chuyển cấp trên %(n)s lần)": "(escalated %(n)s times)",
+    "Địa chỉ:": "Address:",
+    "Vị trí:": "Location:",
+    "Ảnh": "Photo",
+    "Người phản ánh:": "Reported by:",
+    "(ẩn danh)": "(anonymous)",
+    "Người xử lý:": "Officer:",
+    "chưa giao": "not assigned",
+    "Đã trả lời": "Answered",
 }
 
 
