@@ -1,5 +1,7 @@
 """Built-in roles and the permissions they start with (admins may edit the sets)."""
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -10,34 +12,35 @@ class RoleSlug(models.TextChoices):
     APPROVER = "approver", _("Người duyệt")
     OPERATOR = "operator", _("Cán bộ vận hành")
     VIEWER = "viewer", _("Người xem")
+    EMERGENCY = "emergency_operator", _("Được phát khẩn cấp (tỉnh cấp)")
 
 
 # Every permission the platform knows, with a Vietnamese label for the role editor.
-PERMISSIONS: dict[str, str] = {
-    "units.view": "Xem đơn vị hành chính",
-    "units.change": "Sửa cây đơn vị hành chính",
-    "accounts.view": "Xem người dùng",
-    "accounts.manage": "Quản lý người dùng và phân quyền",
-    "core.audit": "Xem nhật ký thay đổi",
-    "content.view": "Xem bản tin",
-    "content.add": "Soạn bản tin",
-    "content.change": "Sửa bản tin",
-    "content.submit": "Gửi duyệt bản tin",
-    "content.approve": "Duyệt bản tin",
-    "content.publish": "Xuất bản, thu hồi bản tin",
-    "broadcast.view": "Xem đài truyền thanh, lịch phát",
-    "broadcast.schedule": "Lập lịch phát",
-    "broadcast.emergency": "Phát khẩn cấp",
-    "devices.view": "Xem thiết bị",
-    "devices.control": "Điều khiển thiết bị",
-    "devices.manage": "Cấp phép, thu hồi thiết bị",
-    "signage.view": "Xem bảng tin điện tử",
-    "signage.manage": "Quản lý bảng tin điện tử",
-    "feedback.view": "Xem phản ánh",
-    "feedback.handle": "Xử lý phản ánh",
-    "training.view": "Xem đào tạo",
-    "training.manage": "Quản lý đào tạo",
-    "kpi.view": "Xem chỉ số, báo cáo",
+PERMISSIONS: dict[str, Any] = {  # labels are lazy translations
+    "units.view": _("Xem đơn vị hành chính"),
+    "units.change": _("Sửa cây đơn vị hành chính"),
+    "accounts.view": _("Xem người dùng"),
+    "accounts.manage": _("Quản lý người dùng và phân quyền"),
+    "core.audit": _("Xem nhật ký thay đổi"),
+    "content.view": _("Xem bản tin"),
+    "content.add": _("Soạn bản tin"),
+    "content.change": _("Sửa bản tin"),
+    "content.submit": _("Gửi duyệt bản tin"),
+    "content.approve": _("Duyệt bản tin"),
+    "content.publish": _("Xuất bản, thu hồi bản tin"),
+    "broadcast.view": _("Xem đài truyền thanh, lịch phát"),
+    "broadcast.schedule": _("Lập lịch phát"),
+    "broadcast.emergency": _("Phát khẩn cấp"),
+    "devices.view": _("Xem thiết bị"),
+    "devices.control": _("Điều khiển thiết bị"),
+    "devices.manage": _("Cấp phép, thu hồi thiết bị"),
+    "signage.view": _("Xem bảng tin điện tử"),
+    "signage.manage": _("Quản lý bảng tin điện tử"),
+    "feedback.view": _("Xem phản ánh"),
+    "feedback.handle": _("Xử lý phản ánh"),
+    "training.view": _("Xem đào tạo"),
+    "training.manage": _("Quản lý đào tạo"),
+    "kpi.view": _("Xem chỉ số, báo cáo"),
 }
 
 _VIEW = [p for p in PERMISSIONS if p.endswith(".view")]
@@ -52,10 +55,11 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "content.change",
         "content.submit",
         "broadcast.schedule",
-        "broadcast.emergency",
         "devices.control",
         "signage.manage",
         "feedback.handle",
     ],
     RoleSlug.VIEWER: list(_VIEW),
+    # Commune operators hold the emergency right only where the province grants this role.
+    RoleSlug.EMERGENCY: ["broadcast.view", "broadcast.emergency"],
 }

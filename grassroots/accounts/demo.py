@@ -61,5 +61,10 @@ def load_demo(password: str | None = None) -> dict[str, int]:
             user.save(update_fields=["password"])
             made += 1
         RoleAssignment.objects.get_or_create(user=user, role=roles[role], unit=unit)
+        if username == "operator":
+            # The province grants the emergency right to the first demo commune only.
+            RoleAssignment.objects.get_or_create(
+                user=user, role=roles[RoleSlug.EMERGENCY], unit=unit
+            )
     counts["users"] = made
     return counts

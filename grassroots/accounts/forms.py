@@ -27,4 +27,4 @@ class UserCreateForm(forms.Form):
     role = forms.ModelChoiceField(
         label=_("Vai trò"), queryset=Role.objects.all(), to_field_name="slug", required=False
     )
-    unit_code = forms.CharField(label=_("Mã đơn vị"), max_length=16, required=False)
+    unit_code = forms.CharField(label=_("Đơn vị được phân quyền"), max_length=16, required=False)

@@ -7,6 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from grassroots.units.models import Unit
+from grassroots.units.widgets import UnitPickerWidget
+
 from . import actions
 from .choices import PERMISSIONS
 from .forms import LoginForm, UserCreateForm
@@ -25,6 +28,11 @@ def user_list(request):
     """Users holding roles inside the admin's scope, with a form to add one."""
     require(request.user, "accounts.manage")
     form = UserCreateForm(request.POST or None)
+    units = _units(request.user)
+    picker = UnitPickerWidget(multiple=False)
+    picker.queryset = units
+    picker.is_required = False
+    form.fields["unit_code"].widget = picker
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -50,9 +58,33 @@ def user_list(request):
         .order_by("username")
         .prefetch_related("assignments__role", "assignments__unit")[:500]
     )
+    assign_to = request.GET.get("phan-quyen", "")
     return render(
-        request, "accounts/users.html", {"users": users, "form": form, "roles": Role.objects.all()}
+        request,
+        "accounts/users.html",
+        {
+            "users": users,
+            "form": form,
+            "roles": Role.objects.all(),
+            "units": units,
+            "assign_to": int(assign_to) if assign_to.isdigit() else None,
+        },
     )
+
+
+def _units(user):
+    return Unit.objects.restrict(user, "accounts.manage").current().order_by("depth", "name")
+
+
+@login_required
+def user_assign_chosen(request):
+    """The one role-assignment form of the users page: the user is chosen in the form."""
+    require(request.user, "accounts.manage")
+    user_id = request.POST.get("user_id", "")
+    if not user_id.isdigit():
+        messages.error(request, "Hãy chọn người dùng cần phân quyền.")
+        return redirect("user-list")
+    return user_assign(request, int(user_id))
 
 
 @login_required
@@ -71,7 +103,7 @@ def user_assign(request, user_id: int):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         except Http404:
-            messages.error(request, "Mã đơn vị không có hoặc nằm ngoài phạm vi của bạn.")
+            messages.error(request, "Hãy chọn một đơn vị trong phạm vi quản trị của bạn.")
     return redirect("user-list")
 
 
@@ -107,5 +139,8 @@ def role_list(request):
     return render(
         request,
         "accounts/roles.html",
-        {"roles": Role.objects.all(), "permissions": sorted(PERMISSIONS.items())},
+        {
+            "roles": Role.objects.all(),
+            "permissions": sorted(PERMISSIONS.items(), key=lambda kv: kv[0]),
+        },
     )

@@ -25,7 +25,7 @@ from grassroots.devices import protocol
 from grassroots.devices.models import Device
 from grassroots.units.models import Unit
 
-from .models_emergency import Emergency, EmergencyAck, EmergencyStatus
+from .models_emergency import Emergency, EmergencyAck, EmergencyPolicy, EmergencyStatus
 
 MAX_MINUTES = 24 * 60
 
@@ -47,6 +47,49 @@ def area_devices(emergency: Emergency):
     for path in emergency.area.values_list("path", flat=True):
         q |= Q(unit__path__startswith=path)
     return Device.objects.ip().filter(q)
+
+
+def devices_under(units: list[Unit]):
+    """IP devices under any of these units (what an emergency over them would reach)."""
+    q = Q()
+    for u in units:
+        q |= Q(unit__path__startswith=u.path)
+    return Device.objects.ip().filter(q) if units else Device.objects.none()
+
+
+def plan(*, user, unit_codes: list[str], bulletin_id: int | None = None) -> dict[str, Any]:
+    """What an emergency would do, before anything is recorded: the area, the devices it
+    reaches, the bulletin and its audio, and whether a second officer must confirm."""
+    require(user, "broadcast.emergency")
+    codes = sorted({c.strip() for c in unit_codes if c and c.strip()})
+    if not codes:
+        raise Problem(422, "Chọn ít nhất một đơn vị (vùng phát khẩn cấp).")
+    units = list(
+        Unit.objects.restrict(user, "broadcast.emergency")
+        .filter(code__in=codes, valid_to__isnull=True)
+        .order_by("depth", "name")
+    )
+    if len(units) != len(codes):
+        raise Problem(404, "Có đơn vị không tồn tại hoặc nằm ngoài phạm vi phát khẩn cấp của bạn.")
+    bulletin, media = None, []
+    if bulletin_id is not None:
+        from grassroots.content.models import Bulletin
+
+        bulletin = Bulletin.objects.visible_to(user).filter(pk=bulletin_id).first()
+        if bulletin is None:
+            raise Problem(
+                404,
+                "Không tìm thấy bản tin đã chọn, hoặc bản tin nằm ngoài phạm vi của bạn. "
+                "Hãy tìm bản tin theo tiêu đề rồi chọn lại.",
+            )
+        media = _media_of_bulletin(bulletin)
+    return {
+        "units": units,
+        "devices": devices_under(units).count(),
+        "bulletin": bulletin,
+        "media": media,
+        "two_person": two_person_minutes(units),
+    }
 
 
 def _media_of_bulletin(bulletin) -> list[dict[str, Any]]:
@@ -93,9 +136,13 @@ def start(
     if bulletin_id is not None:
         from grassroots.content.models import Bulletin
 
-        bulletin = Bulletin.objects.restrict(user, "content.view").filter(pk=bulletin_id).first()
+        bulletin = Bulletin.objects.visible_to(user).filter(pk=bulletin_id).first()
         if bulletin is None:
-            raise Http404
+            raise Problem(
+                404,
+                "Không tìm thấy bản tin đã chọn, hoặc bản tin nằm ngoài phạm vi của bạn. "
+                "Hãy tìm bản tin theo tiêu đề rồi chọn lại.",
+            )
         media = _media_of_bulletin(bulletin)
     elif not text.strip():
         raise Problem(422, "Cần chọn một bản tin đã duyệt hoặc nhập nội dung để đọc (TTS).")
@@ -111,15 +158,103 @@ def start(
     )
     emergency.area.set(units)
     emergency.expected_devices = area_devices(emergency).count()
-    emergency.save(update_fields=["expected_devices"])
-    audit.record(emergency, ChangeAction.CREATE, user=user)
-    if media:
+    minutes = two_person_minutes(units)
+    if minutes:
+        emergency.status = EmergencyStatus.AWAITING
+        emergency.confirm_by = timezone.now() + datetime.timedelta(minutes=minutes)
+    emergency.save(update_fields=["expected_devices", "status", "confirm_by"])
+    audit.record(
+        emergency,
+        ChangeAction.CREATE,
+        user=user,
+        comment=f"chờ người thứ hai xác nhận trong {minutes} phút" if minutes else "",
+    )
+    if not minutes:
+        _go_on_air(emergency)
+    return emergency
+
+
+def _go_on_air(emergency: Emergency) -> None:
+    """Send now when the audio is known; otherwise let the worker read the text first."""
+    if emergency.media:
         send(emergency)
     else:
+        emergency.status = EmergencyStatus.PREPARING
+        emergency.save(update_fields=["status", "updated_at"])
         from .emergency_tasks import prepare_emergency
 
         transaction.on_commit(lambda: prepare_emergency.enqueue(emergency.pk))
+
+
+def two_person_minutes(units: list[Unit]) -> int:
+    """Minutes a second officer has to confirm an emergency over `units`, or 0 when no unit
+    of the area (nor any unit above it) asks for two people. The strictest rule wins."""
+    ids: set[int] = set()
+    for u in units:
+        ids.update(int(p) for p in u.path.strip("/").split("/") if p)
+    rules = EmergencyPolicy.objects.filter(unit_id__in=ids, two_person=True).values_list(
+        "confirm_minutes", flat=True
+    )
+    return max(1, min(rules)) if rules else 0
+
+
+@transaction.atomic
+def confirm(*, user, emergency_id: int) -> Emergency:
+    """The second officer's confirmation (two-person rule): only someone other than the one
+    who started it, holding the emergency right over its area, before the deadline."""
+    require(user, "broadcast.emergency")
+    emergency = (
+        Emergency.objects.restrict(user, "broadcast.emergency")
+        .select_for_update()
+        .filter(pk=emergency_id)
+        .first()
+    )
+    if emergency is None:
+        raise Http404
+    if emergency.status != EmergencyStatus.AWAITING:
+        raise Problem(409, "Bản tin khẩn cấp này không chờ xác nhận.")
+    if emergency.created_by_id == user.pk:
+        raise Problem(
+            403, "Người xác nhận phải là cán bộ thứ hai, không phải người đã tạo lệnh phát."
+        )
+    if emergency.confirm_by and timezone.now() > emergency.confirm_by:
+        raise Problem(
+            409, "Đã quá thời hạn xác nhận; lệnh phát không còn hiệu lực. Hãy tạo lệnh mới."
+        )
+    before = audit.snapshot(emergency)
+    emergency.confirmed_by = user
+    emergency.confirmed_at = timezone.now()
+    emergency.save(update_fields=["confirmed_by", "confirmed_at", "updated_at"])
+    audit.record(emergency, ChangeAction.UPDATE, user=user, before=before, comment="confirm")
+    _go_on_air(emergency)
     return emergency
+
+
+@transaction.atomic
+def set_policy(*, user, unit_code: str, two_person: bool, confirm_minutes: int = 10):
+    """Set a unit's two-person rule (province administrators: `accounts.manage` on the unit)."""
+    require(user, "accounts.manage")
+    unit = (
+        Unit.objects.restrict(user, "accounts.manage")
+        .filter(code=unit_code, valid_to__isnull=True)
+        .first()
+    )
+    if unit is None:
+        raise Http404
+    if not (1 <= confirm_minutes <= 120):
+        raise Problem(422, "Thời hạn xác nhận phải từ 1 đến 120 phút.")
+    policy, created = EmergencyPolicy.objects.get_or_create(unit=unit)
+    before = None if created else audit.snapshot(policy)
+    policy.two_person = two_person
+    policy.confirm_minutes = confirm_minutes
+    policy.save()
+    audit.record(
+        policy,
+        ChangeAction.CREATE if created else ChangeAction.UPDATE,
+        user=user,
+        before=before,
+    )
+    return policy
 
 
 def _play_body(emergency: Emergency) -> dict[str, Any]:
@@ -160,11 +295,16 @@ def stop(*, user, emergency_id: int) -> Emergency:
     )
     if emergency is None:
         raise Http404
-    if emergency.status not in (EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING):
+    if emergency.status not in (
+        EmergencyStatus.ACTIVE,
+        EmergencyStatus.PREPARING,
+        EmergencyStatus.AWAITING,
+    ):
         raise Problem(409, "Bản tin khẩn cấp này đã dừng hoặc hết hạn.")
     before = audit.snapshot(emergency)
-    codes = list(emergency.area.values_list("code", flat=True))
-    protocol.send_to_units(codes, protocol.CommandType.STOP, {"emergency_id": emergency.pk})
+    if emergency.status != EmergencyStatus.AWAITING:  # nothing went on air yet otherwise
+        codes = list(emergency.area.values_list("code", flat=True))
+        protocol.send_to_units(codes, protocol.CommandType.STOP, {"emergency_id": emergency.pk})
     emergency.status = EmergencyStatus.STOPPED
     emergency.stopped_at = timezone.now()
     emergency.stopped_by = user
@@ -239,7 +379,10 @@ def resend(*, user, emergency_id: int) -> int:
 
 def expire_due(now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
-    return Emergency.objects.filter(
+    unconfirmed = Emergency.objects.filter(
+        status=EmergencyStatus.AWAITING, confirm_by__lte=now
+    ).update(status=EmergencyStatus.EXPIRED)
+    return unconfirmed + Emergency.objects.filter(
         status__in=[EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING], expires_at__lte=now
     ).update(status=EmergencyStatus.EXPIRED)
 

@@ -107,6 +107,15 @@ def stop(request, emergency_id: int):
     return _read(actions.stop(user=request.user, emergency_id=emergency_id))
 
 
+@router.post(
+    "/{emergency_id}/confirm",
+    response=EmergencyRead,
+    summary="Người thứ hai xác nhận phát khẩn cấp (quy tắc hai người)",
+)
+def confirm(request, emergency_id: int):
+    return _read(actions.confirm(user=request.user, emergency_id=emergency_id))
+
+
 class Resent(Schema):
     sent: int
 

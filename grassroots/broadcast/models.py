@@ -277,7 +277,12 @@ __all__ = [
 ]
 
 # The rest of this app's models live in models_emergency.py (imported here so Django finds them).
-from .models_emergency import Emergency, EmergencyAck, EmergencyStatus  # noqa: E402, F401
+from .models_emergency import (  # noqa: E402, F401
+    Emergency,
+    EmergencyAck,
+    EmergencyPolicy,
+    EmergencyStatus,
+)
 
 
 class RelaySource(TimeStampedModel):

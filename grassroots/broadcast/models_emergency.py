@@ -11,6 +11,7 @@ from grassroots.core.querysets import RestrictedManager
 
 
 class EmergencyStatus(models.TextChoices):
+    AWAITING = "awaiting", _("Chờ người thứ hai xác nhận")
     PREPARING = "preparing", _("Đang chuẩn bị")
     ACTIVE = "active", _("Đang phát")
     STOPPED = "stopped", _("Đã dừng")
@@ -47,6 +48,16 @@ class Emergency(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    confirm_by = models.DateTimeField(_("phải xác nhận trước"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("người thứ hai xác nhận"),
+    )
+    confirmed_at = models.DateTimeField(_("xác nhận lúc"), null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     stopped_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -65,6 +76,31 @@ class Emergency(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class EmergencyPolicy(TimeStampedModel):
+    """A unit's emergency rule: with `two_person`, an emergency over this unit (or a unit under
+    it) goes on air only when a second officer confirms it within `confirm_minutes`."""
+
+    scope_field = "unit"
+
+    unit = models.OneToOneField(
+        "units.Unit",
+        on_delete=models.CASCADE,
+        related_name="emergency_policy",
+        verbose_name=_("đơn vị"),
+    )
+    two_person = models.BooleanField(_("cần người thứ hai xác nhận"), default=False)
+    confirm_minutes = models.PositiveSmallIntegerField(_("thời hạn xác nhận (phút)"), default=10)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("quy tắc phát khẩn cấp")
+        verbose_name_plural = _("quy tắc phát khẩn cấp")
+
+    def __str__(self) -> str:
+        return f"{self.unit}: {'2 người' if self.two_person else '1 người'}"
 
 
 class EmergencyAck(models.Model):

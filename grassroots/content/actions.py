@@ -19,7 +19,7 @@ from typing import Any
 import nh3
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
@@ -762,6 +762,32 @@ def upload_media(*, bulletin: Bulletin, user, upload, declared_kind: str) -> Med
         target.unlink(missing_ok=True)
         raise
     return asset
+
+
+def delete_media(*, asset: MediaAsset, user) -> None:
+    """Remove a rejected attachment: it never became usable, so nothing refers to it; its
+    stored upload is removed once the deletion commits."""
+    if asset.bulletin_id is None:
+        raise Http404
+    _check(user, "content.change", asset.bulletin)
+    if asset.status != MediaStatus.REJECTED:
+        raise Problem(409, "Chỉ xoá được tệp bị từ chối; tệp đã dùng được giữ lại trong lịch sử.")
+    with transaction.atomic():
+        before = audit.snapshot(asset)
+        audit.record(
+            asset, ChangeAction.DELETE, user=user, before=before, comment=asset.original_name
+        )
+        leftovers = [p for p in (asset.upload_path, asset.file) if p]
+        try:
+            asset.delete()
+        except models.ProtectedError:
+            raise Problem(409, "Tệp này đang được tệp khác tham chiếu nên chưa xoá được.") from None
+
+        def _unlink():
+            for relative in leftovers:
+                (Path(settings.MEDIA_ROOT) / relative).unlink(missing_ok=True)
+
+        transaction.on_commit(_unlink)
 
 
 def media_module():

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from grassroots.units.models import Unit
+from grassroots.units.widgets import use_picker
 
 from .choices import BulletinKind, Priority, Source, Status
 from .models import Category
@@ -19,7 +20,7 @@ def bootstrap(form: forms.Form) -> None:
 
 class BulletinForm(forms.Form):
     unit = forms.ModelChoiceField(
-        label=_("Đơn vị soạn"), queryset=Unit.objects.none(), empty_label=None
+        label=_("Đơn vị soạn"), queryset=Unit.objects.none(), empty_label=None, to_field_name="code"
     )
     title = forms.CharField(label=_("Tiêu đề"), max_length=300)
     body = forms.CharField(
@@ -71,7 +72,12 @@ class BulletinForm(forms.Form):
         else:
             self.fields["targets"].queryset = units
             self.fields["comment"].widget = forms.HiddenInput()
+            top = units.first()
+            self.fields["unit"].initial = top.code if top else None
         bootstrap(self)
+        if bulletin is None:
+            use_picker(self.fields["unit"], multiple=False)
+        use_picker(self.fields["targets"], multiple=True)
 
     def action_data(self) -> dict:
         """The cleaned values in the shape `actions.create` / `actions.update` take."""
@@ -108,11 +114,20 @@ class SearchForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("Tệp"))
+    # an empty file reaches the action, which says "0 byte" rather than "choose a file"
+    file = forms.FileField(
+        label=_("Tệp"),
+        allow_empty_file=True,
+        error_messages={"required": _("Hãy chọn tệp cần tải lên.")},
+    )
     kind = forms.ChoiceField(
         label=_("Loại tệp"), choices=[c for c in BulletinKind.choices if c[0] != "text"]
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, bulletin=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if bulletin is not None:
+            # the file type follows the bulletin's kind; a text bulletin most often gets a picture
+            kind = bulletin.kind if bulletin.kind != BulletinKind.TEXT else BulletinKind.IMAGE
+            self.fields["kind"].initial = kind
         bootstrap(self)

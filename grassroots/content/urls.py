@@ -14,6 +14,11 @@ urlpatterns = [
     path("ban-tin/tep/<int:asset_id>/", views.media_file, name="bulletin-media-file"),
     path("ban-tin/<int:bulletin_id>/", views.editor, name="bulletin-edit"),
     path("ban-tin/<int:bulletin_id>/tep/", views.media_list, name="bulletin-media"),
+    path(
+        "ban-tin/<int:bulletin_id>/tep/<int:asset_id>/xoa/",
+        views.media_delete,
+        name="bulletin-media-delete",
+    ),
     path("ban-tin/<int:bulletin_id>/tai-len/", views.upload, name="bulletin-upload"),
     path(
         "ban-tin/<int:bulletin_id>/chuyen/<slug:name>/",

@@ -122,7 +122,7 @@ def editor(request, bulletin_id: int | None = None):
     initial = {}
     if bulletin is not None:
         initial = {
-            "unit": bulletin.unit_id,
+            "unit": bulletin.unit.code,
             "title": bulletin.title,
             "body": bulletin.body,
             "kind": bulletin.kind,
@@ -155,7 +155,7 @@ def editor(request, bulletin_id: int | None = None):
             return redirect("bulletin-edit", bulletin_id=bulletin.pk)
         except (ValidationError, Problem, PermissionDenied) as exc:
             form.add_error(None, error_text(exc))
-    context = {"form": form, "bulletin": bulletin, "upload_form": UploadForm()}
+    context = {"form": form, "bulletin": bulletin, "upload_form": UploadForm(bulletin=bulletin)}
     if bulletin is not None:
         context.update(
             can=allowed_actions(request.user, bulletin),
@@ -163,6 +163,7 @@ def editor(request, bulletin_id: int | None = None):
             transitions=bulletin.transitions.select_related("revision"),
             revisions=bulletin.revisions.select_related("created_by")[:20],
             media=bulletin.media.order_by("id"),
+            can_delete=covers(request.user, "content.change", bulletin.unit),
             shares=BulletinShare.objects.restrict(request.user, "content.view")
             .filter(bulletin=bulletin)
             .select_related("unit", "picked_up_by")
@@ -177,7 +178,10 @@ def editor(request, bulletin_id: int | None = None):
 def _steps(bulletin: Bulletin) -> list[dict]:
     from .api import steps_of
 
-    return steps_of(bulletin)
+    rows = steps_of(bulletin)
+    for row, spec in zip(rows, actions.chain_steps(bulletin.unit), strict=False):
+        row["unit_name"] = actions.step_unit(bulletin.unit, spec.level).name
+    return rows
 
 
 @login_required
@@ -207,7 +211,7 @@ def upload(request, bulletin_id: int):
     try:
         bulletin = get_bulletin(request.user, bulletin_id, "content.change")
         if not form.is_valid():
-            raise ValidationError("Hãy chọn tệp và loại tệp.")
+            raise ValidationError([e for errs in form.errors.values() for e in errs])
         actions.upload_media(
             bulletin=bulletin,
             user=request.user,
@@ -221,11 +225,32 @@ def upload(request, bulletin_id: int):
 
 
 @login_required
+@require_POST
+def media_delete(request, bulletin_id: int, asset_id: int):
+    """Delete a rejected attachment of a bulletin."""
+    try:
+        bulletin = get_bulletin(request.user, bulletin_id, "content.change")
+        asset = MediaAsset.objects.filter(bulletin=bulletin, pk=asset_id).first()
+        if asset is None:
+            raise Http404
+        actions.delete_media(asset=asset, user=request.user)
+        messages.success(request, "Đã xoá tệp bị từ chối.")
+    except (ValidationError, Problem, PermissionDenied) as exc:
+        messages.error(request, error_text(exc))
+    return redirect("bulletin-edit", bulletin_id=bulletin_id)
+
+
+@login_required
 def media_list(request, bulletin_id: int):
     """The media table (htmx polls it while a file is being processed)."""
     bulletin = get_bulletin(request.user, bulletin_id)
     media = bulletin.media.order_by("id")
-    return render(request, "content/_media.html", {"bulletin": bulletin, "media": media})
+    can_delete = covers(request.user, "content.change", bulletin.unit)
+    return render(
+        request,
+        "content/_media.html",
+        {"bulletin": bulletin, "media": media, "can_delete": can_delete},
+    )
 
 
 def _serve(relative: str):

@@ -228,3 +228,20 @@ class RequestLimitsMiddleware:
             status=status,
         )
         return response
+
+
+class OneLineForbidden:
+    """Logging filter: a refused request (403) is one line with the user and the reason, not a
+    traceback; a 403 is an answer, not an error of the platform."""
+
+    def filter(self, record) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.exc_info:
+            exc = record.exc_info[1]
+            request = getattr(record, "request", None)
+            user = getattr(getattr(request, "user", None), "username", "") or "-"
+            line = record.getMessage()
+            record.msg = "%s (user=%s): %s"
+            record.args = (line, user, str(exc) or type(exc).__name__)
+            record.exc_info = None
+            record.exc_text = None
+        return True

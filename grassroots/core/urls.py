@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("", views.home, name="console-home"),
     path("nhat-ky/", views.audit_log, name="audit-log"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

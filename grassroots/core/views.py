@@ -9,15 +9,15 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from grassroots.accounts.policies import require
-from grassroots.accounts.scope import permission_paths, scope_paths
+from grassroots.accounts.scope import permission_paths
 from grassroots.units.models import Unit
 
-from . import slowclient
+from . import slowclient, workqueue
 from .errors import (
     DATABASE_RETRY_AFTER,
     database_detail,
@@ -26,6 +26,13 @@ from .errors import (
     problem_response,
 )
 from .models import ObjectChange
+
+
+def favicon(request):
+    """Clients that ask for /favicon.ico get the console's icon, not a 404."""
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("core/favicon.svg"))
 
 
 @never_cache
@@ -146,19 +153,37 @@ def readyz(request):
 
 @login_required
 def home(request):
-    """The console's landing page: the user's units and what they may do."""
-    units = Unit.objects.restrict(request.user, "units.view").filter(valid_to__isnull=True)
-    if request.user.is_superuser:
-        roots = units.filter(depth=0)
-    else:
-        roots = Unit.objects.filter(path__in=scope_paths(request.user, "units.view"))
+    """The console's landing page: the work waiting for this user, each kind linked to the work."""
+    from grassroots.accounts.choices import PERMISSIONS
+    from grassroots.accounts.models import RoleAssignment
+
+    work = workqueue.for_user(request.user)
+    assignments = (
+        RoleAssignment.objects.filter(user=request.user)
+        .select_related("role", "unit")
+        .order_by("unit__depth", "unit__name")
+    )
+    paths = permission_paths(request.user)
+    granted = sorted(
+        (str(label) for perm, label in PERMISSIONS.items() if perm in paths),
+        key=lambda s: s.lower(),
+    )
+    scope = []
+    for a in assignments:
+        communes = Unit.objects.current().filter(
+            path__startswith=a.unit.path, depth__gt=a.unit.depth
+        )
+        scope.append({"role": a.role.name, "unit": a.unit, "below": communes.count()})
     return render(
         request,
         "core/home.html",
         {
-            "roots": roots.order_by("name")[:10],
-            "unit_count": units.count(),
-            "permissions": sorted(permission_paths(request.user)),
+            # waiting work first, empty kinds after
+            "work": sorted(work.values(), key=lambda w: w.count == 0),
+            "returned": work.get("returned"),
+            "scope": scope,
+            "granted": granted,
+            "is_superuser": request.user.is_superuser,
         },
     )
 
@@ -177,7 +202,15 @@ def audit_log(request):
     if obj:
         qs = qs.filter(object_repr__icontains=obj[:100])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "core/audit.html", {"page": page, "unit": unit_code, "object": obj})
+    for change in page:
+        model = change.content_type.model_class() if change.content_type_id else None
+        change.kind = model._meta.verbose_name if model else change.content_type.model
+    units = Unit.objects.restrict(request.user, "core.audit").current().order_by("depth", "name")
+    return render(
+        request,
+        "core/audit.html",
+        {"page": page, "unit": unit_code, "object": obj, "units": units},
+    )
 
 
 def _wants_json(request) -> bool:

@@ -23,8 +23,11 @@ def _devices(request):
     require(request.user, "devices.view")
     qs = Device.objects.restrict(request.user, "devices.view").select_related("unit", "station")
     unit = request.GET.get("unit", "").strip()[:16]
-    if unit:
-        qs = qs.filter(unit__code=unit)
+    if unit:  # the unit and every unit under it
+        from grassroots.units.models import Unit
+
+        chosen = Unit.objects.filter(code=unit, valid_to__isnull=True).first()
+        qs = qs.filter(unit__path__startswith=chosen.path) if chosen else qs.none()
     tech = request.GET.get("technology", "")
     if tech in Technology.values:
         qs = qs.filter(technology=tech)

@@ -176,7 +176,8 @@ def submit_report(
 
 
 def rate(*, report: Report, stars: int, comment: str = "") -> Rating:
-    """The citizen rates the answer; a low rating reopens it when the unit chose so."""
+    """The citizen rates the answer, once per answer; a low rating reopens it when the unit chose
+    so (and a new answer can then be rated again)."""
     if not report.can_be_rated or report.is_hidden:
         raise ValidationError("Phản ánh này chưa có trả lời để đánh giá.")
     if not 1 <= int(stars) <= 5:
@@ -185,6 +186,11 @@ def rate(*, report: Report, stars: int, comment: str = "") -> Rating:
     if len(comment) > 2000:
         raise ValidationError("Nhận xét quá dài; tối đa 2000 ký tự.")
     with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report.pk)
+        if already_rated(report):
+            raise ValidationError(
+                "Bạn đã đánh giá trả lời này rồi; mỗi trả lời được đánh giá một lần."
+            )
         rating = Rating.objects.create(report=report, stars=int(stars), comment=comment)
         _event(report, EventKind.RATED, note=f"{stars}/5 {comment}"[:500])
         audit.record(rating, ChangeAction.CREATE)
@@ -192,6 +198,14 @@ def rate(*, report: Report, stars: int, comment: str = "") -> Rating:
         if cfg and cfg.reopen_on_low_rating and rating.stars <= cfg.low_rating_threshold:
             reopen(report=report, user=None, reason=f"Người dân đánh giá {rating.stars}/5.")
     return rating
+
+
+def already_rated(report: Report) -> Rating | None:
+    """The rating given to the report's current answer, if any."""
+    ratings = report.ratings.order_by("-created_at", "-id")
+    if report.answered_at:
+        ratings = ratings.filter(created_at__gte=report.answered_at)
+    return ratings.first()
 
 
 def unit_settings(unit: Unit) -> UnitSettings | None:

@@ -191,7 +191,7 @@ def citizen_track(request, code):
             "report": report,
             "events": events,
             "photos": report.photos.all(),
-            "rating": report.latest_rating(),
+            "rating": actions.already_rated(report),
             "rating_form": RatingForm(),
             "just_sent": request.GET.get("moi") == "1",
         },
@@ -386,8 +386,10 @@ def inbox(request):
     if request.GET.get("qua-han"):
         qs = qs.overdue()
     unit_code = request.GET.get("don-vi", "").strip()[:16]
-    if unit_code:
-        qs = qs.filter(Q(unit__code=unit_code) | Q(origin_unit__code=unit_code))
+    if unit_code:  # handled by or sent from the unit or a unit under it
+        chosen = Unit.objects.filter(code=unit_code, valid_to__isnull=True).first()
+        path = chosen.path if chosen else "-"
+        qs = qs.filter(Q(unit__path__startswith=path) | Q(origin_unit__path__startswith=path))
     q = request.GET.get("q", "").strip()[:100]
     if q:
         qs = qs.filter(Q(tracking_code__icontains=q) | Q(text__icontains=q))
@@ -449,15 +451,14 @@ def detail(request, report_id: int):
             "ratings": report.ratings.all(),
             "can_handle": can_handle,
             "officers": handlers_of(report.unit) if can_handle else [],
-            "answer_form": AnswerForm(
-                initial={
-                    "public_answer": report.public_answer,
-                    "private_answer": report.private_answer,
-                }
-            ),
+            # always empty: the answer already sent is shown above, never re-sent by accident
+            "answer_form": AnswerForm(),
             "close_form": CloseForm(),
-            "communes": _communes(),
-            "ancestors": ancestors,
+            "reroute_units": Unit.objects.current()
+            .filter(Q(pk__in=[u.pk for u in ancestors]) | Q(pk__in=_communes().values("pk")))
+            .exclude(pk=report.unit_id)
+            if can_handle
+            else [],
             "now": timezone.now(),
         },
     )
@@ -508,6 +509,14 @@ def act(request, report_id: int, action: str):
             form = AnswerForm(post)
             if not form.is_valid():
                 raise ValidationError("Trả lời chưa hợp lệ.")
+            data = form.cleaned_data
+            sent = (report.public_answer or "").strip(), (report.private_answer or "").strip()
+            posted = (
+                (data.get("public_answer") or "").strip(),
+                (data.get("private_answer") or "").strip(),
+            )
+            if any(sent) and posted == sent:  # a double click or a resent form
+                raise ValidationError("Trả lời này đã được gửi rồi; không gửi lại lần nữa.")
             actions.answer(report=report, user=request.user, **form.cleaned_data)
             messages.success(request, "Đã gửi trả lời.")
         elif action == "dong":

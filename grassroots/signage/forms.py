@@ -9,6 +9,7 @@ from grassroots.devices.choices import DeviceKind
 from grassroots.devices.models import Device
 from grassroots.units.choices import UnitKind
 from grassroots.units.models import Unit
+from grassroots.units.widgets import use_picker
 
 from .models import Layout
 
@@ -49,7 +50,9 @@ class PairForm(forms.Form):
 
 
 class LayoutForm(forms.ModelForm):
-    unit = forms.ModelChoiceField(label=_("Đơn vị"), queryset=Unit.objects.none())
+    unit = forms.ModelChoiceField(
+        label=_("Đơn vị"), queryset=Unit.objects.none(), to_field_name="code"
+    )
 
     class Meta:
         model = Layout
@@ -63,3 +66,4 @@ class LayoutForm(forms.ModelForm):
         self.fields["unit"].queryset = (
             Unit.objects.restrict(user, "signage.manage").current().order_by("path")
         )
+        use_picker(self.fields["unit"], multiple=False)

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from grassroots.broadcast.models_emergency import Emergency, EmergencyAck, EmergencyStatus
+from grassroots.core.errors import Problem
 from grassroots.core.gateway import discover, dispatch
 from grassroots.core.models import OutboxMessage
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B, EndpointContract, assert_problem, call
@@ -24,6 +25,17 @@ def device(code, **kw):
         serial=f"E-{next(_serial)}",
         technology="ip_4g",
         **kw,
+    )
+
+
+def grant_emergency(username, code):
+    """The province grants a commune operator the emergency right on their commune."""
+    from grassroots.accounts.models import Role, RoleAssignment, User
+
+    RoleAssignment.objects.get_or_create(
+        user=User.objects.get(username=username),
+        role=Role.objects.get(slug="emergency_operator"),
+        unit=get_unit(code),
     )
 
 
@@ -133,7 +145,8 @@ def test_resend_goes_to_each_device_that_has_not_acked_with_the_same_command_id(
     detail = call(client, "get", f"/api/v1/emergencies/{emergency.pk}", user=op).json()
     assert (detail["expected"], detail["acked"]) == (3, 2)
     assert not OutboxMessage.objects.filter(topic=f"grassroots/v1/dev/{other.pk}/cmd").exists()
-    # out of scope: 404; after stop: 409 with a message
+    # out of scope (operator2 holds the emergency right on its own commune only): 404
+    grant_emergency("operator2", COMMUNE_B)
     assert_problem(
         call(client, "post", f"/api/v1/emergencies/{emergency.pk}/resend", user=users["operator2"]),
         404,
@@ -211,24 +224,123 @@ def test_console_emergency_pages(
     client.force_login(users["operator"])
     page = client.get("/khan-cap/").content.decode()
     assert "Phường Phố Hiến" in page and "Xã Tân Hưng" not in page
+    body = {
+        "title": "Bão số 3",
+        "text": "Gió giật cấp 10.",
+        "repeat": "1",
+        "expires": "20",
+        "units": [COMMUNE_A],
+    }
+    # the first click only shows what would happen: area by name, devices, text to be read
+    review = client.post("/khan-cap/", {**body, "step": "review"})
+    assert review.status_code == 200
+    html = review.content.decode()
+    assert "Xác nhận phát khẩn cấp" in html and "Phường Phố Hiến" in html
+    assert '<dd class="col-sm-9" id="c-devices"><strong>1</strong>' in html
+    assert "Gió giật cấp 10." in html and 'id="c-preview"' in html
+    assert not Emergency.objects.exists() and not OutboxMessage.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/khan-cap/",
-            {
-                "title": "Bão số 3",
-                "text": "Gió giật cấp 10.",
-                "repeat": "1",
-                "expires": "20",
-                "units": [COMMUNE_A],
-            },
-        )
+        response = client.post("/khan-cap/", {**body, "step": "send"})
     assert response.status_code == 302
     detail = client.get(response["Location"]).content.decode()
     assert "Bão số 3" in detail and 'id="expected">1<' in detail
     assert 'id="e-resend"' in detail
     resent = client.post(response["Location"], {"action": "resend"}, follow=True)
     assert "Đã gửi lại cho 1 thiết bị chưa xác nhận." in resent.content.decode()
-    bad = client.post("/khan-cap/", {"title": "X", "text": "Y", "units": [COMMUNE_B]})
+    bad = client.post(
+        "/khan-cap/", {"title": "X", "text": "Y", "units": [COMMUNE_B], "step": "review"}
+    )
     assert "ngoài phạm vi" in bad.content.decode()
     fleet = client.get("/thiet-bi/giam-sat/").content.decode()
     assert "Loa 11953" in fleet
+
+
+@pytest.mark.django_db
+def test_an_unknown_bulletin_is_reported_as_a_bulletin_not_as_a_unit(client, users):
+    client.force_login(users["operator"])
+    body = {"title": "X", "units": [COMMUNE_A], "bulletin_id": "99999", "step": "review"}
+    html = client.post("/khan-cap/", body).content.decode()
+    assert "Không tìm thấy bản tin đã chọn" in html
+    assert "Có đơn vị không tồn tại" not in html
+
+
+@pytest.mark.django_db
+def test_bulletins_are_found_by_title_without_diacritics(client, users):
+    from grassroots.signage.tests.helpers import approved_bulletin
+
+    b = approved_bulletin(COMMUNE_A, "Cảnh báo lũ quét khẩn")
+    client.force_login(users["operator"])
+    html = client.get("/khan-cap/ban-tin/", {"q": "canh bao lu"}).content.decode()
+    assert f'value="{b.pk}"' in html and "Cảnh báo lũ quét khẩn" in html
+    assert "Không có bản tin" in client.get("/khan-cap/ban-tin/", {"q": "zzzz"}).content.decode()
+
+
+@pytest.mark.django_db
+def test_operators_hold_the_emergency_right_only_where_the_province_grants_it(client, users):
+    from grassroots.accounts.models import Role
+
+    assert "broadcast.emergency" not in Role.objects.get(slug="operator").permissions
+    # the demo grants Phố Hiến (operator) and not Tân Hưng (operator2)
+    assert_problem(start(client, users["operator2"], units=[COMMUNE_B]), 403)
+    client.force_login(users["operator2"])
+    page = client.get("/khan-cap/").content.decode()
+    assert 'id="emergency-form"' not in page and "do cấp tỉnh cấp" in page
+    grant_emergency("operator2", COMMUNE_B)
+    client.force_login(users["operator2"])
+    assert 'id="emergency-form"' in client.get("/khan-cap/").content.decode()
+
+
+@pytest.mark.django_db
+def test_two_person_rule_a_second_officer_confirms_within_the_deadline(
+    client, users, immediate_tasks, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    from grassroots.broadcast import emergency as actions
+    from grassroots.core.models import ObjectChange
+
+    policy = actions.set_policy(
+        user=users["admin"], unit_code=COMMUNE_A, two_person=True, confirm_minutes=5
+    )
+    assert ObjectChange.objects.filter(object_id=str(policy.pk)).exists()
+    device(COMMUNE_A)
+    response = start(client, users["operator"], units=[COMMUNE_A])
+    assert response.status_code == 201, response.content
+    e = Emergency.objects.get(pk=response.json()["id"])
+    assert e.status == EmergencyStatus.AWAITING and not OutboxMessage.objects.exists()
+    # the one who started it cannot be the second person
+    client.force_login(users["operator"])
+    own = client.post(f"/khan-cap/{e.pk}/", {"action": "confirm"}, follow=True)
+    assert "cán bộ thứ hai" in own.content.decode()
+    e.refresh_from_db()
+    assert e.status == EmergencyStatus.AWAITING
+    # a second officer with the right over the area confirms: now it goes on air
+    client.force_login(users["admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        ok = client.post(f"/khan-cap/{e.pk}/", {"action": "confirm"}, follow=True)
+    assert "Đã xác nhận" in ok.content.decode()
+    e.refresh_from_db()
+    assert e.status == EmergencyStatus.ACTIVE and e.confirmed_by == users["admin"]
+    assert OutboxMessage.objects.filter(topic=f"grassroots/v1/unit/{COMMUNE_A}/cmd").exists()
+    assert ObjectChange.objects.filter(object_id=str(e.pk), comment="confirm").exists()
+    # the API confirms through the same action (and refuses the one who started it)
+    by_api = start(client, users["operator"], units=[COMMUNE_A]).json()["id"]
+    assert_problem(
+        call(client, "post", f"/api/v1/emergencies/{by_api}/confirm", user=users["operator"]),
+        403,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        done = call(client, "post", f"/api/v1/emergencies/{by_api}/confirm", user=users["admin"])
+    assert done.status_code == 200, done.content
+    assert Emergency.objects.get(pk=by_api).status == EmergencyStatus.ACTIVE
+    # too late: the deadline passes, the confirmation is refused and the order expires
+    late = start(client, users["operator"], units=[COMMUNE_A]).json()["id"]
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=6), tick=False):
+        with pytest.raises(Problem) as exc:
+            actions.confirm(user=users["admin"], emergency_id=late)
+        assert exc.value.status == 409
+        actions.expire_due()
+    assert Emergency.objects.get(pk=late).status == EmergencyStatus.EXPIRED

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from grassroots.core.models import ObjectChange
 from grassroots.core.testing import (
@@ -318,6 +319,11 @@ def test_low_rating_reopens_when_unit_chose_so(client, users):
     actions.rate(report=r, stars=4, comment="Tốt")
     r.refresh_from_db()
     assert r.status == ReportStatus.CLOSED
+    # one rating per answer
+    with pytest.raises(ValidationError, match="một lần"):
+        actions.rate(report=r, stars=1, comment="Đổi ý")
+    r = make_report(COMMUNE_A)
+    actions.answer(report=r, user=users["operator"], public_answer="Xong", resolution="resolved")
     actions.rate(report=r, stars=1, comment="Chưa xử lý gì cả")
     r.refresh_from_db()
     assert r.status == ReportStatus.IN_PROGRESS and r.events.filter(kind="reopened").exists()

@@ -283,6 +283,13 @@ def test_citizen_sees_answer_and_rates(client, users):
         f"/phan-anh/theo-doi/{report.tracking_code}/danh-gia/", {"stars": "9"}, follow=True
     )
     assert "Hãy chọn số sao" in bad.content.decode() and Rating.objects.count() == 1
+    # once per answer: the form is gone, and a second post is refused
+    page = client.get(f"/phan-anh/theo-doi/{report.tracking_code}/").content.decode()
+    assert 'id="rating-done"' in page and 'id="rate-button"' not in page
+    again = client.post(
+        f"/phan-anh/theo-doi/{report.tracking_code}/danh-gia/", {"stars": "1"}, follow=True
+    )
+    assert "một lần" in again.content.decode() and Rating.objects.count() == 1
 
 
 @pytest.mark.django_db

@@ -1,0 +1,77 @@
+"""The console's navigation: groups of pages, each shown only to users who may open it, with
+counters of the work waiting behind it."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
+
+from grassroots.accounts.scope import has_perm_anywhere
+
+from . import workqueue
+
+# group label, [(label, url name, permission the page requires, work counter key or "")]
+GROUPS = [
+    (_("Nội dung"), [
+        (_("Bản tin"), "bulletin-archive", "content.view", "returned"),
+        (_("Soạn bản tin"), "bulletin-new", "content.add", ""),
+        (_("Chờ duyệt"), "bulletin-queue", "content.approve", "approvals"),
+        (_("Hộp thư bản tin"), "bulletin-inbox", "content.view", "inbox"),
+    ]),
+    (_("Phát thanh"), [
+        (_("Đài truyền thanh, lịch phát"), "station-list", "broadcast.view", "proposals"),
+        (_("Phát khẩn cấp"), "emergency-list", "broadcast.view", "emergencies"),
+        (_("Thiết bị, kiểm kê"), "device-list", "devices.view", ""),
+    ]),
+    (_("Bảng tin"), [
+        (_("Bảng tin điện tử"), "signage-console", "signage.view", ""),
+        (_("Bố cục, danh sách phát"), "signage-layouts", "signage.view", ""),
+    ]),
+    (_("Phản ánh"), [
+        (_("Phản ánh của người dân"), "feedback-inbox", "feedback.view", "reports"),
+        (_("Kiểm duyệt"), "feedback-moderation", "feedback.handle", ""),
+        (_("Khoá Open311"), "feedback-keys", "accounts.manage", ""),
+    ]),
+    (_("Giám sát"), [
+        (_("Giám sát thiết bị"), "device-fleet", "devices.view", "offline"),
+        (_("Báo cáo phát bản tin"), "bulletin-airplay", "broadcast.view", ""),
+        (_("Kế hoạch chuyển đổi IP"), "conversion-plan", "broadcast.view", ""),
+        (_("Nhật ký thay đổi"), "audit-log", "core.audit", ""),
+    ]),
+    (_("Quản trị"), [
+        (_("Đơn vị hành chính"), "unit-tree", "units.view", ""),
+        (_("Người dùng"), "user-list", "accounts.manage", ""),
+        (_("Vai trò"), "role-list", "accounts.manage", ""),
+    ]),
+]  # fmt: skip
+
+
+def build(user) -> dict:
+    """Groups and links the user may open, each with its count of waiting work."""
+    if not getattr(user, "is_authenticated", False):
+        return {"groups": [], "emergency": False}
+    work = workqueue.for_user(user, items=False)
+    groups = []
+    for label, entries in GROUPS:
+        links = []
+        for text, url_name, perm, key in entries:
+            if not has_perm_anywhere(user, perm):
+                continue
+            count = work[key].count if key in work else 0
+            links.append({"label": str(text), "url": reverse(url_name), "count": count,
+                          "name": url_name})  # fmt: skip
+        if links:
+            groups.append(
+                {"label": str(label), "links": links, "count": sum(x["count"] for x in links)}
+            )
+    return {
+        "groups": groups,
+        "emergency": has_perm_anywhere(user, "broadcast.emergency"),
+        "live": work["emergencies"].count if "emergencies" in work else 0,
+    }
+
+
+def console_nav(request) -> dict:
+    """Context processor: `console_nav`, computed only when a template reads it."""
+    return {"console_nav": SimpleLazyObject(lambda: build(request.user))}
