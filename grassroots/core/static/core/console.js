@@ -8,7 +8,20 @@
   });
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      return;
+    }
+    // a form sent once is not sent twice by a second click (e.g. an answer to a citizen)
+    var once = event.target.closest("form[data-disable-on-submit]");
+    if (once) {
+      // after the form data is taken (a disabled submitter would drop its own name=value)
+      setTimeout(function () {
+        once.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+          b.disabled = true;
+        });
+      }, 0);
+    }
   }, true);
   // Forms rendered by Django without Bootstrap classes get them here.
   document.querySelectorAll("form[data-bs-controls] input, form[data-bs-controls] select")
