@@ -219,7 +219,12 @@ def test_a_scheduled_bulletin_and_a_relay_air_on_the_commune(
     html = report.content.decode()
     assert f'data-unit="{COMMUNE_A}"' in html and 'data-state="aired"' in html, html
 
-    # A stream relay of the provincial radio, placed by the commune a few seconds ahead.
+    # A stream relay of the provincial radio (a source the province allows), placed by the
+    # commune a few seconds ahead.
+    from grassroots.broadcast.models import RelaySource
+
+    stream = "http://127.0.0.1:9/hung-yen.ogg"
+    RelaySource.objects.create(unit=unit("33"), name="Đài PT-TH Hưng Yên", url=stream)
     relay_slot = (timezone.now() + timedelta(seconds=6)).replace(microsecond=0)
     relay = {
         "unit": COMMUNE_A,
@@ -228,7 +233,7 @@ def test_a_scheduled_bulletin_and_a_relay_air_on_the_commune(
         "priority": "normal",
         "starts_at": relay_slot.isoformat(),
         "duration_seconds": 4,
-        "relay": {"type": "stream", "url": "http://127.0.0.1:9/hung-yen.ogg"},
+        "relay": {"type": "stream", "url": stream},
     }
     answer = call(client, "post", "/api/v1/schedules", user=users["operator"], body=relay)
     assert answer.status_code == 201, answer.content

@@ -92,8 +92,17 @@ def agent_for(tmp_path):
         agent.store.close()
 
 
+def allow_stream(url: str) -> None:
+    """The province lists a stream its communes may relay (only listed streams go on air)."""
+    from grassroots.broadcast.models import RelaySource
+    from grassroots.core.testing import unit
+
+    RelaySource.objects.get_or_create(unit=unit("33"), url=url, defaults={"name": "VOV1"})
+
+
 def test_a_compiled_manifest_with_every_item_kind_is_read_by_the_agent(users, client):
     device = speaker()
+    allow_stream("https://stream.example/vov1.ogg")
     with time_machine.travel(NOW, tick=False):
         bulletin = make_bulletin(COMMUNE_A, status="published", title="Lịch tiêm phòng")
         audio_for(bulletin)
@@ -292,6 +301,7 @@ def test_the_agents_state_and_asrun_are_stored_by_the_gateway(users, client, age
     from grassroots_agent.clock import ManualClock
 
     device = speaker()
+    allow_stream("https://stream.example/vov1.ogg")
     with time_machine.travel(NOW, tick=False):
         relay = {
             "unit": COMMUNE_A,
