@@ -13,7 +13,7 @@ from grassroots.core.models import ObjectChange
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B
 from grassroots.signage.models import Playlist
 
-from .factories import MEDIA, PolicyFactory, station, vn
+from .factories import PolicyFactory, station, store_media, vn
 from .test_content_bridge import audio_for
 
 pytestmark = pytest.mark.django_db
@@ -238,7 +238,6 @@ def test_inbox_to_station_and_boards(client, users, django_capture_on_commit_cal
 def test_bulletin_slot_from_media_list(client, users):
     a = station(COMMUNE_A)
     client.force_login(users["operator"])
-    assert MEDIA  # the API path is covered elsewhere; the console needs an approved revision
     response = client.post(
         f"/dai-truyen-thanh/{a.pk}/lich/moi/",
         slot(kind="bulletin", priority="emergency", revision=""),
@@ -260,7 +259,7 @@ def test_priority_clash_is_flagged_and_the_commune_orders_it(client, users):
                 kind="bulletin",
                 starts_at=vn(1, 7),
                 duration_seconds=300,
-                media=MEDIA,
+                media=store_media(COMMUNE_A),
             )
             made.append(
                 actions.create_item(user=users["operator"], unit=unit(COMMUNE_A), data=data)[0]
