@@ -185,10 +185,11 @@ def test_last_province_admin_cannot_remove_own_admin_assignment(client, users):
     """Finding 14.6: the only province admin deleted their own assignment (204) and nobody
     could administer the province afterwards."""
     from grassroots.accounts import actions
+    from grassroots.accounts.choices import RoleSlug
     from grassroots.accounts.models import RoleAssignment
 
     admin = users["admin"]
-    (own,) = RoleAssignment.objects.filter(user=admin)
+    (own,) = RoleAssignment.objects.filter(user=admin, role__slug=RoleSlug.PROVINCE_ADMIN)
     body = assert_problem(call(client, "delete", f"/api/v1/assignments/{own.pk}", user=admin), 422)
     assert "quản trị" in body["detail"]
     assert RoleAssignment.objects.filter(pk=own.pk).exists()
@@ -201,5 +202,5 @@ def test_last_province_admin_cannot_remove_own_admin_assignment(client, users):
     assert call(client, "delete", f"/api/v1/assignments/{own.pk}", user=admin).status_code == 204
     assert_problem(call(client, "delete", f"/api/v1/assignments/{added.pk}", user=second), 422)
     # Other assignments (no admin right) are removed as before.
-    (op,) = RoleAssignment.objects.filter(user=users["operator"])
+    (op,) = RoleAssignment.objects.filter(user=users["operator"], role__slug=RoleSlug.OPERATOR)
     assert call(client, "delete", f"/api/v1/assignments/{op.pk}", user=second).status_code == 204

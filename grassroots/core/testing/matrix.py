@@ -96,6 +96,8 @@ RULES: dict[str, Rule] = {
     "POST /emergencies": perm("broadcast.emergency"),
     "POST /emergencies/{emergency_id}/stop": perm("broadcast.emergency"),
     "POST /emergencies/{emergency_id}/resend": perm("broadcast.emergency"),
+    # the second officer of the two-person rule (not the one who started it)
+    "POST /emergencies/{emergency_id}/confirm": perm("broadcast.emergency"),
     "POST /devices/enrol": Rule(kind=PUBLIC, why="one-time code; wrong codes rate-limited"),
     "POST /devices/{device_id}/authorise": perm("devices.manage"),
     "POST /devices/{device_id}/revoke": perm("devices.manage"),
@@ -238,7 +240,7 @@ class World:
         self.report = make_report(COMMUNE_A)
         self.other_report = make_report(COMMUNE_A, text="Đèn đường hỏng")
         self.playlist = signage.save_playlist(user=users["operator"], unit=a, data={"name": "Sáng"})
-        self.assignment = RoleAssignment.objects.get(user=users["operator"])
+        self.assignment = RoleAssignment.objects.get(user=users["operator"], role__slug="operator")
         from grassroots.accounts.models import ApiToken
 
         self.operator_token_id = ApiToken.objects.issue(user=users["operator"], name="other")[0].pk
@@ -356,8 +358,17 @@ BODIES: dict[str, Any] = {
 
 
 def holds(caller: str, permission: str) -> bool:
-    """Whether a demo role holds the permission at all (built-in role permissions)."""
-    return caller in ROLE_OF and permission in DEFAULT_ROLE_PERMISSIONS[ROLE_OF[caller]]
+    """Whether a demo user holds the permission at all: their built-in role, or a right the
+    province granted them (the demo grants `operator` the emergency right on Phố Hiến)."""
+    if caller not in ROLE_OF:
+        return False
+    if permission in DEFAULT_ROLE_PERMISSIONS[ROLE_OF[caller]]:
+        return True
+    from grassroots.accounts.models import User
+    from grassroots.accounts.scope import has_perm_anywhere
+
+    user = User.objects.filter(username=caller).first()
+    return bool(user and has_perm_anywhere(user, permission))
 
 
 def covers_commune_a(caller: str) -> bool:
@@ -483,6 +494,7 @@ def console_urls(world: World) -> list[str]:
         "playlist_id": world.playlist.pk,
         "report_id": world.report.pk,
         "task_id": "x",
+        "item_id": world.item.pk,
     }
     out = []
     for route, _name in console_routes():
@@ -495,7 +507,8 @@ def console_urls(world: World) -> list[str]:
             elif param in SLUG_VALUES:
                 choices = [c + [(param, v)] for c in choices for v in SLUG_VALUES[param]]
             else:
-                choices = [c + [(param, ids[param])] for c in choices]
+                # a parameter the world has no object for gets 0 (a 404 writes nothing either)
+                choices = [c + [(param, ids.get(param, 0))] for c in choices]
         for choice in choices:
             url = route
             for param, value in choice:

@@ -80,9 +80,12 @@ def test_huge_integers_in_json_bodies_are_422(client, users):
         "/api/v1/bulletins/search?q=%00",
     ],
 )
-def test_nul_characters_are_422_not_500(client, users, url):
-    """Found by schemathesis: PostgreSQL cannot hold NUL in text, psycopg raised ValueError."""
-    assert_problem(call(client, "get", url, user=users["admin"]), 422)
+def test_nul_characters_are_never_a_500(client, users, url):
+    """Found by schemathesis: PostgreSQL cannot hold NUL in text, psycopg raised ValueError.
+    Query strings are cleaned where they enter (control characters removed, core.text), so the
+    NUL never reaches the database; a NUL left in an argument would answer 422."""
+    response = call(client, "get", url, user=users["admin"])
+    assert response.status_code in (200, 422), response.content[:300]
 
 
 def test_nul_in_a_console_query_is_not_a_500(client, users):
