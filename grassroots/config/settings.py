@@ -183,6 +183,8 @@ GRASSROOTS = {
     "GATEWAY_STATE": HOME / "gateway",
     # one per gateway process sharing a broker: its MQTT client id and persistent session
     "GATEWAY_ID": os.environ.get("GRASSROOTS_GATEWAY_ID", "1"),
+    # several gateways on one broker share the device traffic ($share); one subscribes plainly
+    "GATEWAY_SHARED": os.environ.get("GRASSROOTS_GATEWAY_SHARED", "") in ("1", "true", "yes"),
     # Public base URL used in links sent to citizens (email, SMS).
     "SITE_URL": os.environ.get("GRASSROOTS_SITE_URL", ""),
     # Dotted path of the SMS gateway backend (`send(phone, text)`); the default only logs.

@@ -377,3 +377,18 @@ def test_emqx_hook_matrix(client, demo, monkeypatch, settings, tmp_path):
             if got != expected:
                 wrong[(kind, "publish", form)] = got
     assert not wrong, wrong
+
+
+def test_one_gateway_subscribes_plainly_several_share_an_unguessable_group(settings):
+    """A plain subscription survives a broker restart (Mosquitto does not restore `$share`), and
+    no device can take a turn of it; `$share/` only when several gateways split the load."""
+    from grassroots.core.gateway import device_topics
+
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "GATEWAY_SHARED": False}
+    assert device_topics("secret") == [f"{R}/dev/+/state", f"{R}/dev/+/events"]
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "GATEWAY_SHARED": True}
+    group = mqtt_acl.share_group("secret")
+    assert device_topics("secret") == [
+        f"$share/{group}/{R}/dev/+/state",
+        f"$share/{group}/{R}/dev/+/events",
+    ]
