@@ -22,15 +22,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import pytest
+
+from .publisher import TelemetryPublisher
 
 pytestmark = [
     pytest.mark.mqtt,
@@ -69,55 +68,6 @@ def _wait(cond, timeout, what):
         time.sleep(0.2)
 
 
-class Publisher(threading.Thread):
-    """A device sending telemetry events (QoS 1); `accepted` holds the ids the broker PUBACKed."""
-
-    def __init__(self, device_id: str, password: str, port: int, rate: float) -> None:
-        super().__init__(daemon=True)
-        self.device_id = device_id
-        self.interval = 1.0 / rate
-        self.accepted: set[str] = set()
-        self.when: dict[str, float] = {}  # event id → when the broker accepted it (monotonic)
-        self.pending: dict[int, str] = {}
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2, client_id=f"pub-{device_id}", protocol=paho.MQTTv5
-        )
-        self.client.username_pw_set(f"dev-{device_id}", password)
-        self.client.on_publish = self._acked
-        self.client.reconnect_delay_set(0.2, 2)
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _acked(self, client, userdata, mid, reason_code, properties):
-        with self.lock:
-            event_id = self.pending.pop(mid, None)
-            if event_id and not reason_code.is_failure:
-                self.accepted.add(event_id)
-                self.when[event_id] = time.monotonic()
-
-    def run(self) -> None:
-        topic = f"grassroots/v1/dev/{self.device_id}/events"
-        while not self.halt.is_set():
-            event_id = uuid.uuid4().hex
-            body = {"type": "telemetry", "id": event_id, "device": self.device_id}
-            with self.lock:
-                info = self.client.publish(topic, json.dumps(body).encode(), qos=1)
-                if info.rc == paho.MQTT_ERR_SUCCESS or info.rc == paho.MQTT_ERR_NO_CONN:
-                    self.pending[info.mid] = event_id
-            self.halt.wait(self.interval)
-
-    def finish(self) -> None:
-        self.halt.set()
-        self.join(5)
-        deadline = time.monotonic() + 15
-        while self.pending and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
 def test_chaos_nothing_accepted_is_lost(tmp_path):
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MQTT_URL")}
@@ -149,7 +99,7 @@ def test_chaos_nothing_accepted_is_lost(tmp_path):
         start_new_session=True,
     )
     sim = None
-    publishers: list[Publisher] = []
+    publishers: list[TelemetryPublisher] = []
     rng = random.Random(14)
     report: dict = {}
 
@@ -183,7 +133,9 @@ def test_chaos_nothing_accepted_is_lost(tmp_path):
         creds = json.loads((home / "simulator" / "credentials.json").read_text())
         mqtt_port = int(env["GRASSROOTS_MQTT_PORT"])
         for device_id in sorted(creds, key=int)[:10]:
-            publishers.append(Publisher(device_id, creds[device_id]["password"], mqtt_port, 20))
+            publishers.append(
+                TelemetryPublisher(device_id, creds[device_id]["password"], mqtt_port, 0.05)
+            )
         for p in publishers:
             p.start()
         login = json.dumps({"username": "admin", "password": "grassroots-demo"}).encode()

@@ -8,21 +8,19 @@ the broker accepted (PUBACKed to its device) must end up stored, once.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import subprocess
 import sys
-import threading
 import time
-import uuid
 
-import paho.mqtt.client as paho
 import pytest
 from django.db import connection
 
 from grassroots.core import broker
+
+from .publisher import TelemetryPublisher
 
 pytestmark = [pytest.mark.mqtt]
 
@@ -35,54 +33,6 @@ def _database_url() -> str:
     user = s.get("USER") or "postgres"
     auth = f"{user}:{s['PASSWORD']}" if s.get("PASSWORD") else user
     return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
-
-
-class Device(threading.Thread):
-    """One device publishing a telemetry event every `interval` s; remembers what the broker
-    acknowledged (accepted) by event id."""
-
-    def __init__(self, spec: dict, port: int, interval: float) -> None:
-        super().__init__(daemon=True)
-        self.spec = spec
-        self.interval = interval
-        self.accepted: set[str] = set()
-        self.pending: dict[int, str] = {}
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2,
-            client_id=f"dev-{spec['id']}",
-            protocol=paho.MQTTv5,
-        )
-        self.client.username_pw_set(spec["username"], spec["password"])
-        self.client.on_publish = self._acked
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _acked(self, client, userdata, mid, reason_code, properties):
-        with self.lock:
-            event_id = self.pending.pop(mid, None)
-            if event_id and not reason_code.is_failure:
-                self.accepted.add(event_id)
-
-    def run(self) -> None:
-        topic = f"grassroots/v1/dev/{self.spec['id']}/events"
-        while not self.halt.is_set():
-            event_id = uuid.uuid4().hex
-            body = {"type": "telemetry", "id": event_id, "device": self.spec["id"]}
-            with self.lock:
-                info = self.client.publish(topic, json.dumps(body).encode(), qos=1)
-                self.pending[info.mid] = event_id
-            self.halt.wait(self.interval)
-
-    def stop(self) -> None:
-        self.halt.set()
-        self.join(5)
-        deadline = time.monotonic() + 10
-        while self.pending and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -117,7 +67,7 @@ def test_a_gateway_killed_at_random_loses_no_device_message(tmp_path, settings):
         )
 
     gw = gateway()
-    devices: list[Device] = []
+    devices: list[TelemetryPublisher] = []
     rng = random.Random(12)
     kills = 0
     try:
@@ -127,7 +77,9 @@ def test_a_gateway_killed_at_random_loses_no_device_message(tmp_path, settings):
         while b"gateway connected" not in (tmp_path / "gateway.log").read_bytes():
             assert time.monotonic() < deadline, "the gateway did not connect"
             time.sleep(0.1)
-        devices = [Device(s, port, interval=0.05) for s in specs]  # 160 events/s in all
+        devices = [
+            TelemetryPublisher(s["id"], s["password"], port, 0.05) for s in specs
+        ]  # 160 events/s in all
         for d in devices:
             d.start()
         # kill the gateway at random moments while events flow, and start it again
@@ -140,7 +92,7 @@ def test_a_gateway_killed_at_random_loses_no_device_message(tmp_path, settings):
             gw = gateway()
         time.sleep(1.5)
         for d in devices:
-            d.stop()
+            d.finish()
         accepted = set().union(*(d.accepted for d in devices))
         assert len(accepted) > 500, "the devices could not publish"
         stored: set[str] = set()

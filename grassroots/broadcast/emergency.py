@@ -73,16 +73,7 @@ def plan(*, user, unit_codes: list[str], bulletin_id: int | None = None) -> dict
         raise Problem(404, "Có đơn vị không tồn tại hoặc nằm ngoài phạm vi phát khẩn cấp của bạn.")
     bulletin, media = None, []
     if bulletin_id is not None:
-        from grassroots.content.models import Bulletin
-
-        bulletin = Bulletin.objects.visible_to(user).filter(pk=bulletin_id).first()
-        if bulletin is None:
-            raise Problem(
-                404,
-                "Không tìm thấy bản tin đã chọn, hoặc bản tin nằm ngoài phạm vi của bạn. "
-                "Hãy tìm bản tin theo tiêu đề rồi chọn lại.",
-            )
-        media = _media_of_bulletin(bulletin)
+        bulletin, media = _chosen_bulletin(user, bulletin_id)
     return {
         "units": units,
         "devices": devices_under(units).count(),
@@ -90,6 +81,20 @@ def plan(*, user, unit_codes: list[str], bulletin_id: int | None = None) -> dict
         "media": media,
         "two_person": two_person_minutes(units),
     }
+
+
+def _chosen_bulletin(user, bulletin_id: int):
+    """(bulletin, its approved audio) of a bulletin the user may see; 404 in Vietnamese."""
+    from grassroots.content.models import Bulletin
+
+    bulletin = Bulletin.objects.visible_to(user).filter(pk=bulletin_id).first()
+    if bulletin is None:
+        raise Problem(
+            404,
+            "Không tìm thấy bản tin đã chọn, hoặc bản tin nằm ngoài phạm vi của bạn. "
+            "Hãy tìm bản tin theo tiêu đề rồi chọn lại.",
+        )
+    return bulletin, _media_of_bulletin(bulletin)
 
 
 def _media_of_bulletin(bulletin) -> list[dict[str, Any]]:
@@ -134,16 +139,7 @@ def start(
     bulletin = None
     media: list[dict] = []
     if bulletin_id is not None:
-        from grassroots.content.models import Bulletin
-
-        bulletin = Bulletin.objects.visible_to(user).filter(pk=bulletin_id).first()
-        if bulletin is None:
-            raise Problem(
-                404,
-                "Không tìm thấy bản tin đã chọn, hoặc bản tin nằm ngoài phạm vi của bạn. "
-                "Hãy tìm bản tin theo tiêu đề rồi chọn lại.",
-            )
-        media = _media_of_bulletin(bulletin)
+        bulletin, media = _chosen_bulletin(user, bulletin_id)
     elif not text.strip():
         raise Problem(422, "Cần chọn một bản tin đã duyệt hoặc nhập nội dung để đọc (TTS).")
     emergency = Emergency.objects.create(

@@ -186,7 +186,10 @@ def test_a_backlog_is_taken_in_full_batches_and_nothing_is_lost(
     pub.loop_stop()
     sizes = [len(b) for b in seen[1:]]
     assert max(sizes) == gateway.BATCH, sizes
-    assert len(sizes) <= 6, sizes
+    # the gateway acknowledges only what it stored, so the broker holds back what exceeds its
+    # window of unacknowledged messages (max_inflight_messages 1000) until a batch is stored:
+    # the tail arrives in a few smaller batches (a read per message would make hundreds)
+    assert len(sizes) <= 10, sizes
     payloads = [p for b in seen for _, p in b]
     assert len(set(payloads)) == 1501
 
