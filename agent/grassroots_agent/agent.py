@@ -382,12 +382,6 @@ class Agent:
             fields["detail"] = detail[:500]
         self.event("ack", **fields)
 
-    def targets_me(self, target: Any) -> bool:
-        try:
-            return wire.Target.model_validate(target).covers(self.id, self.cfg.units)
-        except ValueError:
-            return False
-
     def check(self, cmd: wire.Command) -> None:
         """The time window, judged by the server's time as this device knows it."""
         now = self.clock.now()

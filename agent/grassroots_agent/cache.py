@@ -54,16 +54,10 @@ class MediaRef:
 
     @classmethod
     def from_dict(cls, data: dict) -> MediaRef:
-        sha = str(data["sha256"]).lower()
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            raise ValueError(f"bad sha256 {sha!r}")
-        duration = data.get("duration")
-        return cls(
-            url=str(data["url"]),
-            sha256=sha,
-            size=int(data["size"]),
-            duration=float(duration) if duration is not None else None,
-        )
+        """From the wire form, checked by the protocol's definition (grassroots_protocol)."""
+        from grassroots_protocol import MediaRef as WireMediaRef
+
+        return cls.from_wire(WireMediaRef.model_validate(data))
 
 
 def file_sha256(path: Path) -> str:

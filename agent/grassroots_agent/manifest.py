@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from grassroots_agent.cache import HttpClient, MediaRef
-from grassroots_agent.clock import iso, parse_time
+from grassroots_agent.clock import iso
 from grassroots_agent.signing import EnvelopeError, open_envelope
 from grassroots_protocol import messages as wire
 
@@ -69,11 +69,6 @@ class Item:
             word=item.priority,
         )
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Item:
-        """An item from its wire form (validated by the protocol; ProtocolError if it is bad)."""
-        return cls.from_wire(wire.ManifestItem.model_validate(data))
-
 
 @dataclass
 class Manifest:
@@ -89,11 +84,11 @@ class Manifest:
 
     @property
     def generated_at(self) -> datetime | None:
-        return parse_time(self.payload.get("generated_at"))
+        return wire.parse_time(self.payload["generated_at"])
 
     @property
     def valid_until(self) -> datetime | None:
-        return parse_time(self.payload.get("valid_until"))
+        return wire.parse_time(self.payload["valid_until"])
 
 
 def verify(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -421,15 +421,6 @@ def configure_board(*, user, board: Board, data: dict) -> Board:
 
 
 # --- state, proofs, screenshots --------------------------------------------------------------
-
-
-def _parse_time(value) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else None
 
 
 def record_state(*, board: Board, state: dict, via: str = "http") -> Board:

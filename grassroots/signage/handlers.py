@@ -8,6 +8,7 @@ import logging
 from grassroots.core.gateway import handles
 from grassroots.core.text import clean_data
 from grassroots.devices.protocol import device_id_from_topic
+from grassroots_protocol import messages as wire
 
 log = logging.getLogger("grassroots.signage")
 
@@ -40,6 +41,10 @@ def board_state(items: list[tuple[str, bytes]]) -> None:
     from .actions import record_state
 
     for board, body in _boards(items):
+        try:
+            wire.parse_state(body)
+        except wire.ProtocolError:
+            continue  # kept and logged by the devices handler, naming the field
         record_state(board=board, state=body, via="mqtt")
 
 
@@ -48,5 +53,9 @@ def board_events(items: list[tuple[str, bytes]]) -> None:
     from .actions import record_proofs
 
     for board, body in _boards(items):
-        if body.get("type") == "display" and isinstance(body.get("entries"), list):
+        try:
+            event = wire.parse_event(body)
+        except wire.ProtocolError:
+            continue  # kept as a `protocol` fault by the devices handler
+        if isinstance(event, wire.Display):
             record_proofs(board=board, entries=body["entries"])

@@ -9,7 +9,6 @@ other side cannot read fails at once, naming the field.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -666,7 +665,3 @@ def parse_display_proof(data: Any) -> DisplayProof:
 
 def parse_asrun_entry(data: Any) -> AsRunEntry:
     return _parse("asrun", AsRunEntry.model_validate, data)
-
-
-def is_uuid(value: str) -> bool:
-    return bool(re.match(_UUID, value))

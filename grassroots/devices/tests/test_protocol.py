@@ -41,3 +41,10 @@ def test_unit_commands_go_once_per_unit_topic():
     assert [r.topic for r in rows] == ["grassroots/v1/unit/11953/cmd", "grassroots/v1/unit/33/cmd"]
     assert json.loads(OutboxMessage.objects.first().payload) == envelope
     assert protocol.device_id_from_topic("grassroots/v1/dev/42/events") == "42"
+
+
+def test_command_types_are_the_protocols():
+    """The server's list of command types is the wire protocol's (one definition)."""
+    from grassroots_protocol import COMMAND_TYPES
+
+    assert set(protocol.CommandType.values) == set(COMMAND_TYPES)

@@ -469,3 +469,29 @@ def test_playlist_console_form(client, demo):
     assert list(playlist.boards.all()) == []
     client.force_login(user("operator2"))
     assert client.get(f"/bang-tin-dien-tu/danh-sach/{playlist.pk}/").status_code == 404
+
+
+def test_proofs_sent_over_mqtt_are_read_with_the_protocol(demo):
+    """A `display` event (grassroots_protocol.Display) stores its proofs; one that breaks the
+    protocol stores none and is kept as a `protocol` fault of the board."""
+    import uuid
+
+    from grassroots.core.gateway import discover, dispatch
+    from grassroots.devices.models_fleet import DeviceEvent
+
+    discover()
+    cred = paired_board(COMMUNE_A)
+    topic = f"grassroots/v1/dev/{cred['device']}/events"
+    proof = {
+        "id": str(uuid.uuid4()),
+        "item": "u-b1-r1",
+        "kind": "item",
+        "started_at": "2026-12-01T07:00:00+07:00",
+        "ended_at": "2026-12-01T07:00:20+07:00",
+    }
+    good = {"type": "display", "id": "d-1", "device": str(cred["device"]), "entries": [proof]}
+    bad = {**good, "id": "d-2", "entries": [{**proof, "id": "not-a-uuid"}]}
+    dispatch([(topic, json.dumps(good).encode()), (topic, json.dumps(bad).encode())])
+    assert list(DisplayProof.objects.values_list("id", flat=True)) == [uuid.UUID(proof["id"])]
+    fault = DeviceEvent.objects.get(event_id="d-2")
+    assert fault.type == "fault" and fault.payload["code"] == "protocol"
