@@ -43,10 +43,19 @@ def _approvals(user) -> tuple[int, list[dict]]:
         .select_related("unit")
         .order_by("updated_at")[:200]
     )
+    # whether the user may take the current step depends only on the bulletin's unit and step
+    # number: asked once per (unit, step), not once per bulletin (this counts on every page)
+    steps_of: dict[int, list] = {}
+    may: dict[tuple[int, int], bool] = {}
     rows = []
     for b in waiting:
-        index, steps = actions.current_step(b)
-        if actions.can_take_step(user, b, steps[index]):
+        if b.unit_id not in steps_of:
+            steps_of[b.unit_id] = actions.chain_steps(b.unit)
+        steps = steps_of[b.unit_id]
+        index = min(b.approval_step, len(steps) - 1)
+        if (b.unit_id, index) not in may:
+            may[(b.unit_id, index)] = actions.can_take_step(user, b, steps[index])
+        if may[(b.unit_id, index)]:
             rows.append(b)
     return len(rows), [
         {"title": b.title, "url": reverse("bulletin-edit", args=[b.pk]), "note": b.unit.name}
