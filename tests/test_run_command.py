@@ -55,13 +55,9 @@ def grassroots(env, *args):
     )
 
 
-def test_run_serves_and_stops_cleanly(env):
-    grassroots(env, "migrate", "--no-input", "-v0")
-    first = grassroots(env, "load_demo").stdout
-    second = grassroots(env, "load_demo").stdout
-    assert "'created': 506" in first
-    assert "'created': 0" in second and "'users': 0" in second
-
+def start_run(env):
+    """`grassroots run` on a free port in its own process group; its output gathered in
+    `lines` by `reader`. Returns (process, lines, reader, port)."""
     port = _free_port()
     env["GRASSROOTS_PORT"] = str(port)
     proc = subprocess.Popen(
@@ -75,6 +71,17 @@ def test_run_serves_and_stops_cleanly(env):
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
+    return proc, lines, reader, port
+
+
+def test_run_serves_and_stops_cleanly(env):
+    grassroots(env, "migrate", "--no-input", "-v0")
+    first = grassroots(env, "load_demo").stdout
+    second = grassroots(env, "load_demo").stdout
+    assert "'created': 506" in first
+    assert "'created': 0" in second and "'users': 0" in second
+
+    proc, lines, reader, port = start_run(env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -155,19 +162,7 @@ def test_run_stays_up_through_a_long_database_lock(env):
     lock_s = float(os.environ.get("GRASSROOTS_TEST_LOCK_S", "40"))
     grassroots(env, "migrate", "--no-input", "-v0")
     grassroots(env, "load_demo")
-    port = _free_port()
-    env["GRASSROOTS_PORT"] = str(port)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "grassroots", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+    proc, lines, reader, port = start_run(env)
     base = f"http://127.0.0.1:{port}"
     login = json.dumps({"username": "viewer", "password": "grassroots-demo"}).encode()
     json_headers = {"Content-Type": "application/json"}
