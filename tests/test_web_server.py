@@ -30,13 +30,15 @@ def start_web(home):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MQTT_URL")}
     env["GRASSROOTS_HOME"] = str(home)
     env["DJANGO_SETTINGS_MODULE"] = "grassroots.config.settings"
-    proc = subprocess.Popen(
-        web_argv(home, "127.0.0.1", port, 2),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "web.log", "wb") as log:  # read by `web_log` when an assertion fails
+        proc = subprocess.Popen(
+            web_argv(home, "127.0.0.1", port, 2),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -122,7 +124,13 @@ def slow_sender(port, head, body_bytes, per_second, results, key, stop):
     sock.close()
 
 
-def test_slow_bodies_do_not_stop_the_server_and_end_in_a_vietnamese_408(web):
+def web_log(home, lines=60):
+    """The last lines gunicorn and the platform wrote (for an assertion's message)."""
+    text = (home / "web.log").read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def test_slow_bodies_do_not_stop_the_server_and_end_in_a_vietnamese_408(web, tmp_path):
     """Four clients send a body one byte a second (two more than the old sync workers) and two
     more their request head: health checks keep answering at once, and each slow body ends in
     ~5 s with a 408."""
@@ -167,7 +175,7 @@ def test_slow_bodies_do_not_stop_the_server_and_end_in_a_vietnamese_408(web):
     assert len(results) == 4
     for answer, took in results.values():
         head_part, _, body = answer.partition(b"\r\n\r\n")
-        assert head_part.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert head_part.startswith(b"HTTP/1.1 408"), (answer, web_log(tmp_path / "home"))
         assert b"application/problem+json" in head_part
         problem = json.loads(body)
         assert problem["title"] == "Gửi dữ liệu quá chậm" and "gửi lại" in problem["detail"]
