@@ -91,6 +91,11 @@ class _GuardedInput:
         self._remaining = remaining  # Content-Length still to come; None when chunked
         self._state: dict = {"cut": False, "watch": None}
 
+    @property
+    def cut(self) -> bool:
+        """Was a read of this body cut off for being too slow?"""
+        return self._state["cut"]
+
     def _read_once(self, size: int, method: str = "read") -> bytes:
         size = min(size, CHUNK)
         _watchdog.watch(time.monotonic() + GRACE_S + size / MIN_RATE, self._sock, self._state)
@@ -184,21 +189,39 @@ class SlowClientGuard:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if sock is None or not (length > 0 or chunked):
             return self.app(environ, start_response)
-        environ["wsgi.input"] = _GuardedInput(
-            environ["wsgi.input"], sock, None if chunked else length
-        )
+        guarded = _GuardedInput(environ["wsgi.input"], sock, None if chunked else length)
+        environ["wsgi.input"] = guarded
+        held: list = []
+
+        def guarded_start_response(status, headers, exc_info=None):
+            if guarded.cut and not status.startswith("408"):
+                # the body was cut off for slowness, and the app made something else of it (a
+                # 500 from code that touched the half-read body afterwards): it ends in 408
+                held.append(status)
+                return lambda data: None
+            return start_response(status, headers, exc_info)
+
         try:
-            return self.app(environ, start_response)
+            result = self.app(environ, guarded_start_response)
         except SlowClientError:
-            # raised outside Django's own handling (Django turns it into a 408 itself)
-            log.warning("slow request body on %s: cut off", environ.get("PATH_INFO"))
-            body = problem_body(environ.get("PATH_INFO", ""))
-            start_response(
-                "408 Request Timeout",
-                [
-                    ("Content-Type", "application/problem+json"),
-                    ("Content-Length", str(len(body))),
-                    ("Connection", "close"),
-                ],
-            )
-            return [body]
+            result = None  # raised outside Django's own handling (Django answers it itself)
+        if result is not None and not held:
+            return result
+        if result is not None and hasattr(result, "close"):
+            result.close()
+        log.warning(
+            "slow request body on %s: cut off (the app answered %s)",
+            environ.get("PATH_INFO"),
+            held[0] if held else "nothing",
+        )
+        body = problem_body(environ.get("PATH_INFO", ""))
+        start_response(
+            "408 Request Timeout",
+            [
+                ("Content-Type", "application/problem+json"),
+                ("Content-Length", str(len(body))),
+                ("Content-Language", "vi"),
+                ("Connection", "close"),
+            ],
+        )
+        return [body]
