@@ -33,6 +33,12 @@ GROUPS = [
         (_("Kiểm duyệt"), "feedback-moderation", "feedback.handle", ""),
         (_("Khoá Open311"), "feedback-keys", "accounts.manage", ""),
     ]),
+    (_("Kế hoạch"), [
+        (_("Cán bộ làm thông tin cơ sở"), "training-staff", "training.view", ""),
+        (_("Khóa đào tạo"), "training-courses", "training.view", ""),
+        (_("Lớp học"), "training-sessions", "training.view", ""),
+        (_("Cán bộ cần đào tạo"), "training-needs", "training.view", ""),
+    ]),
     (_("Giám sát"), [
         (_("Giám sát thiết bị"), "device-fleet", "devices.view", "offline"),
         (_("Báo cáo phát bản tin"), "bulletin-airplay", "broadcast.view", ""),
