@@ -161,6 +161,7 @@ APP_ROUTERS = (
     "signage.api",
     "feedback.api",
     "training.api",
+    "planning.api",
 )
 
 

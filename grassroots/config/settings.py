@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "grassroots.signage",
     "grassroots.feedback",
     "grassroots.training",
+    "grassroots.planning",
 ]
 
 MIDDLEWARE = [

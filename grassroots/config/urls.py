@@ -37,6 +37,7 @@ URL_MODULES = (
     "signage.urls",
     "feedback.urls",
     "training.urls",
+    "planning.urls",
 )
 for module_name in URL_MODULES:
     if importlib.util.find_spec(f"grassroots.{module_name}") is not None:

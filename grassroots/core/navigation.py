@@ -38,6 +38,9 @@ GROUPS = [
         (_("Khóa đào tạo"), "training-courses", "training.view", ""),
         (_("Lớp học"), "training-sessions", "training.view", ""),
         (_("Cán bộ cần đào tạo"), "training-needs", "training.view", ""),
+        (_("Kinh phí thực hiện"), "planning-funding", "planning.view", ""),
+        (_("Vị trí bảng tin điện tử"), "planning-sites", "planning.view", ""),
+        (_("Kiểm tra đài truyền thanh"), "planning-inspections", "planning.view", ""),
     ]),
     (_("Giám sát"), [
         (_("Giám sát thiết bị"), "device-fleet", "devices.view", "offline"),
