@@ -235,8 +235,11 @@ def needs(request):
     """Who still needs training in the period, and the share trained per unit below the
     chosen one (plan III.4; the indicator of `querysets.staff_trained`)."""
     require(request.user, VIEW)
-    period = PeriodForm(request.GET or None)
     start, end = period_of_year(timezone.localdate().year)
+    period = PeriodForm(
+        request.GET if request.GET.get("start") or request.GET.get("end") else None,
+        initial={"start": start, "end": end},
+    )
     if period.is_valid():
         start = period.cleaned_data.get("start") or start
         end = period.cleaned_data.get("end") or end
@@ -244,6 +247,7 @@ def needs(request):
     root = _chosen_unit(request) or visible.order_by("depth", "code").first()
     people = []
     shares: list[tuple[Unit, object]] = []
+    no_data: list[Unit] = []
     if root is not None:
         staff = StaffMember.objects.restrict(request.user, VIEW).filter(
             unit__path__startswith=root.path
@@ -256,7 +260,8 @@ def needs(request):
         children = list(visible.filter(parent=root).order_by("name"))
         units = [root, *children]
         by_unit = staff_trained_by_unit(units, start=start, end=end)
-        shares = [(u, by_unit[u.pk]) for u in units]
+        shares = [(u, by_unit[u.pk]) for u in units if by_unit[u.pk] or u == root]
+        no_data = [u for u in children if by_unit[u.pk] is None]
     return render(
         request,
         "training/needs.html",
@@ -265,6 +270,7 @@ def needs(request):
             "shares": shares,
             "root": root,
             "period": period,
+            "no_data": no_data,
             "start": start,
             "end": end,
         },

@@ -360,3 +360,19 @@ def test_console_pages_show_money_evidence_and_refuse_writes(client, users):
     )
     assert r.status_code == 302
     assert "Chợ &lt;Phố&gt;" in client.get(r["Location"]).content.decode()
+
+
+def test_demo_records_are_plausible_and_load_once(users):
+    from grassroots.planning import demo as planning_demo
+    from grassroots.training import demo as training_demo
+    from grassroots.training.querysets import staff_trained
+
+    assert training_demo.load() == {"training": 5}
+    assert planning_demo.load() == {"planning": 10}
+    assert training_demo.load() == {"training": 0} and planning_demo.load() == {"planning": 0}
+    share = staff_trained(unit("33"), start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31))
+    assert (share.trained, share.required) == (2, 5)  # Hà and Hùng passed; Phương was absent
+    s = funding_summary(Investment.objects.filter(year=2026))
+    assert s["total"] == {"planned": 1_510_000_000, "spent": 809_500_000}
+    assert EboardSite.objects.filter(status="approved").count() == 1
+    assert Inspection.objects.get().evidence["days"] == 15
