@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, Any] = {  # labels are lazy translations
     "training.view": _("Xem đào tạo"),
     "training.manage": _("Quản lý đào tạo"),
     "kpi.view": _("Xem chỉ số, báo cáo"),
+    "planning.view": _("Xem kinh phí, vị trí bảng tin, kiểm tra đài"),
+    "planning.manage": _("Quản lý kinh phí, duyệt vị trí bảng tin, ghi biên bản kiểm tra"),
 }
 
 _VIEW = [p for p in PERMISSIONS if p.endswith(".view")]

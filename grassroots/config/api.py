@@ -160,6 +160,8 @@ APP_ROUTERS = (
     "devices.hooks",
     "signage.api",
     "feedback.api",
+    "training.api",
+    "planning.api",
 )
 
 

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "grassroots.devices",
     "grassroots.signage",
     "grassroots.feedback",
+    "grassroots.training",
+    "grassroots.planning",
 ]
 
 MIDDLEWARE = [

@@ -36,6 +36,8 @@ URL_MODULES = (
     "devices.urls",
     "signage.urls",
     "feedback.urls",
+    "training.urls",
+    "planning.urls",
 )
 for module_name in URL_MODULES:
     if importlib.util.find_spec(f"grassroots.{module_name}") is not None:

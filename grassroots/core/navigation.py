@@ -23,10 +23,12 @@ GROUPS = [
         (_("Đài truyền thanh, lịch phát"), "station-list", "broadcast.view", "proposals"),
         (_("Phát khẩn cấp"), "emergency-list", "broadcast.view", "emergencies"),
         (_("Thiết bị, kiểm kê"), "device-list", "devices.view", ""),
+        (_("Kiểm tra đài truyền thanh"), "planning-inspections", "planning.view", ""),
     ]),
     (_("Bảng tin"), [
         (_("Bảng tin điện tử"), "signage-console", "signage.view", ""),
         (_("Bố cục, danh sách phát"), "signage-layouts", "signage.view", ""),
+        (_("Vị trí bảng tin điện tử"), "planning-sites", "planning.view", ""),
     ]),
     (_("Phản ánh"), [
         (_("Phản ánh của người dân"), "feedback-inbox", "feedback.view", "reports"),
@@ -37,12 +39,17 @@ GROUPS = [
         (_("Giám sát thiết bị"), "device-fleet", "devices.view", "offline"),
         (_("Báo cáo phát bản tin"), "bulletin-airplay", "broadcast.view", ""),
         (_("Kế hoạch chuyển đổi IP"), "conversion-plan", "broadcast.view", ""),
+        (_("Kinh phí thực hiện"), "planning-funding", "planning.view", ""),
+        (_("Cán bộ cần đào tạo"), "training-needs", "training.view", ""),
         (_("Nhật ký thay đổi"), "audit-log", "core.audit", ""),
     ]),
     (_("Quản trị"), [
         (_("Đơn vị hành chính"), "unit-tree", "units.view", ""),
         (_("Người dùng"), "user-list", "accounts.manage", ""),
         (_("Vai trò"), "role-list", "accounts.manage", ""),
+        (_("Cán bộ làm thông tin cơ sở"), "training-staff", "training.view", ""),
+        (_("Khóa đào tạo"), "training-courses", "training.view", ""),
+        (_("Lớp học"), "training-sessions", "training.view", ""),
     ]),
 ]  # fmt: skip
 

@@ -127,6 +127,18 @@ RULES: dict[str, Rule] = {
     "POST /feedback/reports/{report_id}/answer": perm("feedback.handle"),
     "POST /feedback/reports/{report_id}/close": perm("feedback.handle"),
     "POST /feedback/reports/{report_id}/reopen": perm("feedback.handle"),
+    "POST /training/staff": perm("training.manage"),
+    "PATCH /training/staff/{staff_id}": perm("training.manage"),
+    "POST /training/courses": perm("training.manage"),
+    "POST /training/sessions": perm("training.manage"),
+    "POST /training/sessions/{session_id}/attendance": perm("training.manage"),
+    "POST /training/sessions/{session_id}/attendance/import": perm("training.manage"),
+    "POST /planning/investments": perm("planning.manage"),
+    # a commune proposes where its boards will stand; the province reviews
+    "POST /planning/eboard-sites": perm("signage.manage"),
+    "POST /planning/eboard-sites/{site_id}/review": perm("planning.manage"),
+    "POST /planning/eboard-sites/{site_id}/board": perm("signage.manage"),
+    "POST /planning/inspections": perm("planning.manage"),
 }
 
 
@@ -244,6 +256,28 @@ class World:
         from grassroots.accounts.models import ApiToken
 
         self.operator_token_id = ApiToken.objects.issue(user=users["operator"], name="other")[0].pk
+        self._training_and_planning(a)
+
+    def _training_and_planning(self, a) -> None:
+        from datetime import date
+
+        from grassroots.planning.models import EboardSite
+        from grassroots.training.models import Course, Session, StaffMember
+
+        self.staff = StaffMember.objects.create(
+            unit=a, full_name="Nguyễn Thị Hoa", position="station_staff"
+        )
+        self.course = Course.objects.create(unit=a, title="Biên tập tin bài", topics=["editing"])
+        self.session = Session.objects.create(
+            course=self.course,
+            starts_on=date(2026, 3, 5),
+            ends_on=date(2026, 3, 6),
+            place="Hội trường UBND phường",
+            trainer="ThS. Nguyễn Văn Bình",
+            hours=16,
+        )
+        self.site = EboardSite.objects.create(unit=a, address="Chợ Phố Hiến", reason="Đông người")
+        self.station_a = self.item.stations.first() or station_of(a)
 
     def param(self, route: Route, name: str, caller: str) -> Any:
         if name == "device_id":
@@ -263,6 +297,9 @@ class World:
             "playlist_id": self.playlist.pk,
             "user_id": self.users["operator"].pk,
             "assignment_id": self.assignment.pk,
+            "staff_id": self.staff.pk,
+            "session_id": self.session.pk,
+            "site_id": self.site.pk,
         }
         return values[name]
 
@@ -277,6 +314,12 @@ class World:
             value = BODIES[route.key]
             return value(self) if callable(value) else value
         return minimal_body(route.body) if route.body else None
+
+
+def station_of(unit_obj):
+    from grassroots.broadcast.models import Station
+
+    return Station.objects.get(unit=unit_obj)
 
 
 def _aware(text: str):
@@ -351,6 +394,39 @@ BODIES: dict[str, Any] = {
     "POST /feedback/reports/{report_id}/answer": {"public_answer": "Đã xử lý xong."},
     "POST /feedback/reports/{report_id}/close": {"resolution": "resolved"},
     "POST /feedback/reports/{report_id}/reopen": {"reason": "Chưa xử lý"},
+    "POST /training/staff": {"unit": COMMUNE_A, "full_name": "Trần Văn Nam", "position": "other"},
+    "PATCH /training/staff/{staff_id}": {"job_title": "Cán bộ đài"},
+    "POST /training/courses": {"unit": COMMUNE_A, "title": "Viết tin", "topics": ["news_writing"]},
+    "POST /training/sessions": lambda w: {
+        "course": w.course.pk,
+        "starts_on": "2026-04-02",
+        "place": "Hội trường",
+        "trainer": "ThS. Bình",
+        "hours": 8,
+    },
+    "POST /training/sessions/{session_id}/attendance": lambda w: {
+        "staff": w.staff.pk,
+        "result": "passed",
+    },
+    "POST /planning/investments": {
+        "unit": COMMUNE_A,
+        "year": 2026,
+        "purpose": "eboard",
+        "source": "socialised",
+        "title": "Bảng tin chợ",
+        "planned_amount": 150000000,
+    },
+    "POST /planning/eboard-sites": {"unit": COMMUNE_A, "address": "Nhà văn hóa", "reason": "Gần"},
+    "POST /planning/eboard-sites/{site_id}/review": {"approve": True, "note": "Phù hợp"},
+    "POST /planning/eboard-sites/{site_id}/board": lambda w: {"board": w.board_id},
+    "POST /planning/inspections": lambda w: {
+        "station": w.station_a.pk,
+        "kind": "periodic",
+        "inspected_on": "2026-11-10",
+        "inspector": "Đoàn kiểm tra",
+        "period_start": "2026-11-01",
+        "period_end": "2026-11-07",
+    },
 }
 
 
@@ -495,6 +571,9 @@ def console_urls(world: World) -> list[str]:
         "report_id": world.report.pk,
         "task_id": "x",
         "item_id": world.item.pk,
+        "staff_id": world.staff.pk,
+        "session_id": world.session.pk,
+        "site_id": world.site.pk,
     }
     out = []
     for route, _name in console_routes():

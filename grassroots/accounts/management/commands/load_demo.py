@@ -1,4 +1,5 @@
-"""`grassroots load_demo`: Hưng Yên units, roles and demo users (safe to run again)."""
+"""`grassroots load_demo`: Hưng Yên units, roles and demo users, and a few sample training and
+plan records (safe to run again)."""
 
 from django.core.management.base import BaseCommand
 
@@ -10,4 +11,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         counts = load_demo()
+        from grassroots.planning import demo as planning_demo
+        from grassroots.training import demo as training_demo
+
+        # Sample records of the plan (training, funding, e-board sites, an inspection): only in
+        # the demo instance, not in the test database `load_demo()` seeds.
+        counts |= training_demo.load() | planning_demo.load()
         self.stdout.write(f"demo data: {counts}")
