@@ -75,6 +75,9 @@ MIDDLEWARE = [
     "grassroots.core.middleware.OutOfRangeMiddleware",
 ]
 CSRF_FAILURE_VIEW = "grassroots.core.views.csrf_failure"
+# Bootstrap's alert classes: an error message is red ("alert-danger"), not the unstyled
+# "alert-error" Django's default tag would give.
+MESSAGE_TAGS = {40: "danger"}  # django.contrib.messages.constants.ERROR
 
 ROOT_URLCONF = "grassroots.config.urls"
 WSGI_APPLICATION = "grassroots.config.wsgi.application"

@@ -165,3 +165,13 @@ def test_export_parses_even_with_control_characters_stored_before_cleaning(clien
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.content)).active
     assert ws["M2"].value == "hỏng loa" and ws["D2"].value == "Cụm 1"
+
+
+def test_a_refused_workbook_in_the_console_is_a_red_alert(client, users):
+    """Error messages take Bootstrap's `alert-danger` (Django's own tag, `error`, is unstyled)."""
+    client.force_login(users["operator"])
+    data = workbook([row(COMMUNE_A, "A-001", tech="vô tuyến lạ")])
+    response = client.post("/thiet-bi/", {"file": SimpleUploadedFile("kiem-ke.xlsx", data)})
+    assert response.status_code == 200
+    assert b'class="alert alert-danger"' in response.content
+    assert b"alert-error" not in response.content
