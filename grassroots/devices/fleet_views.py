@@ -29,27 +29,24 @@ def fleet(request):
         online={"1": True, "0": False}.get(request.GET.get("online", "")),
     )
     rows = fleet_rows(request.user, filters)
-    under = None
-    if filters.unit:
-        under = unit_path(request.user, filters.unit)
-    points = maps.device_points(rows)
     context = {
         "rows": rows,
         "online": sum(1 for r in rows if r["online"]),
         "filters": request.GET,
         "can_control": has_perm_anywhere(request.user, "devices.control"),
         "can_manage": has_perm_anywhere(request.user, "devices.manage"),
-        "unplaced": len(rows) - len(points),
-        "map": {
-            "devices": points,
-            "communes": maps.commune_points(request.user, under=under),
-            "tiles": maps.tile_layer(),
-        },
     }
-    template = (
-        "devices/_fleet_rows.html" if request.headers.get("HX-Request") else ("devices/fleet.html")
-    )
-    return render(request, template, context)
+    if request.headers.get("HX-Request"):  # the list's refresh every 5 s: rows only
+        return render(request, "devices/_fleet_rows.html", context)
+    under = unit_path(request.user, filters.unit) if filters.unit else None
+    points = maps.device_points(rows)
+    context["unplaced"] = len(rows) - len(points)
+    context["map"] = {
+        "devices": points,
+        "communes": maps.commune_points(request.user, under=under),
+        "tiles": maps.tile_layer(),
+    }
+    return render(request, "devices/fleet.html", context)
 
 
 @login_required

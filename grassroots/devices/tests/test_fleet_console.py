@@ -203,3 +203,12 @@ def test_work_queue_lists_open_faults_with_a_link_to_their_history(users):
     event.refresh_from_db()
     assert event.cleared_at is not None
     assert workqueue.for_user(users["operator"], keys={"faults"})["faults"].count == 0
+
+
+def test_the_lists_refresh_sends_rows_only(client, users):
+    dev = device()
+    fault(dev, "audio.failed")
+    client.force_login(users["operator"])
+    page = client.get(FLEET, HTTP_HX_REQUEST="true").content.decode()
+    assert page.startswith('<div id="fleet-rows">') and "fleet-map-data" not in page
+    assert f'href="/thiet-bi/giam-sat/{dev.pk}/loi/"' in page
