@@ -16,6 +16,7 @@ from grassroots.accounts.policies import require, require_on
 from grassroots.core import audit
 from grassroots.core.errors import Problem
 from grassroots.core.models import ChangeAction
+from grassroots.core.text import clean_text
 from grassroots.units.choices import UnitKind
 from grassroots.units.models import Unit
 
@@ -117,24 +118,51 @@ def _bad(detail: str, field: str) -> Problem:
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def relay_sources_for(unit: Unit):
+    """The sources a station of `unit` may relay: listed for the unit or one of its ancestors
+    (nearest unit first, then by name)."""
+    above = [int(p) for p in unit.path.strip("/").split("/") if p]
+    return (
+        RelaySource.objects.filter(unit_id__in=above)
+        .select_related("unit")
+        .order_by("-unit__depth", "name", "pk")
+    )
+
+
 def allowed_relay(unit: Unit, url: str) -> bool:
     """Whether `url` is a relay source listed for `unit` or one of its ancestors."""
     above = [int(p) for p in unit.path.strip("/").split("/") if p]
     return RelaySource.objects.filter(unit_id__in=above, url=url.strip()).exists()
 
 
-@transaction.atomic
-def add_relay_source(*, user, unit: Unit, name: str, url: str) -> RelaySource:
-    """List a stream the stations under `unit` may relay (administrators of the unit)."""
-    require_on(user, RELAY_SOURCES_PERMISSION, unit)
-    url = url.strip()
-    if not url.startswith(("http://", "https://")) or len(url) > 500:
+def _relay_fields(name: str, url: str) -> tuple[str, str]:
+    """(name, url) of a relay source, cleaned and checked; 422 naming the field otherwise."""
+    url = clean_text(url or "").strip()
+    if (
+        not url.startswith(("http://", "https://"))
+        or len(url) > 500
+        or any(c.isspace() for c in url)
+    ):
         raise _bad(
-            "Địa chỉ luồng phải bắt đầu bằng http:// hoặc https:// (tối đa 500 ký tự).", "url"
+            "Địa chỉ luồng phải bắt đầu bằng http:// hoặc https://, không có dấu cách (tối đa "
+            "500 ký tự), ví dụ https://radio.example.vn/vov1.",
+            "url",
         )
-    name = name.strip()[:200]
+    name = clean_text(name or "").strip()[:200]
     if not name:
         raise _bad("Cần đặt tên cho nguồn tiếp sóng (ví dụ: VOV1).", "name")
+    return name, url
+
+
+@transaction.atomic
+def add_relay_source(*, user, unit: Unit, name: str, url: str) -> RelaySource:
+    """List a stream the stations under `unit` may relay (administrators of the unit).
+
+    Adding a URL already listed for the unit returns the existing row unchanged (idempotent,
+    as the API has always answered). 403 without accounts.manage on `unit`; 422 on a bad field.
+    """
+    require_on(user, RELAY_SOURCES_PERMISSION, unit)
+    name, url = _relay_fields(name, url)
     source, created = RelaySource.objects.get_or_create(
         unit=unit, url=url, defaults={"name": name, "created_by": user}
     )
@@ -144,7 +172,75 @@ def add_relay_source(*, user, unit: Unit, name: str, url: str) -> RelaySource:
 
 
 @transaction.atomic
+def update_relay_source(*, user, source: RelaySource, name: str, url: str) -> RelaySource:
+    """Rename a relay source or correct its address (administrators of its unit).
+
+    When the address changes, active stream relays under the source's unit that carried the old
+    address move to the new one (audited, their devices recompiled), unless another source still
+    allows the old address for them: a stream that moved keeps airing. 409 when the unit already
+    lists the new address; 422 on a bad field; 403 without accounts.manage on the unit.
+    """
+    require_on(user, RELAY_SOURCES_PERMISSION, source.unit)
+    name, url = _relay_fields(name, url)
+    source = RelaySource.objects.select_for_update().select_related("unit").get(pk=source.pk)
+    if url != source.url and RelaySource.objects.filter(unit=source.unit, url=url).exists():
+        raise Problem(
+            409,
+            f"{source.unit.name} đã có nguồn tiếp sóng với địa chỉ này; hãy sửa nguồn đó hoặc "
+            "chọn địa chỉ khác.",
+            errors=[{"field": "url", "message": "Địa chỉ đã có trong danh sách của đơn vị."}],
+        )
+    before = audit.snapshot(source)
+    old_url = source.url
+    source.name, source.url = name, url
+    source.save(update_fields=["name", "url", "updated_at"])
+    audit.record(source, ChangeAction.UPDATE, user=user, before=before)
+    if url != old_url:
+        _move_relays(user=user, source=source, old_url=old_url)
+    return source
+
+
+def _move_relays(*, user, source: RelaySource, old_url: str) -> int:
+    """Active relays under the source's unit on `old_url` take the source's new address."""
+    moved = 0
+    items = ScheduleItem.objects.filter(
+        kind=ItemKind.RELAY,
+        relay_type=RelayType.STREAM,
+        relay_url=old_url,
+        status=ItemStatus.ACTIVE,
+        unit__path__startswith=source.unit.path,
+    ).select_related("unit")
+    for item in items:
+        if allowed_relay(item.unit, old_url):
+            continue  # another source still lists the old address for this unit
+        before = audit.snapshot(item)
+        item.relay_url = source.url
+        item.save(update_fields=["relay_url", "updated_at"])
+        audit.record(
+            item, ChangeAction.UPDATE, user=user, before=before, comment="relay source moved"
+        )
+        mark_stations_dirty(item.stations.values_list("pk", flat=True))
+        moved += 1
+    return moved
+
+
+def relays_using(source: RelaySource) -> int:
+    """How many active stream relays under the source's unit carry its address."""
+    return ScheduleItem.objects.filter(
+        kind=ItemKind.RELAY,
+        relay_type=RelayType.STREAM,
+        relay_url=source.url,
+        status=ItemStatus.ACTIVE,
+        unit__path__startswith=source.unit.path,
+    ).count()
+
+
+@transaction.atomic
 def remove_relay_source(*, user, source: RelaySource) -> None:
+    """Take a stream off the allow-list (administrators of its unit; audited with the row).
+
+    New relays of that address are refused from then on; relays already scheduled keep their
+    address until an operator cancels them (the console says how many there are)."""
     require_on(user, RELAY_SOURCES_PERMISSION, source.unit)
     audit.record(source, ChangeAction.DELETE, user=user, before=audit.snapshot(source))
     source.delete()
@@ -220,8 +316,8 @@ def _content(data: ItemData, user, unit: Unit | None = None) -> tuple[list[dict]
             if unit is None or not allowed_relay(unit, data.relay_url):
                 raise _bad(
                     "Luồng này không có trong danh sách nguồn tiếp sóng được phép của tỉnh. "
-                    "Hãy chọn một nguồn trong danh sách (GET /api/v1/relay-sources) hoặc đề nghị "
-                    "quản trị tỉnh bổ sung.",
+                    "Hãy chọn một nguồn trong danh sách (Phát thanh → Nguồn tiếp sóng; API: GET "
+                    "/api/v1/relay-sources) hoặc đề nghị quản trị tỉnh bổ sung.",
                     "relay",
                 )
         else:

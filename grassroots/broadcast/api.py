@@ -29,6 +29,7 @@ from .schemas import (
     RankIn,
     RelaySourceCreate,
     RelaySourceRead,
+    RelaySourceUpdate,
     ScheduleCreate,
     ScheduleRead,
     ScheduleUpdate,
@@ -488,14 +489,30 @@ def add_relay_source(request, data: RelaySourceCreate):
     return Status(201, _source_read(source))
 
 
-@router.delete("/relay-sources/{source_id}", response={204: None}, summary="Bỏ nguồn tiếp sóng")
-def remove_relay_source(request, source_id: int):
+def _managed_source(request, source_id: int) -> RelaySource:
     require(request.user, actions.RELAY_SOURCES_PERMISSION)
-    source = get_object_or_404(
+    return get_object_or_404(
         RelaySource.objects.restrict(request.user, actions.RELAY_SOURCES_PERMISSION).select_related(
             "unit"
         ),
         pk=source_id,
     )
+
+
+@router.patch("/relay-sources/{source_id}", response=RelaySourceRead, summary="Sửa nguồn tiếp sóng")
+def update_relay_source(request, source_id: int, data: RelaySourceUpdate):
+    source = _managed_source(request, source_id)
+    source = actions.update_relay_source(
+        user=request.user,
+        source=source,
+        name=source.name if data.name is None else data.name,
+        url=source.url if data.url is None else data.url,
+    )
+    return _source_read(source)
+
+
+@router.delete("/relay-sources/{source_id}", response={204: None}, summary="Bỏ nguồn tiếp sóng")
+def remove_relay_source(request, source_id: int):
+    source = _managed_source(request, source_id)
     actions.remove_relay_source(user=request.user, source=source)
     return Status(204, None)

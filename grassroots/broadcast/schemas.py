@@ -217,6 +217,13 @@ class RelaySourceCreate(Schema):
     url: str = Field(max_length=500, description="http(s)://… của luồng")
 
 
+class RelaySourceUpdate(Schema):
+    """Fields to change; an omitted one keeps its value."""
+
+    name: str | None = Field(None, max_length=200)
+    url: str | None = Field(None, max_length=500, description="http(s)://… của luồng")
+
+
 class RelaySourceRead(Schema):
     id: int
     unit_code: str

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .console import policy, proposals, shares, slots
+from .console import policy, proposals, relays, shares, slots
 
 S = "dai-truyen-thanh/<int:station_id>/"
 
@@ -34,6 +34,17 @@ urlpatterns = [
         name="share-to-boards",
     ),
     path("dai-truyen-thanh/bao-cao-phat/", views.bulletin_report, name="bulletin-airplay"),
+    path("dai-truyen-thanh/nguon-tiep-song/", relays.relay_sources, name="relay-sources"),
+    path(
+        "dai-truyen-thanh/nguon-tiep-song/<int:source_id>/",
+        relays.relay_source_edit,
+        name="relay-source-edit",
+    ),
+    path(
+        "dai-truyen-thanh/nguon-tiep-song/<int:source_id>/ngung/",
+        relays.relay_source_remove,
+        name="relay-source-remove",
+    ),
     path("ke-hoach-chuyen-doi/", views.conversion_plan, name="conversion-plan"),
     path("ke-hoach-chuyen-doi.xlsx", views.conversion_plan_xlsx, name="conversion-plan-xlsx"),
 ]

@@ -196,6 +196,11 @@ GRASSROOTS = {
     "SMS_BACKEND": os.environ.get(
         "GRASSROOTS_SMS_BACKEND", "grassroots.feedback.notify.LoggingSmsBackend"
     ),
+    # The fleet map's base layer: an XYZ tile server the province runs ({z}/{x}/{y}); unset,
+    # the map draws communes on a plain background and needs no network (devices/maps.py).
+    "MAP_TILES": os.environ.get("GRASSROOTS_MAP_TILES", ""),
+    "MAP_ATTRIBUTION": os.environ.get("GRASSROOTS_MAP_ATTRIBUTION", ""),
+    "MAP_MAX_ZOOM": os.environ.get("GRASSROOTS_MAP_MAX_ZOOM", "18"),
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -133,12 +133,17 @@ def content_security_policy() -> str:
     ws = urlparse(getattr(settings, "MQTT_WS_URL", "") or "")
     if ws.scheme in ("ws", "wss") and ws.netloc:
         connect.append(f"{ws.scheme}://{ws.netloc}")
+    img = ["'self'", "data:", "blob:"]
+    from grassroots.devices.maps import tile_origin
+
+    if tiles := tile_origin():  # the province's own tile server, when it configures one
+        img.append(tiles)
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data: blob:",
+            f"img-src {' '.join(img)}",
             "media-src 'self' blob:",
             "font-src 'self' data:",
             f"connect-src {' '.join(connect)}",

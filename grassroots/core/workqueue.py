@@ -165,7 +165,9 @@ def _faults(user) -> tuple[int, list[dict]]:
 
     devices = Device.objects.restrict(user, "devices.view").values("pk")
     qs = (
-        DeviceEvent.objects.filter(type="fault", received_at__gte=since, device__in=devices)
+        DeviceEvent.objects.filter(
+            type="fault", received_at__gte=since, device__in=devices, cleared_at__isnull=True
+        )
         .select_related("device")
         .order_by("-received_at")
     )
@@ -174,7 +176,7 @@ def _faults(user) -> tuple[int, list[dict]]:
     return qs.values("device").distinct().count(), [
         {
             "title": e.device.name,
-            "url": reverse("device-fleet"),
+            "url": reverse("device-faults", args=[e.device_id]),
             "note": faults.label(str(e.payload.get("code", ""))),
             "at": e.received_at,
         }

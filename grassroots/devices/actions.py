@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
 
 from grassroots.accounts.policies import require
 from grassroots.accounts.scope import covers
@@ -17,6 +19,7 @@ from grassroots.units.models import Unit
 from . import inventory
 from .choices import Condition
 from .models import Device
+from .models_fleet import DeviceEvent
 
 # Editing the inventory is the commune operator's job; provisioning credentials (devices.manage)
 # belongs to the provisioning work.
@@ -179,3 +182,32 @@ def update_device(*, user, device: Device, **fields) -> Device:
         if not Device.objects.restrict(user, "devices.control").filter(pk=device.pk).exists():
             raise Problem(404, "Không tìm thấy thiết bị trong phạm vi của bạn.")
     return device
+
+
+FAULT_PERMISSION = "devices.control"
+"""Who marks a device's faults cleared: whoever may control the device (commune operators)."""
+
+
+@transaction.atomic
+def clear_faults(*, user, device: Device, event_ids: list[int] | None = None) -> int:
+    """Mark open faults of `device` cleared (all of them when `event_ids` is None); returns how
+    many. Each one is audited with its before/after. 404 for a device outside the user's scope
+    for `devices.control`; ids of other devices' events or of cleared faults are ignored."""
+    require(user, FAULT_PERMISSION)
+    if not Device.objects.restrict(user, FAULT_PERMISSION).filter(pk=device.pk).exists():
+        raise Http404
+    faults = DeviceEvent.objects.select_for_update().filter(
+        device=device, type="fault", cleared_at__isnull=True
+    )
+    if event_ids is not None:
+        faults = faults.filter(pk__in=event_ids)
+    now = timezone.now()
+    done = 0
+    for event in faults:
+        before = audit.snapshot(event)
+        event.cleared_at = now
+        event.cleared_by = user
+        event.save(update_fields=["cleared_at", "cleared_by"])
+        audit.record(event, ChangeAction.UPDATE, user=user, before=before, comment="fault cleared")
+        done += 1
+    return done

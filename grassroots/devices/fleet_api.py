@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from grassroots.accounts.policies import require
 from grassroots.core.errors import Problem, problem_response
+from grassroots.units.text import fold
 from grassroots_protocol import messages as wire
 
 from . import faults as faults_text
@@ -75,7 +76,8 @@ class FleetRow(Schema):
     volume: int | None
     latitude: float | None
     longitude: float | None
-    faults: int
+    faults: int = Field(description="faults not yet marked cleared")
+    faults_total: int = 0
     last_fault: str | None = None
     last_fault_at: datetime | None = None
     clock_offset_s: float | None = None
@@ -156,7 +158,7 @@ def fleet_rows(user, filters: FleetFilter) -> list[dict]:
         "unit", "status", "credential"
     )
     if filters.unit:
-        qs = qs.filter(unit__path__startswith=_unit_path(user, filters.unit))
+        qs = qs.filter(unit__path__startswith=unit_path(user, filters.unit))
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
     if filters.online is not None:
@@ -165,12 +167,17 @@ def fleet_rows(user, filters: FleetFilter) -> list[dict]:
             if filters.online
             else qs.exclude(status__online=True)
         )
+    # by commune, then device name, as a person reads a list (diacritics folded: "Đ" after "D")
+    qs = qs.order_by("unit__name_folded", "unit__code", "name", "pk")
     devices = list(qs[: max(1, min(filters.limit, 10_000))])
-    faults = dict(
+    devices.sort(key=lambda d: (d.unit.name_folded, d.unit.code, fold(d.name), d.name, d.pk))
+    counts = (
         DeviceEvent.objects.filter(device__in=devices, type="fault")
-        .values_list("device_id")
-        .annotate(n=Count("id"))
+        .values("device_id")
+        .annotate(n=Count("id"), open=Count("id", filter=Q(cleared_at__isnull=True)))
     )
+    totals = {c["device_id"]: c["n"] for c in counts}
+    faults = {c["device_id"]: c["open"] for c in counts}
     last_faults = _last_faults([d.pk for d in devices if faults.get(d.pk)])
     rows = []
     for d in devices:
@@ -196,6 +203,7 @@ def fleet_rows(user, filters: FleetFilter) -> list[dict]:
                 "latitude": d.latitude if d.latitude is not None else d.unit.latitude,
                 "longitude": d.longitude if d.longitude is not None else d.unit.longitude,
                 "faults": faults.get(d.pk, 0),
+                "faults_total": totals.get(d.pk, 0),
                 "last_fault": faults_text.label(fault[0]) if fault else None,
                 "last_fault_at": fault[1] if fault else None,
                 "clock_offset_s": clock.get("offset_s"),
@@ -246,11 +254,11 @@ def clock_note(offset_s) -> str | None:
 
 
 def _last_faults(device_ids: list[int]) -> dict[int, tuple[str, datetime]]:
-    """{device: (code, received at)} of each device's latest fault (one query)."""
+    """{device: (code, received at)} of each device's latest open fault (two queries)."""
     if not device_ids:
         return {}
     latest = (
-        DeviceEvent.objects.filter(device_id__in=device_ids, type="fault")
+        DeviceEvent.objects.filter(device_id__in=device_ids, type="fault", cleared_at__isnull=True)
         .values("device_id")
         .annotate(last=Max("id"))
         .values_list("last", flat=True)
@@ -264,7 +272,8 @@ def _last_faults(device_ids: list[int]) -> dict[int, tuple[str, datetime]]:
     return out
 
 
-def _unit_path(user, code: str) -> str:
+def unit_path(user, code: str) -> str:
+    """The path of the unit `code` if it is in the user's devices.view scope (404 otherwise)."""
     from grassroots.units.api import get_unit
 
     return get_unit(user, code, action="devices.view").path

@@ -111,6 +111,17 @@ class DeviceEvent(models.Model):
     type = models.CharField(max_length=30, db_index=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A fault stays open until an officer marks it cleared (fixed on site, or nothing to do);
+    # the fleet page counts the open ones. Other event types leave these empty.
+    cleared_at = models.DateTimeField(_("đã khắc phục lúc"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("người xác nhận khắc phục"),
+    )
 
     objects = RestrictedManager()
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grassroots.accounts.policies import require
+from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
 
 from .. import actions
@@ -141,7 +142,17 @@ def _slot_context(request, station, form: SlotInput, **extra) -> dict:
         "revisions": _revisions(request.user, station.unit),
         "relay_slots": [f"{a:%H:%M}–{b:%H:%M}" for a, b in policy.relay_slots],
         "policy": policy,
+        **relay_picker(request.user, station.unit),
         **extra,
+    }
+
+
+def relay_picker(user, unit) -> dict:
+    """What the slot form's stream picker needs: the sources allowed for `unit`, and whether
+    the user may add one (the empty picker then links to the relay sources page)."""
+    return {
+        "relay_sources": list(actions.relay_sources_for(unit)),
+        "can_manage_relays": has_perm_anywhere(user, actions.RELAY_SOURCES_PERMISSION),
     }
 
 

@@ -39,6 +39,7 @@ from .common import (
     _render_slot,
     _revisions,
     _station,
+    relay_picker,
 )
 
 
@@ -228,6 +229,7 @@ def _render_upper(request, sender, form, *, status=200, **extra):
             "revisions": _revisions(request.user, sender, own_only=True),
             "relay_slots": [],
             "policy": None,
+            **relay_picker(request.user, sender),
             **extra,
         },
         status=status,

@@ -92,6 +92,7 @@ RULES: dict[str, Rule] = {
     "POST /proposals/{proposal_id}/decline": perm("broadcast.schedule"),
     "PUT /usage-policies/{code}": perm("broadcast.schedule"),
     "POST /relay-sources": perm("accounts.manage"),
+    "PATCH /relay-sources/{source_id}": perm("accounts.manage"),
     "DELETE /relay-sources/{source_id}": perm("accounts.manage"),
     "POST /emergencies": perm("broadcast.emergency"),
     "POST /emergencies/{emergency_id}/stop": perm("broadcast.emergency"),
@@ -377,6 +378,7 @@ BODIES: dict[str, Any] = {
     "POST /proposals/{proposal_id}/decline": {"note": "Không phát"},
     "PUT /usage-policies/{code}": {"max_sessions_per_day": 3},
     "POST /relay-sources": {"unit": COMMUNE_A, "name": "VOV2", "url": "https://s.example/v2"},
+    "PATCH /relay-sources/{source_id}": {"name": "VOV1 mới", "url": "https://s.example/v1b"},
     "POST /emergencies": {"units": [COMMUNE_A], "title": "Bão", "text": "Vào nhà"},
     "POST /devices/{device_id}/commands": {"type": "volume.set", "volume": 50},
     "PATCH /devices/{device_id}": {"volume": 40},
@@ -574,6 +576,7 @@ def console_urls(world: World) -> list[str]:
         "staff_id": world.staff.pk,
         "session_id": world.session.pk,
         "site_id": world.site.pk,
+        "source_id": world.source.pk,
     }
     out = []
     for route, _name in console_routes():
@@ -630,4 +633,5 @@ def console_form_data(world: World) -> dict:
         "useful": "1",
         "category": "",
         "order": "1",
+        "url": "https://s.example/v3",
     }
