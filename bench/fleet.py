@@ -230,7 +230,7 @@ def _fanout_round(web_port: int, token: str, bulletin, n: int, roles: dict[int, 
 
     cpu_before = _cpu_seconds(roles)
 
-    from grassroots.broadcast.models_emergency import EmergencyAck
+    from grassroots.alerts.models import EmergencyAck
     from grassroots.core.models import OutboxMessage
 
     started_wall = timezone.now()

@@ -178,8 +178,8 @@ class World:
 
     def __init__(self, users: dict):
         from grassroots.accounts.models import RoleAssignment
+        from grassroots.alerts import actions as emergency
         from grassroots.broadcast import actions as broadcast
-        from grassroots.broadcast import emergency
         from grassroots.broadcast.models import Proposal, RelaySource
         from grassroots.broadcast.tests.factories import schedule_body, station
         from grassroots.content.models import BulletinShare

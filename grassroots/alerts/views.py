@@ -13,8 +13,8 @@ from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
 from grassroots.units.models import Unit
 
-from . import emergency as actions
-from .models_emergency import Emergency, EmergencyPolicy, EmergencyStatus
+from . import actions
+from .models import Emergency, EmergencyPolicy, EmergencyStatus
 
 
 def _form(post) -> dict:
@@ -102,7 +102,7 @@ def emergency_list(request):
                 if not (1 <= expires <= actions.MAX_MINUTES):
                     raise Problem(422, f"Thời hạn phải từ 1 đến {actions.MAX_MINUTES} phút.")
                 return render(
-                    request, "broadcast/emergency_confirm.html", {"form": form, "plan": plan}
+                    request, "alerts/emergency_confirm.html", {"form": form, "plan": plan}
                 )
         except Problem as exc:
             messages.error(request, exc.detail)
@@ -116,7 +116,7 @@ def emergency_list(request):
     can_policy = has_perm_anywhere(request.user, "accounts.manage")
     return render(
         request,
-        "broadcast/emergencies.html",
+        "alerts/emergencies.html",
         {
             "units": units,
             "form": form,
@@ -152,7 +152,7 @@ def bulletin_search(request):
             .select_related("unit")
             .order_by("-updated_at")[:10]
         )
-    return render(request, "broadcast/_emergency_bulletins.html", {"found": found, "q": q})
+    return render(request, "alerts/_emergency_bulletins.html", {"found": found, "q": q})
 
 
 @login_required
@@ -185,8 +185,6 @@ def emergency_detail(request, emergency_id: int):
         "can_act": has_perm_anywhere(request.user, "broadcast.emergency"),
     }
     template = (
-        "broadcast/_delivery.html"
-        if request.headers.get("HX-Request")
-        else "broadcast/emergency.html"
+        "alerts/_delivery.html" if request.headers.get("HX-Request") else "alerts/emergency.html"
     )
     return render(request, template, context)

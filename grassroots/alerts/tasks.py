@@ -10,10 +10,10 @@ from django_tasks import task
 
 from grassroots.core.periodic import every
 
-from . import emergency as emergency_actions
-from .models_emergency import Emergency, EmergencyStatus
+from . import actions as emergency_actions
+from .models import Emergency, EmergencyStatus
 
-log = logging.getLogger("grassroots.broadcast")
+log = logging.getLogger("grassroots.alerts")
 
 
 @task()

@@ -25,7 +25,7 @@ from grassroots.devices import protocol
 from grassroots.devices.models import Device
 from grassroots.units.models import Unit
 
-from .models_emergency import Emergency, EmergencyAck, EmergencyPolicy, EmergencyStatus
+from .models import Emergency, EmergencyAck, EmergencyPolicy, EmergencyStatus
 
 MAX_MINUTES = 24 * 60
 
@@ -99,7 +99,7 @@ def _chosen_bulletin(user, bulletin_id: int):
 
 def _media_of_bulletin(bulletin) -> list[dict[str, Any]]:
     """The approved audio of a bulletin (only vetted content goes on air)."""
-    from .actions import revision_media
+    from grassroots.broadcast.actions import revision_media
 
     if not bulletin.approved_revision_id:
         raise Problem(422, f"Bản tin '{bulletin.title}' chưa được duyệt nên không thể phát.")
@@ -177,7 +177,7 @@ def _go_on_air(emergency: Emergency) -> None:
     else:
         emergency.status = EmergencyStatus.PREPARING
         emergency.save(update_fields=["status", "updated_at"])
-        from .emergency_tasks import prepare_emergency
+        from .tasks import prepare_emergency
 
         transaction.on_commit(lambda: prepare_emergency.enqueue(emergency.pk))
 
