@@ -121,3 +121,134 @@ class EmergencyAck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emergency_id} ← dev-{self.device_id}"
+
+
+# --- CAP 1.2 in ------------------------------------------------------------------------------
+
+# CAP 1.2 §3.2.2 value lists, most serious first (index = rank; lower is more serious).
+SEVERITIES = ["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+URGENCIES = ["Immediate", "Expected", "Future", "Past", "Unknown"]
+CERTAINTIES = ["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+
+
+class CapSender(TimeStampedModel):
+    """What to do with CAP alerts from one `sender` (CAP 1.2 §3.2.1): the province's rule.
+
+    An alert at least as serious as the `live_*` thresholds on all three axes (severity,
+    urgency, certainty, §3.2.2) goes on air at once as a Thông tư 39 `emergency` — only when
+    the sender is `trusted`. One at least as serious as the `priority_*` thresholds becomes a
+    `priority` bulletin waiting for an approver. Anything else is archived.
+    """
+
+    scope_field = "unit"
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    sender = models.CharField(_("mã người gửi (sender)"), max_length=200, unique=True)
+    name = models.CharField(_("tên cơ quan"), max_length=200)
+    trusted = models.BooleanField(_("tin cậy (được phát ngay)"), default=False)
+    live_severity = models.CharField(max_length=10, default="Severe")
+    live_urgency = models.CharField(max_length=10, default="Expected")
+    live_certainty = models.CharField(max_length=10, default="Likely")
+    priority_severity = models.CharField(max_length=10, default="Moderate")
+    priority_urgency = models.CharField(max_length=10, default="Future")
+    priority_certainty = models.CharField(max_length=10, default="Possible")
+    repeat = models.PositiveSmallIntegerField(_("số lần lặp"), default=3)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("nguồn cảnh báo CAP")
+        verbose_name_plural = _("nguồn cảnh báo CAP")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sender})"
+
+
+class CapFeed(TimeStampedModel):
+    """An Atom or RSS feed of CAP alerts polled by the worker (conditional GET, own interval)."""
+
+    scope_field = "unit"
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("tên"), max_length=200)
+    url = models.URLField(_("địa chỉ"), max_length=500, unique=True)
+    interval_seconds = models.PositiveIntegerField(_("chu kỳ (giây)"), default=120)
+    enabled = models.BooleanField(_("đang dùng"), default=True)
+    etag = models.CharField(max_length=200, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=200, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("luồng cảnh báo CAP")
+        verbose_name_plural = _("luồng cảnh báo CAP")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CapState(models.TextChoices):
+    ON_AIR = "on_air", _("Đang phát")
+    AWAITING_APPROVAL = "awaiting", _("Chờ phê duyệt")
+    ARCHIVED = "archived", _("Lưu trữ")
+    REFUSED = "refused", _("Từ chối")
+    EXPIRED = "expired", _("Đã hết hạn")
+    CANCELLED = "cancelled", _("Đã hủy")
+    REPLACED = "replaced", _("Đã được cập nhật")
+
+
+class CapAlert(TimeStampedModel):
+    """One CAP 1.2 message received (POST or feed), what it became, and why.
+
+    Recognised by (sender, identifier, sent) (CAP 1.2 §3.2.1: `references` name messages so).
+    `unit` is the province (scope); `units` are the communes its area resolved to.
+    """
+
+    scope_field = "unit"
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    sender = models.CharField(max_length=200)
+    identifier = models.CharField(max_length=200)
+    sent = models.DateTimeField()
+    msg_type = models.CharField(max_length=10)
+    status = models.CharField(max_length=10)
+    references = models.TextField(blank=True)
+    event = models.CharField(max_length=200, blank=True)
+    headline = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    instruction = models.TextField(blank=True)
+    severity = models.CharField(max_length=10, blank=True)
+    urgency = models.CharField(max_length=10, blank=True)
+    certainty = models.CharField(max_length=10, blank=True)
+    expires = models.DateTimeField(null=True, blank=True)
+    area_desc = models.CharField(max_length=500, blank=True)
+    xml = models.TextField()
+    state = models.CharField(max_length=10, choices=CapState.choices)
+    reason = models.CharField(_("lý do"), max_length=500, blank=True)
+    units = models.ManyToManyField("units.Unit", related_name="cap_alerts", blank=True)
+    emergency = models.ForeignKey(
+        Emergency, null=True, blank=True, on_delete=models.SET_NULL, related_name="cap_alerts"
+    )
+    bulletin = models.ForeignKey(
+        "content.Bulletin", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    feed = models.ForeignKey(
+        CapFeed, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    source_url = models.URLField(max_length=500, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["sender", "identifier", "sent"], name="cap_alert_once")
+        ]
+        verbose_name = _("cảnh báo CAP nhận được")
+        verbose_name_plural = _("cảnh báo CAP nhận được")
+
+    def __str__(self) -> str:
+        return self.headline or self.identifier

@@ -51,3 +51,11 @@ def prepare_emergency(emergency_id: int) -> None:
 @every(15)
 def expire_emergencies() -> None:
     emergency_actions.expire_due()
+
+
+@every(15)
+def poll_cap_feeds() -> None:
+    """Poll the CAP feeds whose interval has passed (network I/O stays in the worker)."""
+    from .cap.feeds import poll_due
+
+    poll_due()

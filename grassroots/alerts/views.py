@@ -188,3 +188,21 @@ def emergency_detail(request, emergency_id: int):
         "alerts/_delivery.html" if request.headers.get("HX-Request") else "alerts/emergency.html"
     )
     return render(request, template, context)
+
+
+def cap_feed(request):
+    """`/feeds/cap.atom`: the province's emergencies (on air or ended) as CAP 1.2 in Atom."""
+    from django.http import HttpResponse
+
+    from .cap import export
+    from .cap.ingest import province
+    from .cap_api import PUBLISHED
+
+    rows = (
+        Emergency.objects.filter(status__in=PUBLISHED)
+        .select_related("unit")
+        .order_by("-updated_at")[:50]
+    )
+    base = request.build_absolute_uri("/").rstrip("/")
+    body = export.atom(rows, base_url=base, province_code=province().code)
+    return HttpResponse(body, content_type="application/atom+xml; charset=utf-8")

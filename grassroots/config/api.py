@@ -155,6 +155,7 @@ APP_ROUTERS = (
     "content.api",
     "broadcast.api",
     "alerts.api",
+    "alerts.cap_api",
     "devices.fleet_api",  # before devices.api: /devices/enrol must win over /devices/{id}
     "devices.api",
     "devices.hooks",
