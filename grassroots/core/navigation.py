@@ -22,6 +22,7 @@ GROUPS = [
     (_("Phát thanh"), [
         (_("Đài truyền thanh, lịch phát"), "station-list", "broadcast.view", "proposals"),
         (_("Phát khẩn cấp"), "emergency-list", "broadcast.view", "emergencies"),
+        (_("Cảnh báo CAP"), "cap-alerts", "broadcast.view", ""),
         (_("Thiết bị, kiểm kê"), "device-list", "devices.view", ""),
     ]),
     (_("Bảng tin"), [

@@ -218,8 +218,10 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
         expires = info.expires or now + dt.timedelta(hours=DEFAULT_HOURS)
         expires = min(expires, now + dt.timedelta(minutes=emergency_actions.MAX_MINUTES))
         text = "\n".join(p for p in (info.description, info.instruction) if p)
+        # every commune of the province: one publish on the province's topic reaches them all
+        whole = len(units) == geo.communes(alert.unit).count()
         alert.emergency = emergency_actions.start_system(
-            units=units,
+            units=[alert.unit] if whole else units,
             title=info.headline or info.event,
             text=text or info.headline or info.event,
             repeat=rule.repeat,
