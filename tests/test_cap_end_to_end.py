@@ -40,10 +40,10 @@ def _cancel(sent, referenced_sent) -> bytes:
 def test_a_cap_flood_warning_is_played_by_an_agent_and_shown_on_a_board(
     live_demo,
     ws_broker,
-    agents,
+    agents,  # noqa: F811 - the fixture imported above
     context,
     client,
-    settings,  # noqa: F811
+    settings,
 ):
     from grassroots.accounts.models import User
     from grassroots.alerts.cap.ingest import province
