@@ -5,6 +5,10 @@
   events/s = events stored / (last stored - first published).
 - fan-out (see `fanout()`): from `POST /api/v1/emergencies` to the last device ack stored, for N
   simulated agents, beside the raw broker floor (bench/mqtt_floor.py) measured in the same run.
+- CAP (same fleet, after the fan-out rounds): from `POST /api/v1/alerts/cap` (a trusted sender,
+  geocode: the province) to the first and the last device ack stored; the worker reads the
+  alert by TTS before `play.now` goes out (`cap_tts_and_sent_s`). Goal (issue 18): first ack
+  < 3 s including TTS; last ack − sent within 3× the raw floor of the same run.
 """
 
 from __future__ import annotations

@@ -269,3 +269,23 @@ def test_every_exported_cap_validates_alert_cancel_and_atom(client, users, nchmf
         unit=get_unit(COMMUNE_A), title="Chờ", expires_at=NOW + dt.timedelta(hours=1)
     )
     assert client.get(f"/api/v1/alerts/{waiting.pk}.cap").status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_alert_on_air_stops_by_itself_at_its_expires(client, users, nchmf, frozen):
+    from grassroots.alerts import actions
+
+    body = post_cap(client, users["admin"], "vn-flood-warning-geocode.xml").json()
+    e = Emergency.objects.get(pk=body["emergency_id"])
+    e.status = EmergencyStatus.ACTIVE  # the worker read it by TTS and sent it
+    e.save()
+    assert actions.expire_due(now=NOW + dt.timedelta(hours=10)) == 0  # expires at 20:00
+    assert not OutboxMessage.objects.filter(payload__contains='"stop"').exists()
+    assert actions.expire_due(now=NOW + dt.timedelta(hours=11, seconds=1)) == 1
+    e.refresh_from_db()
+    assert e.status == EmergencyStatus.EXPIRED
+    stops = OutboxMessage.objects.filter(payload__contains='"stop"')
+    assert sorted(stops.values_list("topic", flat=True)) == sorted(
+        f"grassroots/v1/unit/{c}/cmd" for c in (COMMUNE_A, COMMUNE_B)
+    )
+    assert CapAlert.objects.get(pk=body["id"]).state == CapState.EXPIRED
