@@ -408,6 +408,7 @@ def start_system(
     repeat: int,
     expires_at: datetime.datetime,
     comment: str,
+    replaces: Emergency | None = None,
 ) -> Emergency:
     """Start an emergency no officer started: a trusted CAP sender's alert (the province's
     sender rule is the authority, so no two-person confirmation). Inside the caller's
@@ -418,6 +419,7 @@ def start_system(
         text=text.strip()[:5000],
         repeat=max(1, min(repeat, 10)),
         expires_at=expires_at,
+        replaces=replaces,
     )
     emergency.area.set(units)
     emergency.expected_devices = area_devices(emergency).count()

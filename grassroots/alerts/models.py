@@ -66,6 +66,10 @@ class Emergency(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # the emergency this one replaced (a CAP `Update`); published as CAP `Update` referencing it
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = RestrictedManager()
 

@@ -6,8 +6,8 @@ Each emergency is one CAP `identifier` (`urn:grassroots:<province code>:emergenc
 * `Alert` when it was sent (`sent` = when it went out, or was recorded);
 * `Cancel` once it was stopped or expired early (`sent` = when it stopped), with `references`
   naming the `Alert` (CAP 1.2 §3.2.1) — a recipient stops it at once;
-* an `Update` is what an emergency replaced by a newer CAP `Update` carries (its source's
-  message is republished as ours when it came in as CAP).
+* `Update` for an emergency that replaced another (a CAP `Update` received), with
+  `references` naming the replaced emergency's `Alert`.
 
 `info` is Vietnamese (`language` vi-VN, §3.2.2): category Safety, the emergency's title as
 `event` and `headline`, its text as `description`, severity Extreme / urgency Immediate /
@@ -71,8 +71,11 @@ def _alert_sent(emergency: Emergency) -> dt.datetime:
 def message(emergency: Emergency) -> bytes:
     """The current CAP 1.2 message of an emergency: `Alert`, or `Cancel` once it has stopped."""
     cancel = emergency.status == EmergencyStatus.STOPPED
+    code = _province_code(emergency)
+    old = emergency.replaces
     return build(
-        province_code=_province_code(emergency),
+        updates=(identifier(code, old.pk), _alert_sent(old)) if old else None,
+        province_code=code,
         number=str(emergency.pk),
         title=emergency.title,
         text=emergency.text,
@@ -93,9 +96,11 @@ def build(
     sent: dt.datetime,
     expires: dt.datetime,
     cancelled_at: dt.datetime | None = None,
+    updates: tuple[str, dt.datetime] | None = None,
 ) -> bytes:
     """A CAP 1.2 message (UTF-8 bytes) for an emergency's values; `cancelled_at` makes it the
-    `Cancel` of the `Alert` (§3.2.1 `references`). Also used for the preview before sending."""
+    `Cancel` of the `Alert` (§3.2.1 `references`); `updates` (identifier, sent) of the message
+    it replaces makes it an `Update`. Also used for the preview before sending."""
     who = sender(province_code)
     cancel = cancelled_at is not None
     root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
@@ -104,11 +109,13 @@ def build(
     _sub(root, "sender", who)
     _sub(root, "sent", cap_time(cancelled_at if cancel else sent))
     _sub(root, "status", "Actual")
-    _sub(root, "msgType", "Cancel" if cancel else "Alert")
+    _sub(root, "msgType", "Cancel" if cancel else "Update" if updates else "Alert")
     _sub(root, "scope", "Public")
     if cancel:
         _sub(root, "note", "Đã dừng phát khẩn cấp.")
         _sub(root, "references", f"{who},{first_id},{cap_time(sent)}")
+    elif updates:
+        _sub(root, "references", f"{who},{updates[0]},{cap_time(updates[1])}")
     info = _sub(root, "info")
     _sub(info, "language", "vi-VN")
     _sub(info, "category", "Safety")

@@ -227,6 +227,7 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
             repeat=rule.repeat,
             expires_at=expires,
             comment=f"CAP {msg.sender} {msg.identifier}",
+            replaces=next((old.emergency for old in replaced if old.emergency_id), None),
         )
         alert.state = CapState.ON_AIR
         alert.reason = (

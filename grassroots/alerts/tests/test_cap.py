@@ -289,3 +289,43 @@ def test_an_alert_on_air_stops_by_itself_at_its_expires(client, users, nchmf, fr
         f"grassroots/v1/unit/{c}/cmd" for c in (COMMUNE_A, COMMUNE_B)
     )
     assert CapAlert.objects.get(pk=body["id"]).state == CapState.EXPIRED
+
+
+@pytest.mark.django_db
+def test_an_update_replaces_what_is_on_air_and_is_published_as_update(client, users, nchmf, frozen):
+    admin = users["admin"]
+    first = post_cap(client, admin, "vn-flood-warning-geocode.xml").json()
+    old = Emergency.objects.get(pk=first["emergency_id"])
+    old.status, old.sent_at = EmergencyStatus.ACTIVE, NOW
+    old.save()
+    update = (
+        (CAP / "vn-flood-warning-geocode.xml")
+        .read_text()
+        .replace("NCHMF-LU-20261129-001", "NCHMF-LU-20261129-001U")
+        .replace("<sent>2026-11-29T08:00:00", "<sent>2026-11-29T08:45:00")
+        .replace("<msgType>Alert</msgType>", "<msgType>Update</msgType>")
+        .replace(
+            "<scope>Public</scope>",
+            "<scope>Public</scope><references>canhbao@nchmf.gov.vn,NCHMF-LU-20261129-001,"
+            "2026-11-29T08:00:00+07:00</references>",
+        )
+        .replace("vượt báo động 3 là 0,4 m", "vượt báo động 3 là 0,7 m")
+        .encode()
+    )
+    body = post_cap(client, admin, update).json()
+    assert body["state"] == CapState.ON_AIR, body
+    old.refresh_from_db()
+    assert old.status == EmergencyStatus.STOPPED
+    assert CapAlert.objects.get(pk=first["id"]).state == CapState.REPLACED
+    new = Emergency.objects.get(pk=body["emergency_id"])
+    assert new.replaces == old and "0,7 m" in new.text
+    new.status, new.sent_at = EmergencyStatus.ACTIVE, NOW
+    new.save()
+    answer = client.get(f"/api/v1/alerts/{new.pk}.cap")
+    assert schema().validate(etree.fromstring(answer.content, hardened_parser()))
+    published = parse(answer.content)
+    earlier = parse(client.get(f"/api/v1/alerts/{old.pk}.cap").content)
+    assert published.msg_type == "Update" and earlier.msg_type == "Cancel"
+    assert published.references == [
+        (published.sender, f"urn:grassroots:33:emergency:{old.pk}", export.cap_time(NOW))
+    ]
