@@ -5,6 +5,10 @@
   events/s = events stored / (last stored - first published).
 - fan-out (see `fanout()`): from `POST /api/v1/emergencies` to the last device ack stored, for N
   simulated agents, beside the raw broker floor (bench/mqtt_floor.py) measured in the same run.
+- CAP (same fleet, after the fan-out rounds): from `POST /api/v1/alerts/cap` (a trusted sender,
+  geocode: the province) to the first and the last device ack stored; the worker reads the
+  alert by TTS before `play.now` goes out (`cap_tts_and_sent_s`). Goal (issue 18): first ack
+  < 3 s including TTS; last ack − sent within 3× the raw floor of the same run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
+_SECOND = __import__("datetime").timedelta(seconds=1)
 INGEST_DEVICES = int(os.environ.get("BENCH_INGEST_DEVICES", "2000"))
 EVENTS_PER_DEVICE = int(os.environ.get("BENCH_EVENTS_PER_DEVICE", "10"))
 PROCESSES = 2
@@ -146,6 +151,7 @@ def ingest() -> dict:
 
 FANOUT_SIZES = [int(n) for n in os.environ.get("BENCH_FANOUT_SIZES", "1000,2000").split(",")]
 FANOUT_ROUNDS = int(os.environ.get("BENCH_FANOUT_ROUNDS", "5"))  # medians of 5: this box is noisy
+CAP_ROUNDS = int(os.environ.get("BENCH_CAP_ROUNDS", "3"))
 WORK_WINDOW_S = 4.0  # after the API call, by when the round's work (state reports too) is done
 
 
@@ -230,7 +236,7 @@ def _fanout_round(web_port: int, token: str, bulletin, n: int, roles: dict[int, 
 
     cpu_before = _cpu_seconds(roles)
 
-    from grassroots.broadcast.models_emergency import EmergencyAck
+    from grassroots.alerts.models import EmergencyAck
     from grassroots.core.models import OutboxMessage
 
     started_wall = timezone.now()
@@ -278,6 +284,63 @@ def _fanout_round(web_port: int, token: str, bulletin, n: int, roles: dict[int, 
     return out
 
 
+CAP_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>BENCH-{uid}</identifier><sender>bench@nchmf.gov.vn</sender>
+  <sent>{sent}</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><language>vi-VN</language><category>Met</category><event>Lũ</event>
+    <urgency>Immediate</urgency><severity>Extreme</severity><certainty>Observed</certainty>
+    <expires>{expires}</expires><headline>Bench: cảnh báo lũ CAP</headline>
+    <description>Mực nước sông Hồng đang lên nhanh.</description>
+    <instruction>Bà con di chuyển lên chỗ cao.</instruction>
+    <area><areaDesc>Toàn tỉnh</areaDesc>
+      <geocode><valueName>VN-ADMIN-CODE</valueName><value>33</value></geocode></area>
+  </info>
+</alert>"""
+
+
+def _cap_round(web_port: int, token: str, n: int) -> dict:
+    """CAP POST (geocode: the province) → the worker reads it by TTS → play.now → acks."""
+    import urllib.request
+
+    from django.utils import timezone
+
+    from grassroots.alerts.cap.export import cap_time
+    from grassroots.alerts.models import Emergency, EmergencyAck
+
+    now = timezone.now().replace(microsecond=0)
+    body = CAP_TEMPLATE.format(
+        uid=uuid.uuid4().hex[:12], sent=cap_time(now), expires=cap_time(now + 300 * _SECOND)
+    ).encode()
+    started_wall = timezone.now()
+    started = time.perf_counter()
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{web_port}/api/v1/alerts/cap",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cap+xml"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        created = json.loads(resp.read())
+    api_s = time.perf_counter() - started
+    emergency_id = created["emergency_id"]
+    acks = EmergencyAck.objects.filter(emergency_id=emergency_id)
+    deadline = started + 90
+    while acks.count() < n and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    last = time.perf_counter() - started
+    offsets = [(t - started_wall).total_seconds() for t in acks.values_list("acked_at", flat=True)]
+    sent_at = Emergency.objects.filter(pk=emergency_id).values_list("sent_at", flat=True).first()
+    _post(f"http://127.0.0.1:{web_port}/api/v1/emergencies/{emergency_id}/stop", token, {})
+    return {
+        "api_s": round(api_s, 3),
+        "tts_and_sent_s": round((sent_at - started_wall).total_seconds(), 3) if sent_at else None,
+        "first_ack_s": round(min(offsets), 3) if offsets else None,
+        "last_ack_s": round(last, 3),
+        "acked": len(offsets),
+    }
+
+
 def fanout() -> dict:
     """API call → last ack in the database, N simulated agents, beside the raw broker floor."""
     import shutil
@@ -320,6 +383,20 @@ def fanout() -> dict:
     )
     web_port = broker.free_port()
     web = start_gunicorn(web_port, env)
+    # the worker reads CAP alerts by TTS before they are sent (CAP rounds)
+    from grassroots.alerts.cap.ingest import province
+    from grassroots.alerts.models import CapSender
+
+    CapSender.objects.update_or_create(
+        sender="bench@nchmf.gov.vn",
+        defaults={"unit": province(), "name": "Bench KTTV", "trusted": True, "repeat": 1},
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "grassroots", "worker"],
+        env=env,
+        stdout=gateway_log,
+        stderr=gateway_log,
+    )
     roles = {gateway.pid: "gateway", web.pid: "web", mosquitto.pid: "broker"}
     results = {}
     try:
@@ -384,6 +461,10 @@ def fanout() -> dict:
                     )["round_trip_s"]
                 )
                 time.sleep(1)
+            caps = []
+            for _ in range(CAP_ROUNDS):
+                caps.append(_cap_round(web_port, token, n))
+                time.sleep(1)
             stop.set()
             fleet.join(60)
             best = sorted(platform, key=lambda r: r["p100_s"])[len(platform) // 2]
@@ -411,8 +492,26 @@ def fanout() -> dict:
                 "ratio_to_floor": round(best["p100_s"] / floor, 2) if floor else None,
                 "rounds": FANOUT_ROUNDS,
             }
+            if caps:
+                mid = sorted(caps, key=lambda r: r["last_ack_s"])[len(caps) // 2]
+                results[f"n{n}"].update(
+                    {
+                        "cap_post_to_first_ack_s_median": mid["first_ack_s"],
+                        "cap_post_to_last_ack_s_median": mid["last_ack_s"],
+                        "cap_tts_and_sent_s_median": mid["tts_and_sent_s"],
+                        "cap_api_call_s": mid["api_s"],
+                        "cap_acked_min": min(r["acked"] for r in caps),
+                        # goal (issue 18): first < 3 s with TTS, last within 3x the floor
+                        "cap_last_minus_sent_over_floor": round(
+                            (mid["last_ack_s"] - (mid["tts_and_sent_s"] or 0)) / floor, 2
+                        )
+                        if floor
+                        else None,
+                        "cap_rounds": len(caps),
+                    }
+                )
     finally:
-        for proc in (web, gateway, mosquitto):
+        for proc in (worker, web, gateway, mosquitto):
             proc.terminate()
             proc.wait(10)
     return results

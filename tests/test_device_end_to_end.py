@@ -25,7 +25,7 @@ def test_provisioning_to_play(live_demo, tmp_path, settings, client):
     import asyncio
 
     from grassroots.accounts.models import User
-    from grassroots.broadcast.models_emergency import EmergencyAck
+    from grassroots.alerts.models import EmergencyAck
     from grassroots.core.gateway import Gateway, discover
     from grassroots.core.testing import COMMUNE_A, call, unit
     from grassroots.devices.models import Device

@@ -258,7 +258,7 @@ def test_agents_with_wrong_clocks_play_an_emergency(live_demo, ws_broker, agents
     """One agent with a right clock, one 3 hours behind, one 7 hours ahead (libfaketime): all
     three play the emergency, and the delivery page counts three real acceptances."""
     from grassroots.accounts.models import User
-    from grassroots.broadcast.models_emergency import EmergencyAck
+    from grassroots.alerts.models import EmergencyAck
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     users = {u.username: u for u in User.objects.all()}
@@ -279,7 +279,7 @@ def test_agents_with_wrong_clocks_play_an_emergency(live_demo, ws_broker, agents
     created = call(client, "post", "/api/v1/emergencies", user=users["operator"], body=body)
     assert created.status_code == 201, created.content
     emergency = created.json()
-    from grassroots.broadcast.models_emergency import Emergency
+    from grassroots.alerts.models import Emergency
 
     command_id = Emergency.objects.get(pk=emergency["id"]).command_id
     for device, agent in running:

@@ -14,9 +14,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from grassroots.alerts.models import Emergency, EmergencyAck
 from grassroots.broadcast import manifests
 from grassroots.broadcast.models import AsRunEntry
-from grassroots.broadcast.models_emergency import Emergency, EmergencyAck
 from grassroots.broadcast.tests.factories import station, vn
 from grassroots.broadcast.tests.test_content_bridge import audio_for
 from grassroots.content.tests.conftest import make_bulletin

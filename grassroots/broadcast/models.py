@@ -276,14 +276,6 @@ __all__ = [
     "UsagePolicy",
 ]
 
-# The rest of this app's models live in models_emergency.py (imported here so Django finds them).
-from .models_emergency import (  # noqa: E402, F401
-    Emergency,
-    EmergencyAck,
-    EmergencyPolicy,
-    EmergencyStatus,
-)
-
 
 class RelaySource(TimeStampedModel):
     """A stream a unit's stations may relay (e.g. VOV1); set by the province's administrators.

@@ -154,7 +154,8 @@ def _crash(request, exc):
 APP_ROUTERS = (
     "content.api",
     "broadcast.api",
-    "broadcast.emergency_api",
+    "alerts.api",
+    "alerts.cap_api",
     "devices.fleet_api",  # before devices.api: /devices/enrol must win over /devices/{id}
     "devices.api",
     "devices.hooks",

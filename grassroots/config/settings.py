@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "grassroots.accounts",
     "grassroots.content",
     "grassroots.broadcast",
+    "grassroots.alerts",
     "grassroots.devices",
     "grassroots.signage",
     "grassroots.feedback",

@@ -31,7 +31,7 @@ urlpatterns = [
 URL_MODULES = (
     "content.urls",
     "broadcast.urls",
-    "broadcast.emergency_urls",
+    "alerts.urls",
     "devices.fleet_urls",
     "devices.urls",
     "signage.urls",

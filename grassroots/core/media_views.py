@@ -48,8 +48,8 @@ def _caller(request):
 
 
 def _device_may_fetch(device, sha: str) -> bool:
+    from grassroots.alerts.models import Emergency
     from grassroots.broadcast.models import Manifest
-    from grassroots.broadcast.models_emergency import Emergency
 
     if Manifest.objects.filter(device=device, body__contains=sha).exists():
         return True
@@ -61,8 +61,8 @@ def _user_may_fetch(user, sha: str) -> bool:
     from django.db.models import Q
 
     from grassroots.accounts.scope import has_perm_anywhere
+    from grassroots.alerts.models import Emergency
     from grassroots.broadcast.models import ScheduleItem
-    from grassroots.broadcast.models_emergency import Emergency
     from grassroots.content.models import BulletinShare, MediaAsset
 
     of_file = Q(sha256=sha) | Q(duplicate_of__sha256=sha) | Q(renditions__icontains=sha)

@@ -23,6 +23,7 @@ GROUPS = [
         (_("Đài truyền thanh, lịch phát"), "station-list", "broadcast.view", "proposals"),
         (_("Phát khẩn cấp"), "emergency-list", "broadcast.view", "emergencies"),
         (_("Nguồn tiếp sóng"), "relay-sources", "broadcast.view", ""),
+        (_("Cảnh báo CAP"), "cap-alerts", "broadcast.view", ""),
         (_("Thiết bị, kiểm kê"), "device-list", "devices.view", ""),
         (_("Kiểm tra đài truyền thanh"), "planning-inspections", "planning.view", ""),
     ]),

@@ -185,7 +185,7 @@ def _faults(user) -> tuple[int, list[dict]]:
 
 
 def _emergencies(user) -> tuple[int, list[dict]]:
-    from grassroots.broadcast.models_emergency import Emergency, EmergencyStatus
+    from grassroots.alerts.models import Emergency, EmergencyStatus
 
     qs = Emergency.objects.restrict(user, "broadcast.view").filter(
         status__in=[

@@ -106,7 +106,7 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
         DeviceConnectivity.objects.bulk_create(history)
         back = [h.device_id for h in history if h.online]
         if back:
-            from grassroots.broadcast.emergency import catch_up
+            from grassroots.alerts.actions import catch_up
 
             catch_up(back)
 
@@ -152,7 +152,7 @@ def ingest_events(batch: list[tuple[str, bytes]]) -> None:
         )
         DeviceStatus.objects.filter(device_id__in={r[1] for r in rows}).update(last_seen=now)
         if by_type.get("ack"):
-            from grassroots.broadcast.emergency import record_acks
+            from grassroots.alerts.actions import record_acks
 
             record_acks(by_type["ack"], at=now)
         if by_type.get("asrun"):

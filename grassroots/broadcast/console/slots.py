@@ -45,7 +45,8 @@ from .common import (
 def live_emergencies(station: Station, start: datetime, end: datetime) -> list:
     """Emergencies sent live (play.now) to an area covering this station in [start, end):
     they cut whatever the schedule plays, so the week draws them over it."""
-    from ..models import Emergency, EmergencyStatus
+    from grassroots.alerts.models import Emergency, EmergencyStatus
+
     from ..specs import path_ids
 
     found = (

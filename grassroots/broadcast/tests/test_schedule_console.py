@@ -318,7 +318,7 @@ def test_province_proposes_a_relay_to_chosen_communes(client, users):
 
 
 def test_week_draws_live_emergencies_over_the_schedule(client, users):
-    from grassroots.broadcast.models import Emergency
+    from grassroots.alerts.models import Emergency
     from grassroots.core.testing import unit
 
     a, b = station(COMMUNE_A), station(COMMUNE_B)

@@ -99,6 +99,9 @@ RULES: dict[str, Rule] = {
     "POST /emergencies/{emergency_id}/resend": perm("broadcast.emergency"),
     # the second officer of the two-person rule (not the one who started it)
     "POST /emergencies/{emergency_id}/confirm": perm("broadcast.emergency"),
+    "POST /alerts/cap": Rule(
+        "broadcast.emergency", ANYWHERE, why="a CAP 1.2 XML body; its area is cut to the scope"
+    ),
     "POST /devices/enrol": Rule(kind=PUBLIC, why="one-time code; wrong codes rate-limited"),
     "POST /devices/{device_id}/authorise": perm("devices.manage"),
     "POST /devices/{device_id}/revoke": perm("devices.manage"),
@@ -191,8 +194,8 @@ class World:
 
     def __init__(self, users: dict):
         from grassroots.accounts.models import RoleAssignment
+        from grassroots.alerts import actions as emergency
         from grassroots.broadcast import actions as broadcast
-        from grassroots.broadcast import emergency
         from grassroots.broadcast.models import Proposal, RelaySource
         from grassroots.broadcast.tests.factories import schedule_body, station
         from grassroots.content.models import BulletinShare

@@ -41,13 +41,24 @@ def test_no_console_page_is_wider_than_a_phone(browser, live_demo):
 
     content.publish(bulletin=b, user=User.objects.get(username="approver"))
     report = make_report()
+    from pathlib import Path
+
+    from grassroots.alerts.cap.ingest import receive
+
+    cap = Path(__file__).parents[2] / "alerts/tests/cap/vn-flood-warning-geocode.xml"
+    alert, _ = receive(cap.read_bytes())  # recorded (expired by now), shown in the console
     os.makedirs(SHOTS, exist_ok=True)
     base = live_demo.url
     wide = []
     for role in ROLES:
         page = login(browser, base, role, PHONE)
         extra = {
-            "admin": [f"/ban-tin/{b.pk}/", f"/xu-ly-phan-anh/{report.pk}/"],
+            "admin": [
+                f"/ban-tin/{b.pk}/",
+                f"/xu-ly-phan-anh/{report.pk}/",
+                "/canh-bao/cai-dat/",
+                f"/canh-bao/{alert.pk}/",
+            ],
             "approver": [f"/ban-tin/{b.pk}/"],
             "operator": [f"/ban-tin/{b.pk}/", f"/xu-ly-phan-anh/{report.pk}/", "/khan-cap/"],
         }.get(role, [])

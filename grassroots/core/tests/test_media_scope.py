@@ -94,7 +94,7 @@ def test_devices_fetch_their_manifest_media_only(client, users):
 
 
 def test_emergency_media_reaches_devices_of_its_area(client, users):
-    from grassroots.broadcast import emergency
+    from grassroots.alerts import actions as emergency
 
     dev = DeviceFactory(unit=unit(COMMUNE_A), station=station(COMMUNE_A))
     far = DeviceFactory(unit=unit(COMMUNE_B), station=station(COMMUNE_B))

@@ -434,7 +434,7 @@ def vn_clock(moment) -> str:
 def test_skewed_board_pairs_shows_server_time_and_the_emergency(
     browser, live_demo, ws_broker, client, settings, name
 ):
-    from grassroots.broadcast.models import EmergencyAck
+    from grassroots.alerts.models import EmergencyAck
     from grassroots.devices.models_fleet import DeviceEvent, DeviceStatus
     from grassroots_protocol import parse_event
 

@@ -10,10 +10,10 @@ from django_tasks import task
 
 from grassroots.core.periodic import every
 
-from . import emergency as emergency_actions
-from .models_emergency import Emergency, EmergencyStatus
+from . import actions as emergency_actions
+from .models import Emergency, EmergencyStatus
 
-log = logging.getLogger("grassroots.broadcast")
+log = logging.getLogger("grassroots.alerts")
 
 
 @task()
@@ -51,3 +51,11 @@ def prepare_emergency(emergency_id: int) -> None:
 @every(15)
 def expire_emergencies() -> None:
     emergency_actions.expire_due()
+
+
+@every(15)
+def poll_cap_feeds() -> None:
+    """Poll the CAP feeds whose interval has passed (network I/O stays in the worker)."""
+    from .cap.feeds import poll_due
+
+    poll_due()

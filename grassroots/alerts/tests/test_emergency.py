@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from grassroots.broadcast.models_emergency import Emergency, EmergencyAck, EmergencyStatus
+from grassroots.alerts.models import Emergency, EmergencyAck, EmergencyStatus
 from grassroots.core.errors import Problem
 from grassroots.core.gateway import discover, dispatch
 from grassroots.core.models import OutboxMessage
@@ -299,7 +299,7 @@ def test_two_person_rule_a_second_officer_confirms_within_the_deadline(
     import time_machine
     from django.utils import timezone
 
-    from grassroots.broadcast import emergency as actions
+    from grassroots.alerts import actions
     from grassroots.core.models import ObjectChange
 
     policy = actions.set_policy(

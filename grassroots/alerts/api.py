@@ -10,8 +10,8 @@ from ninja.responses import Status
 from grassroots.accounts.policies import require
 from grassroots.core.errors import Problem
 
-from . import emergency as actions
-from .models_emergency import Emergency
+from . import actions
+from .models import Emergency
 
 router = Router(tags=["emergencies"])
 PREFIX = "/emergencies"

@@ -7,14 +7,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 from grassroots.accounts.policies import require
 from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
 from grassroots.units.models import Unit
 
-from . import emergency as actions
-from .models_emergency import Emergency, EmergencyPolicy, EmergencyStatus
+from . import actions
+from .models import Emergency, EmergencyPolicy, EmergencyStatus
 
 
 def _form(post) -> dict:
@@ -34,6 +35,27 @@ def _int(value, what: str) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         raise Problem(422, f"{what} phải là số.") from None
+
+
+def _cap_preview(form: dict, plan: dict, expires_minutes: int) -> str:
+    """The CAP 1.2 message the province will publish for this emergency (CAP out)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from .cap import export
+    from .cap.ingest import province
+
+    now = timezone.now()
+    return export.build(
+        province_code=province().code,
+        number="…",
+        title=(form["title"] or "").strip(),
+        text=(form["text"] or "").strip(),
+        units=plan["units"],
+        sent=now,
+        expires=now + datetime.timedelta(minutes=expires_minutes),
+    ).decode()
 
 
 @login_required
@@ -102,7 +124,9 @@ def emergency_list(request):
                 if not (1 <= expires <= actions.MAX_MINUTES):
                     raise Problem(422, f"Thời hạn phải từ 1 đến {actions.MAX_MINUTES} phút.")
                 return render(
-                    request, "broadcast/emergency_confirm.html", {"form": form, "plan": plan}
+                    request,
+                    "alerts/emergency_confirm.html",
+                    {"form": form, "plan": plan, "cap": _cap_preview(form, plan, expires)},
                 )
         except Problem as exc:
             messages.error(request, exc.detail)
@@ -116,7 +140,7 @@ def emergency_list(request):
     can_policy = has_perm_anywhere(request.user, "accounts.manage")
     return render(
         request,
-        "broadcast/emergencies.html",
+        "alerts/emergencies.html",
         {
             "units": units,
             "form": form,
@@ -152,7 +176,7 @@ def bulletin_search(request):
             .select_related("unit")
             .order_by("-updated_at")[:10]
         )
-    return render(request, "broadcast/_emergency_bulletins.html", {"found": found, "q": q})
+    return render(request, "alerts/_emergency_bulletins.html", {"found": found, "q": q})
 
 
 @login_required
@@ -185,8 +209,128 @@ def emergency_detail(request, emergency_id: int):
         "can_act": has_perm_anywhere(request.user, "broadcast.emergency"),
     }
     template = (
-        "broadcast/_delivery.html"
-        if request.headers.get("HX-Request")
-        else "broadcast/emergency.html"
+        "alerts/_delivery.html" if request.headers.get("HX-Request") else "alerts/emergency.html"
     )
     return render(request, template, context)
+
+
+@require_GET
+def cap_feed(request):
+    """`/feeds/cap.atom`: the province's emergencies (on air or ended) as CAP 1.2 in Atom."""
+    from django.http import HttpResponse
+
+    from .cap import export
+    from .cap.ingest import province
+    from .cap_api import PUBLISHED
+
+    rows = (
+        Emergency.objects.filter(status__in=PUBLISHED)
+        .select_related("unit")
+        .order_by("-updated_at")[:50]
+    )
+    base = request.build_absolute_uri("/").rstrip("/")
+    body = export.atom(rows, base_url=base, province_code=province().code)
+    return HttpResponse(body, content_type="application/atom+xml; charset=utf-8")
+
+
+@login_required
+def cap_alerts(request):
+    """Received CAP alerts with what they became (on air, waiting, archived, refused) and why."""
+    from .models import CapAlert, CapState
+
+    require(request.user, "broadcast.view")
+    qs = CapAlert.objects.restrict(request.user, "broadcast.view").select_related("emergency")
+    state = request.GET.get("state", "")
+    if state in CapState.values:
+        qs = qs.filter(state=state)
+    return render(
+        request,
+        "alerts/cap_alerts.html",
+        {"alerts": qs[:100], "states": CapState.choices, "state": state},
+    )
+
+
+@login_required
+def cap_alert_detail(request, alert_id: int):
+    """One received alert: its values, communes, the reason, the XML as received, and the CAP
+    the platform publishes for the emergency it started."""
+    from lxml import etree
+
+    from .cap import export
+    from .cap.parse import hardened_parser
+    from .models import CapAlert
+
+    require(request.user, "broadcast.view")
+    alert = CapAlert.objects.restrict(request.user, "broadcast.view").filter(pk=alert_id).first()
+    if alert is None:
+        raise Http404
+    try:
+        pretty = etree.tostring(
+            etree.fromstring(alert.xml.encode(), hardened_parser()), pretty_print=True
+        ).decode()
+    except etree.XMLSyntaxError:
+        pretty = alert.xml
+    published = export.message(alert.emergency).decode() if alert.emergency_id else ""
+    return render(
+        request,
+        "alerts/cap_alert.html",
+        {
+            "a": alert,
+            "units": alert.units.order_by("name"),
+            "xml": pretty,
+            "published": published,
+        },
+    )
+
+
+@login_required
+def cap_settings(request):
+    """Sender rules and polled feeds; province administrators change them."""
+    from .cap import config
+    from .models import CERTAINTIES, SEVERITIES, URGENCIES, CapFeed, CapSender
+
+    require(request.user, "broadcast.view")
+    can_manage = has_perm_anywhere(request.user, "accounts.manage")
+    if request.method == "POST":
+        step = request.POST.get("step", "")
+        try:
+            if step == "sender":
+                p = request.POST
+                config.save_sender(
+                    user=request.user,
+                    sender=p.get("sender", ""),
+                    name=p.get("name", ""),
+                    trusted=bool(p.get("trusted")),
+                    live=(p.get("live_severity", ""), p.get("live_urgency", ""),
+                          p.get("live_certainty", "")),
+                    priority=(p.get("priority_severity", ""), p.get("priority_urgency", ""),
+                              p.get("priority_certainty", "")),
+                    repeat=_int(p.get("repeat"), "Số lần lặp"),
+                )  # fmt: skip
+                messages.success(request, "Đã lưu quy tắc của nguồn cảnh báo.")
+            elif step == "feed":
+                config.save_feed(
+                    user=request.user,
+                    name=request.POST.get("name", ""),
+                    url=request.POST.get("url", ""),
+                    interval_seconds=_int(request.POST.get("interval"), "Chu kỳ"),
+                    enabled=bool(request.POST.get("enabled")),
+                )
+                messages.success(request, "Đã lưu luồng cảnh báo; hệ thống sẽ đọc luồng ngay.")
+        except Problem as exc:
+            messages.error(request, exc.detail)
+        except Http404:
+            messages.error(request, "Chỉ quản trị cấp tỉnh được sửa cài đặt cảnh báo CAP.")
+        return redirect("cap-settings")
+    return render(
+        request,
+        "alerts/cap_settings.html",
+        {
+            "senders": CapSender.objects.restrict(request.user, "broadcast.view").order_by("name"),
+            "feeds": CapFeed.objects.restrict(request.user, "broadcast.view").order_by("name"),
+            "can_manage": can_manage,
+            "severities": SEVERITIES,
+            "urgencies": URGENCIES,
+            "certainties": CERTAINTIES,
+        },
+    )

@@ -25,7 +25,7 @@ from grassroots.devices import protocol
 from grassroots.devices.models import Device
 from grassroots.units.models import Unit
 
-from .models_emergency import Emergency, EmergencyAck, EmergencyPolicy, EmergencyStatus
+from .models import Emergency, EmergencyAck, EmergencyPolicy, EmergencyStatus
 
 MAX_MINUTES = 24 * 60
 
@@ -99,7 +99,7 @@ def _chosen_bulletin(user, bulletin_id: int):
 
 def _media_of_bulletin(bulletin) -> list[dict[str, Any]]:
     """The approved audio of a bulletin (only vetted content goes on air)."""
-    from .actions import revision_media
+    from grassroots.broadcast.actions import revision_media
 
     if not bulletin.approved_revision_id:
         raise Problem(422, f"Bản tin '{bulletin.title}' chưa được duyệt nên không thể phát.")
@@ -177,7 +177,7 @@ def _go_on_air(emergency: Emergency) -> None:
     else:
         emergency.status = EmergencyStatus.PREPARING
         emergency.save(update_fields=["status", "updated_at"])
-        from .emergency_tasks import prepare_emergency
+        from .tasks import prepare_emergency
 
         transaction.on_commit(lambda: prepare_emergency.enqueue(emergency.pk))
 
@@ -373,14 +373,81 @@ def resend(*, user, emergency_id: int) -> int:
     return len(missing)
 
 
+@transaction.atomic
 def expire_due(now: datetime.datetime | None = None) -> int:
+    """Emergencies past their deadline become `expired`; one that went on air gets a signed
+    `stop` to its area, so it stops by itself at `expires_at` (a CAP alert at its `expires`,
+    CAP 1.2 §3.2.2). Returns how many expired."""
     now = now or timezone.now()
     unconfirmed = Emergency.objects.filter(
         status=EmergencyStatus.AWAITING, confirm_by__lte=now
     ).update(status=EmergencyStatus.EXPIRED)
-    return unconfirmed + Emergency.objects.filter(
-        status__in=[EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING], expires_at__lte=now
-    ).update(status=EmergencyStatus.EXPIRED)
+    due = list(
+        Emergency.objects.select_for_update().filter(
+            status__in=[EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING], expires_at__lte=now
+        )
+    )
+    for emergency in due:
+        if emergency.status == EmergencyStatus.ACTIVE:
+            codes = list(emergency.area.values_list("code", flat=True))
+            protocol.send_to_units(codes, protocol.CommandType.STOP, {"emergency_id": emergency.pk})
+        emergency.status = EmergencyStatus.EXPIRED
+        emergency.save(update_fields=["status", "updated_at"])
+    if due:
+        from .cap.ingest import emergencies_ended
+
+        emergencies_ended([e.pk for e in due], expired=True)
+    return unconfirmed + len(due)
+
+
+def start_system(
+    *,
+    units: list[Unit],
+    title: str,
+    text: str,
+    repeat: int,
+    expires_at: datetime.datetime,
+    comment: str,
+    replaces: Emergency | None = None,
+) -> Emergency:
+    """Start an emergency no officer started: a trusted CAP sender's alert (the province's
+    sender rule is the authority, so no two-person confirmation). Inside the caller's
+    transaction; the text is read by TTS in the worker, then `play.now` goes out."""
+    emergency = Emergency.objects.create(
+        unit=_common_ancestor(units),
+        title=title.strip()[:200] or "Cảnh báo",
+        text=text.strip()[:5000],
+        repeat=max(1, min(repeat, 10)),
+        expires_at=expires_at,
+        replaces=replaces,
+    )
+    emergency.area.set(units)
+    emergency.expected_devices = area_devices(emergency).count()
+    emergency.save(update_fields=["expected_devices"])
+    audit.record(emergency, ChangeAction.CREATE, user=None, comment=comment[:500])
+    _go_on_air(emergency)
+    return emergency
+
+
+def stop_system(*, emergency: Emergency, comment: str) -> bool:
+    """Stop an emergency because its source said so (a CAP Cancel or Update, §3.2.1): a signed
+    `stop` to its area when it went out. False when it had already ended."""
+    emergency = Emergency.objects.select_for_update().get(pk=emergency.pk)
+    if emergency.status not in (
+        EmergencyStatus.ACTIVE,
+        EmergencyStatus.PREPARING,
+        EmergencyStatus.AWAITING,
+    ):
+        return False
+    before = audit.snapshot(emergency)
+    if emergency.status != EmergencyStatus.AWAITING:
+        codes = list(emergency.area.values_list("code", flat=True))
+        protocol.send_to_units(codes, protocol.CommandType.STOP, {"emergency_id": emergency.pk})
+    emergency.status = EmergencyStatus.STOPPED
+    emergency.stopped_at = timezone.now()
+    emergency.save()
+    audit.record(emergency, ChangeAction.UPDATE, user=None, before=before, comment=comment[:500])
+    return True
 
 
 def record_acks(acks: list[tuple[int, Any]], *, at: datetime.datetime) -> int:

@@ -1,0 +1,76 @@
+"""Writing the CAP settings (province administrators, `accounts.manage`): sender rules and
+feeds. Audited like every mutation."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import Http404
+
+from grassroots.accounts.policies import require
+from grassroots.core import audit
+from grassroots.core.errors import Problem
+from grassroots.core.models import ChangeAction
+from grassroots.core.text import clean_text
+
+from ..models import CERTAINTIES, SEVERITIES, URGENCIES, CapFeed, CapSender
+from .ingest import province
+
+
+def _province_for(user):
+    unit = province()
+    from grassroots.units.models import Unit
+
+    if not Unit.objects.restrict(user, "accounts.manage").filter(pk=unit.pk).exists():
+        raise Http404
+    return unit
+
+
+@transaction.atomic
+def save_sender(*, user, sender: str, name: str, trusted: bool, live: tuple[str, str, str],
+                priority: tuple[str, str, str], repeat: int) -> CapSender:  # fmt: skip
+    """Create or change the rule of a CAP `sender` (CAP 1.2 §3.2.1); thresholds are CAP
+    values (§3.2.2): severity, urgency, certainty."""
+    require(user, "accounts.manage")
+    unit = _province_for(user)
+    sender, name = clean_text(sender or "").strip()[:200], clean_text(name or "").strip()[:200]
+    if not sender or not name:
+        raise Problem(422, "Cần nhập mã người gửi (sender trong bản tin CAP) và tên cơ quan.")
+    for value, order, what in zip(
+        (*live, *priority), (SEVERITIES, URGENCIES, CERTAINTIES) * 2, ("mức độ", "khẩn cấp",
+        "chắc chắn") * 2, strict=True
+    ):  # fmt: skip
+        if value not in order:
+            raise Problem(422, f"Ngưỡng {what} '{value}' không hợp lệ; chọn: {', '.join(order)}.")
+    if not (1 <= repeat <= 10):
+        raise Problem(422, "Số lần lặp phải từ 1 đến 10.")
+    rule, created = CapSender.objects.get_or_create(
+        sender=sender, defaults={"unit": unit, "name": name}
+    )
+    before = None if created else audit.snapshot(rule)
+    rule.name, rule.trusted, rule.repeat = name, trusted, repeat
+    rule.live_severity, rule.live_urgency, rule.live_certainty = live
+    rule.priority_severity, rule.priority_urgency, rule.priority_certainty = priority
+    rule.save()
+    audit.record(rule, ChangeAction.CREATE if created else ChangeAction.UPDATE, user=user,
+                 before=before)  # fmt: skip
+    return rule
+
+
+@transaction.atomic
+def save_feed(*, user, name: str, url: str, interval_seconds: int, enabled: bool) -> CapFeed:
+    """Create or change a polled CAP feed (Atom or RSS), by its URL."""
+    require(user, "accounts.manage")
+    unit = _province_for(user)
+    url, name = (url or "").strip()[:500], clean_text(name or "").strip()[:200]
+    if not url.startswith(("http://", "https://")) or not name:
+        raise Problem(422, "Cần tên và địa chỉ luồng bắt đầu bằng http:// hoặc https://.")
+    if not (30 <= interval_seconds <= 86400):
+        raise Problem(422, "Chu kỳ đọc luồng phải từ 30 đến 86400 giây.")
+    feed, created = CapFeed.objects.get_or_create(url=url, defaults={"unit": unit, "name": name})
+    before = None if created else audit.snapshot(feed)
+    feed.name, feed.interval_seconds, feed.enabled = name, interval_seconds, enabled
+    feed.next_poll_at = None  # poll soon with the new settings
+    feed.save()
+    audit.record(feed, ChangeAction.CREATE if created else ChangeAction.UPDATE, user=user,
+                 before=before)  # fmt: skip
+    return feed

@@ -1,0 +1,96 @@
+"""Console pages of CAP: received alerts with state and reason, settings, the CAP preview."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import time_machine
+from lxml import etree
+
+from grassroots.alerts.cap.ingest import province, receive
+from grassroots.alerts.cap.parse import hardened_parser, schema
+from grassroots.alerts.models import CapAlert, CapFeed, CapSender
+from grassroots.core.testing import COMMUNE_A
+
+CAP = Path(__file__).with_name("cap")
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+
+@pytest.mark.django_db
+def test_received_alerts_list_and_detail_show_state_reason_and_escape(client, users):
+    data = (CAP / "vn-outside-province.xml").read_bytes()
+    data = data.replace(b"<headline>", b"<headline>&lt;script&gt;x()&lt;/script&gt;")
+    with time_machine.travel(NOW, tick=True):
+        alert, _ = receive(data)
+    assert alert.state == "refused"
+    client.force_login(users["viewer"])
+    page = client.get("/canh-bao/").content.decode()
+    assert "Từ chối" in page and "nằm ngoài tỉnh" in page
+    assert "<script>x()" not in page and "&lt;script&gt;x()" in page
+    detail = client.get(f"/canh-bao/{alert.pk}/").content.decode()
+    assert "Thành phố Đà Nẵng" in detail and "&lt;alert" in detail  # the XML, escaped
+    assert "<script>x()" not in detail
+    assert client.get("/canh-bao/?state=refused").content.decode().count('data-state="') == 1
+    assert client.get("/canh-bao/?state=on_air").content.decode().count('data-state="') == 0
+
+
+@pytest.mark.django_db
+def test_settings_are_changed_by_province_administrators_only(client, users):
+    client.force_login(users["operator"])
+    client.post("/canh-bao/cai-dat/", {"step": "sender", "sender": "a@b", "name": "A"})
+    assert not CapSender.objects.exists()
+    client.force_login(users["admin"])
+    client.post(
+        "/canh-bao/cai-dat/",
+        {
+            "step": "sender",
+            "sender": "canhbao@nchmf.gov.vn",
+            "name": "KTTV",
+            "trusted": "1",
+            "live_severity": "Extreme",
+            "live_urgency": "Immediate",
+            "live_certainty": "Observed",
+            "priority_severity": "Severe",
+            "priority_urgency": "Expected",
+            "priority_certainty": "Likely",
+            "repeat": "2",
+        },
+    )
+    rule = CapSender.objects.get(sender="canhbao@nchmf.gov.vn")
+    assert rule.trusted and rule.live_severity == "Extreme" and rule.repeat == 2
+    client.post(
+        "/canh-bao/cai-dat/",
+        {"step": "feed", "name": "KTTV", "url": "https://example.org/cap.atom", "interval": "60"},
+    )
+    feed = CapFeed.objects.get()
+    assert (feed.interval_seconds, feed.enabled, feed.unit) == (60, False, province())
+    bad = client.post(
+        "/canh-bao/cai-dat/",
+        {"step": "feed", "name": "X", "url": "file:///etc/passwd", "interval": "60"},
+        follow=True,
+    )
+    assert "http://" in bad.content.decode() and CapFeed.objects.count() == 1
+    page = client.get("/canh-bao/cai-dat/").content.decode()
+    assert "canhbao@nchmf.gov.vn" in page and "https://example.org/cap.atom" in page
+
+
+@pytest.mark.django_db
+def test_emergency_confirmation_previews_the_cap_to_be_published(client, users):
+    client.force_login(users["admin"])
+    answer = client.post(
+        "/khan-cap/",
+        {
+            "step": "review",
+            "title": "Cảnh báo lũ",
+            "text": "Di chuyển lên chỗ cao.",
+            "units": COMMUNE_A,
+            "repeat": "2",
+            "expires": "30",
+        },
+    )
+    cap = answer.context["cap"]
+    root = etree.fromstring(cap.encode(), hardened_parser())
+    assert schema().validate(root), schema().error_log
+    assert "urn:oasis:names:tc:emergency:cap:1.2" in answer.content.decode()
+    assert "Cảnh báo lũ" in cap and COMMUNE_A in cap
+    assert not CapAlert.objects.exists()
