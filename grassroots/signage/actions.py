@@ -24,6 +24,7 @@ from grassroots.accounts.scope import covers
 from grassroots.core import audit, broker
 from grassroots.core.errors import Problem
 from grassroots.core.models import ChangeAction
+from grassroots.core.text import clean_text
 from grassroots.devices import protocol
 from grassroots.devices.choices import DeviceKind, Technology
 from grassroots.devices.models import Device
@@ -300,13 +301,61 @@ def save_layout(*, user, unit: Unit, data: dict, layout: Layout | None = None) -
     layout = layout or Layout(unit=unit)
     for key in LAYOUT_FIELDS:
         if key in data and data[key] is not None:
-            setattr(layout, key, data[key])
+            value = data[key]
+            setattr(layout, key, clean_text(value).strip() if isinstance(value, str) else value)
     _clean(layout)
     layout.save()
     audit.record(layout, ChangeAction.UPDATE if before else ChangeAction.CREATE, user=user,
                  before=before)  # fmt: skip
     notify_units([layout.unit], reason="layout")
     return layout
+
+
+def boards_using(layout: Layout):
+    """The boards whose screen is arranged by this layout (devices, ordered by name)."""
+    return (
+        Board.objects.filter(layout=layout).select_related("device", "device__unit")
+        .order_by("device__name")
+    )  # fmt: skip
+
+
+class LayoutInUse(ValidationError):
+    """The layout arranges some boards; deleting it needs `detach=True`. `.boards` lists them."""
+
+    def __init__(self, layout: Layout, boards: list[Board]):
+        names = ", ".join(f"{b.device.name} ({b.device.unit.name})" for b in boards[:10])
+        more = f" và {len(boards) - 10} bảng tin khác" if len(boards) > 10 else ""
+        super().__init__(
+            {
+                "layout": f"Bố cục '{layout.name}' đang dùng cho {len(boards)} bảng tin: "
+                f"{names}{more}. Hãy xác nhận đưa các bảng tin này về bố cục mặc định, "
+                "hoặc chọn bố cục khác cho chúng trước."
+            }
+        )
+        self.boards = boards
+
+
+@transaction.atomic
+def delete_layout(*, user, layout: Layout, detach: bool = False) -> list[Board]:
+    """Delete a layout. One in use is never deleted silently: without `detach` it raises
+    LayoutInUse naming the boards; with it, those boards go back to the default layout (each
+    with an audit row) and are told to refresh. Returns the boards that were detached.
+    403 without signage.manage, 404 outside scope."""
+    _scoped_unit(user, layout.unit)
+    boards = list(boards_using(layout).select_for_update())
+    if boards and not detach:
+        raise LayoutInUse(layout, boards)
+    for board in boards:
+        before = audit.snapshot(board)
+        board.layout = None
+        board.save(update_fields=["layout"])
+        audit.record(board, ChangeAction.UPDATE, user=user, before=before,
+                     comment=f"bố cục '{layout.name}' bị xoá: về bố cục mặc định")  # fmt: skip
+    audit.record(layout, ChangeAction.DELETE, user=user, before=audit.snapshot(layout))
+    layout.delete()
+    for board in boards:
+        notify_board(board, reason="layout")  # through the outbox: sent only if this commits
+    return boards
 
 
 def _check_weekdays(days) -> list[int]:

@@ -67,3 +67,11 @@ class LayoutForm(forms.ModelForm):
             Unit.objects.restrict(user, "signage.manage").current().order_by("path")
         )
         use_picker(self.fields["unit"], multiple=False)
+
+
+class LayoutEditForm(LayoutForm):
+    """The layout form without the unit: a layout stays with the unit that made it."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        del self.fields["unit"]
