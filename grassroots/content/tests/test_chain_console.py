@@ -115,10 +115,10 @@ def test_a_commune_approver_edits_only_its_commune(client, users):
 
 
 def test_delete_falls_back_to_the_parent_chain(client, users):
-    actions.set_chain(user=users["admin"], unit=unit("33"), name="Tỉnh",
-                      steps=[{"role": "approver", "level": "root", "name": "Tỉnh duyệt"}])  # fmt: skip
-    actions.set_chain(user=users["admin"], unit=unit(COMMUNE_A),
-                      steps=[{"role": "approver", "level": "owner", "name": "Xã duyệt"}])  # fmt: skip
+    province = [{"role": "approver", "level": "root", "name": "Tỉnh duyệt"}]
+    actions.set_chain(user=users["admin"], unit=unit("33"), name="Tỉnh", steps=province)
+    commune = [{"role": "approver", "level": "owner", "name": "Xã duyệt"}]
+    actions.set_chain(user=users["admin"], unit=unit(COMMUNE_A), steps=commune)
     client.force_login(users["admin"])
     page = client.get(edit_url(COMMUNE_A)).content.decode()
     assert "theo quy trình của Tỉnh Hưng Yên" in page
