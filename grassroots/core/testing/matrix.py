@@ -241,6 +241,11 @@ class World:
         self.other_report = make_report(COMMUNE_A, text="Đèn đường hỏng")
         self.playlist = signage.save_playlist(user=users["operator"], unit=a, data={"name": "Sáng"})
         self.assignment = RoleAssignment.objects.get(user=users["operator"], role__slug="operator")
+        self.layout = signage.save_layout(user=users["operator"], unit=a, data={"name": "Sảnh"})
+        from grassroots.feedback.models import Category, Holiday
+
+        self.category = Category.objects.order_by("pk").first()
+        self.holiday = Holiday.objects.order_by("pk").first()
         from grassroots.accounts.models import ApiToken
 
         self.operator_token_id = ApiToken.objects.issue(user=users["operator"], name="other")[0].pk
@@ -495,6 +500,10 @@ def console_urls(world: World) -> list[str]:
         "report_id": world.report.pk,
         "task_id": "x",
         "item_id": world.item.pk,
+        "layout_id": world.layout.pk,
+        "category_id": world.category.pk,
+        "holiday_id": world.holiday.pk,
+        "unit_code": COMMUNE_A,
     }
     out = []
     for route, _name in console_routes():
@@ -551,4 +560,20 @@ def console_form_data(world: World) -> dict:
         "useful": "1",
         "category": "",
         "order": "1",
+        # the editors of approval chains, layouts, report categories and holidays
+        "order-0": "1",
+        "role-0": "approver",
+        "level-0": "owner",
+        "name-0": "Bước",
+        "don-vi": COMMUNE_A,
+        "detach": "1",
+        "code": "ma-moi",
+        "deadline_working_days": "5",
+        "escalation_working_days": "2",
+        "is_active": "on",
+        "date": "2027-03-09",
+        "nam": "2027",
+        "dates": "2027-02-06",
+        "text_scale": "100",
+        "default_duration": "20",
     }
