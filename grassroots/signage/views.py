@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -309,12 +308,7 @@ def layouts_playlists(request):
         Layout.objects.restrict(request.user, actions.MANAGE).values_list("pk", flat=True)
     )
     layouts = Layout.objects.restrict(request.user, actions.VIEW).select_related("unit")
-    in_use = dict(
-        Board.objects.filter(layout__in=layouts)
-        .values_list("layout")
-        .annotate(n=Count("pk"))
-        .values_list("layout", "n")
-    )
+    in_use = {x.pk: len(actions.boards_using(x)) for x in layouts}
     return render(
         request,
         "signage/layouts.html",

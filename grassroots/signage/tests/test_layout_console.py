@@ -110,3 +110,36 @@ def test_a_province_layout_is_not_editable_by_a_commune_operator(client, demo):
     assert client.get(f"{LAYOUTS}{layout.pk}/").status_code == 404
     assert client.post(f"{LAYOUTS}{layout.pk}/xoa/", {"detach": "1"}).status_code == 404
     assert Layout.objects.filter(pk=layout.pk).exists()
+
+
+def test_a_layout_used_as_the_units_default_is_in_use_too(client, demo):
+    """A board with no layout of its own takes the nearest unit's first layout: deleting that
+    layout changes the board's screen, so it is named and confirmed like a chosen one."""
+    first = layout_of(COMMUNE_A, name="Mặc định phường")
+    second = layout_of(COMMUNE_A, name="Bố cục riêng")
+    plain = paired_board(COMMUNE_A, name="Bảng tin nhà văn hoá")
+    chosen = paired_board(COMMUNE_A, name="Bảng tin chợ")
+    actions.configure_board(
+        user=user("operator"), board=Board.objects.get(pk=chosen["device"]),
+        data={"layout": second.pk},
+    )  # fmt: skip
+    assert [(b.device.name, b.chosen) for b in actions.boards_using(first)] == [
+        ("Bảng tin nhà văn hoá", False)
+    ]
+    assert [(b.device.name, b.chosen) for b in actions.boards_using(second)] == [
+        ("Bảng tin chợ", True)
+    ]
+    client.force_login(user("operator"))
+    page = client.get(f"{LAYOUTS}{first.pk}/").content.decode()
+    assert "Bảng tin nhà văn hoá" in page and "làm mặc định của đơn vị" in page
+    response = client.post(f"{LAYOUTS}{first.pk}/xoa/", follow=True)
+    assert "dùng làm mặc định của đơn vị" in response.content.decode()
+    assert Layout.objects.filter(pk=first.pk).exists()
+    client.post(f"{LAYOUTS}{first.pk}/xoa/", {"detach": "1"})
+    assert not Layout.objects.filter(pk=first.pk).exists()
+    # the plain board now takes the unit's next layout; the other keeps its choice
+    assert [b.device.name for b in actions.boards_using(second)] == [
+        "Bảng tin chợ",
+        "Bảng tin nhà văn hoá",
+    ]
+    assert manifest_payload(client, plain)["layout"]["text_scale"] == 120
