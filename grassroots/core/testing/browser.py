@@ -10,8 +10,11 @@ PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
-def login(browser, base: str, username: str, password: str = "grassroots-demo"):
-    """A new desk-sized page logged in as `username` (the demo password by default)."""
+def login(browser, base: str, username: str):
+    """A new desk-sized page logged in as the demo user `username`."""
+    from django.conf import settings
+
+    password = settings.GRASSROOTS["DEMO_PASSWORD"]
     context = browser.new_context(locale="vi-VN", viewport=DESK)
     page = context.new_page()
     page.set_default_timeout(20_000)
