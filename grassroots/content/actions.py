@@ -496,10 +496,10 @@ def delete_chain(*, user, chain: ApprovalChain) -> None:
     chain.delete()
 
 
-def step_takers(owner: Unit, spec: StepSpec, limit: int = 5) -> tuple[list[str], int]:
+def step_takers(owner: Unit, spec: StepSpec) -> dict[int, str]:
     """Who could take this step for a bulletin of `owner`: active users holding the step's role
-    on the step's unit or an ancestor, where the role grants content.approve. Returns (up to
-    `limit` display names, total count)."""
+    on the step's unit or an ancestor, where the role grants content.approve; {user id: name}
+    ordered by username (the same test as `can_take_step`)."""
     unit = step_unit(owner, spec.level)
     ids = [int(p) for p in unit.path.strip("/").split("/") if p]
     rows = (
@@ -507,11 +507,11 @@ def step_takers(owner: Unit, spec: StepSpec, limit: int = 5) -> tuple[list[str],
         .select_related("user", "role")
         .order_by("user__username")
     )
-    names = {}
-    for a in rows:
-        if "content.approve" in (a.role.permissions or []):
-            names[a.user_id] = a.user.full_name or a.user.username
-    return list(names.values())[:limit], len(names)
+    return {
+        a.user_id: a.user.full_name or a.user.username
+        for a in rows
+        if "content.approve" in (a.role.permissions or [])
+    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .models import ApprovalChain
 
 APPROVE = "content.approve"
 BLANK_ROWS = 2  # empty rows offered below the steps, to add a step without a script
+SHOWN_TAKERS = 5
 
 
 def _units(user):
@@ -40,11 +41,15 @@ def _root(user) -> Unit:
 
 
 def _described(owner: Unit, specs) -> list[dict]:
-    """Each step with its role's name, where it is taken and who could take it."""
+    """Each step with its role's name, where it is taken and who could take it (for a bulletin
+    of `owner`). A step whose only possible approvers all took an earlier step can never be
+    taken (one person takes one step of a bulletin): it says so."""
     roles = {r.slug: r.name for r in Role.objects.all()}
     out = []
+    earlier: set[int] = set()
     for i, spec in enumerate(specs, start=1):
-        takers, total = actions.step_takers(owner, spec)
+        takers = actions.step_takers(owner, spec)
+        names = list(takers.values())
         out.append(
             {
                 "order": i,
@@ -52,10 +57,12 @@ def _described(owner: Unit, specs) -> list[dict]:
                 "role": roles.get(spec.role, spec.role),
                 "level": ApprovalLevel(spec.level).label,
                 "at": actions.step_unit(owner, spec.level),
-                "takers": takers,
-                "more": max(total - len(takers), 0),
+                "takers": names[:SHOWN_TAKERS],
+                "more": max(len(names) - SHOWN_TAKERS, 0),
+                "stuck": bool(takers) and set(takers) <= earlier and len(takers) == 1,
             }
         )
+        earlier |= set(takers) if len(takers) == 1 else set()
     return out
 
 

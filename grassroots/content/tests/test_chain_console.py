@@ -80,6 +80,17 @@ def test_approver_creates_edits_and_deletes_a_chain(client, users):
     assert "duyệt tại đơn vị soạn bản tin (Phường Phố Hiến)" in page
     assert "duyệt tại cấp tỉnh (Tỉnh Hưng Yên)" in page
     assert "Người duyệt được: Ban biên tập tỉnh" in page  # the demo approver, named
+    # the demo approver is the only one who could take either step, and one person takes
+    # one step: the second step says it can never be taken
+    assert page.count('class="small text-danger step-stuck"') == 1
+    second = make_user("duyet.hai", permissions=["content.view"], unit_code="33")
+    from grassroots.accounts.models import Role, RoleAssignment
+
+    RoleAssignment.objects.create(
+        user=second, role=Role.objects.get(slug="approver"), unit=unit("33")
+    )
+    page = client.get(LIST).content.decode()
+    assert "step-stuck" not in page and "Ban biên tập tỉnh, duyet.hai" in page
 
     # edit: drop the first step ("— bỏ bước này —")
     data = rows(("", "owner", "Lãnh đạo phường"), ("approver", "root", "Thẩm định của tỉnh"))
