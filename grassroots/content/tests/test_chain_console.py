@@ -137,3 +137,26 @@ def test_delete_falls_back_to_the_parent_chain(client, users):
     assert [s.name for s in actions.chain_steps(unit(COMMUNE_A))] == ["Tỉnh duyệt"]
     # GET never deletes
     assert client.get(f"{edit_url('33')}xoa/").status_code == 405
+
+
+def test_the_api_deletes_a_chain_like_the_console(client, users):
+    from grassroots.core.testing import assert_problem, call
+
+    actions.set_chain(
+        user=users["admin"], unit=unit(COMMUNE_A), steps=[{"role": "approver", "level": "root"}]
+    )
+    url = f"/api/v1/bulletins/approval-chains/{COMMUNE_A}"
+    assert_problem(call(client, "delete", url, user=users["operator"]), 403)
+    response = call(client, "delete", url, user=users["approver"])
+    assert response.status_code == 200 and response.json()["applies_from"] is None
+    assert ObjectChange.objects.filter(
+        content_type__model="approvalchain", action="delete"
+    ).exists()
+    body = assert_problem(call(client, "delete", url, user=users["approver"]), 404)
+    assert "không có quy trình duyệt riêng" in body["detail"]
+    # a step no one could take is refused by the API too
+    steps = [{"role": "editor", "level": "owner"}]
+    body = assert_problem(
+        call(client, "put", url, user=users["approver"], body={"steps": steps}), 422
+    )
+    assert "không có quyền Duyệt bản tin" in body["detail"]

@@ -75,6 +75,7 @@ RULES: dict[str, Rule] = {
         "content.change", ANYWHERE, why="a reading preview of text, tied to no unit"
     ),
     "PUT /bulletins/approval-chains/{unit_code}": perm("content.approve"),
+    "DELETE /bulletins/approval-chains/{unit_code}": perm("content.approve"),
     "PATCH /bulletins/{bulletin_id}": perm("content.change"),
     "POST /bulletins/{bulletin_id}/media": perm("content.change"),
     "POST /bulletins/{bulletin_id}/submit": perm("content.submit"),
@@ -119,6 +120,8 @@ RULES: dict[str, Rule] = {
     "POST /boards/{device_id}/revoke": perm("signage.manage"),
     "POST /boards/{device_id}/screenshot-request": perm("signage.manage"),
     "POST /signage/layouts": perm("signage.manage"),
+    "PUT /signage/layouts/{layout_id}": perm("signage.manage"),
+    "DELETE /signage/layouts/{layout_id}": perm("signage.manage"),
     "POST /signage/playlists": perm("signage.manage"),
     "PUT /signage/playlists/{playlist_id}": perm("signage.manage"),
     "POST /feedback/reports/{report_id}/assign": perm("feedback.handle"),
@@ -242,6 +245,10 @@ class World:
         self.playlist = signage.save_playlist(user=users["operator"], unit=a, data={"name": "Sáng"})
         self.assignment = RoleAssignment.objects.get(user=users["operator"], role__slug="operator")
         self.layout = signage.save_layout(user=users["operator"], unit=a, data={"name": "Sảnh"})
+        from grassroots.content import actions as content
+
+        steps = [{"role": "approver", "level": "owner"}]
+        self.chain = content.set_chain(user=users["admin"], unit=a, steps=steps)
         from grassroots.feedback.models import Category, Holiday
 
         self.category = Category.objects.order_by("pk").first()
@@ -266,6 +273,7 @@ class World:
             "emergency_id": self.emergency.pk,
             "report_id": self.report.pk,
             "playlist_id": self.playlist.pk,
+            "layout_id": self.layout.pk,
             "user_id": self.users["operator"].pk,
             "assignment_id": self.assignment.pk,
         }
@@ -348,6 +356,7 @@ BODIES: dict[str, Any] = {
     "POST /boards/{device_id}/proofs": {"entries": []},
     "PATCH /boards/{device_id}": {"auto_unit_bulletins": True},
     "POST /signage/layouts": {"unit": COMMUNE_A, "name": "Bố cục"},
+    "PUT /signage/layouts/{layout_id}": {"name": "Sảnh mới"},
     "POST /signage/playlists": {"unit": COMMUNE_A, "name": "Chiều"},
     "PUT /signage/playlists/{playlist_id}": {"name": "Sáng sớm"},
     "POST /feedback/reports/{report_id}/assign": {"assignee": "operator"},

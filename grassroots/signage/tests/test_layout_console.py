@@ -143,3 +143,23 @@ def test_a_layout_used_as_the_units_default_is_in_use_too(client, demo):
         "Bảng tin nhà văn hoá",
     ]
     assert manifest_payload(client, plain)["layout"]["text_scale"] == 120
+
+
+def test_the_api_edits_and_deletes_layouts_with_the_same_rules(client, demo):
+    from grassroots.core.testing import assert_problem, call
+
+    layout = layout_of(COMMUNE_A)
+    cred = paired_board(COMMUNE_A, name="Bảng tin chợ")
+    url = f"/api/v1/signage/layouts/{layout.pk}"
+    response = call(client, "put", url, user=user("operator"), body={"name": "Sảnh mới"})
+    assert response.status_code == 200 and response.json()["name"] == "Sảnh mới"
+    assert response.json()["text_scale"] == 120  # fields not sent are kept
+    bad = call(client, "put", url, user=user("operator"), body={"text_scale": 999})
+    assert_problem(bad, 422)
+    assert_problem(call(client, "put", url, user=user("operator2"), body={"name": "x"}), 404)
+    body = assert_problem(call(client, "delete", url, user=user("operator")), 409)
+    assert body["boards"] == [cred["device"]] and "Bảng tin chợ" in body["detail"]
+    response = call(client, "delete", f"{url}?detach=true", user=user("operator"))
+    assert response.status_code == 204
+    assert not Layout.objects.filter(pk=layout.pk).exists()
+    assert ObjectChange.objects.filter(content_type__model="layout", action="delete").exists()
