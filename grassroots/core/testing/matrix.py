@@ -10,6 +10,8 @@ call it. For each route and caller the test expects:
   change;
 * a caller holding it on the object (`COMMUNE_A`): the permission gate lets it through (not
   401/403), whatever the business rules then answer;
+* for province-wide settings (kind PROVINCE), only a caller holding it on the province: a
+  commune operator holding it on the commune is refused;
 * device tokens only on device routes, board tokens only on board routes, never on user ones.
 
 Each call runs inside a savepoint that is rolled back, so every caller meets the same world.
@@ -47,6 +49,8 @@ HOME = {"operator": COMMUNE_A, "operator2": COMMUNE_B}
 PUBLIC, SELF, DEVICE, BOARD = "public", "self", "device", "board"
 # A permission held anywhere suffices: the route names no unit (it checks rows one by one).
 ANYWHERE = "anywhere"
+# The permission held on the province itself: settings that bind every commune.
+PROVINCE = "province"
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ class Rule:
     """Who may call a route: a permission on the target's unit, or one of the kinds above."""
 
     permission: str = ""
-    kind: str = ""  # "" (a permission on COMMUNE_A), ANYWHERE, PUBLIC, SELF, DEVICE or BOARD
+    kind: str = (
+        ""  # "" (a permission on COMMUNE_A), ANYWHERE, PROVINCE, PUBLIC, SELF, DEVICE, BOARD
+    )
     why: str = ""
 
 
@@ -130,6 +136,13 @@ RULES: dict[str, Rule] = {
     "POST /feedback/reports/{report_id}/answer": perm("feedback.handle"),
     "POST /feedback/reports/{report_id}/close": perm("feedback.handle"),
     "POST /feedback/reports/{report_id}/reopen": perm("feedback.handle"),
+    "POST /feedback/categories": Rule("feedback.handle", PROVINCE, why="binds every commune"),
+    "PUT /feedback/categories/{category_id}": Rule("feedback.handle", PROVINCE),
+    "DELETE /feedback/categories/{category_id}": Rule("feedback.handle", PROVINCE),
+    "POST /feedback/holidays": Rule("feedback.handle", PROVINCE, why="working-day deadlines"),
+    "PUT /feedback/holidays/{holiday_id}": Rule("feedback.handle", PROVINCE),
+    "DELETE /feedback/holidays/{holiday_id}": Rule("feedback.handle", PROVINCE),
+    "POST /feedback/holidays/import": Rule("feedback.handle", PROVINCE),
 }
 
 
@@ -274,6 +287,8 @@ class World:
             "report_id": self.report.pk,
             "playlist_id": self.playlist.pk,
             "layout_id": self.layout.pk,
+            "category_id": self.category.pk,
+            "holiday_id": self.holiday.pk,
             "user_id": self.users["operator"].pk,
             "assignment_id": self.assignment.pk,
         }
@@ -365,6 +380,11 @@ BODIES: dict[str, Any] = {
     "POST /feedback/reports/{report_id}/answer": {"public_answer": "Đã xử lý xong."},
     "POST /feedback/reports/{report_id}/close": {"resolution": "resolved"},
     "POST /feedback/reports/{report_id}/reopen": {"reason": "Chưa xử lý"},
+    "POST /feedback/categories": {"code": "moi", "name": "Mới", "deadline_working_days": 5},
+    "PUT /feedback/categories/{category_id}": {"name": "Đổi tên"},
+    "POST /feedback/holidays": {"date": "2027-03-09", "name": "Nghỉ bù"},
+    "PUT /feedback/holidays/{holiday_id}": {"date": "2026-01-01", "name": "Tết"},
+    "POST /feedback/holidays/import": {"year": 2027},
 }
 
 
@@ -399,6 +419,8 @@ def expectation(rule: Rule, caller: str) -> str:
         return "deny"
     if rule.kind == SELF:
         return "allow" if caller == "operator" else "deny"  # the token is the operator's
+    if rule.kind == PROVINCE:
+        return "allow" if holds(caller, rule.permission) and caller not in HOME else "deny"
     if holds(caller, rule.permission) and (rule.kind == ANYWHERE or covers_commune_a(caller)):
         return "allow"
     return "deny"

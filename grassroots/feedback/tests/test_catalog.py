@@ -172,3 +172,47 @@ def test_the_actions_refuse_a_commune_handler(users):
         catalog.save_holiday(user=users["operator"], date="2027-03-08", name="x")
     with pytest.raises(PermissionDenied):
         catalog.delete_category(user=users["operator"], category=Category.objects.first())
+
+
+def test_the_api_edits_categories_and_holidays_with_the_same_rules(client, users):
+    from grassroots.core.testing import assert_problem, call
+
+    admin, operator = users["admin"], users["operator"]
+    body = {"code": "cay-xanh", "name": "Cây xanh", "deadline_working_days": 8}
+    assert_problem(
+        call(client, "post", "/api/v1/feedback/categories", user=operator, body=body), 403
+    )
+    made = call(client, "post", "/api/v1/feedback/categories", user=admin, body=body)
+    assert made.status_code == 201, made.content
+    url = f"/api/v1/feedback/categories/{made.json()['id']}"
+    changed = call(client, "put", url, user=admin, body={"deadline_working_days": 4})
+    assert changed.json()["deadline_working_days"] == 4 and changed.json()["name"] == "Cây xanh"
+    bad = assert_problem(
+        call(client, "put", url, user=admin, body={"deadline_working_days": 0}), 422
+    )
+    assert "phải từ 1 đến 60" in bad["detail"]
+    used = make_report(COMMUNE_A).category
+    body = assert_problem(
+        call(client, "delete", f"/api/v1/feedback/categories/{used.pk}", user=admin), 409
+    )
+    assert "không xoá được" in body["detail"]
+    assert call(client, "delete", url, user=admin).status_code == 204
+
+    day = {"date": "2027-03-09", "name": "Nghỉ bù"}
+    assert_problem(call(client, "post", "/api/v1/feedback/holidays", user=operator, body=day), 403)
+    made = call(client, "post", "/api/v1/feedback/holidays", user=admin, body=day)
+    assert made.status_code == 201 and made.json()["date"] == "2027-03-09"
+    again = assert_problem(
+        call(client, "post", "/api/v1/feedback/holidays", user=admin, body=day), 422
+    )
+    assert "đã có trong lịch" in again["detail"]
+    wrong = {"date": "2027-02-30", "name": "x"}
+    assert_problem(call(client, "post", "/api/v1/feedback/holidays", user=admin, body=wrong), 422)
+    listed = call(client, "get", "/api/v1/feedback/holidays?year=2027", user=operator).json()
+    assert {"2027-03-09", "2027-01-01"} <= {d["date"] for d in listed}
+    imported = call(
+        client, "post", "/api/v1/feedback/holidays/import", user=admin, body={"year": 2027}
+    )
+    assert imported.status_code == 201
+    assert "Tết Nguyên Đán" in {d["name"] for d in imported.json()}
+    assert audit_rows("holiday", "create") == 1 + len(imported.json())
