@@ -60,6 +60,15 @@ class LayoutForm(forms.ModelForm):
             "unit", "name", "kind", "show_clock", "show_unit_name", "ticker_text", "text_scale",
             "default_duration",
         ]  # fmt: skip
+        _scale = _("Cỡ chữ từ 60 đến 250 (%); 100 là cỡ thường.")
+        _duration = _("Thời lượng mỗi mục từ 2 đến 600 giây.")
+        error_messages = {
+            "name": {"required": _("Hãy đặt tên cho bố cục.")},
+            "text_scale": {"min_value": _scale, "max_value": _scale,
+                           "invalid": _("Hãy nhập cỡ chữ là một số nguyên.")},
+            "default_duration": {"min_value": _duration, "max_value": _duration,
+                                 "invalid": _("Hãy nhập số giây là một số nguyên.")},
+        }  # fmt: skip
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -53,6 +53,7 @@ def test_edit_with_errors_next_to_the_field_then_saved_and_pushed(client, demo):
     assert page.status_code == 200
     html = page.content.decode()
     assert "is-invalid" in html and 'value="Sảnh UBND"' in html
+    assert "Cỡ chữ từ 60 đến 250 (%)" in html
     before = OutboxMessage.objects.count()
     response = client.post(f"{LAYOUTS}{layout.pk}/", {**FIELDS, "name": "Nhà văn hoá  \x07"})
     assert response.status_code == 302
