@@ -21,14 +21,14 @@ from .policies import HANDLE, VIEW, visible_report
 from .schemas import (
     AnswerIn,
     AssignIn,
-    CategoryIn,
-    CategoryRead,
     CloseIn,
     HolidayImportIn,
     HolidayIn,
     HolidayRead,
     MergeIn,
     ReopenIn,
+    ReportCategoryDetail,
+    ReportCategoryIn,
     ReportCategoryRead,
     ReportListItem,
     ReportRead,
@@ -104,20 +104,24 @@ CATEGORY_FIELDS = ("name", "description", "group", "keywords", "deadline_working
                    "escalation_working_days", "is_active", "order")  # fmt: skip
 
 
-@router.get("/categories/all", response=list[CategoryRead], summary="Mọi lĩnh vực (cả ngừng dùng)")
+@router.get(
+    "/categories/all", response=list[ReportCategoryDetail], summary="Mọi lĩnh vực (cả ngừng dùng)"
+)
 def all_categories(request):
     require(request.user, HANDLE)
     return list(Category.objects.order_by("order", "name"))
 
 
-@router.post("/categories", response={201: CategoryRead}, summary="Thêm lĩnh vực phản ánh")
-def create_category(request, data: CategoryIn):
+@router.post("/categories", response={201: ReportCategoryDetail}, summary="Thêm lĩnh vực phản ánh")
+def create_category(request, data: ReportCategoryIn):
     category = catalog.save_category(user=request.user, data=data.dict(exclude_none=True))
     return Status(201, category)
 
 
-@router.put("/categories/{category_id}", response=CategoryRead, summary="Sửa lĩnh vực phản ánh")
-def update_category(request, category_id: int, data: CategoryIn):
+@router.put(
+    "/categories/{category_id}", response=ReportCategoryDetail, summary="Sửa lĩnh vực phản ánh"
+)
+def update_category(request, category_id: int, data: ReportCategoryIn):
     catalog.require_configure(request.user)
     category = get_object_or_404(Category, pk=category_id)
     merged = {f: getattr(category, f) for f in CATEGORY_FIELDS}

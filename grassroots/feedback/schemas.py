@@ -88,7 +88,7 @@ class ReopenIn(Schema):
     reason: str
 
 
-class CategoryIn(Schema):
+class ReportCategoryIn(Schema):
     """A category to create (`code` required then) or change (fields not sent are kept)."""
 
     code: str | None = Field(None, max_length=50)
@@ -102,7 +102,7 @@ class CategoryIn(Schema):
     order: int | None = None
 
 
-class CategoryRead(Schema):
+class ReportCategoryDetail(Schema):
     id: int
     code: str
     name: str
