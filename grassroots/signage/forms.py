@@ -60,7 +60,7 @@ class LayoutForm(forms.ModelForm):
             "unit", "name", "kind", "show_clock", "show_unit_name", "ticker_text", "text_scale",
             "default_duration",
         ]  # fmt: skip
-        _scale = _("Cỡ chữ từ 60 đến 250 (%); 100 là cỡ thường.")
+        _scale = _("Cỡ chữ từ 60 đến 250 (%%); 100 là cỡ thường.")  # formatted with %
         _duration = _("Thời lượng mỗi mục từ 2 đến 600 giây.")
         error_messages = {
             "name": {"required": _("Hãy đặt tên cho bố cục.")},
