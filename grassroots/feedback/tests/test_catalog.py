@@ -21,6 +21,21 @@ CATEGORIES = "/xu-ly-phan-anh/linh-vuc/"
 HOLIDAYS = "/xu-ly-phan-anh/ngay-nghi/"
 
 
+@pytest.fixture(autouse=True)
+def seeded(db):
+    """The categories and fixed holidays the migration seeds (a transactional test elsewhere
+    may have flushed them)."""
+    import importlib
+
+    from grassroots.feedback.actions import ensure_default_categories
+
+    ensure_default_categories()
+    seed = importlib.import_module("grassroots.feedback.migrations.0002_default_data")
+    for year in (2026, 2027):
+        for month, day, name in seed.FIXED:
+            Holiday.objects.get_or_create(date=dt.date(year, month, day), defaults={"name": name})
+
+
 def audit_rows(model: str, action: str) -> int:
     return ObjectChange.objects.filter(content_type__model=model, action=action).count()
 
