@@ -30,6 +30,7 @@ from grassroots.accounts.scope import covers
 from grassroots.core import audit, signing
 from grassroots.core.errors import Problem
 from grassroots.core.models import ChangeAction
+from grassroots.core.text import clean_text
 from grassroots.units.choices import UnitKind
 from grassroots.units.models import Unit
 from grassroots.units.text import fold
@@ -410,22 +411,59 @@ def current_step(bulletin: Bulletin) -> tuple[int, list[StepSpec]]:
     return min(bulletin.approval_step, len(steps) - 1), steps
 
 
-@transaction.atomic
-def set_chain(*, user, unit: Unit, steps: list[dict[str, str]], name: str = "") -> ApprovalChain:
-    """Configure the approval chain of a unit (replaces its steps); empty steps = default."""
+MAX_STEPS = 10
+
+
+def step_errors(steps: list[dict[str, str]]) -> dict[int, dict[str, str]]:
+    """Problems of each step, {index from 0: {field: message in Vietnamese}}; empty when the
+    steps can be saved. A step needs a known role that grants `content.approve` (else nobody
+    could ever take it), a known level, and a name of at most 200 characters."""
+    from grassroots.accounts.models import Role
+
+    roles = {r.slug: r for r in Role.objects.all()}
+    out: dict[int, dict[str, str]] = {}
+    for i, step in enumerate(steps):
+        problems = {}
+        role = roles.get(step.get("role") or "")
+        if not step.get("role"):
+            problems["role"] = f"Bước {i + 1}: hãy chọn vai trò duyệt."
+        elif role is None:
+            problems["role"] = f"Bước {i + 1}: vai trò '{step['role']}' không tồn tại."
+        elif "content.approve" not in (role.permissions or []):
+            problems["role"] = (
+                f"Bước {i + 1}: vai trò «{role.name}» không có quyền Duyệt bản tin, nên không ai "
+                "duyệt được bước này; hãy chọn vai trò khác."
+            )
+        if step.get("level", ApprovalLevel.OWNER) not in ApprovalLevel.values:
+            problems["level"] = f"Bước {i + 1}: cấp duyệt không hợp lệ."
+        if len(step.get("name") or "") > 200:
+            problems["name"] = f"Bước {i + 1}: tên bước dài quá 200 ký tự."
+        if problems:
+            out[i] = problems
+    return out
+
+
+def _chain_unit(user, unit: Unit) -> None:
     require(user, "content.approve")
     if not Unit.objects.restrict(user, "content.approve").filter(pk=unit.pk).exists():
         raise Http404
-    from grassroots.accounts.models import Role
 
-    known = set(Role.objects.values_list("slug", flat=True))
-    for i, step in enumerate(steps, start=1):
-        if step.get("role") and step["role"] not in known:
-            raise ValidationError({"steps": f"Bước {i}: vai trò '{step['role']}' không tồn tại."})
-        if step.get("level", ApprovalLevel.OWNER) not in ApprovalLevel.values:
-            raise ValidationError({"steps": f"Bước {i}: cấp duyệt không hợp lệ."})
-        if not step.get("role"):
-            raise ValidationError({"steps": f"Bước {i}: hãy chọn vai trò duyệt."})
+
+@transaction.atomic
+def set_chain(*, user, unit: Unit, steps: list[dict[str, str]], name: str = "") -> ApprovalChain:
+    """Configure the approval chain of a unit (replaces its steps); empty steps = default.
+
+    Needs content.approve covering the unit (403 without it anywhere, 404 outside scope);
+    ValidationError {"steps": "Bước i: …"} from `step_errors`, or past 10 steps."""
+    _chain_unit(user, unit)
+    steps = [{k: clean_text(str(v)).strip() for k, v in s.items() if v is not None} for s in steps]
+    name = clean_text(name or "").strip()
+    if len(steps) > MAX_STEPS:
+        raise ValidationError({"steps": f"Quy trình có tối đa {MAX_STEPS} bước."})
+    errors = step_errors(steps)
+    if errors:
+        first = errors[min(errors)]
+        raise ValidationError({"steps": next(iter(first.values()))})
     chain, created = ApprovalChain.objects.get_or_create(unit=unit, defaults={"name": name})
     before = None if created else audit.snapshot(chain)
     chain.name = name or chain.name
@@ -444,6 +482,36 @@ def set_chain(*, user, unit: Unit, steps: list[dict[str, str]], name: str = "") 
         comment=" → ".join(f"{s['role']}@{s.get('level', 'owner')}" for s in steps),
     )  # fmt: skip
     return chain
+
+
+@transaction.atomic
+def delete_chain(*, user, chain: ApprovalChain) -> None:
+    """Remove a unit's own chain: its bulletins follow the nearest ancestor's chain again (or
+    the default single step). Bulletins already waiting keep their step number, capped to the
+    new chain's length by `current_step`. Same right as `set_chain`; one audit row."""
+    _chain_unit(user, chain.unit)
+    steps = " → ".join(f"{s.role}@{s.level}" for s in chain.steps.order_by("order"))
+    audit.record(chain, ChangeAction.DELETE, user=user, before=audit.snapshot(chain),
+                 comment=steps)  # fmt: skip
+    chain.delete()
+
+
+def step_takers(owner: Unit, spec: StepSpec) -> dict[int, str]:
+    """Who could take this step for a bulletin of `owner`: active users holding the step's role
+    on the step's unit or an ancestor, where the role grants content.approve; {user id: name}
+    ordered by username (the same test as `can_take_step`)."""
+    unit = step_unit(owner, spec.level)
+    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    rows = (
+        RoleAssignment.objects.filter(role__slug=spec.role, unit_id__in=ids, user__is_active=True)
+        .select_related("user", "role")
+        .order_by("user__username")
+    )
+    return {
+        a.user_id: a.user.full_name or a.user.username
+        for a in rows
+        if "content.approve" in (a.role.permissions or [])
+    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,11 +8,12 @@ from ninja import File, Form, Query, Router, UploadedFile
 from ninja.responses import Status as HttpStatus
 
 from grassroots.accounts.policies import require
+from grassroots.core.errors import Problem
 from grassroots.units.models import Unit
 
 from . import actions
 from .choices import Status
-from .models import Bulletin, BulletinShare, Category, MediaAsset
+from .models import ApprovalChain, Bulletin, BulletinShare, Category, MediaAsset
 from .schemas import (
     BulletinCreate,
     BulletinListItem,
@@ -332,6 +333,22 @@ def set_approval_chain(request, unit_code: str, data: ChainUpdate):
     actions.set_chain(
         user=request.user, unit=unit, name=data.name, steps=[s.dict() for s in data.steps]
     )
+    return _chain_row(unit)
+
+
+@router.delete(
+    "/approval-chains/{unit_code}",
+    response=ChainRead,
+    summary="Xoá quy trình duyệt riêng của đơn vị",
+    description="Bản tin của đơn vị (và cấp dưới) lại theo quy trình của cấp trên, hoặc mặc "
+    "định; trả về quy trình áp dụng sau khi xoá. 404 khi đơn vị không có quy trình riêng.",
+)
+def delete_approval_chain(request, unit_code: str):
+    unit = _scoped_unit(request.user, unit_code, "content.approve")
+    chain = ApprovalChain.objects.filter(unit=unit).first()
+    if chain is None:
+        raise Problem(404, f"{unit.name} không có quy trình duyệt riêng.")
+    actions.delete_chain(user=request.user, chain=chain)
     return _chain_row(unit)
 
 

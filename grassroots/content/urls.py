@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import chain_views, views
 
 urlpatterns = [
     path("ban-tin/", views.archive, name="bulletin-archive"),
@@ -12,6 +12,18 @@ urlpatterns = [
     path("ban-tin/doc-thu/<str:task_id>/", views.tts_audio, name="bulletin-tts-audio"),
     path("ban-tin/doc-thu/<str:task_id>/tep/", views.tts_audio_file, name="bulletin-tts-file"),
     path("ban-tin/tep/<int:asset_id>/", views.media_file, name="bulletin-media-file"),
+    path("ban-tin/quy-trinh-duyet/", chain_views.chain_list, name="approval-chains"),
+    path("ban-tin/quy-trinh-duyet/chon/", chain_views.chain_open, name="approval-chain-open"),
+    path(
+        "ban-tin/quy-trinh-duyet/<str:unit_code>/",
+        chain_views.chain_edit,
+        name="approval-chain",
+    ),
+    path(
+        "ban-tin/quy-trinh-duyet/<str:unit_code>/xoa/",
+        chain_views.chain_delete,
+        name="approval-chain-delete",
+    ),
     path("ban-tin/<int:bulletin_id>/", views.editor, name="bulletin-edit"),
     path("ban-tin/<int:bulletin_id>/tep/", views.media_list, name="bulletin-media"),
     path(

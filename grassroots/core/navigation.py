@@ -11,13 +11,23 @@ from grassroots.accounts.scope import has_perm_anywhere
 
 from . import workqueue
 
-# group label, [(label, url name, permission the page requires, work counter key or "")]
+
+def _may_configure_feedback(user) -> bool:
+    from grassroots.feedback.policies import may_configure
+
+    return may_configure(user)
+
+
+# group label, [(label, url name, what the page requires, work counter key or "")]: a
+# permission held anywhere, or a function of the user for pages that need more (a right held
+# on the province itself)
 GROUPS = [
     (_("Nội dung"), [
         (_("Bản tin"), "bulletin-archive", "content.view", "returned"),
         (_("Soạn bản tin"), "bulletin-new", "content.add", ""),
         (_("Chờ duyệt"), "bulletin-queue", "content.approve", "approvals"),
         (_("Hộp thư bản tin"), "bulletin-inbox", "content.view", "inbox"),
+        (_("Quy trình duyệt"), "approval-chains", "content.approve", ""),
     ]),
     (_("Phát thanh"), [
         (_("Đài truyền thanh, lịch phát"), "station-list", "broadcast.view", "proposals"),
@@ -35,6 +45,8 @@ GROUPS = [
     (_("Phản ánh"), [
         (_("Phản ánh của người dân"), "feedback-inbox", "feedback.view", "reports"),
         (_("Kiểm duyệt"), "feedback-moderation", "feedback.handle", ""),
+        (_("Lĩnh vực phản ánh"), "feedback-categories", _may_configure_feedback, ""),
+        (_("Ngày nghỉ lễ"), "feedback-holidays", _may_configure_feedback, ""),
         (_("Khoá Open311"), "feedback-keys", "accounts.manage", ""),
     ]),
     (_("Giám sát"), [
@@ -65,7 +77,7 @@ def build(user) -> dict:
     for label, entries in GROUPS:
         links = []
         for text, url_name, perm, key in entries:
-            if not has_perm_anywhere(user, perm):
+            if not (perm(user) if callable(perm) else has_perm_anywhere(user, perm)):
                 continue
             count = work[key].count if key in work else 0
             links.append({"label": str(text), "url": reverse(url_name), "count": count,

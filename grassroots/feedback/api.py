@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from grassroots.accounts.models import User
 from grassroots.accounts.policies import require
+from grassroots.core.errors import Problem
 from grassroots.units.models import Unit
 
-from . import actions
-from .models import Category, Report
+from . import actions, catalog
+from .models import Category, Holiday, Report
 from .policies import HANDLE, VIEW, visible_report
 from .schemas import (
     AnswerIn,
     AssignIn,
     CloseIn,
+    HolidayImportIn,
+    HolidayIn,
+    HolidayRead,
     MergeIn,
     ReopenIn,
+    ReportCategoryDetail,
+    ReportCategoryIn,
     ReportCategoryRead,
     ReportListItem,
     ReportRead,
@@ -86,6 +96,100 @@ def detail_row(r: Report) -> dict:
             for e in r.events.select_related("user", "from_unit", "to_unit")
         ],
     }
+
+
+# --- province-wide settings: categories and holidays (feedback.handle on the province) ----------
+
+CATEGORY_FIELDS = ("name", "description", "group", "keywords", "deadline_working_days",
+                   "escalation_working_days", "is_active", "order")  # fmt: skip
+
+
+@router.get(
+    "/categories/all", response=list[ReportCategoryDetail], summary="Mọi lĩnh vực (cả ngừng dùng)"
+)
+def all_categories(request):
+    require(request.user, HANDLE)
+    return list(Category.objects.order_by("order", "name"))
+
+
+@router.post("/categories", response={201: ReportCategoryDetail}, summary="Thêm lĩnh vực phản ánh")
+def create_category(request, data: ReportCategoryIn):
+    category = catalog.save_category(user=request.user, data=data.dict(exclude_none=True))
+    return Status(201, category)
+
+
+@router.put(
+    "/categories/{category_id}", response=ReportCategoryDetail, summary="Sửa lĩnh vực phản ánh"
+)
+def update_category(request, category_id: int, data: ReportCategoryIn):
+    catalog.require_configure(request.user)
+    category = get_object_or_404(Category, pk=category_id)
+    merged = {f: getattr(category, f) for f in CATEGORY_FIELDS}
+    merged.update(data.dict(exclude_none=True, exclude={"code"}))
+    return catalog.save_category(user=request.user, data=merged, category=category)
+
+
+@router.delete(
+    "/categories/{category_id}",
+    response={204: None},
+    summary="Xoá lĩnh vực phản ánh",
+    description="409 khi lĩnh vực đã có phản ánh: hãy sửa `is_active` thành false.",
+)
+def delete_category(request, category_id: int):
+    catalog.require_configure(request.user)
+    category = get_object_or_404(Category, pk=category_id)
+    try:
+        catalog.delete_category(user=request.user, category=category)
+    except ValidationError as exc:
+        raise Problem(409, " ".join(exc.messages)) from None
+    return Status(204, None)
+
+
+@router.get("/holidays", response=list[HolidayRead], summary="Ngày nghỉ lễ của một năm")
+def list_holidays(request, year: int):
+    require(request.user, VIEW)
+    return list(Holiday.objects.filter(date__year=year).order_by("date"))
+
+
+@router.post("/holidays", response={201: HolidayRead}, summary="Thêm ngày nghỉ lễ")
+def create_holiday(request, data: HolidayIn):
+    return Status(201, catalog.save_holiday(user=request.user, date=data.date, name=data.name))
+
+
+@router.post(
+    "/holidays/import",
+    response={201: list[HolidayRead]},
+    summary="Nhập ngày nghỉ chính thức của một năm",
+    description="Thêm các ngày (mặc định: mọi ngày) trong danh sách chính thức của năm mà lịch "
+    "chưa có; ngày đã có giữ nguyên. Trả về các ngày vừa thêm.",
+)
+def import_holidays(request, data: HolidayImportIn):
+    catalog.require_configure(request.user)
+    official = [day for day, _name in catalog.official_holidays(data.year)]
+    if data.dates is None:
+        chosen = official
+    else:
+        chosen = []
+        for raw in data.dates:
+            try:
+                chosen.append(dt.date.fromisoformat(raw))
+            except ValueError:
+                raise Problem(422, f"'{raw[:20]}' không phải ngày dạng YYYY-MM-DD.") from None
+    return Status(201, catalog.import_holidays(user=request.user, year=data.year, dates=chosen))
+
+
+@router.put("/holidays/{holiday_id}", response=HolidayRead, summary="Sửa ngày nghỉ lễ")
+def update_holiday(request, holiday_id: int, data: HolidayIn):
+    catalog.require_configure(request.user)
+    holiday = get_object_or_404(Holiday, pk=holiday_id)
+    return catalog.save_holiday(user=request.user, date=data.date, name=data.name, holiday=holiday)
+
+
+@router.delete("/holidays/{holiday_id}", response={204: None}, summary="Xoá ngày nghỉ lễ")
+def delete_holiday(request, holiday_id: int):
+    catalog.require_configure(request.user)
+    catalog.delete_holiday(user=request.user, holiday=get_object_or_404(Holiday, pk=holiday_id))
+    return Status(204, None)
 
 
 class ReportFilter(Schema):

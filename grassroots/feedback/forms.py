@@ -152,3 +152,60 @@ class CloseForm(forms.Form):
     note = forms.CharField(
         label=_("Ghi chú"), required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
+
+
+# --- province-wide settings: categories and the holiday calendar (validated by `catalog`) ------
+
+_INT = {"invalid": _("Hãy nhập một số nguyên."), "required": _("Hãy nhập một số.")}
+
+
+class CategoryForm(forms.Form):
+    """A report category as the officer types it; `catalog.save_category` validates."""
+
+    code = forms.CharField(
+        label=_("Mã (không dấu, dùng cho Open311)"),
+        max_length=50,
+        required=False,
+        help_text=_("Ví dụ: moi-truong. Không đổi được sau khi tạo."),
+    )
+    name = forms.CharField(label=_("Tên lĩnh vực"), max_length=200, required=False)
+    group = forms.CharField(label=_("Nhóm"), max_length=100, required=False)
+    description = forms.CharField(
+        label=_("Mô tả cho người dân"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+    keywords = forms.CharField(
+        label=_("Từ khoá (giúp tìm, cách nhau bằng dấu phẩy)"), max_length=200, required=False
+    )
+    deadline_working_days = forms.IntegerField(
+        label=_("Thời hạn xử lý (ngày làm việc)"), error_messages=_INT, initial=10
+    )
+    escalation_working_days = forms.IntegerField(
+        label=_("Quá hạn: chuyển lên cấp trên với thêm (ngày làm việc)"),
+        error_messages=_INT,
+        initial=3,
+    )
+    order = forms.IntegerField(label=_("Thứ tự hiển thị"), error_messages=_INT, initial=0)
+    is_active = forms.BooleanField(
+        label=_("Đang dùng (người dân chọn được)"), required=False, initial=True
+    )
+
+    def __init__(self, *args, category=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if category is not None:
+            self.fields["code"].disabled = True
+            self.fields["code"].help_text = _("Mã không đổi được (ứng dụng Open311 đang dùng).")
+
+
+class HolidayForm(forms.Form):
+    """One day off of the calendar; `catalog.save_holiday` validates."""
+
+    date = forms.DateField(
+        label=_("Ngày"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Ngày chưa đúng; hãy chọn ngày trên lịch."),
+                        "required": _("Hãy chọn ngày nghỉ.")},
+    )  # fmt: skip
+    name = forms.CharField(label=_("Tên ngày nghỉ"), max_length=200, required=False)

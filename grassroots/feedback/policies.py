@@ -43,3 +43,31 @@ def handlers_of(unit) -> list[User]:
         if HANDLE in (a.role.permissions or []):
             users[a.user_id] = a.user
     return list(users.values())
+
+
+CONFIGURE_DENIED = (
+    "Chỉ cán bộ xử lý phản ánh cấp tỉnh mới được sửa lĩnh vực phản ánh và lịch ngày nghỉ lễ "
+    "(hai thứ này áp dụng cho cả tỉnh)."
+)
+
+
+def may_configure(user) -> bool:
+    """Whether the user may edit province-wide feedback settings (categories, holidays).
+
+    They bind every commune (deadlines are counted from them), so the right is
+    `feedback.handle` held on the province itself (a unit at depth 0), not on one commune.
+    """
+    from grassroots.accounts.scope import covers
+    from grassroots.units.models import Unit
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return any(covers(user, HANDLE, u) for u in Unit.objects.current().filter(depth=0))
+
+
+def require_configure(user) -> None:
+    """403 (PermissionDenied, Vietnamese reason) unless `may_configure(user)`."""
+    from django.core.exceptions import PermissionDenied
+
+    if not may_configure(user):
+        raise PermissionDenied(CONFIGURE_DENIED)

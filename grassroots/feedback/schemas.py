@@ -1,8 +1,8 @@
 """API schemas of the officer feedback API."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from grassroots.units.schemas import UnitBrief
 
@@ -86,3 +86,48 @@ class CloseIn(Schema):
 
 class ReopenIn(Schema):
     reason: str
+
+
+class ReportCategoryIn(Schema):
+    """A category to create (`code` required then) or change (fields not sent are kept)."""
+
+    code: str | None = Field(None, max_length=50)
+    name: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    group: str | None = Field(None, max_length=100)
+    keywords: str | None = Field(None, max_length=200)
+    deadline_working_days: int | None = None
+    escalation_working_days: int | None = None
+    is_active: bool | None = None
+    order: int | None = None
+
+
+class ReportCategoryDetail(Schema):
+    id: int
+    code: str
+    name: str
+    description: str
+    group: str
+    keywords: str
+    deadline_working_days: int
+    escalation_working_days: int
+    is_active: bool
+    order: int
+
+
+class HolidayIn(Schema):
+    date: str = Field(..., max_length=10, description="YYYY-MM-DD")
+    name: str = Field(..., max_length=200)
+
+
+class HolidayRead(Schema):
+    id: int
+    date: date
+    name: str
+
+
+class HolidayImportIn(Schema):
+    year: int
+    dates: list[str] | None = Field(
+        None, max_length=60, description="YYYY-MM-DD; không gửi = mọi ngày nghỉ chính thức của năm"
+    )

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import open311, views
+from . import catalog_views, open311, views
 
 FMT = r"\.(?P<fmt>json|xml)$"
 
@@ -18,6 +18,34 @@ urlpatterns = [
     path("xu-ly-phan-anh/", views.inbox, name="feedback-inbox"),
     path("xu-ly-phan-anh/kiem-duyet/", views.moderation, name="feedback-moderation"),
     path("xu-ly-phan-anh/open311/", views.open311_keys, name="feedback-keys"),
+    path("xu-ly-phan-anh/linh-vuc/", catalog_views.categories, name="feedback-categories"),
+    path("xu-ly-phan-anh/linh-vuc/moi/", catalog_views.category_edit, name="feedback-category-new"),
+    path(
+        "xu-ly-phan-anh/linh-vuc/<int:category_id>/",
+        catalog_views.category_edit,
+        name="feedback-category",
+    ),
+    path(
+        "xu-ly-phan-anh/linh-vuc/<int:category_id>/xoa/",
+        catalog_views.category_delete,
+        name="feedback-category-delete",
+    ),
+    path("xu-ly-phan-anh/ngay-nghi/", catalog_views.holidays, name="feedback-holidays"),
+    path(
+        "xu-ly-phan-anh/ngay-nghi/nhap/",
+        catalog_views.holidays_import,
+        name="feedback-holidays-import",
+    ),
+    path(
+        "xu-ly-phan-anh/ngay-nghi/<int:holiday_id>/",
+        catalog_views.holiday_edit,
+        name="feedback-holiday",
+    ),
+    path(
+        "xu-ly-phan-anh/ngay-nghi/<int:holiday_id>/xoa/",
+        catalog_views.holiday_delete,
+        name="feedback-holiday-delete",
+    ),
     path("xu-ly-phan-anh/<int:report_id>/", views.detail, name="feedback-detail"),
     path("xu-ly-phan-anh/<int:report_id>/<slug:action>/", views.act, name="feedback-action"),
     # Open311 GeoReport v2

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
@@ -24,6 +25,7 @@ from grassroots.accounts.scope import covers
 from grassroots.core import audit, broker
 from grassroots.core.errors import Problem
 from grassroots.core.models import ChangeAction
+from grassroots.core.text import clean_text
 from grassroots.devices import protocol
 from grassroots.devices.choices import DeviceKind, Technology
 from grassroots.devices.models import Device
@@ -300,13 +302,92 @@ def save_layout(*, user, unit: Unit, data: dict, layout: Layout | None = None) -
     layout = layout or Layout(unit=unit)
     for key in LAYOUT_FIELDS:
         if key in data and data[key] is not None:
-            setattr(layout, key, data[key])
+            value = data[key]
+            setattr(layout, key, clean_text(value).strip() if isinstance(value, str) else value)
     _clean(layout)
     layout.save()
     audit.record(layout, ChangeAction.UPDATE if before else ChangeAction.CREATE, user=user,
                  before=before)  # fmt: skip
     notify_units([layout.unit], reason="layout")
     return layout
+
+
+def boards_using(layout: Layout) -> list[Board]:
+    """The boards this layout arranges, each with `.chosen`: True when it was chosen on the
+    board, False when the board has none and takes it as its unit's default (the layout of the
+    nearest unit up its chain, lowest id first: `manifests._layout_for`). Ordered by name."""
+    boards = list(
+        Board.objects.filter(device__unit__path__startswith=layout.unit.path)
+        .filter(Q(layout=layout) | Q(layout__isnull=True))
+        .select_related("device", "device__unit")
+        .order_by("device__name")
+    )
+    if not boards:
+        return []
+    unit_ids = {int(p) for b in boards for p in b.device.unit.path.strip("/").split("/") if p}
+    default_of: dict[int, int] = {}
+    for unit_id, pk in (
+        Layout.objects.filter(unit_id__in=unit_ids).order_by("-pk").values_list("unit_id", "pk")
+    ):
+        default_of[unit_id] = pk  # the lowest id wins (rows come highest first)
+    out = []
+    for board in boards:
+        if board.layout_id == layout.pk:
+            board.chosen = True
+        else:
+            chain_ids = [int(p) for p in board.device.unit.path.strip("/").split("/") if p]
+            nearest = next((default_of[u] for u in reversed(chain_ids) if u in default_of), None)
+            if nearest != layout.pk:
+                continue
+            board.chosen = False
+        out.append(board)
+    return out
+
+
+class LayoutInUse(ValidationError):
+    """The layout arranges some boards; deleting it needs `detach=True`. `.boards` lists them."""
+
+    def __init__(self, layout: Layout, boards: list[Board]):
+        names = ", ".join(
+            f"{b.device.name} ({b.device.unit.name}"
+            + ("" if getattr(b, "chosen", True) else ", dùng làm mặc định của đơn vị")
+            + ")"
+            for b in boards[:10]
+        )
+        more = f" và {len(boards) - 10} bảng tin khác" if len(boards) > 10 else ""
+        super().__init__(
+            {
+                "layout": f"Bố cục '{layout.name}' đang dùng cho {len(boards)} bảng tin: "
+                f"{names}{more}. Hãy xác nhận để các bảng tin này về bố cục mặc định, "
+                "hoặc chọn bố cục khác cho chúng trước."
+            }
+        )
+        self.boards = boards
+
+
+@transaction.atomic
+def delete_layout(*, user, layout: Layout, detach: bool = False) -> list[Board]:
+    """Delete a layout. One in use (`boards_using`) is never deleted silently: without
+    `detach` it raises LayoutInUse naming the boards; with it, boards that chose it go back to
+    their unit's default (an audit row each), and every board under the unit is told to
+    refresh. Returns the boards it arranged. 403 without signage.manage, 404 outside scope."""
+    _scoped_unit(user, layout.unit)
+    boards = boards_using(layout)
+    if boards and not detach:
+        raise LayoutInUse(layout, boards)
+    for board in boards:
+        if not board.chosen:
+            continue
+        before = audit.snapshot(board)
+        board.layout = None
+        board.save(update_fields=["layout"])
+        audit.record(board, ChangeAction.UPDATE, user=user, before=before,
+                     comment=f"bố cục '{layout.name}' bị xoá: về bố cục mặc định")  # fmt: skip
+    audit.record(layout, ChangeAction.DELETE, user=user, before=audit.snapshot(layout))
+    unit = layout.unit
+    layout.delete()
+    notify_units([unit], reason="layout")  # through the outbox: sent only if this commits
+    return boards
 
 
 def _check_weekdays(days) -> list[int]:

@@ -347,6 +347,40 @@ def create_layout(request, data: LayoutIn):
     return Status(201, layout_read(layout))
 
 
+@router.put("/signage/layouts/{layout_id}", response=LayoutRead, summary="Sửa bố cục")
+def update_layout(request, layout_id: int, data: LayoutIn):
+    require(request.user, actions.MANAGE)
+    layout = get_object_or_404(
+        Layout.objects.restrict(request.user, actions.MANAGE).select_related("unit"), pk=layout_id
+    )
+    payload = data.dict(exclude_unset=True)
+    payload.pop("unit", None)  # a layout stays with the unit that made it
+    layout = actions.save_layout(user=request.user, unit=layout.unit, data=payload, layout=layout)
+    return layout_read(layout)
+
+
+@router.delete(
+    "/signage/layouts/{layout_id}",
+    response={204: None},
+    summary="Xoá bố cục",
+    description="Bố cục đang dùng (bảng tin đã chọn nó, hoặc lấy nó làm mặc định của đơn vị) "
+    "chỉ xoá được với `detach=true`: các bảng tin đó về bố cục mặc định. Không có `detach`: "
+    "409, `boards` liệt kê các bảng tin.",
+)
+def delete_layout(request, layout_id: int, detach: bool = False):
+    require(request.user, actions.MANAGE)
+    layout = get_object_or_404(
+        Layout.objects.restrict(request.user, actions.MANAGE).select_related("unit"), pk=layout_id
+    )
+    try:
+        actions.delete_layout(user=request.user, layout=layout, detach=detach)
+    except actions.LayoutInUse as exc:
+        raise Problem(
+            409, " ".join(exc.messages), boards=[b.device_id for b in exc.boards]
+        ) from None
+    return Status(204, None)
+
+
 def playlist_read(p: Playlist) -> dict:
     return {
         "id": p.pk,

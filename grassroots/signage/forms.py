@@ -60,6 +60,15 @@ class LayoutForm(forms.ModelForm):
             "unit", "name", "kind", "show_clock", "show_unit_name", "ticker_text", "text_scale",
             "default_duration",
         ]  # fmt: skip
+        _scale = _("Cỡ chữ từ 60 đến 250 (%%); 100 là cỡ thường.")  # formatted with %
+        _duration = _("Thời lượng mỗi mục từ 2 đến 600 giây.")
+        error_messages = {
+            "name": {"required": _("Hãy đặt tên cho bố cục.")},
+            "text_scale": {"min_value": _scale, "max_value": _scale,
+                           "invalid": _("Hãy nhập cỡ chữ là một số nguyên.")},
+            "default_duration": {"min_value": _duration, "max_value": _duration,
+                                 "invalid": _("Hãy nhập số giây là một số nguyên.")},
+        }  # fmt: skip
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,3 +76,11 @@ class LayoutForm(forms.ModelForm):
             Unit.objects.restrict(user, "signage.manage").current().order_by("path")
         )
         use_picker(self.fields["unit"], multiple=False)
+
+
+class LayoutEditForm(LayoutForm):
+    """The layout form without the unit: a layout stays with the unit that made it."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        del self.fields["unit"]

@@ -7,6 +7,12 @@ urlpatterns = [
     path("board/sw.js", views.service_worker, name="board-sw"),
     path("bang-tin-dien-tu/", views.console, name="signage-console"),
     path("bang-tin-dien-tu/bo-cuc/", views.layouts_playlists, name="signage-layouts"),
+    path("bang-tin-dien-tu/bo-cuc/<int:layout_id>/", views.layout_edit, name="signage-layout"),
+    path(
+        "bang-tin-dien-tu/bo-cuc/<int:layout_id>/xoa/",
+        views.layout_delete,
+        name="signage-layout-delete",
+    ),
     path("bang-tin-dien-tu/danh-sach/moi/", views.playlist_edit, name="signage-playlist-new"),
     path(
         "bang-tin-dien-tu/danh-sach/<int:playlist_id>/",

@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from grassroots.accounts.policies import require
+from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
 from grassroots.devices.choices import DeviceKind
 from grassroots.devices.models import Device
@@ -26,7 +27,7 @@ from grassroots.units.models import Unit
 
 from . import actions
 from .coverage import coverage
-from .forms import LayoutForm, PairForm
+from .forms import LayoutEditForm, LayoutForm, PairForm
 from .models import Board, DisplayProof, Layout, Playlist
 from .querysets import display_report, is_online
 
@@ -303,17 +304,83 @@ def layouts_playlists(request):
         else:
             messages.success(request, "Đã tạo bố cục.")
             return redirect("signage-layouts")
+    manageable = set(
+        Layout.objects.restrict(request.user, actions.MANAGE).values_list("pk", flat=True)
+    )
+    layouts = Layout.objects.restrict(request.user, actions.VIEW).select_related("unit")
+    in_use = {x.pk: len(actions.boards_using(x)) for x in layouts}
     return render(
         request,
         "signage/layouts.html",
         {
             "form": form,
-            "layouts": Layout.objects.restrict(request.user, actions.VIEW).select_related("unit"),
+            "can_manage": has_perm_anywhere(request.user, actions.MANAGE),
+            "layouts": [
+                {"layout": x, "manage": x.pk in manageable, "boards": in_use.get(x.pk, 0)}
+                for x in layouts
+            ],
             "playlists": Playlist.objects.restrict(request.user, actions.VIEW)
             .select_related("unit")
             .prefetch_related("items__bulletin", "boards"),
         },
     )
+
+
+def _layout(user, layout_id: int) -> Layout:
+    return get_object_or_404(
+        Layout.objects.restrict(user, actions.MANAGE).select_related("unit"), pk=layout_id
+    )
+
+
+@login_required
+def layout_edit(request, layout_id: int):
+    """Change a layout; the boards that use it are listed (and refresh when it is saved)."""
+    try:
+        require(request.user, actions.MANAGE)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    layout = _layout(request.user, layout_id)
+    initial = {f: getattr(layout, f) for f in actions.LAYOUT_FIELDS}
+    form = LayoutEditForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.save_layout(
+                user=request.user, unit=layout.unit, data=dict(form.cleaned_data), layout=layout
+            )
+        except (ValidationError, Problem, PermissionDenied, Http404) as exc:
+            form.add_error(None, _error_text(exc) or "Không tìm thấy trong phạm vi của bạn.")
+        else:
+            messages.success(request, f"Đã lưu bố cục '{layout.name}'; bảng tin cập nhật ngay.")
+            return redirect("signage-layouts")
+    return render(
+        request,
+        "signage/layout_form.html",
+        {"form": form, "layout": layout, "boards": list(actions.boards_using(layout))},
+    )
+
+
+@login_required
+def layout_delete(request, layout_id: int):
+    """POST: delete a layout; one in use needs `detach` (its boards go back to the default)."""
+    try:
+        require(request.user, actions.MANAGE)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    layout = _layout(request.user, layout_id)
+    if request.method != "POST":
+        return redirect("signage-layout", layout_id=layout.pk)
+    try:
+        detached = actions.delete_layout(
+            user=request.user, layout=layout, detach=bool(request.POST.get("detach"))
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("signage-layout", layout_id=layout.pk)
+    text = f"Đã xoá bố cục '{layout.name}'."
+    if detached:
+        text += f" {len(detached)} bảng tin đã về bố cục mặc định."
+    messages.success(request, text)
+    return redirect("signage-layouts")
 
 
 def board_devices(user):

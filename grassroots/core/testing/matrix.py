@@ -10,6 +10,8 @@ call it. For each route and caller the test expects:
   change;
 * a caller holding it on the object (`COMMUNE_A`): the permission gate lets it through (not
   401/403), whatever the business rules then answer;
+* for province-wide settings (kind PROVINCE), only a caller holding it on the province: a
+  commune operator holding it on the commune is refused;
 * device tokens only on device routes, board tokens only on board routes, never on user ones.
 
 Each call runs inside a savepoint that is rolled back, so every caller meets the same world.
@@ -47,6 +49,8 @@ HOME = {"operator": COMMUNE_A, "operator2": COMMUNE_B}
 PUBLIC, SELF, DEVICE, BOARD = "public", "self", "device", "board"
 # A permission held anywhere suffices: the route names no unit (it checks rows one by one).
 ANYWHERE = "anywhere"
+# The permission held on the province itself: settings that bind every commune.
+PROVINCE = "province"
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ class Rule:
     """Who may call a route: a permission on the target's unit, or one of the kinds above."""
 
     permission: str = ""
-    kind: str = ""  # "" (a permission on COMMUNE_A), ANYWHERE, PUBLIC, SELF, DEVICE or BOARD
+    kind: str = (
+        ""  # "" (a permission on COMMUNE_A), ANYWHERE, PROVINCE, PUBLIC, SELF, DEVICE, BOARD
+    )
     why: str = ""
 
 
@@ -75,6 +81,7 @@ RULES: dict[str, Rule] = {
         "content.change", ANYWHERE, why="a reading preview of text, tied to no unit"
     ),
     "PUT /bulletins/approval-chains/{unit_code}": perm("content.approve"),
+    "DELETE /bulletins/approval-chains/{unit_code}": perm("content.approve"),
     "PATCH /bulletins/{bulletin_id}": perm("content.change"),
     "POST /bulletins/{bulletin_id}/media": perm("content.change"),
     "POST /bulletins/{bulletin_id}/submit": perm("content.submit"),
@@ -123,6 +130,8 @@ RULES: dict[str, Rule] = {
     "POST /boards/{device_id}/revoke": perm("signage.manage"),
     "POST /boards/{device_id}/screenshot-request": perm("signage.manage"),
     "POST /signage/layouts": perm("signage.manage"),
+    "PUT /signage/layouts/{layout_id}": perm("signage.manage"),
+    "DELETE /signage/layouts/{layout_id}": perm("signage.manage"),
     "POST /signage/playlists": perm("signage.manage"),
     "PUT /signage/playlists/{playlist_id}": perm("signage.manage"),
     "POST /feedback/reports/{report_id}/assign": perm("feedback.handle"),
@@ -143,6 +152,13 @@ RULES: dict[str, Rule] = {
     "POST /planning/eboard-sites/{site_id}/review": perm("planning.manage"),
     "POST /planning/eboard-sites/{site_id}/board": perm("signage.manage"),
     "POST /planning/inspections": perm("planning.manage"),
+    "POST /feedback/categories": Rule("feedback.handle", PROVINCE, why="binds every commune"),
+    "PUT /feedback/categories/{category_id}": Rule("feedback.handle", PROVINCE),
+    "DELETE /feedback/categories/{category_id}": Rule("feedback.handle", PROVINCE),
+    "POST /feedback/holidays": Rule("feedback.handle", PROVINCE, why="working-day deadlines"),
+    "PUT /feedback/holidays/{holiday_id}": Rule("feedback.handle", PROVINCE),
+    "DELETE /feedback/holidays/{holiday_id}": Rule("feedback.handle", PROVINCE),
+    "POST /feedback/holidays/import": Rule("feedback.handle", PROVINCE),
 }
 
 
@@ -257,6 +273,15 @@ class World:
         self.other_report = make_report(COMMUNE_A, text="Đèn đường hỏng")
         self.playlist = signage.save_playlist(user=users["operator"], unit=a, data={"name": "Sáng"})
         self.assignment = RoleAssignment.objects.get(user=users["operator"], role__slug="operator")
+        self.layout = signage.save_layout(user=users["operator"], unit=a, data={"name": "Sảnh"})
+        from grassroots.content import actions as content
+
+        steps = [{"role": "approver", "level": "owner"}]
+        self.chain = content.set_chain(user=users["admin"], unit=a, steps=steps)
+        from grassroots.feedback.models import Category, Holiday
+
+        self.category = Category.objects.order_by("pk").first()
+        self.holiday = Holiday.objects.order_by("pk").first()
         from grassroots.accounts.models import ApiToken
 
         self.operator_token_id = ApiToken.objects.issue(user=users["operator"], name="other")[0].pk
@@ -299,6 +324,9 @@ class World:
             "emergency_id": self.emergency.pk,
             "report_id": self.report.pk,
             "playlist_id": self.playlist.pk,
+            "layout_id": self.layout.pk,
+            "category_id": self.category.pk,
+            "holiday_id": self.holiday.pk,
             "user_id": self.users["operator"].pk,
             "assignment_id": self.assignment.pk,
             "staff_id": self.staff.pk,
@@ -391,6 +419,7 @@ BODIES: dict[str, Any] = {
     "POST /boards/{device_id}/proofs": {"entries": []},
     "PATCH /boards/{device_id}": {"auto_unit_bulletins": True},
     "POST /signage/layouts": {"unit": COMMUNE_A, "name": "Bố cục"},
+    "PUT /signage/layouts/{layout_id}": {"name": "Sảnh mới"},
     "POST /signage/playlists": {"unit": COMMUNE_A, "name": "Chiều"},
     "PUT /signage/playlists/{playlist_id}": {"name": "Sáng sớm"},
     "POST /feedback/reports/{report_id}/assign": {"assignee": "operator"},
@@ -432,6 +461,11 @@ BODIES: dict[str, Any] = {
         "period_start": "2026-11-01",
         "period_end": "2026-11-07",
     },
+    "POST /feedback/categories": {"code": "moi", "name": "Mới", "deadline_working_days": 5},
+    "PUT /feedback/categories/{category_id}": {"name": "Đổi tên"},
+    "POST /feedback/holidays": {"date": "2027-03-09", "name": "Nghỉ bù"},
+    "PUT /feedback/holidays/{holiday_id}": {"date": "2026-01-01", "name": "Tết"},
+    "POST /feedback/holidays/import": {"year": 2027},
 }
 
 
@@ -466,6 +500,8 @@ def expectation(rule: Rule, caller: str) -> str:
         return "deny"
     if rule.kind == SELF:
         return "allow" if caller == "operator" else "deny"  # the token is the operator's
+    if rule.kind == PROVINCE:
+        return "allow" if holds(caller, rule.permission) and caller not in HOME else "deny"
     if holds(caller, rule.permission) and (rule.kind == ANYWHERE or covers_commune_a(caller)):
         return "allow"
     return "deny"
@@ -580,6 +616,10 @@ def console_urls(world: World) -> list[str]:
         "session_id": world.session.pk,
         "site_id": world.site.pk,
         "source_id": world.source.pk,
+        "layout_id": world.layout.pk,
+        "category_id": world.category.pk,
+        "holiday_id": world.holiday.pk,
+        "unit_code": COMMUNE_A,
     }
     out = []
     for route, _name in console_routes():
@@ -637,4 +677,20 @@ def console_form_data(world: World) -> dict:
         "category": "",
         "order": "1",
         "url": "https://s.example/v3",
+        # the editors of approval chains, layouts, report categories and holidays
+        "order-0": "1",
+        "role-0": "approver",
+        "level-0": "owner",
+        "name-0": "Bước",
+        "don-vi": COMMUNE_A,
+        "detach": "1",
+        "code": "ma-moi",
+        "deadline_working_days": "5",
+        "escalation_working_days": "2",
+        "is_active": "on",
+        "date": "2027-03-09",
+        "nam": "2027",
+        "dates": "2027-02-06",
+        "text_scale": "100",
+        "default_duration": "20",
     }
