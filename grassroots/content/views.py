@@ -282,16 +282,22 @@ def tts_preview(request):
     text = "\n".join(p for p in (request.POST.get("title", ""), request.POST.get("body", "")) if p)
     context: dict = {}
     try:
+        # A locked form (a published bulletin) sends no fields: read the stored bulletin.
+        stored = request.POST.get("bulletin", "")
+        bulletin = get_bulletin(request.user, int(stored)) if stored and not text else None
         voice = request.POST.get("voice", "vi") or "vi"
         part = int(request.POST.get("part", "1") or 1)
         context.update(
-            actions.preview_reading(user=request.user, text=text, voice=voice, part=part)
+            actions.preview_reading(
+                user=request.user, text=text, bulletin=bulletin, voice=voice, part=part
+            )
         )
         context["percent"] = round(100 * context["part"] / context["parts"])
         if request.POST.get("audio"):
             context["task_id"] = actions.request_preview_audio(
                 user=request.user,
                 text=text,
+                bulletin=bulletin,
                 voice=request.POST.get("voice", "vi") or "vi",
                 speed=int(request.POST.get("speed", "150") or 150),
                 part=part,

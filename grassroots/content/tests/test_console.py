@@ -145,3 +145,32 @@ def test_tts_preview_needs_a_writer(client, users):
     assert_problem(
         call(client, "post", "/api/v1/bulletins/tts/preview", user=users["viewer"], body=body), 403
     )
+
+
+def test_tts_preview_reads_a_published_bulletin_whose_form_is_locked(client, users):
+    """A published bulletin's form is disabled (the browser sends no title or body): the
+    preview reads the stored bulletin, for anyone who may see it, and the card says so."""
+    bulletin = make_bulletin(
+        "33", status=Status.PUBLISHED, title="Lịch tiêm phòng", body="<p>UBND xã thông báo.</p>"
+    )
+    client.force_login(users["approver"])
+    page = client.get(f"/ban-tin/{bulletin.pk}/").content.decode()
+    assert f'id="tts-bulletin" value="{bulletin.pk}"' in page and "#tts-bulletin" in page
+    assert "khi phát bản tin này" in page and "trước khi lưu" not in page
+    assert "Lưu phiên bản mới rồi xem lại" not in page
+    for user in ("approver", "viewer"):
+        client.force_login(users[user])
+        partial = client.post("/ban-tin/doc-thu/", {"bulletin": bulletin.pk}).content.decode()
+        assert 'id="tts-error"' not in partial, partial
+        assert "ủy ban nhân dân" in partial.lower() and "Lịch tiêm phòng" in partial
+    # Out of scope is not found, not read.
+    other = make_bulletin(COMMUNE_B, status=Status.PUBLISHED, title="Tin của xã khác")
+    client.force_login(users["operator"])
+    assert client.post("/ban-tin/doc-thu/", {"bulletin": other.pk}).status_code == 404
+    # A draft still reads what is being typed, not what is stored.
+    draft = make_bulletin("33", title="Bản nháp")
+    client.force_login(users["editor"])
+    page = client.get(f"/ban-tin/{draft.pk}/").content.decode()
+    assert 'id="tts-bulletin"' not in page and "trước khi lưu" in page
+    partial = client.post("/ban-tin/doc-thu/", {"title": "Tin mới gõ", "body": ""}).content.decode()
+    assert "Tin mới gõ" in partial
