@@ -78,6 +78,35 @@ def test_weekday_relay_edit_move_cancel_with_audit(client, users):
         assert ObjectChange.objects.filter(object_id=str(item.pk), action="update").count() == 2
 
 
+def test_durations_read_in_words_and_the_form_takes_back_what_it_shows(client, users):
+    """A 25-second item: the form shows '25 giây' (not '0:25'), saving it unchanged keeps 25 s,
+    and the day view ends at 02:20:25 (not '02:20–02:20')."""
+    a = station(COMMUNE_A)
+    client.force_login(users["operator"])
+    url = f"/dai-truyen-thanh/{a.pk}/lich/moi/"
+    with time_machine.travel(vn(1, 1), tick=False):
+        body = slot(at="02:20", minutes="0:25", repeat="", kind="relay")
+        assert client.post(url, body).status_code == 302
+        item = ScheduleItem.objects.get(unit=a.unit)
+        assert item.duration_seconds == 25
+        form = client.get(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/").content.decode()
+        assert 'value="25 giây"' in form and "Thời lượng (phút)" not in form
+        again = slot(at="02:20", minutes="25 giây", repeat="")
+        assert client.post(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/", again).status_code == 302
+        item.refresh_from_db()
+        assert item.duration_seconds == 25
+        day = client.get(f"/dai-truyen-thanh/{a.pk}/?ngay=2026-12-01").content.decode()
+        assert "<td>02:20</td><td>02:20:25</td>" in day and "· 25 giây ·" in day
+        week = client.get(f"/dai-truyen-thanh/{a.pk}/tuan/?tu=2026-12-01").content.decode()
+        assert "02:20–02:20:25" in week
+        longer = slot(at="02:20", minutes="3 phút 20 giây", repeat="")
+        assert client.post(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/", longer).status_code == 302
+        item.refresh_from_db()
+        assert item.duration_seconds == 200
+        form = client.get(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/").content.decode()
+        assert 'value="3 phút 20 giây"' in form
+
+
 def test_bad_input_is_refused_in_vietnamese_and_kept(client, users):
     a = station(COMMUNE_A)
     PolicyFactory(unit=a.unit, relay_slots=["06:00-06:30", "17:00-17:30"])
@@ -93,7 +122,7 @@ def test_bad_input_is_refused_in_vietnamese_and_kept(client, users):
                 slot(repeat="rrule", rrule="FREQ=MINUTELY"),
                 "không được lặp theo giây hoặc theo phút",
             ),
-            (slot(minutes="mười"), "số phút"),
+            (slot(minutes="mười"), "Không đọc được thời lượng &#x27;mười&#x27;"),
             (slot(exdates="30/02/2026"), "không phải ngày có thật"),
             (slot(kind="bulletin", revision=""), "Hãy chọn một phiên bản bản tin"),
         ]
@@ -228,7 +257,7 @@ def test_inbox_to_station_and_boards(client, users, django_capture_on_commit_cal
         proposal.save()
         go = client.get(f"/dai-truyen-thanh/chia-se/{share.pk}/phat-tren-loa/", follow=True)
         page = go.content.decode()
-        assert f'value="{bulletin.title}"' in page and 'value="1:35"' in page
+        assert f'value="{bulletin.title}"' in page and 'value="1 phút 35 giây"' in page
         assert (
             client.get(f"/dai-truyen-thanh/chia-se/{share.pk + 999}/len-bang-tin/").status_code
             == 404
