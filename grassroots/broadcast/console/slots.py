@@ -159,7 +159,9 @@ def slot_new(request, station_id: int):
         start = timezone.localtime() + timedelta(hours=1)
         form.day = form.day or start.strftime("%Y-%m-%d")
         form.at = form.at or start.strftime("%H:00")
-        form.minutes = form.minutes or (show_minutes(30 * 60) if form.kind == ItemKind.RELAY else "")
+        form.minutes = form.minutes or (
+            show_minutes(30 * 60) if form.kind == ItemKind.RELAY else ""
+        )
         return _render_slot(request, station, form, mode="new")
     form = SlotInput.from_post(request.POST)
     try:

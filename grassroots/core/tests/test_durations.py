@@ -56,7 +56,9 @@ def test_parse_accepts_what_officers_type(typed, seconds):
     assert durations.parse(typed) == seconds
 
 
-@pytest.mark.parametrize("typed", ["", "abc", "3 phút 20 giờ", "20 giây 3 phút", "1:75", "-5", "5x"])
+@pytest.mark.parametrize(
+    "typed", ["", "abc", "3 phút 20 giờ", "20 giây 3 phút", "1:75", "-5", "5x"]
+)
 def test_parse_refuses_with_words_to_fix(typed):
     with translation.override("vi"), pytest.raises(durations.DurationError) as caught:
         durations.parse(typed)
