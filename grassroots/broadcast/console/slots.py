@@ -186,7 +186,7 @@ def slot_new(request, station_id: int):
     messages.success(
         request,
         _("Đã lập lịch '%(title)s' (%(repeat)s).")
-        % {"title": item.title, "repeat": describe_repeat(item.rrule).lower()},
+        % {"title": item.title, "repeat": describe_repeat(item.rrule, item.starts_at).lower()},
     )
     return redirect(_day_url(station, item.starts_at))
 

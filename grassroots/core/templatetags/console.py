@@ -44,3 +44,11 @@ def duration(seconds):
 def clock(moment):
     """A time of day, 'HH:MM', with seconds only when they are not zero ('02:20:25')."""
     return durations.clock(moment)
+
+
+@register.filter
+def sees_technical(user) -> bool:
+    """Whether 'Chi tiết kỹ thuật' (raw rules, hashes, key ids) is shown: auditors only."""
+    from grassroots.accounts.scope import has_perm_anywhere
+
+    return has_perm_anywhere(user, "core.audit")
