@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.policies import require
@@ -360,6 +361,7 @@ def inbox(request):
         share.can_pick = not share.withdrawn_at and covers(
             request.user, "broadcast.schedule", share.unit
         )
+    _placements(rows)
     uptake = (
         Bulletin.objects.visible_to(request.user)
         .filter(shares__isnull=False)
@@ -376,6 +378,53 @@ def inbox(request):
         "content/inbox.html",
         {"shares": rows, "uptake": uptake},
     )
+
+
+def _placements(shares: list[BulletinShare]) -> None:
+    """Where each picked-up bulletin already is in its commune: the station's slots
+    (`share.slots`, active, with the time in words) and the boards' playlists
+    (`share.playlists`). Two queries for the whole inbox."""
+    from grassroots.broadcast.choices import ItemStatus
+    from grassroots.broadcast.models import ScheduleItem, Station
+    from grassroots.broadcast.recurrence import describe
+    from grassroots.signage.models import PlaylistItem
+
+    picked = [s for s in shares if s.picked_up_at and not s.withdrawn_at]
+    for share in shares:
+        share.slots, share.playlists = [], []
+    if not picked:
+        return
+    units = {s.unit_id for s in picked}
+    bulletins = {s.bulletin_id for s in picked}
+    stations = dict(Station.objects.filter(unit_id__in=units).values_list("unit_id", "pk"))
+    slots: dict[tuple[int, int], list] = {}
+    for item in (
+        ScheduleItem.objects.filter(
+            unit_id__in=units, revision__bulletin_id__in=bulletins, status=ItemStatus.ACTIVE
+        )
+        .order_by("starts_at")
+        .values("unit_id", "revision__bulletin_id", "starts_at", "rrule")
+    ):
+        start = timezone.localtime(item["starts_at"])
+        slots.setdefault((item["unit_id"], item["revision__bulletin_id"]), []).append(
+            {
+                "when": describe(item["rrule"], start) if item["rrule"] else None,
+                "at": start,
+                "station": stations.get(item["unit_id"]),
+            }
+        )
+    boards: dict[tuple[int, int], list] = {}
+    for row in (
+        PlaylistItem.objects.filter(playlist__unit_id__in=units, bulletin_id__in=bulletins)
+        .order_by("playlist__name")
+        .values("playlist__unit_id", "bulletin_id", "playlist_id", "playlist__name")
+    ):
+        boards.setdefault((row["playlist__unit_id"], row["bulletin_id"]), []).append(
+            {"id": row["playlist_id"], "name": row["playlist__name"]}
+        )
+    for share in picked:
+        share.slots = slots.get((share.unit_id, share.bulletin_id), [])
+        share.playlists = boards.get((share.unit_id, share.bulletin_id), [])
 
 
 @login_required

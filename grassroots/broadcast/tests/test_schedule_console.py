@@ -224,6 +224,46 @@ def test_proposals_place_decline_and_must_air_status(
         assert "1 xã chưa xếp lịch" in status and b.unit.name in status
 
 
+def test_inbox_says_where_a_bulletin_is_already_placed(
+    client, users, django_capture_on_commit_callbacks
+):
+    """Once placed, the inbox no longer offers 'Phát trên loa…' as if nothing happened: it says
+    when it plays and on which boards, and offers placing it again explicitly."""
+    a = station(COMMUNE_A)
+    with time_machine.travel(vn(1, 5), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            bulletin = _shared()
+        share = BulletinShare.objects.get(bulletin=bulletin, unit=a.unit)
+        client.force_login(users["operator"])
+        client.post(f"/ban-tin/hop-thu/{share.pk}/nhan/")
+        inbox = client.get("/ban-tin/hop-thu/").content.decode()
+        assert "Phát trên loa…" in inbox and "đã xếp lịch phát" not in inbox
+        proposal = Proposal.objects.get(station=a, share_id=share.pk)
+        body = {"day": "2026-12-02", "at": "07:00", "repeat": "", "rank": "1"}
+        assert (
+            client.post(f"/dai-truyen-thanh/{a.pk}/de-xuat/{proposal.pk}/", body).status_code == 302
+        )
+        relay = slot(kind="bulletin", revision=str(share.revision_id), title="Nhắc lại tin rét")
+        relay.update(day="2026-12-03", at="17:30", minutes="2 phút", repeat="weekdays")
+        assert client.post(f"/dai-truyen-thanh/{a.pk}/lich/moi/", relay).status_code == 302
+        client.post(
+            f"/dai-truyen-thanh/chia-se/{share.pk}/len-bang-tin/",
+            {"playlist": "new", "name": "Tin tỉnh"},
+        )
+        inbox = client.get("/ban-tin/hop-thu/").content.decode()
+        assert "Phát trên loa…" not in inbox and "Lên bảng tin…" not in inbox
+        assert "đã xếp lịch phát" in inbox and "02/12/2026 07:00" in inbox
+        assert "Thứ Hai – thứ Sáu lúc 17:30, từ 03/12/2026" in inbox
+        assert f"/dai-truyen-thanh/{a.pk}/?ngay=2026-12-02" in inbox
+        assert "đang trên bảng tin" in inbox and ">Tin tỉnh</a>" in inbox
+        assert "Phát thêm một lần…" in inbox and "Thêm vào danh sách khác…" in inbox
+        # A cancelled slot no longer counts as placed.
+        for item in ScheduleItem.objects.filter(unit=a.unit, revision__bulletin=bulletin):
+            client.post(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/huy/")
+        inbox = client.get("/ban-tin/hop-thu/").content.decode()
+        assert "đã xếp lịch phát" not in inbox and "Phát trên loa…" in inbox
+
+
 def test_inbox_to_station_and_boards(client, users, django_capture_on_commit_callbacks):
     a = station(COMMUNE_A)
     a.auto_boards = True
@@ -237,7 +277,9 @@ def test_inbox_to_station_and_boards(client, users, django_capture_on_commit_cal
         client.force_login(users["operator"])
         client.post(f"/ban-tin/hop-thu/{share.pk}/nhan/")
         inbox = client.get("/ban-tin/hop-thu/").content.decode()
-        assert "Phát trên loa…" in inbox and "Lên bảng tin…" in inbox
+        # The must-air bulletin went onto the boards by itself: the inbox says so.
+        assert "Phát trên loa…" in inbox and "Lên bảng tin…" not in inbox
+        assert "đang trên bảng tin" in inbox and f">{AUTO_PLAYLIST}</a>" in inbox
         go = client.get(f"/dai-truyen-thanh/chia-se/{share.pk}/phat-tren-loa/")
         proposal = Proposal.objects.get(station=a, share_id=share.pk)
         assert go["Location"] == f"/dai-truyen-thanh/{a.pk}/de-xuat/{proposal.pk}/"
