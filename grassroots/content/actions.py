@@ -568,9 +568,15 @@ def commune_units(targets) -> list[Unit]:
     )
 
 
+def publish_recipients(bulletin: Bulletin) -> list[Unit]:
+    """The communes whose inbox publishing puts the bulletin in (its targets, the owner
+    excluded): what the publish confirmation names."""
+    return [u for u in commune_units(bulletin.targets.all()) if u.pk != bulletin.unit_id]
+
+
 def _share_down(bulletin: Bulletin) -> int:
     """Put the published bulletin in each target commune's inbox (the owner excluded)."""
-    units = [u for u in commune_units(bulletin.targets.all()) if u.pk != bulletin.unit_id]
+    units = publish_recipients(bulletin)
     must_air = Priority.must_air(bulletin.priority)
     revision = bulletin.approved_revision
     existing = set(

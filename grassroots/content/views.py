@@ -18,10 +18,11 @@ from django.views.decorators.http import require_POST
 from grassroots.accounts.policies import require
 from grassroots.accounts.scope import covers, has_perm_anywhere
 from grassroots.core.errors import Problem
+from grassroots.units.text import fold
 
 from . import actions
 from .api import get_bulletin, preview_audio_status, search_bulletins
-from .choices import MediaStatus, Status
+from .choices import MediaStatus, Priority, Status
 from .forms import BulletinForm, SearchForm, UploadForm
 from .models import Bulletin, BulletinShare, MediaAsset
 from .schemas import SearchFilter
@@ -161,7 +162,7 @@ def editor(request, bulletin_id: int | None = None):
         context.update(
             can=allowed_actions(request.user, bulletin),
             steps=_steps(bulletin),
-            transitions=bulletin.transitions.select_related("revision"),
+            transitions=bulletin.transitions.select_related("revision", "user"),
             revisions=bulletin.revisions.select_related("created_by")[:20],
             media=bulletin.media.order_by("id"),
             can_delete=covers(request.user, "content.change", bulletin.unit),
@@ -170,6 +171,14 @@ def editor(request, bulletin_id: int | None = None):
             .select_related("unit", "picked_up_by")
             .order_by("unit__name"),
         )
+        if context["can"]["publish"]:
+            recipients = sorted(actions.publish_recipients(bulletin), key=lambda u: fold(u.name))
+            context.update(
+                recipients=recipients[:12],
+                recipients_more=max(0, len(recipients) - 12),
+                recipients_count=len(recipients),
+                must_air=Priority.must_air(bulletin.priority),
+            )
         if not context["can"]["edit"]:
             for field in form.fields.values():
                 field.disabled = True

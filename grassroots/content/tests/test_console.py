@@ -174,3 +174,41 @@ def test_tts_preview_reads_a_published_bulletin_whose_form_is_locked(client, use
     assert 'id="tts-bulletin"' not in page and "trước khi lưu" in page
     partial = client.post("/ban-tin/doc-thu/", {"title": "Tin mới gõ", "body": ""}).content.decode()
     assert "Tin mới gõ" in partial
+
+
+def test_publish_asks_first_and_says_who_receives_it(client, users):
+    """'Xuất bản…' opens a confirmation naming the communes whose inbox it reaches and what
+    they must do; only its own button publishes. People are named, hashes are not shown."""
+    must = make_bulletin(
+        "33", status=Status.APPROVED, title="Phòng chống rét", priority="priority",
+        targets=[COMMUNE_A, COMMUNE_B],
+    )  # fmt: skip
+    client.force_login(users["approver"])
+    page = client.get(f"/ban-tin/{must.pk}/").content.decode()
+    assert 'data-bs-target="#publish-confirm"' in page and 'type="button"' in page
+    assert 'id="confirm-publish"' in page and "xuat-ban" in page
+    assert "hộp thư bản tin của 2 xã, phường" in page
+    assert "<li>Phường Phố Hiến</li>" in page and "<li>Xã Tân Hưng</li>" in page
+    assert 'id="publish-must-air"' in page and "phải xếp lịch phát trên loa" in page
+    # Names, not logins; no hash or key id for an approver.
+    assert "Chi tiết kỹ thuật" not in page and must.current_revision.content_hash not in page
+    alone = make_bulletin(COMMUNE_A, status=Status.APPROVED, title="Tin nội bộ")
+    page = client.get(f"/ban-tin/{alone.pk}/").content.decode()
+    assert 'id="publish-no-recipients"' in page and "không xã nào nhận được" in page
+    # The auditor (province admin) finds the hash under 'Chi tiết kỹ thuật'.
+    client.force_login(users["admin"])
+    page = client.get(f"/ban-tin/{must.pk}/").content.decode()
+    assert "Chi tiết kỹ thuật" in page and must.current_revision.content_hash in page
+
+
+def test_history_names_people_not_logins(client, users):
+    bulletin = make_bulletin("33", title="Lịch họp", by=users["editor"])
+    client.force_login(users["editor"])
+    client.post(f"/ban-tin/{bulletin.pk}/chuyen/gui-duyet/", {"comment": ""})
+    page = client.get(f"/ban-tin/{bulletin.pk}/").content.decode()
+    history = page[page.index('id="transitions"') :]
+    history = history[: history.index("</ul>")]
+    assert users["editor"].full_name in history and ">editor<" not in history
+    client.force_login(users["admin"])
+    audit = client.get("/nhat-ky/").content.decode()
+    assert users["editor"].full_name in audit and "<td>editor</td>" not in audit
