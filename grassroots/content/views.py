@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.policies import require
@@ -191,6 +192,7 @@ def _steps(bulletin: Bulletin) -> list[dict]:
     rows = steps_of(bulletin)
     for row, spec in zip(rows, actions.chain_steps(bulletin.unit), strict=False):
         row["unit_name"] = actions.step_unit(bulletin.unit, spec.level).name
+        row["label"] = gettext(row["label"])  # the default step's name is in the catalogue
     return rows
 
 

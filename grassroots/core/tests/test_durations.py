@@ -75,7 +75,8 @@ def test_english_words():
 def test_clock_shows_seconds_only_when_they_matter():
     start = datetime(2026, 11, 30, 2, 20, tzinfo=VIETNAM)
     end = start + timedelta(seconds=25)
-    html = Template("{% load console %}{{ a|clock }}–{{ b|clock }} · {{ n|duration }}").render(
-        Context({"a": start, "b": end, "n": 25})
-    )
+    with translation.override("vi"):
+        html = Template("{% load console %}{{ a|clock }}–{{ b|clock }} · {{ n|duration }}").render(
+            Context({"a": start, "b": end, "n": 25})
+        )
     assert html == "02:20–02:20:25 · 25 giây"
