@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from grassroots.devices.choices import Condition, DeviceKind, Technology
 
@@ -43,13 +44,15 @@ class StationRow:
     def why(self) -> str:
         parts = []
         if self.broken:
-            parts.append(f"{self.broken} cụm loa cũ hỏng")
+            parts.append(_("%(n)s cụm loa cũ hỏng") % {"n": self.broken})
         if self.new_rural:
-            parts.append("xã mục tiêu nông thôn mới")
+            parts.append(_("xã mục tiêu nông thôn mới"))
         if not self.clusters:
-            parts.append("chưa khai báo cụm loa")
+            parts.append(_("chưa khai báo cụm loa"))
         elif self.legacy:
-            parts.append(f"còn {self.legacy}/{self.clusters} cụm chưa IP")
+            parts.append(
+                _("còn %(n)s/%(total)s cụm chưa IP") % {"n": self.legacy, "total": self.clusters}
+            )
         return "; ".join(parts)
 
 

@@ -27,10 +27,16 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LEVEL = {"normal": 1, "priority": 2, "emergency": 3}
-LABEL = {"normal": "thông thường", "priority": "ưu tiên", "emergency": "khẩn cấp"}
+LABEL = {
+    "normal": gettext_lazy("thông thường"),
+    "priority": gettext_lazy("ưu tiên"),
+    "emergency": gettext_lazy("khẩn cấp"),
+}
 MEDIA, RELAY = "media", "relay"
 # How long an item may wait for the station before it is skipped.
 MAX_DELAY = {"normal": timedelta(minutes=30), "priority": timedelta(hours=2)}
@@ -344,24 +350,33 @@ def _why_first(o: Occurrence, other: Occurrence) -> tuple[str, str]:
     if a.level > b.level:
         return (
             "priority_first",
-            f"Ưu tiên (Thông tư 39): phát trước nội dung {LABEL[b.priority]} '{b.title}'.",
+            _("Ưu tiên (Thông tư 39): phát trước nội dung %(level)s '%(title)s'.")
+            % {"level": LABEL[b.priority], "title": b.title},
         )
     if a.priority == "priority" and a.rank is not None and (b.rank is None or a.rank < b.rank):
-        theirs = f" (thứ tự {b.rank})" if b.rank is not None else " (chưa xếp thứ tự)"
+        theirs = (
+            _(" (thứ tự %(rank)s)") % {"rank": b.rank}
+            if b.rank is not None
+            else _(" (chưa xếp thứ tự)")
+        )
         return (
             "commune_order",
-            f"Xã chọn thứ tự {a.rank} cho các nội dung ưu tiên trùng giờ: phát trước "
-            f"'{b.title}'{theirs}.",
+            _(
+                "Xã chọn thứ tự %(rank)s cho các nội dung ưu tiên trùng giờ: phát trước "
+                "'%(title)s'%(theirs)s."
+            )
+            % {"rank": a.rank, "title": b.title, "theirs": theirs},
         )
     if o.start < other.start:
-        why = "được lập lịch sớm hơn"
+        why = _("được lập lịch sớm hơn")
     elif a.from_upper and not b.from_upper:
-        why = "là nội dung của cấp trên"
+        why = _("là nội dung của cấp trên")
     else:
-        why = "được tạo trước"
+        why = _("được tạo trước")
     return (
         "earlier_first",
-        f"Cùng mức {LABEL[a.priority]}: {why} nên phát trước '{b.title}'.",
+        _("Cùng mức %(level)s: %(why)s nên phát trước '%(title)s'.")
+        % {"level": LABEL[a.priority], "why": why, "title": b.title},
     )
 
 
@@ -391,15 +406,19 @@ def build(
         s = max(o.start, cursor)
         e = o.end if o.item.kind == RELAY else s + o.item.duration
         if s >= e:
-            out.skipped.append(Skipped(o, "relay_expired", "Bỏ qua: hết khung giờ tiếp sóng."))
+            out.skipped.append(Skipped(o, "relay_expired", _("Bỏ qua: hết khung giờ tiếp sóng.")))
             continue
         if s == o.start:
-            reason = "Khẩn cấp: phát ngay, cắt mọi nội dung đang phát; miễn áp dụng quy định sử "
-            reason += "dụng loa."
+            reason = _(
+                "Khẩn cấp: phát ngay, cắt mọi nội dung đang phát; miễn áp dụng quy định sử "
+                "dụng loa."
+            )
             rule = "emergency"
         else:
             rule = "emergency_queue"
-            reason = f"Khẩn cấp: phát ngay sau bản tin khẩn cấp '{blocks[-1][2].item.title}'."
+            reason = _("Khẩn cấp: phát ngay sau bản tin khẩn cấp '%(title)s'.") % {
+                "title": blocks[-1][2].item.title
+            }
         out.segments.append(Segment(s, e, o, rule, reason))
         blocks.append((s, e, o))
         cursor = e
@@ -442,8 +461,11 @@ def build(
                 Skipped(
                     o,
                     "relay_expired",
-                    f"Bỏ qua: hết khung giờ tiếp sóng {hm(o.start)}–{hm(o.end)} trong khi đang "
-                    f"phát '{last_title}'.",
+                    _(
+                        "Bỏ qua: hết khung giờ tiếp sóng %(start)s–%(end)s trong khi đang "
+                        "phát '%(title)s'."
+                    )
+                    % {"start": hm(o.start), "end": hm(o.end), "title": last_title},
                 )
             )
             continue
@@ -453,31 +475,37 @@ def build(
                 Skipped(
                     o,
                     "waited_too_long",
-                    f"Bỏ qua: phải chờ quá {minutes} phút sau giờ hẹn {hm(o.start)} (đang phát "
-                    f"'{last_title}'). Hãy xếp lại vào giờ trống.",
+                    _(
+                        "Bỏ qua: phải chờ quá %(minutes)s phút sau giờ hẹn %(start)s (đang phát "
+                        "'%(title)s'). Hãy xếp lại vào giờ trống."
+                    )
+                    % {"minutes": minutes, "start": hm(o.start), "title": last_title},
                 )
             )
             continue
         planned_end = o.end if item.kind == RELAY else t + item.duration
         violation = hours_violation(policy, t, planned_end)
         if violation:
-            out.skipped.append(Skipped(o, violation.rule, "Bỏ qua: " + violation.message))
+            why = _("Bỏ qua: %(why)s") % {"why": violation.message}
+            out.skipped.append(Skipped(o, violation.rule, why))
             continue
         contenders = sorted(ready, key=_order)
         rivals = [c for c in contenders if c.start <= t]
         if t > o.start:
             rule = "deferred"
-            reason = f"Dời từ {hm(o.start)} sang {hm(t)}: chờ '{last_title}' phát xong"
-            reason += " (chỉ khẩn cấp mới được cắt ngang)."
+            reason = _(
+                "Dời từ %(start)s sang %(at)s: chờ '%(title)s' phát xong (chỉ khẩn cấp mới được "
+                "cắt ngang)."
+            ) % {"start": hm(o.start), "at": hm(t), "title": last_title}
             if rivals:
                 _r, why = _why_first(o, rivals[0])
                 reason += " " + why
         elif rivals:
             rule, reason = _why_first(o, rivals[0])
         elif item.priority == "normal":
-            rule, reason = "on_time", "Thông thường: phát đúng giờ vào thời gian còn trống."
+            rule, reason = "on_time", _("Thông thường: phát đúng giờ vào thời gian còn trống.")
         else:
-            rule, reason = "on_time", f"{LABEL[item.priority].capitalize()}: phát đúng giờ."
+            rule, reason = "on_time", _("Ưu tiên: phát đúng giờ.")
         cur, part = t, 0
         while cur < planned_end:
             b = next_block(cur, planned_end)
@@ -486,7 +514,10 @@ def build(
                 cur = planned_end
                 break
             if b[0] > cur:
-                cut = f" Bị cắt lúc {hm(b[0])} bởi khẩn cấp '{b[2].item.title}'."
+                cut = " " + _("Bị cắt lúc %(at)s bởi khẩn cấp '%(title)s'.") % {
+                    "at": hm(b[0]),
+                    "title": b[2].item.title,
+                }
                 out.segments.append(
                     Segment(cur, b[0], o, rule, reason + cut, part, cut_by=b[2].item.id)
                 )
@@ -495,7 +526,9 @@ def build(
                 break
             cur, part = b[1], part + 1
             rule = "resumed"
-            reason = f"Tiếp sóng tiếp tục sau bản tin khẩn cấp '{b[2].item.title}'."
+            reason = _("Tiếp sóng tiếp tục sau bản tin khẩn cấp '%(title)s'.") % {
+                "title": b[2].item.title
+            }
         t = max(cur, t)
         last_title = item.title
 

@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from grassroots.core import durations
+
 from .engine import TZ
 
 # Vietnamese repeat presets → RRULE (BYDAY codes in RFC 5545 order, Monday first).
@@ -126,22 +128,12 @@ class SlotInput:
         return datetime.combine(day, at, TZ)
 
     def duration_seconds(self) -> int:
-        text = self.minutes.replace(",", ".").strip()
         try:
-            if ":" in text:
-                mm, ss = text.split(":")
-                if not ss.isdigit() or int(ss) >= 60:
-                    raise InvalidOperation
-                seconds = int(mm) * 60 + int(ss)
-            else:
-                seconds = int(Decimal(text) * 60)
-        except (InvalidOperation, ValueError) as exc:
-            raise FormError(
-                "minutes",
-                _("Hãy nhập thời lượng bằng số phút (ví dụ 15 hoặc 2,5) hoặc phút:giây (1:35)."),
-            ) from exc
+            seconds = durations.parse(self.minutes)
+        except durations.DurationError as exc:
+            raise FormError("minutes", str(exc)) from exc
         if seconds <= 0:
-            raise FormError("minutes", _("Thời lượng phải lớn hơn 0 phút."))
+            raise FormError("minutes", _("Thời lượng phải lớn hơn 0."))
         return seconds
 
     def recurrence(self, starts_at: datetime) -> str:
@@ -231,9 +223,8 @@ class SlotInput:
 
 
 def show_minutes(seconds: int) -> str:
-    """15 → '15'; 95 → '1:35' (minutes:seconds, what the field accepts back)."""
-    m, s = divmod(int(seconds), 60)
-    return f"{m}" if not s else f"{m}:{s:02d}"
+    """25 → '25 giây'; 200 → '3 phút 20 giây' (words, which the field accepts back)."""
+    return durations.words(seconds)
 
 
 def _show_exdate(value: str) -> str:

@@ -66,7 +66,7 @@ def station_timeline_view(request, station_id: int):
     results = asrun.segment_results(station, timeline.segments)
     items = list(station_items(station)[:100])
     for it in items:
-        it.repeat_words = describe_repeat(it.rrule)
+        it.repeat_words = describe_repeat(it.rrule, it.starts_at)
     context = {
         "station": station,
         "day": day,

@@ -636,9 +636,15 @@ def commune_units(targets) -> list[Unit]:
     )
 
 
+def publish_recipients(bulletin: Bulletin) -> list[Unit]:
+    """The communes whose inbox publishing puts the bulletin in (its targets, the owner
+    excluded): what the publish confirmation names."""
+    return [u for u in commune_units(bulletin.targets.all()) if u.pk != bulletin.unit_id]
+
+
 def _share_down(bulletin: Bulletin) -> int:
     """Put the published bulletin in each target commune's inbox (the owner excluded)."""
-    units = [u for u in commune_units(bulletin.targets.all()) if u.pk != bulletin.unit_id]
+    units = publish_recipients(bulletin)
     must_air = Priority.must_air(bulletin.priority)
     revision = bulletin.approved_revision
     existing = set(
@@ -928,22 +934,40 @@ def _tts_text(text: str, part: int = 1) -> tuple[str, int]:
     return parts[int(part) - 1], len(parts)
 
 
-def preview_reading(*, user, text: str, voice: str = "vi", part: int = 1) -> dict:
-    """The reading text TTS would speak for one part of the text (abbreviations, numbers,
-    dates expanded): {"reading_text", "part", "parts"}."""
-    require(user, "content.change")
+def _preview_text(user, text: str, bulletin: Bulletin | None) -> str:
+    """What a preview reads: the text being written (needs the right to write), or a stored
+    bulletin's title and body (anyone who may see it: a published bulletin's form is locked)."""
+    if bulletin is None:
+        require(user, "content.change")
+        return text
+    require_on(user, "content.view", bulletin.unit)
+    return "\n".join(p for p in (bulletin.title, bulletin.body) if p)
+
+
+def preview_reading(
+    *, user, text: str = "", bulletin: Bulletin | None = None, voice: str = "vi", part: int = 1
+) -> dict:
+    """The reading text TTS would speak for one part of the text, or of a stored bulletin
+    (abbreviations, numbers, dates expanded): {"reading_text", "part", "parts"}."""
+    text = _preview_text(user, text, bulletin)
     chunk, count = _tts_text(text, part)
     reading = _tts_or_503().normalize(chunk, voice=voice)
     return {"reading_text": reading, "part": int(part), "parts": count}
 
 
 def request_preview_audio(
-    *, user, text: str, voice: str = "vi", speed: int = 150, part: int = 1
+    *,
+    user,
+    text: str = "",
+    bulletin: Bulletin | None = None,
+    voice: str = "vi",
+    speed: int = 150,
+    part: int = 1,
 ) -> str:
     """Queue the synthesis of one preview part; returns the task result id to poll."""
     from .tasks import synthesize_preview
 
-    require(user, "content.change")
+    text = _preview_text(user, text, bulletin)
     text, _count = _tts_text(text, part)
     _tts_or_503()
     if not 80 <= int(speed) <= 450:

@@ -12,15 +12,18 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.policies import require
 from grassroots.accounts.scope import covers, has_perm_anywhere
 from grassroots.core.errors import Problem
+from grassroots.units.text import fold
 
 from . import actions
 from .api import get_bulletin, preview_audio_status, search_bulletins
-from .choices import MediaStatus, Status
+from .choices import MediaStatus, Priority, Status
 from .forms import BulletinForm, SearchForm, UploadForm
 from .models import Bulletin, BulletinShare, MediaAsset
 from .schemas import SearchFilter
@@ -160,7 +163,7 @@ def editor(request, bulletin_id: int | None = None):
         context.update(
             can=allowed_actions(request.user, bulletin),
             steps=_steps(bulletin),
-            transitions=bulletin.transitions.select_related("revision"),
+            transitions=bulletin.transitions.select_related("revision", "user"),
             revisions=bulletin.revisions.select_related("created_by")[:20],
             media=bulletin.media.order_by("id"),
             can_delete=covers(request.user, "content.change", bulletin.unit),
@@ -169,6 +172,14 @@ def editor(request, bulletin_id: int | None = None):
             .select_related("unit", "picked_up_by")
             .order_by("unit__name"),
         )
+        if context["can"]["publish"]:
+            recipients = sorted(actions.publish_recipients(bulletin), key=lambda u: fold(u.name))
+            context.update(
+                recipients=recipients[:12],
+                recipients_more=max(0, len(recipients) - 12),
+                recipients_count=len(recipients),
+                must_air=Priority.must_air(bulletin.priority),
+            )
         if not context["can"]["edit"]:
             for field in form.fields.values():
                 field.disabled = True
@@ -181,6 +192,7 @@ def _steps(bulletin: Bulletin) -> list[dict]:
     rows = steps_of(bulletin)
     for row, spec in zip(rows, actions.chain_steps(bulletin.unit), strict=False):
         row["unit_name"] = actions.step_unit(bulletin.unit, spec.level).name
+        row["label"] = gettext(row["label"])  # the default step's name is in the catalogue
     return rows
 
 
@@ -282,16 +294,22 @@ def tts_preview(request):
     text = "\n".join(p for p in (request.POST.get("title", ""), request.POST.get("body", "")) if p)
     context: dict = {}
     try:
+        # A locked form (a published bulletin) sends no fields: read the stored bulletin.
+        stored = request.POST.get("bulletin", "")
+        bulletin = get_bulletin(request.user, int(stored)) if stored and not text else None
         voice = request.POST.get("voice", "vi") or "vi"
         part = int(request.POST.get("part", "1") or 1)
         context.update(
-            actions.preview_reading(user=request.user, text=text, voice=voice, part=part)
+            actions.preview_reading(
+                user=request.user, text=text, bulletin=bulletin, voice=voice, part=part
+            )
         )
         context["percent"] = round(100 * context["part"] / context["parts"])
         if request.POST.get("audio"):
             context["task_id"] = actions.request_preview_audio(
                 user=request.user,
                 text=text,
+                bulletin=bulletin,
                 voice=request.POST.get("voice", "vi") or "vi",
                 speed=int(request.POST.get("speed", "150") or 150),
                 part=part,
@@ -354,6 +372,7 @@ def inbox(request):
         share.can_pick = not share.withdrawn_at and covers(
             request.user, "broadcast.schedule", share.unit
         )
+    _placements(rows)
     uptake = (
         Bulletin.objects.visible_to(request.user)
         .filter(shares__isnull=False)
@@ -370,6 +389,53 @@ def inbox(request):
         "content/inbox.html",
         {"shares": rows, "uptake": uptake},
     )
+
+
+def _placements(shares: list[BulletinShare]) -> None:
+    """Where each picked-up bulletin already is in its commune: the station's slots
+    (`share.slots`, active, with the time in words) and the boards' playlists
+    (`share.playlists`). Two queries for the whole inbox."""
+    from grassroots.broadcast.choices import ItemStatus
+    from grassroots.broadcast.models import ScheduleItem, Station
+    from grassroots.broadcast.recurrence import describe
+    from grassroots.signage.models import PlaylistItem
+
+    picked = [s for s in shares if s.picked_up_at and not s.withdrawn_at]
+    for share in shares:
+        share.slots, share.playlists = [], []
+    if not picked:
+        return
+    units = {s.unit_id for s in picked}
+    bulletins = {s.bulletin_id for s in picked}
+    stations = dict(Station.objects.filter(unit_id__in=units).values_list("unit_id", "pk"))
+    slots: dict[tuple[int, int], list] = {}
+    for item in (
+        ScheduleItem.objects.filter(
+            unit_id__in=units, revision__bulletin_id__in=bulletins, status=ItemStatus.ACTIVE
+        )
+        .order_by("starts_at")
+        .values("unit_id", "revision__bulletin_id", "starts_at", "rrule")
+    ):
+        start = timezone.localtime(item["starts_at"])
+        slots.setdefault((item["unit_id"], item["revision__bulletin_id"]), []).append(
+            {
+                "when": describe(item["rrule"], start) if item["rrule"] else None,
+                "at": start,
+                "station": stations.get(item["unit_id"]),
+            }
+        )
+    boards: dict[tuple[int, int], list] = {}
+    for row in (
+        PlaylistItem.objects.filter(playlist__unit_id__in=units, bulletin_id__in=bulletins)
+        .order_by("playlist__name")
+        .values("playlist__unit_id", "bulletin_id", "playlist_id", "playlist__name")
+    ):
+        boards.setdefault((row["playlist__unit_id"], row["bulletin_id"]), []).append(
+            {"id": row["playlist_id"], "name": row["playlist__name"]}
+        )
+    for share in picked:
+        share.slots = slots.get((share.unit_id, share.bulletin_id), [])
+        share.playlists = boards.get((share.unit_id, share.bulletin_id), [])
 
 
 @login_required

@@ -193,7 +193,7 @@ def audit_log(request):
     """Audit trail, filtered by unit and object, for those allowed to read it."""
     require(request.user, "core.audit")
     qs = ObjectChange.objects.restrict(request.user, "core.audit").select_related(
-        "content_type", "unit"
+        "content_type", "unit", "user"
     )
     unit_code = request.GET.get("unit", "").strip()
     if unit_code:

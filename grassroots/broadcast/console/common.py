@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -15,7 +15,7 @@ from grassroots.accounts.policies import require
 from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
 
-from .. import actions
+from .. import actions, recurrence
 from ..choices import ItemKind, ItemStatus, Priority, RelayType
 from ..engine import TZ
 from ..forms import (
@@ -24,7 +24,6 @@ from ..forms import (
     REPEATS,
     FormError,
     SlotInput,
-    split_rrule,
 )
 from ..models import ScheduleItem, Station
 from ..specs import policy_for
@@ -79,22 +78,9 @@ def error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def describe_repeat(rule: str) -> str:
-    """An RRULE in words an operator reads ("Thứ Hai – thứ Sáu, đến 31/12/2026")."""
-    if not rule:
-        return _("Một lần")
-    preset, days, text, until = split_rrule(rule)
-    if preset == "daily":
-        words = _("Hằng ngày")
-    elif preset == "weekdays":
-        words = _("Thứ Hai – thứ Sáu")
-    elif preset == "days":
-        words = ", ".join(str(DAY_LABELS[DAYS.index(d)]) for d in days)
-    else:
-        words = f"RRULE {text}"
-    if until:
-        words += _(", đến %(day)s") % {"day": f"{date.fromisoformat(until):%d/%m/%Y}"}
-    return words
+def describe_repeat(rule: str, start=None) -> str:
+    """An RRULE in words an operator reads ("Thứ Hai – thứ Sáu lúc 06:00, đến 31/12/2026")."""
+    return recurrence.describe(rule, start)
 
 
 def _revisions(user, unit, *, own_only: bool = False) -> list[tuple[int, str]]:

@@ -180,7 +180,7 @@ def upper_slot_new(request):
         if request.GET.get("loai") == ItemKind.RELAY:
             form.kind = ItemKind.RELAY
             form.title = _("Tiếp sóng Đài Phát thanh và Truyền hình tỉnh")
-            form.minutes = "30"
+            form.minutes = show_minutes(30 * 60)
         start = timezone.localtime() + timedelta(days=1)
         form.day, form.at = start.strftime("%Y-%m-%d"), "06:00"
         return _render_upper(request, chosen_unit, form, **extra)

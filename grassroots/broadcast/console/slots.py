@@ -141,7 +141,7 @@ def _prefill_from_share(user, station: Station, share_id: str) -> SlotInput:
     try:
         form.minutes = show_minutes(media_duration(revision_media(share.revision)))
     except Problem:
-        form.minutes = "5"
+        form.minutes = show_minutes(5 * 60)
     return form
 
 
@@ -160,7 +160,9 @@ def slot_new(request, station_id: int):
         start = timezone.localtime() + timedelta(hours=1)
         form.day = form.day or start.strftime("%Y-%m-%d")
         form.at = form.at or start.strftime("%H:00")
-        form.minutes = form.minutes or ("30" if form.kind == ItemKind.RELAY else "")
+        form.minutes = form.minutes or (
+            show_minutes(30 * 60) if form.kind == ItemKind.RELAY else ""
+        )
         return _render_slot(request, station, form, mode="new")
     form = SlotInput.from_post(request.POST)
     try:
@@ -185,7 +187,7 @@ def slot_new(request, station_id: int):
     messages.success(
         request,
         _("Đã lập lịch '%(title)s' (%(repeat)s).")
-        % {"title": item.title, "repeat": describe_repeat(item.rrule).lower()},
+        % {"title": item.title, "repeat": describe_repeat(item.rrule, item.starts_at).lower()},
     )
     return redirect(_day_url(station, item.starts_at))
 

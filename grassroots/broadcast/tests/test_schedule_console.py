@@ -78,6 +78,35 @@ def test_weekday_relay_edit_move_cancel_with_audit(client, users):
         assert ObjectChange.objects.filter(object_id=str(item.pk), action="update").count() == 2
 
 
+def test_durations_read_in_words_and_the_form_takes_back_what_it_shows(client, users):
+    """A 25-second item: the form shows '25 giây' (not '0:25'), saving it unchanged keeps 25 s,
+    and the day view ends at 02:20:25 (not '02:20–02:20')."""
+    a = station(COMMUNE_A)
+    client.force_login(users["operator"])
+    url = f"/dai-truyen-thanh/{a.pk}/lich/moi/"
+    with time_machine.travel(vn(1, 1), tick=False):
+        body = slot(at="02:20", minutes="0:25", repeat="", kind="relay")
+        assert client.post(url, body).status_code == 302
+        item = ScheduleItem.objects.get(unit=a.unit)
+        assert item.duration_seconds == 25
+        form = client.get(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/").content.decode()
+        assert 'value="25 giây"' in form and "Thời lượng (phút)" not in form
+        again = slot(at="02:20", minutes="25 giây", repeat="")
+        assert client.post(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/", again).status_code == 302
+        item.refresh_from_db()
+        assert item.duration_seconds == 25
+        day = client.get(f"/dai-truyen-thanh/{a.pk}/?ngay=2026-12-01").content.decode()
+        assert ">02:20:25</td>" in day and "02:20–02:20" not in day and "· 25 giây ·" in day
+        week = client.get(f"/dai-truyen-thanh/{a.pk}/tuan/?tu=2026-12-01").content.decode()
+        assert "02:20–02:20:25" in week
+        longer = slot(at="02:20", minutes="3 phút 20 giây", repeat="")
+        assert client.post(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/", longer).status_code == 302
+        item.refresh_from_db()
+        assert item.duration_seconds == 200
+        form = client.get(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/").content.decode()
+        assert 'value="3 phút 20 giây"' in form
+
+
 def test_bad_input_is_refused_in_vietnamese_and_kept(client, users):
     a = station(COMMUNE_A)
     PolicyFactory(unit=a.unit, relay_slots=["06:00-06:30", "17:00-17:30"])
@@ -93,7 +122,7 @@ def test_bad_input_is_refused_in_vietnamese_and_kept(client, users):
                 slot(repeat="rrule", rrule="FREQ=MINUTELY"),
                 "không được lặp theo giây hoặc theo phút",
             ),
-            (slot(minutes="mười"), "số phút"),
+            (slot(minutes="mười"), "Không đọc được thời lượng &#x27;mười&#x27;"),
             (slot(exdates="30/02/2026"), "không phải ngày có thật"),
             (slot(kind="bulletin", revision=""), "Hãy chọn một phiên bản bản tin"),
         ]
@@ -195,6 +224,46 @@ def test_proposals_place_decline_and_must_air_status(
         assert "1 xã chưa xếp lịch" in status and b.unit.name in status
 
 
+def test_inbox_says_where_a_bulletin_is_already_placed(
+    client, users, django_capture_on_commit_callbacks
+):
+    """Once placed, the inbox no longer offers 'Phát trên loa…' as if nothing happened: it says
+    when it plays and on which boards, and offers placing it again explicitly."""
+    a = station(COMMUNE_A)
+    with time_machine.travel(vn(1, 5), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            bulletin = _shared()
+        share = BulletinShare.objects.get(bulletin=bulletin, unit=a.unit)
+        client.force_login(users["operator"])
+        client.post(f"/ban-tin/hop-thu/{share.pk}/nhan/")
+        inbox = client.get("/ban-tin/hop-thu/").content.decode()
+        assert "Phát trên loa…" in inbox and "đã xếp lịch phát" not in inbox
+        proposal = Proposal.objects.get(station=a, share_id=share.pk)
+        body = {"day": "2026-12-02", "at": "07:00", "repeat": "", "rank": "1"}
+        assert (
+            client.post(f"/dai-truyen-thanh/{a.pk}/de-xuat/{proposal.pk}/", body).status_code == 302
+        )
+        relay = slot(kind="bulletin", revision=str(share.revision_id), title="Nhắc lại tin rét")
+        relay.update(day="2026-12-03", at="17:30", minutes="2 phút", repeat="weekdays")
+        assert client.post(f"/dai-truyen-thanh/{a.pk}/lich/moi/", relay).status_code == 302
+        client.post(
+            f"/dai-truyen-thanh/chia-se/{share.pk}/len-bang-tin/",
+            {"playlist": "new", "name": "Tin tỉnh"},
+        )
+        inbox = client.get("/ban-tin/hop-thu/").content.decode()
+        assert "Phát trên loa…" not in inbox and "Lên bảng tin…" not in inbox
+        assert "đã xếp lịch phát" in inbox and "02/12/2026 07:00" in inbox
+        assert "Thứ Hai – thứ Sáu lúc 17:30, từ 03/12/2026" in inbox
+        assert f"/dai-truyen-thanh/{a.pk}/?ngay=2026-12-02" in inbox
+        assert "đang trên bảng tin" in inbox and ">Tin tỉnh</a>" in inbox
+        assert "Phát thêm một lần…" in inbox and "Thêm vào danh sách khác…" in inbox
+        # A cancelled slot no longer counts as placed.
+        for item in ScheduleItem.objects.filter(unit=a.unit, revision__bulletin=bulletin):
+            client.post(f"/dai-truyen-thanh/{a.pk}/lich/{item.pk}/huy/")
+        inbox = client.get("/ban-tin/hop-thu/").content.decode()
+        assert "đã xếp lịch phát" not in inbox and "Phát trên loa…" in inbox
+
+
 def test_inbox_to_station_and_boards(client, users, django_capture_on_commit_callbacks):
     a = station(COMMUNE_A)
     a.auto_boards = True
@@ -208,7 +277,9 @@ def test_inbox_to_station_and_boards(client, users, django_capture_on_commit_cal
         client.force_login(users["operator"])
         client.post(f"/ban-tin/hop-thu/{share.pk}/nhan/")
         inbox = client.get("/ban-tin/hop-thu/").content.decode()
-        assert "Phát trên loa…" in inbox and "Lên bảng tin…" in inbox
+        # The must-air bulletin went onto the boards by itself: the inbox says so.
+        assert "Phát trên loa…" in inbox and "Lên bảng tin…" not in inbox
+        assert "đang trên bảng tin" in inbox and f">{AUTO_PLAYLIST}</a>" in inbox
         go = client.get(f"/dai-truyen-thanh/chia-se/{share.pk}/phat-tren-loa/")
         proposal = Proposal.objects.get(station=a, share_id=share.pk)
         assert go["Location"] == f"/dai-truyen-thanh/{a.pk}/de-xuat/{proposal.pk}/"
@@ -228,7 +299,7 @@ def test_inbox_to_station_and_boards(client, users, django_capture_on_commit_cal
         proposal.save()
         go = client.get(f"/dai-truyen-thanh/chia-se/{share.pk}/phat-tren-loa/", follow=True)
         page = go.content.decode()
-        assert f'value="{bulletin.title}"' in page and 'value="1:35"' in page
+        assert f'value="{bulletin.title}"' in page and 'value="1 phút 35 giây"' in page
         assert (
             client.get(f"/dai-truyen-thanh/chia-se/{share.pk + 999}/len-bang-tin/").status_code
             == 404

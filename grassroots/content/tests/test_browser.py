@@ -61,6 +61,8 @@ def test_write_preview_submit_approve_inbox(browser, live_server, settings):
     approver.click("#do-approve")
     expect(approver.locator("#bulletin-status")).to_have_attribute("data-status", "approved")
     approver.click("#do-publish")
+    expect(approver.locator("#publish-recipients")).to_contain_text("Phường Phố Hiến")
+    approver.click("#confirm-publish")
     expect(approver.locator("#bulletin-status")).to_have_attribute("data-status", "published")
 
     # The commune operator sees it in the inbox, marked must-air, and takes it up.

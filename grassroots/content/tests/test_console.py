@@ -145,3 +145,70 @@ def test_tts_preview_needs_a_writer(client, users):
     assert_problem(
         call(client, "post", "/api/v1/bulletins/tts/preview", user=users["viewer"], body=body), 403
     )
+
+
+def test_tts_preview_reads_a_published_bulletin_whose_form_is_locked(client, users):
+    """A published bulletin's form is disabled (the browser sends no title or body): the
+    preview reads the stored bulletin, for anyone who may see it, and the card says so."""
+    bulletin = make_bulletin(
+        "33", status=Status.PUBLISHED, title="Lịch tiêm phòng", body="<p>UBND xã thông báo.</p>"
+    )
+    client.force_login(users["approver"])
+    page = client.get(f"/ban-tin/{bulletin.pk}/").content.decode()
+    assert f'id="tts-bulletin" value="{bulletin.pk}"' in page and "#tts-bulletin" in page
+    assert "khi phát bản tin này" in page and "trước khi lưu" not in page
+    assert "Lưu phiên bản mới rồi xem lại" not in page
+    for user in ("approver", "viewer"):
+        client.force_login(users[user])
+        partial = client.post("/ban-tin/doc-thu/", {"bulletin": bulletin.pk}).content.decode()
+        assert 'id="tts-error"' not in partial, partial
+        assert "ủy ban nhân dân" in partial.lower() and "Lịch tiêm phòng" in partial
+    # Out of scope is not found, not read.
+    other = make_bulletin(COMMUNE_B, status=Status.PUBLISHED, title="Tin của xã khác")
+    client.force_login(users["operator"])
+    assert client.post("/ban-tin/doc-thu/", {"bulletin": other.pk}).status_code == 404
+    # A draft still reads what is being typed, not what is stored.
+    draft = make_bulletin("33", title="Bản nháp")
+    client.force_login(users["editor"])
+    page = client.get(f"/ban-tin/{draft.pk}/").content.decode()
+    assert 'id="tts-bulletin"' not in page and "trước khi lưu" in page
+    partial = client.post("/ban-tin/doc-thu/", {"title": "Tin mới gõ", "body": ""}).content.decode()
+    assert "Tin mới gõ" in partial
+
+
+def test_publish_asks_first_and_says_who_receives_it(client, users):
+    """'Xuất bản…' opens a confirmation naming the communes whose inbox it reaches and what
+    they must do; only its own button publishes. People are named, hashes are not shown."""
+    must = make_bulletin(
+        "33", status=Status.APPROVED, title="Phòng chống rét", priority="priority",
+        targets=[COMMUNE_A, COMMUNE_B],
+    )  # fmt: skip
+    client.force_login(users["approver"])
+    page = client.get(f"/ban-tin/{must.pk}/").content.decode()
+    assert 'data-bs-target="#publish-confirm"' in page and 'type="button"' in page
+    assert 'id="confirm-publish"' in page and "xuat-ban" in page
+    assert "hộp thư bản tin của 2 xã, phường" in page
+    assert "<li>Phường Phố Hiến</li>" in page and "<li>Xã Tân Hưng</li>" in page
+    assert 'id="publish-must-air"' in page and "phải xếp lịch phát trên loa" in page
+    # Names, not logins; no hash or key id for an approver.
+    assert "Chi tiết kỹ thuật" not in page and must.current_revision.content_hash not in page
+    alone = make_bulletin(COMMUNE_A, status=Status.APPROVED, title="Tin nội bộ")
+    page = client.get(f"/ban-tin/{alone.pk}/").content.decode()
+    assert 'id="publish-no-recipients"' in page and "không xã nào nhận được" in page
+    # The auditor (province admin) finds the hash under 'Chi tiết kỹ thuật'.
+    client.force_login(users["admin"])
+    page = client.get(f"/ban-tin/{must.pk}/").content.decode()
+    assert "Chi tiết kỹ thuật" in page and must.current_revision.content_hash in page
+
+
+def test_history_names_people_not_logins(client, users):
+    bulletin = make_bulletin("33", title="Lịch họp", by=users["editor"])
+    client.force_login(users["editor"])
+    client.post(f"/ban-tin/{bulletin.pk}/chuyen/gui-duyet/", {"comment": ""})
+    page = client.get(f"/ban-tin/{bulletin.pk}/").content.decode()
+    history = page[page.index('id="transitions"') :]
+    history = history[: history.index("</ul>")]
+    assert users["editor"].full_name in history and ">editor<" not in history
+    client.force_login(users["admin"])
+    audit = client.get("/nhat-ky/").content.decode()
+    assert users["editor"].full_name in audit and "<td>editor</td>" not in audit

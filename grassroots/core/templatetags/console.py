@@ -1,6 +1,8 @@
-"""Console template helpers: Bootstrap-styled form fields."""
+"""Console template helpers: Bootstrap-styled form fields, durations and times of day."""
 
 from django import forms, template
+
+from grassroots.core import durations
 
 register = template.Library()
 
@@ -30,3 +32,23 @@ def form_fields(form):
         widget = field.field.widget
         rows.append({"field": field, "check": isinstance(widget, forms.CheckboxInput)})
     return {"rows": rows, "hidden": form.hidden_fields()}
+
+
+@register.filter
+def duration(seconds):
+    """Seconds in words: '25 giây', '3 phút 20 giây'."""
+    return durations.words(seconds) if seconds not in (None, "") else ""
+
+
+@register.filter
+def clock(moment):
+    """A time of day, 'HH:MM', with seconds only when they are not zero ('02:20:25')."""
+    return durations.clock(moment)
+
+
+@register.filter
+def sees_technical(user) -> bool:
+    """Whether 'Chi tiết kỹ thuật' (raw rules, hashes, key ids) is shown: auditors only."""
+    from grassroots.accounts.scope import has_perm_anywhere
+
+    return has_perm_anywhere(user, "core.audit")
