@@ -526,7 +526,6 @@ EN = {
     "Tên ngày nghỉ": "Holiday name",
     "Thêm ngày nghỉ": "Add a holiday",
     "Thêm": "Add",
-    "Sửa": "Edit",
     "Sửa ngày nghỉ": "Edit a holiday",
     "Chọn năm": "Choose the year",
     "Năm": "Year",
