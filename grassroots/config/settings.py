@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "grassroots.devices",
     "grassroots.signage",
     "grassroots.feedback",
+    "grassroots.kpi",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,418 @@
+"""Daily rollups per unit, computed by the worker from raw facts (incremental) or rebuilt.
+
+`compute_day(day, unit_ids)` recomputes whole rows from the raw facts of one local (Vietnam)
+day, so running it twice gives the same rows. `refresh()` is the worker's incremental run: it
+reads each source of facts from its cursor (with an overlap, so rows committed late are not
+missed), maps every new or changed fact to the (unit, day) it counts in (a late as-run upload
+re-opens the day it played, and the day its bulletin was shared) and recomputes only those,
+plus today (availability grows with the clock) and yesterday once after midnight.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+
+from grassroots.core.dates import VIETNAM
+
+from . import compliance
+from .models import FLOW_FIELDS, STOCK_FIELDS, Cursor, DailyRollup, DeviceDay
+
+log = logging.getLogger("grassroots.kpi")
+
+ON_TIME = timedelta(seconds=60)  # a play within a minute of its slot is on time
+OVERLAP = timedelta(minutes=5)  # re-read this much before each cursor (late commits)
+CATCH_UP_DAYS = 31  # longest worker outage closed automatically (longer: kpi_rebuild)
+PLAY_KINDS = ("media", "relay", "priority", "live")
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    d0 = datetime.combine(day, time(0), VIETNAM)
+    return d0, d0 + timedelta(days=1)
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(VIETNAM).date()
+
+
+def _in(qs, field: str, unit_ids):
+    return qs if unit_ids is None else qs.filter(**{f"{field}__in": unit_ids})
+
+
+def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set[int]:
+    """Recompute the rows of `day` for these units (None: every unit); returns the units whose
+    devices ended the day in another online state than before (their next day must follow)."""
+    from grassroots.broadcast.models import AsRunEntry, Station
+    from grassroots.broadcast.specs import policies_for
+    from grassroots.content.models import Bulletin, BulletinShare
+    from grassroots.devices.models import Device, DeviceConnectivity
+    from grassroots.feedback.models import Rating, Report
+    from grassroots.signage.models import DisplayProof
+    from grassroots.units.models import Unit
+
+    now = now or timezone.now()
+    d0, d1 = day_bounds(day)
+    if d0 >= now:
+        return set()
+    end = min(d1, now)
+    rows: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    unit_ids = None if unit_ids is None else set(unit_ids)
+
+    # Inventory at the end of the day: stations, IP clusters, working boards.
+    devices = list(
+        _in(Device.objects.filter(created_at__lt=end), "unit_id", unit_ids).values_list(
+            "pk", "unit_id", "kind", "technology", "enabled", "condition", "station_id",
+            "created_at",
+        )
+    )  # fmt: skip
+    unit_of = {d[0]: d[1] for d in devices}
+    ip_speakers = {d[0]: d for d in devices if d[2] == "speaker" and d[3] == "ip_4g" and d[4]}
+    by_station: dict[int, list[bool]] = defaultdict(list)
+    for d in devices:
+        if d[2] == "speaker" and d[4] and d[5] != "broken" and d[6]:
+            by_station[d[6]].append(d[3] == "ip_4g")
+    stations = list(
+        _in(Station.objects.filter(created_at__lt=end), "unit_id", unit_ids).values_list(
+            "pk", "unit_id"
+        )
+    )
+    for pk, unit_id in stations:
+        rows[unit_id]["stations"] += 1
+        techs = by_station.get(pk, [])
+        rows[unit_id]["stations_ip"] += int(bool(techs) and all(techs))
+    boards = _in(
+        Device.objects.filter(
+            kind="board", enabled=True, created_at__lt=end, board__paired_at__lt=end
+        )
+        .exclude(condition="broken")
+        .exclude(board__revoked_at__lt=end),
+        "unit_id",
+        unit_ids,
+    )
+    for unit_id, n in (
+        boards.values_list("unit_id").annotate(n=Count("pk")).values_list("unit_id", "n")
+    ):
+        rows[unit_id]["boards_working"] += n
+
+    # As-run: plays, punctuality, relay intervals.
+    per_device: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    relays: dict[int, list] = defaultdict(list)
+    entries = _in(
+        AsRunEntry.objects.filter(started_at__gte=d0, started_at__lt=d1),
+        "device__unit_id",
+        unit_ids,
+    ).values_list("device_id", "kind", "status", "scheduled_start", "started_at", "ended_at")
+    for device_id, kind, status, scheduled, started, ended in entries.iterator(chunk_size=5000):
+        if kind not in PLAY_KINDS:
+            continue
+        c = per_device[device_id]
+        if status == "failed":
+            c["plays_failed"] += 1
+        elif status == "played":
+            c["plays"] += 1
+            if kind == "relay":
+                relays[unit_of.get(device_id)].append((started, ended or started))
+        if scheduled is not None and kind in ("media", "relay"):
+            c["plays_scheduled"] += 1
+            if status == "played" and abs(started - scheduled) <= ON_TIME:
+                c["plays_on_time"] += 1
+
+    # Connectivity: online seconds of each IP cluster, from its state at midnight.
+    before = dict(
+        DeviceDay.objects.filter(
+            day=day - timedelta(days=1), device_id__in=list(ip_speakers)
+        ).values_list("device_id", "online_at_end")
+    )
+    missing = [pk for pk in ip_speakers if pk not in before]
+    if missing:
+        last = DeviceConnectivity.objects.filter(device=OuterRef("pk"), at__lt=d0).order_by("-at")
+        for pk, online in (
+            Device.objects.filter(pk__in=missing)
+            .annotate(online=Subquery(last.values("online")[:1]))
+            .values_list("pk", "online")
+        ):
+            before[pk] = bool(online)
+    changes: dict[int, list] = defaultdict(list)
+    for dev, online, at in (
+        DeviceConnectivity.objects.filter(at__gte=d0, at__lt=end, device_id__in=list(ip_speakers))
+        .order_by("at")
+        .values_list("device_id", "online", "at")
+    ):
+        changes[dev].append((at, online))
+    old_end = dict(
+        DeviceDay.objects.filter(day=day, device_id__in=list(ip_speakers)).values_list(
+            "device_id", "online_at_end"
+        )
+    )
+    device_days = []
+    changed_units: set[int] = set()
+    for pk, d in ip_speakers.items():
+        start = max(d0, d[7])
+        state, since, online_s = before.get(pk, False), start, 0.0
+        for at, online in changes.get(pk, ()):
+            at = max(at, start)
+            if state:
+                online_s += (at - since).total_seconds()
+            state, since = online, at
+        if state:
+            online_s += (end - since).total_seconds()
+        expected = max((end - start).total_seconds(), 0)
+        c = per_device[pk]
+        device_days.append(
+            DeviceDay(device_id=pk, unit_id=d[1], day=day, online_s=int(online_s),
+                      expected_s=int(expected), online_at_end=state, **c)
+        )  # fmt: skip
+        r = rows[d[1]]
+        r["device_online_s"] += int(online_s)
+        r["device_expected_s"] += int(expected)
+        r["speakers_ip"] += 1
+        r["speakers_ip_seen"] += int(online_s > 0)
+        if pk in old_end and old_end[pk] != state:
+            changed_units.add(d[1])
+    for pk, c in per_device.items():
+        r = rows[unit_of.get(pk) or 0]
+        for key, value in c.items():
+            r[key] += value
+    rows.pop(0, None)
+
+    # Relay compliance against the mandated slots of each unit's usage policy.
+    relay_units = list(Unit.objects.filter(pk__in={s[1] for s in stations}))
+    for unit_id, policy in policies_for(relay_units).items():
+        for result in compliance.judge(policy.relay_slots, day, relays.get(unit_id, [])):
+            if result.end > now:
+                continue  # a slot still running or ahead is not judged yet
+            r = rows[unit_id]
+            r["relay_due"] += 1
+            r[
+                {"relayed": "relay_full", "partial": "relay_partial", "missed": "relay_missed"}[
+                    result.state
+                ]
+            ] += 1
+
+    # Essential and must-air bulletins shared to communes this day: did they reach the air?
+    shares = list(
+        _in(
+            BulletinShare.objects.filter(
+                shared_at__gte=d0, shared_at__lt=d1, withdrawn_at__isnull=True
+            ).filter(
+                Q(must_air=True)
+                | Q(bulletin__category__essential=True)
+                | Q(bulletin__priority__in=("priority", "emergency"))
+            ),
+            "unit_id",
+            unit_ids,
+        ).values_list("unit_id", "bulletin_id", "shared_at")
+    )
+    if shares:
+        share_units = {s[0] for s in shares}
+        bids = {s[1] for s in shares}
+        first: dict[tuple[int, int], datetime] = {}
+        aired = (
+            AsRunEntry.objects.filter(
+                status="played",
+                device__unit_id__in=share_units,
+                item__revision__bulletin_id__in=bids,
+                started_at__gte=d0,
+                started_at__lt=now,
+            )
+            .values_list("device__unit_id", "item__revision__bulletin_id")
+            .annotate(first=Min("started_at"))
+        )
+        shown = (
+            DisplayProof.objects.filter(
+                unit_id__in=share_units, bulletin_id__in=bids, started_at__gte=d0
+            )
+            .values_list("unit_id", "bulletin_id")
+            .annotate(first=Min("started_at"))
+        )
+        for unit_id, bid, at in [*aired, *shown]:
+            key = (unit_id, bid)
+            first[key] = min(at, first.get(key, at))
+        for unit_id, bid, shared_at in shares:
+            r = rows[unit_id]
+            r["essential_due"] += 1
+            at = first.get((unit_id, bid))
+            if at is not None:
+                r["essential_aired"] += 1
+                r["essential_delay_s"] += max(int((at - shared_at).total_seconds()), 0)
+
+    # Citizens' reports received this day, as handled so far; ratings given this day.
+    reports = _in(
+        Report.objects.filter(created_at__gte=d0, created_at__lt=d1, merged_into__isnull=True),
+        "unit_id",
+        unit_ids,
+    ).values_list("unit_id", "created_at", "due_at", "answered_at", "closed_at")
+    for unit_id, created, due, answered, closed in reports:
+        r = rows[unit_id]
+        r["reports_received"] += 1
+        handled = min((t for t in (answered, closed) if t), default=None)
+        if handled is not None:
+            r["reports_handled"] += 1
+            r["report_handle_s"] += int((handled - created).total_seconds())
+            r["reports_in_time"] += int(handled <= due)
+    ratings = _in(
+        Rating.objects.filter(created_at__gte=d0, created_at__lt=d1), "report__unit_id", unit_ids
+    )
+    for unit_id, n, stars in (
+        ratings.values_list("report__unit_id").annotate(n=Count("pk"), s=Sum("stars"))
+        .values_list("report__unit_id", "n", "s")
+    ):  # fmt: skip
+        rows[unit_id]["ratings"] += n
+        rows[unit_id]["rating_stars"] += stars or 0
+
+    # Bulletins published this day, by source level, and their approval lead time.
+    published = _in(
+        Bulletin.objects.filter(published_at__gte=d0, published_at__lt=d1), "unit_id", unit_ids
+    ).annotate(submitted=Min("transitions__at", filter=Q(transitions__to_status="submitted")))
+    for unit_id, depth, source, at, submitted in published.values_list(
+        "unit_id", "unit__depth", "source", "published_at", "submitted"
+    ):
+        r = rows[unit_id]
+        if source == "national":
+            r["bulletins_national"] += 1
+        elif source == "provincial_body" or depth == 0:
+            r["bulletins_provincial"] += 1
+        else:
+            r["bulletins_own"] += 1
+        if submitted is not None and submitted <= at:
+            r["approvals"] += 1
+            r["approval_lead_s"] += int((at - submitted).total_seconds())
+
+    fields = (*FLOW_FIELDS, *STOCK_FIELDS)
+    with transaction.atomic():
+        old = DailyRollup.objects.filter(day=day)
+        old_devices = DeviceDay.objects.filter(day=day)
+        if unit_ids is not None:
+            old = old.filter(unit_id__in=unit_ids)
+            old_devices = old_devices.filter(unit_id__in=unit_ids)
+        old.delete()
+        old_devices.delete()
+        DailyRollup.objects.bulk_create(
+            [
+                DailyRollup(unit_id=u, day=day, **{f: c.get(f, 0) for f in fields})
+                for u, c in rows.items()
+                if any(c.values())
+            ],
+            batch_size=500,
+        )
+        DeviceDay.objects.bulk_create(device_days, batch_size=1000)
+    return changed_units
+
+
+def rebuild(start: date, end: date, *, now: datetime | None = None, progress=None) -> int:
+    """Recompute every unit's rows for each day in [start, end]; returns the number of days."""
+    day, n = start, 0
+    while day <= end:
+        compute_day(day, None, now=now)
+        n += 1
+        if progress:
+            progress(day)
+        day += timedelta(days=1)
+    return n
+
+
+def _cursor(name: str) -> Cursor:
+    return Cursor.objects.get_or_create(name=name)[0]
+
+
+def collect(now: datetime) -> tuple[dict[date, set[int]], list[Cursor]]:
+    """(unit, day) pairs touched by facts that arrived or changed since the cursors."""
+    from grassroots.broadcast.models import AsRunEntry
+    from grassroots.content.models import Bulletin, BulletinShare
+    from grassroots.devices.models import DeviceConnectivity
+    from grassroots.feedback.models import Rating, Report
+    from grassroots.signage.models import DisplayProof
+
+    dirty: dict[date, set[int]] = defaultdict(set)
+    cursors = []
+
+    def since(name: str, qs, field: str):
+        c = _cursor(name)
+        cursors.append(c)
+        if c.at is not None:
+            qs = qs.filter(**{f"{field}__gt": c.at - OVERLAP})
+        c.at = now
+        return qs.filter(**{f"{field}__lte": now})
+
+    def after(name: str, qs):
+        c = _cursor(name)
+        cursors.append(c)
+        qs = qs.filter(pk__gt=c.last_id)
+        c.last_id = qs.order_by("-pk").values_list("pk", flat=True).first() or c.last_id
+        return qs
+
+    played: dict[int, set[int]] = defaultdict(set)  # unit -> bulletins with new proof
+    for unit_id, started, bid in since(
+        "asrun", AsRunEntry.objects.all(), "received_at"
+    ).values_list("device__unit_id", "started_at", "item__revision__bulletin_id"):
+        dirty[local_day(started)].add(unit_id)
+        if bid:
+            played[unit_id].add(bid)
+    for unit_id, started, bid in since(
+        "display", DisplayProof.objects.all(), "received_at"
+    ).values_list("unit_id", "started_at", "bulletin_id"):
+        dirty[local_day(started)].add(unit_id)
+        if bid:
+            played[unit_id].add(bid)
+    if played:
+        bids = {b for s in played.values() for b in s}
+        for unit_id, bid, shared_at in BulletinShare.objects.filter(
+            unit_id__in=list(played), bulletin_id__in=bids
+        ).values_list("unit_id", "bulletin_id", "shared_at"):
+            if bid in played[unit_id]:
+                dirty[local_day(shared_at)].add(unit_id)  # its share day re-opens too
+    for unit_id, at in after("connectivity", DeviceConnectivity.objects.all()).values_list(
+        "device__unit_id", "at"
+    ):
+        dirty[local_day(at)].add(unit_id)
+    for unit_id, created in since("reports", Report.objects.all(), "updated_at").values_list(
+        "unit_id", "created_at"
+    ):
+        dirty[local_day(created)].add(unit_id)
+    for unit_id, created in after("ratings", Rating.objects.all()).values_list(
+        "report__unit_id", "created_at"
+    ):
+        dirty[local_day(created)].add(unit_id)
+    for unit_id, at in since(
+        "bulletins", Bulletin.objects.filter(published_at__isnull=False), "updated_at"
+    ).values_list("unit_id", "published_at"):
+        dirty[local_day(at)].add(unit_id)
+    for unit_id, at in after("shares", BulletinShare.objects.all()).values_list(
+        "unit_id", "shared_at"
+    ):
+        dirty[local_day(at)].add(unit_id)
+    return dirty, cursors
+
+
+def refresh(*, now: datetime | None = None) -> list[date]:
+    """The worker's incremental run; returns the days it recomputed."""
+    now = now or timezone.now()
+    today = local_day(now)
+    dirty, cursors = collect(now)
+    clock = _cursor("clock")
+    # Today grows with the clock; days since the last run (yesterday after midnight, or more
+    # after the worker was down) are closed whole.
+    first = max(clock.day or today, today - timedelta(days=CATCH_UP_DAYS))
+    whole = {first + timedelta(days=n) for n in range((today - first).days + 1)}
+    done = []
+    pending = sorted(set(dirty) | whole)
+    while pending:
+        day = pending.pop(0)
+        if day > today:
+            continue
+        changed = compute_day(day, None if day in whole else dirty[day], now=now)
+        done.append(day)
+        nxt = day + timedelta(days=1)
+        if changed and nxt <= today and nxt not in whole:
+            dirty[nxt] |= changed  # the next day starts from this day's end state
+            if nxt not in pending:
+                pending = sorted({*pending, nxt})
+    clock.day = today
+    for c in [*cursors, clock]:
+        c.save()
+    return done
