@@ -137,6 +137,20 @@ class DeviceDay(models.Model):
         return f"dev-{self.device_id} {self.day}"
 
 
+class DirtyDay(models.Model):
+    """A (unit, day) whose facts changed since its row was computed: written in the transaction
+    that stores the facts (as-run uploads, however late), consumed by the worker."""
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "day"], name="kpi_dirty_once")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.day}"
+
+
 class Cursor(models.Model):
     """How far the worker has read each source of facts (a time or an id), for incremental runs."""
 

@@ -15,13 +15,14 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from grassroots.core.bulk import insert_rows
 from grassroots.core.dates import VIETNAM
 
 from . import compliance
-from .models import FLOW_FIELDS, STOCK_FIELDS, Cursor, DailyRollup, DeviceDay
+from .models import FLOW_FIELDS, STOCK_FIELDS, Cursor, DailyRollup, DeviceDay, DirtyDay
 
 log = logging.getLogger("grassroots.kpi")
 
@@ -29,6 +30,7 @@ ON_TIME = timedelta(seconds=60)  # a play within a minute of its slot is on time
 OVERLAP = timedelta(minutes=5)  # re-read this much before each cursor (late commits)
 CATCH_UP_DAYS = 31  # longest worker outage closed automatically (longer: kpi_rebuild)
 PLAY_KINDS = ("media", "relay", "priority", "live")
+DEVICE_COUNTS = ("plays", "plays_failed", "plays_scheduled", "plays_on_time")
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -42,6 +44,23 @@ def local_day(moment: datetime) -> date:
 
 def _in(qs, field: str, unit_ids):
     return qs if unit_ids is None else qs.filter(**{f"{field}__in": unit_ids})
+
+
+def _day_entries(d0: datetime, d1: datetime, unit_ids):
+    """The day's as-run entries of the play kinds, as two querysets that each read one range of
+    the (item, started_at) index: entries with no schedule item, and entries of the items that
+    may occur that day (the table has no index on `started_at` alone)."""
+    from grassroots.broadcast.models import AsRunEntry, ScheduleItem
+
+    base = _in(
+        AsRunEntry.objects.filter(started_at__gte=d0, started_at__lt=d1, kind__in=PLAY_KINDS),
+        "device__unit_id",
+        unit_ids,
+    )
+    items = ScheduleItem.objects.filter(starts_at__lt=d1 + timedelta(days=1)).filter(
+        Q(last_end__isnull=True) | Q(last_end__gt=d0 - timedelta(days=1))
+    )
+    return [base.filter(item__isnull=True), base.filter(item__in=items)]
 
 
 def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set[int]:
@@ -99,28 +118,35 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
     ):
         rows[unit_id]["boards_working"] += n
 
-    # As-run: plays, punctuality, relay intervals.
+    # As-run: plays and punctuality counted by the database, relay intervals for compliance.
     per_device: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     relays: dict[int, list] = defaultdict(list)
-    entries = _in(
-        AsRunEntry.objects.filter(started_at__gte=d0, started_at__lt=d1),
-        "device__unit_id",
-        unit_ids,
-    ).values_list("device_id", "kind", "status", "scheduled_start", "started_at", "ended_at")
-    for device_id, kind, status, scheduled, started, ended in entries.iterator(chunk_size=5000):
-        if kind not in PLAY_KINDS:
-            continue
-        c = per_device[device_id]
-        if status == "failed":
-            c["plays_failed"] += 1
-        elif status == "played":
-            c["plays"] += 1
-            if kind == "relay":
-                relays[unit_of.get(device_id)].append((started, ended or started))
-        if scheduled is not None and kind in ("media", "relay"):
-            c["plays_scheduled"] += 1
-            if status == "played" and abs(started - scheduled) <= ON_TIME:
-                c["plays_on_time"] += 1
+    on_time = Q(
+        status="played",
+        started_at__gte=F("scheduled_start") - ON_TIME,
+        started_at__lte=F("scheduled_start") + ON_TIME,
+    )
+    scheduled = Q(scheduled_start__isnull=False, kind__in=("media", "relay"))
+    for part in _day_entries(d0, d1, unit_ids):
+        for device_id, played, failed, n_scheduled, n_on_time in (
+            part.values("device_id")
+            .annotate(
+                n_played=Count("pk", filter=Q(status="played")),
+                n_failed=Count("pk", filter=Q(status="failed")),
+                n_scheduled=Count("pk", filter=scheduled),
+                n_on_time=Count("pk", filter=scheduled & on_time),
+            )
+            .values_list("device_id", "n_played", "n_failed", "n_scheduled", "n_on_time")
+        ):
+            c = per_device[device_id]
+            c["plays"] += played
+            c["plays_failed"] += failed
+            c["plays_scheduled"] += n_scheduled
+            c["plays_on_time"] += n_on_time
+        for device_id, started, ended in part.filter(kind="relay", status="played").values_list(
+            "device_id", "started_at", "ended_at"
+        ):
+            relays[unit_of.get(device_id)].append((started, ended or started))
 
     # Connectivity: online seconds of each IP cluster, from its state at midnight.
     before = dict(
@@ -164,9 +190,8 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
         expected = max((end - start).total_seconds(), 0)
         c = per_device[pk]
         device_days.append(
-            DeviceDay(device_id=pk, unit_id=d[1], day=day, online_s=int(online_s),
-                      expected_s=int(expected), online_at_end=state, **c)
-        )  # fmt: skip
+            (pk, d[1], day, *(c[k] for k in DEVICE_COUNTS), int(online_s), int(expected), state)
+        )
         r = rows[d[1]]
         r["device_online_s"] += int(online_s)
         r["device_expected_s"] += int(expected)
@@ -292,15 +317,20 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
             old_devices = old_devices.filter(unit_id__in=unit_ids)
         old.delete()
         old_devices.delete()
-        DailyRollup.objects.bulk_create(
+        insert_rows(
+            DailyRollup,
+            ["unit", "day", "computed_at", *fields],
             [
-                DailyRollup(unit_id=u, day=day, **{f: c.get(f, 0) for f in fields})
+                (u, day, now, *(c.get(f, 0) for f in fields))
                 for u, c in rows.items()
                 if any(c.values())
             ],
-            batch_size=500,
         )
-        DeviceDay.objects.bulk_create(device_days, batch_size=1000)
+        insert_rows(
+            DeviceDay,
+            ["device", "unit", "day", *DEVICE_COUNTS, "online_s", "expected_s", "online_at_end"],
+            device_days,
+        )
     return changed_units
 
 
@@ -322,7 +352,6 @@ def _cursor(name: str) -> Cursor:
 
 def collect(now: datetime) -> tuple[dict[date, set[int]], list[Cursor]]:
     """(unit, day) pairs touched by facts that arrived or changed since the cursors."""
-    from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import Bulletin, BulletinShare
     from grassroots.devices.models import DeviceConnectivity
     from grassroots.feedback.models import Rating, Report
@@ -346,13 +375,11 @@ def collect(now: datetime) -> tuple[dict[date, set[int]], list[Cursor]]:
         c.last_id = qs.order_by("-pk").values_list("pk", flat=True).first() or c.last_id
         return qs
 
+    dirty_ids = []
+    for pk, unit_id, day in DirtyDay.objects.values_list("pk", "unit_id", "day"):
+        dirty[day].add(unit_id)
+        dirty_ids.append(pk)
     played: dict[int, set[int]] = defaultdict(set)  # unit -> bulletins with new proof
-    for unit_id, started, bid in since(
-        "asrun", AsRunEntry.objects.all(), "received_at"
-    ).values_list("device__unit_id", "started_at", "item__revision__bulletin_id"):
-        dirty[local_day(started)].add(unit_id)
-        if bid:
-            played[unit_id].add(bid)
     for unit_id, started, bid in since(
         "display", DisplayProof.objects.all(), "received_at"
     ).values_list("unit_id", "started_at", "bulletin_id"):
@@ -386,14 +413,30 @@ def collect(now: datetime) -> tuple[dict[date, set[int]], list[Cursor]]:
         "unit_id", "shared_at"
     ):
         dirty[local_day(at)].add(unit_id)
-    return dirty, cursors
+    return dirty, cursors, dirty_ids
+
+
+def asrun_recorded(sender, entries, **kwargs) -> None:
+    """Receiver of `broadcast.asrun.recorded`: mark the days these entries played on, and the
+    days their bulletins were shared to those units (a late upload re-opens both)."""
+    from grassroots.content.models import BulletinShare
+
+    pairs = {(unit_id, local_day(started)) for unit_id, _item, started in entries}
+    items = {item for _unit, item, _s in entries if item}
+    if items:
+        units = {unit_id for unit_id, item, _s in entries if item}
+        for unit_id, shared_at in BulletinShare.objects.filter(
+            unit_id__in=units, bulletin__revisions__schedule_items__in=items
+        ).values_list("unit_id", "shared_at"):
+            pairs.add((unit_id, local_day(shared_at)))
+    insert_rows(DirtyDay, ["unit", "day"], sorted(pairs), conflict=["unit", "day"])
 
 
 def refresh(*, now: datetime | None = None) -> list[date]:
     """The worker's incremental run; returns the days it recomputed."""
     now = now or timezone.now()
     today = local_day(now)
-    dirty, cursors = collect(now)
+    dirty, cursors, dirty_ids = collect(now)
     clock = _cursor("clock")
     # Today grows with the clock; days since the last run (yesterday after midnight, or more
     # after the worker was down) are closed whole.
@@ -413,6 +456,8 @@ def refresh(*, now: datetime | None = None) -> list[date]:
             if nxt not in pending:
                 pending = sorted({*pending, nxt})
     clock.day = today
-    for c in [*cursors, clock]:
-        c.save()
+    with transaction.atomic():
+        for c in [*cursors, clock]:
+            c.save()
+        DirtyDay.objects.filter(pk__in=dirty_ids).delete()
     return done

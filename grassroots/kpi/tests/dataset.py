@@ -194,18 +194,18 @@ def build_day(w: World) -> None:
 
 def build_late(w: World) -> None:
     """D+2 10:00: X1 comes back and uploads D's 14:00 essential play; R1, R2 answered, rated."""
-    from grassroots.broadcast.models import AsRunEntry
+    from grassroots.broadcast import asrun
     from grassroots.feedback.models import Rating, Report
 
     with time_machine.travel(at(2, 10), tick=False):
-        AsRunEntry.objects.create(
-            device=w.x1,
-            kind="media",
-            started_at=at(0, 14),
-            ended_at=at(0, 14, 5),
-            status="played",
-            item=w.items[w.xa2.pk],
-        )
+        # through the one path every upload takes (gateway and API)
+        item = w.items[w.xa2.pk]
+        accepted, rejected = asrun.record(device=w.x1, entries=[{
+            "id": "7f0c8a4e-5d3b-4c2a-9e1f-16a0b0c0d0e0", "item": f"s{item.pk}-20260310T1400",
+            "kind": "media", "started_at": at(0, 14).isoformat(),
+            "ended_at": at(0, 14, 5).isoformat(), "status": "played",
+        }])  # fmt: skip
+        assert accepted and not rejected, rejected
         for r in (w.r1, w.r2):
             Report.objects.filter(pk=r.pk).update(
                 answered_at=at(2, 10), status="answered", updated_at=at(2, 10)

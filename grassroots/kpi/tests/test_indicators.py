@@ -72,25 +72,24 @@ def test_a_late_upload_reopens_its_day_and_rebuild_gives_the_same_rows():
     w = build_inventory()
     build_day(w)
     rollup.refresh(now=at(0, 23, 30))
+    assert rollup.refresh(now=at(2, 9)) == [D, D.replace(day=11), D.replace(day=12)]
     before = values(w.province, D, D)
     assert before["essential_reach"] == 50.0  # X1's play is still on the device
     assert before["essential_delay"] == 30.0
-    build_late(w)
-    done = rollup.refresh(now=at(3, 1))
-    assert D in done
+    build_late(w)  # D+2 10:00
+    assert rollup.refresh(now=at(2, 11)) == [D, D.replace(day=12)]  # D re-opened, D+1 not
     after = values(w.province, D, D)
     assert after["essential_reach"] == 100.0 and after["essential_delay"] == 225.0
-    incremental = sorted(DailyRollup.objects.filter(unit__path__startswith=w.province.path)
-                         .values_list("unit_id", "day", "plays", "device_online_s",
-                                      "essential_aired", "reports_handled", "ratings"))  # fmt: skip
-    assert Cursor.objects.get(name="clock").day == D.replace(day=13)
-    with time_machine.travel(at(3, 1), tick=False):
-        call_command("kpi_rebuild", "--tu", "2026-03-10", "--den", "2026-03-13", verbosity=0)
-    rebuilt = sorted(DailyRollup.objects.filter(unit__path__startswith=w.province.path)
-                     .values_list("unit_id", "day", "plays", "device_online_s",
-                                  "essential_aired", "reports_handled", "ratings"))  # fmt: skip
-    assert rebuilt == incremental
-    assert values(w.province, D, D.replace(day=12)) == EXPECTED_PERIOD
+    row = DailyRollup.objects.get(unit=w.xa2, day=D)
+    assert (row.plays, row.essential_aired) == (3, 1)  # relay, 10:00 and the late 14:00
+    columns = ("unit_id", "day", "plays", "device_online_s", "essential_aired",
+               "reports_handled", "ratings")  # fmt: skip
+    mine = DailyRollup.objects.filter(unit__path__startswith=w.province.path)
+    incremental = sorted(mine.values_list(*columns))
+    assert Cursor.objects.get(name="clock").day == D.replace(day=12)
+    with time_machine.travel(at(2, 11), tick=False):
+        call_command("kpi_rebuild", "--tu", "2026-03-10", "--den", "2026-03-12", verbosity=0)
+    assert sorted(mine.values_list(*columns)) == incremental
 
 
 def test_a_second_refresh_recomputes_nothing_old():
