@@ -20,6 +20,8 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from django.db import transaction
+
 DEVICES = int(os.environ.get("BENCH_KPI_DEVICES", "2000"))
 DAYS = int(os.environ.get("BENCH_KPI_DAYS", "365"))
 REPORTS = int(os.environ.get("BENCH_KPI_REPORTS", "50000"))
@@ -43,13 +45,14 @@ class Loader:
         from django.db import connection
 
         self.connection = connection
+        assert connection.vendor in ("postgresql", "sqlite")
         self.pg = connection.vendor == "postgresql"
 
     def value(self, v):
         if self.pg:
             return v
-        if isinstance(v, datetime):
-            return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(v, datetime):  # every generated time is in UTC already
+            return str(v)[:19]
         if isinstance(v, uuid.UUID):
             return v.hex
         if isinstance(v, bool):
@@ -59,7 +62,7 @@ class Loader:
     def load(self, model, columns: list[str], rows) -> int:
         table = model._meta.db_table
         n = 0
-        with self.connection.cursor() as cursor:
+        with transaction.atomic(), self.connection.cursor() as cursor:
             if self.pg:
                 raw = cursor.cursor
                 with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -99,6 +102,7 @@ def generate() -> dict:
         Emergency,
         EmergencyAck,
         ScheduleItem,
+        Station,
         UsagePolicy,
     )  # fmt: skip
     from grassroots.content.models import (
@@ -128,6 +132,7 @@ def generate() -> dict:
     policy.save()
     stations = {c.pk: ensure_station(c) for c in communes}
     jan1 = datetime(YEAR - 1, 12, 31, tzinfo=UTC)
+    Station.objects.filter(pk__in=[s.pk for s in stations.values()]).update(created_at=jan1)
     Device.objects.bulk_create(
         [
             Device(kind="speaker", unit=communes[i % len(communes)], name=f"Cụm loa KPI {i}",
@@ -236,8 +241,8 @@ def generate() -> dict:
                                                rng.randrange(0, 30))  # fmt: skip
                     status = "failed" if rng.random() < 0.02 else "played"
                     item = None
-                    if n == 0 and first_of_unit and today_items and rng.random() < 0.95:
-                        item, shared = today_items[0]
+                    if first_of_unit and n < len(today_items) and rng.random() < 0.95:
+                        item, shared = today_items[n]  # the commune airs today's essentials
                         started = max(started, shared + timedelta(minutes=20))
                     received = started + timedelta(
                         days=2 if rng.random() < 0.01 else 0, seconds=130

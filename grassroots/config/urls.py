@@ -36,6 +36,7 @@ URL_MODULES = (
     "devices.urls",
     "signage.urls",
     "feedback.urls",
+    "kpi.urls",
 )
 for module_name in URL_MODULES:
     if importlib.util.find_spec(f"grassroots.{module_name}") is not None:

@@ -301,12 +301,37 @@ def tiles(unit: Unit, period: Period) -> list[dict]:
             "delta": None if value is None or before is None else round(value - before, ind.digits),
             "trend": [[k.isoformat(), ind.value(tt)] for k, tt in trend],
         })  # fmt: skip
+        out[-1]["spark"] = sparkline([v for _k, v in out[-1]["trend"]])
     return out
 
 
-def children(unit: Unit, period: Period) -> list[dict]:
+def communes(unit: Unit, period: Period) -> list[dict]:
+    """Every commune-level unit in force at or under `unit`, with every indicator's value."""
+    kids = list(
+        Unit.objects.descendants_of(unit, include_self=True)
+        .filter(valid_to__isnull=True, kind__in=(*URBAN, *RURAL))
+        .order_by("name")
+    )
+    return children(unit, period, kids)
+
+
+def sparkline(values: list[float | None], width: int = 120, height: int = 28) -> str:
+    """SVG polyline points of a small trend line (gaps skipped); '' with fewer than 2 values."""
+    pts = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(pts) < 2:
+        return ""
+    lo, hi = min(v for _i, v in pts), max(v for _i, v in pts)
+    span = (hi - lo) or 1.0
+    n = max(len(values) - 1, 1)
+    return " ".join(
+        f"{width * i / n:.1f},{height - 2 - (height - 4) * (v - lo) / span:.1f}" for i, v in pts
+    )
+
+
+def children(unit: Unit, period: Period, kids: list[Unit] | None = None) -> list[dict]:
     """The units right below `unit` (in force), each with every indicator's value."""
-    kids = list(unit.children.filter(valid_to__isnull=True).order_by("name"))
+    if kids is None:
+        kids = list(unit.children.filter(valid_to__isnull=True).order_by("name"))
     if not kids:
         return []
     counts: dict[int, list[int]] = {k.pk: [0, 0] for k in kids}
@@ -334,7 +359,8 @@ def children(unit: Unit, period: Period) -> list[dict]:
     out = []
     for k in kids:
         t = _fold(grouped.get(k.pk, []), *counts[k.pk])
-        out.append({"unit": k, "values": {i.id: i.value(t) for i in INDICATORS}})
+        values = {i.id: i.value(t) for i in INDICATORS}
+        out.append({"unit": k, "values": values, "cells": [values[i.id] for i in INDICATORS]})
     return out
 
 
