@@ -160,6 +160,7 @@ APP_ROUTERS = (
     "devices.hooks",
     "signage.api",
     "feedback.api",
+    "kpi.api",
 )
 
 
