@@ -31,6 +31,10 @@ class SlotResult:
         return self.covered_s / (self.end - self.start).total_seconds()
 
     @property
+    def percent(self) -> int:
+        return round(100 * self.share)
+
+    @property
     def label(self) -> str:
         return LABELS[self.state]
 

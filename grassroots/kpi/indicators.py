@@ -32,6 +32,7 @@ class Totals:
     emergency_delivered: int = 0
     emergency_t95: list[float] = field(default_factory=list)
     has_emergencies: bool = False
+    has_rows: bool = False  # any rollup row in the period (inventory is unknown without one)
 
     def __getitem__(self, name: str) -> int:
         return self.flow[name] if name in self.flow else self.stock[name]
@@ -52,11 +53,11 @@ def _average(total: str, count: str, per: float) -> Callable[[Totals], float | N
 
 
 def _wards(t: Totals) -> float | None:
-    return 100.0 * t.wards_covered / t.wards if t.wards else None
+    return 100.0 * t.wards_covered / t.wards if t.wards and t.has_rows else None
 
 
 def _communes(t: Totals) -> float | None:
-    return 100.0 * t.communes_covered / t.communes if t.communes else None
+    return 100.0 * t.communes_covered / t.communes if t.communes and t.has_rows else None
 
 
 def _emergency_share(t: Totals) -> float | None:
@@ -88,6 +89,11 @@ class Indicator:
     higher_is_better: bool = True
     digits: int = 1
     no_data_reason: str = ""
+
+    @property
+    def fmt(self) -> str:
+        """The `floatformat` argument that shows this indicator's digits (none when whole)."""
+        return f"-{self.digits}"
 
     def value(self, totals: Totals) -> float | None:
         v = self.compute(totals)

@@ -178,7 +178,7 @@ def _unit_counts(unit: Unit) -> tuple[int, int]:
 
 
 def _fold(rows: list[dict], wards: int, communes: int) -> Totals:
-    t = Totals(wards=wards, communes=communes)
+    t = Totals(wards=wards, communes=communes, has_rows=bool(rows))
     last = max((r["day"] for r in rows), default=None)
     for r in rows:
         for f in FLOW_FIELDS:
@@ -374,7 +374,7 @@ def devices(unit: Unit, period: Period) -> list[dict]:
         )
         .values("device_id")
         .annotate(
-            plays=Sum("plays"),
+            n_plays=Sum("plays"),
             failed=Sum("plays_failed"),
             scheduled=Sum("plays_scheduled"),
             on_time=Sum("plays_on_time"),

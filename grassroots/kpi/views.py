@@ -125,7 +125,7 @@ def relay_view(request, code: str):
     days = facts.relay_days(unit, period)
     fmt = _export_format(request)
     if fmt:
-        rows = [[d, f"{r.start:%H:%M}–{r.end:%H:%M}", r.label, round(100 * r.share)]
+        rows = [[d, f"{r.start:%H:%M}–{r.end:%H:%M}", r.label, r.percent]
                 for d, results in days for r in results]  # fmt: skip
         return export.response(
             fmt,

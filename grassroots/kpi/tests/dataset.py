@@ -40,17 +40,23 @@ class World:
     """Handles to the rows the tests need."""
 
 
-def build_inventory() -> World:
-    """Units, stations, devices, boards, policy, bulletins and schedule items (on D-1)."""
+def build_inventory(province=None) -> World:
+    """Units, stations, devices, boards, policy, bulletins and schedule items (on D-1); the three
+    communes go under `province` when given (the browser test uses the demo province)."""
     from grassroots.broadcast.models import ScheduleItem, Station, UsagePolicy
     from grassroots.content.models import Bulletin, BulletinRevision, Category
     from grassroots.devices.models import Device, DeviceConnectivity
     from grassroots.signage.models import Board
     from grassroots.units.models import Unit
 
+    from grassroots.feedback.actions import ensure_default_categories
+    from grassroots.kpi.seed import ensure_targets
+
+    ensure_default_categories()  # seeded by migrations, emptied by any flushing test before
+    ensure_targets()
     w = World()
     with time_machine.travel(at(-1, 12), tick=False):
-        w.province = Unit.objects.create(code="99", name="Tỉnh Thử", kind="tinh")
+        w.province = province or Unit.objects.create(code="99", name="Tỉnh Thử", kind="tinh")
         w.ward = Unit.objects.create(
             code="99001",
             name="Phường Một",
@@ -70,7 +76,9 @@ def build_inventory() -> World:
         w.xa3 = Unit.objects.create(
             code="99003", name="Xã Ba", kind="xa", parent=w.province, latitude=20.8, longitude=106.2
         )
-        UsagePolicy.objects.create(unit=w.province, relay_slots=["06:00-06:30", "17:00-17:30"])
+        UsagePolicy.objects.update_or_create(
+            unit=w.province, defaults={"relay_slots": ["06:00-06:30", "17:00-17:30"]}
+        )
         st = {
             u.pk: Station.objects.create(unit=u, name=f"Đài {u.name}")
             for u in (w.ward, w.xa2, w.xa3)
@@ -214,11 +222,11 @@ def build_late(w: World) -> None:
         Rating.objects.create(report=w.r2, stars=2)
 
 
-def build_all():
+def build_all(province=None):
     """The whole data set, rolled up as the worker would have by D+3 01:00."""
     from grassroots.kpi import rollup
 
-    w = build_inventory()
+    w = build_inventory(province)
     build_day(w)
     rollup.refresh(now=at(0, 23, 30))
     build_late(w)

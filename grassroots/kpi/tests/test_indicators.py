@@ -64,6 +64,7 @@ def test_every_indicator_on_the_hand_made_province():
     # Devices of a commune: W2 was online 12 of 72 hours.
     devs = {d["device"].name: d for d in querysets.devices(w.ward, period)}
     assert devs["W2"]["availability"] == 16.7 and devs["W1"]["on_time"] == 75.0  # 3 of 4 slots
+    assert (devs["W1"]["plays"], devs["W1"]["failed"]) == (5, 0)
 
 
 def test_a_late_upload_reopens_its_day_and_rebuild_gives_the_same_rows():
@@ -99,6 +100,13 @@ def test_a_second_refresh_recomputes_nothing_old():
 
 
 def test_targets_seeded_from_the_plan_and_red_amber_green():
+    import importlib
+
+    from grassroots.kpi import seed
+
+    migration = importlib.import_module("grassroots.kpi.migrations.0002_plan_targets")
+    assert migration.TARGETS == seed.TARGETS  # the migration's frozen copy is the plan's
+    seed.ensure_targets()  # no-op on a fresh database; refills one a flushing test emptied
     ind = BY_ID["eboard_communes"]
     t2026 = querysets.target_for("eboard_communes", 2026)
     assert (t2026.year, t2026.comparison, t2026.value) == (2025, "gt", 70.0)
