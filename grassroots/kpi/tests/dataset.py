@@ -46,11 +46,10 @@ def build_inventory(province=None) -> World:
     from grassroots.broadcast.models import ScheduleItem, Station, UsagePolicy
     from grassroots.content.models import Bulletin, BulletinRevision, Category
     from grassroots.devices.models import Device, DeviceConnectivity
-    from grassroots.signage.models import Board
-    from grassroots.units.models import Unit
-
     from grassroots.feedback.actions import ensure_default_categories
     from grassroots.kpi.seed import ensure_targets
+    from grassroots.signage.models import Board
+    from grassroots.units.models import Unit
 
     ensure_default_categories()  # seeded by migrations, emptied by any flushing test before
     ensure_targets()
