@@ -74,8 +74,7 @@ def values(
     if by == "day" and (period.end - period.start).days >= MAX_POINTS:
         raise Problem(422, f"Theo ngày chỉ xem được tối đa {MAX_POINTS} ngày; hãy dùng by=month.")
     where = querysets.unit_for(request.user, unit)
-    series = querysets.series(where, period.start, period.end, by)
-    total = querysets.totals(where, period.start, period.end)
+    total, series = querysets.totals_and_series(where, period.start, period.end, by)
     return {
         "indicator": ind.id, "unit": where.code, "unit_name": where.name,
         "start": period.start, "end": period.end, "by": by, "total": ind.value(total),

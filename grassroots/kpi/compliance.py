@@ -84,26 +84,29 @@ def judge(slots, day: date, intervals) -> list[SlotResult]:
     return out
 
 
-def relay_intervals(unit_id: int, day: date):
-    """Played relay entries of a commune's devices that touch `day` (with a day's margin)."""
+def relay_intervals(unit_id: int, start: date, end: date | None = None):
+    """Played relay entries of a commune's devices that touch [start, end] (a day's margin)."""
     from grassroots.broadcast.models import AsRunEntry
 
-    d0 = datetime.combine(day, time(0), VIETNAM)
+    d0 = datetime.combine(start, time(0), VIETNAM)
+    d1 = datetime.combine(end or start, time(0), VIETNAM) + timedelta(days=2)
     rows = AsRunEntry.objects.filter(
         device__unit_id=unit_id,
         kind="relay",
         status="played",
         started_at__gte=d0 - timedelta(hours=6),
-        started_at__lt=d0 + timedelta(days=2),
+        started_at__lt=d1,
     ).values_list("started_at", "ended_at")
     return [(s, e or s) for s, e in rows]
 
 
-def for_unit_day(unit, day: date) -> list[SlotResult]:
-    """The compliance of one commune on one day (the station page and the facts list)."""
+def for_unit_days(unit, start: date, end: date) -> list[tuple[date, list[SlotResult]]]:
+    """One commune's compliance, day by day from `end` back to `start` (one query)."""
     from grassroots.broadcast.specs import policy_for
 
     policy = policy_for(unit)
+    days = [end - timedelta(days=n) for n in range((end - start).days + 1)]
     if not policy.relay_slots:
-        return []
-    return judge(policy.relay_slots, day, relay_intervals(unit.pk, day))
+        return [(d, []) for d in days]
+    intervals = relay_intervals(unit.pk, start, end)
+    return [(d, judge(policy.relay_slots, d, intervals)) for d in days]

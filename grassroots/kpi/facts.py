@@ -229,9 +229,6 @@ def relay_days(unit, period, *, max_days: int = 31) -> list[tuple]:
     """(day, [SlotResult]) for the last `max_days` days of the period (one commune)."""
     end = min(period.end, querysets.today())
     start = max(period.start, end - timedelta(days=max_days - 1))
-    out = []
-    day = end
-    while day >= start:
-        out.append((day, compliance.for_unit_day(unit, day)))
-        day -= timedelta(days=1)
-    return out
+    if end < start:
+        return []
+    return compliance.for_unit_days(unit, start, end)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -199,21 +199,32 @@ def _by_day(unit: Unit, start: date, end: date) -> list[dict]:
 
 def totals(unit: Unit, start: date, end: date, *, emergencies: bool = True) -> Totals:
     """Sums over [start, end] for `unit` and below; inventory of the last day with rows."""
-    t = _fold(_by_day(unit, start, end), *_unit_counts(unit))
-    if emergencies:
-        add_emergencies(t, unit, start, end)
-    return t
+    return totals_and_series(unit, start, end, "", emergencies=emergencies)[0]
 
 
 def series(unit: Unit, start: date, end: date, by: str) -> list[tuple[date, Totals]]:
     """Totals per day, month or year of [start, end] (each bucket keyed by its first day)."""
+    return totals_and_series(unit, start, end, by, emergencies=False)[1]
+
+
+def totals_and_series(
+    unit: Unit, start: date, end: date, by: str, *, emergencies: bool = True
+) -> tuple[Totals, list[tuple[date, Totals]]]:
+    """Both from one query: the period's totals and its buckets (`by`: day, month, year, or
+    '' for none)."""
     wards, communes = _unit_counts(unit)
+    rows = _by_day(unit, start, end)
+    t = _fold(rows, wards, communes)
+    if emergencies:
+        add_emergencies(t, unit, start, end)
+    if not by:
+        return t, []
     buckets: dict[date, list[dict]] = defaultdict(list)
-    for r in _by_day(unit, start, end):
+    for r in rows:
         d = r["day"]
         key = d if by == "day" else d.replace(day=1) if by == "month" else d.replace(month=1, day=1)
         buckets[key].append(r)
-    return [(key, _fold(buckets[key], wards, communes)) for key in sorted(buckets)]
+    return t, [(key, _fold(buckets[key], wards, communes)) for key in sorted(buckets)]
 
 
 def add_emergencies(t: Totals, unit: Unit, start: date, end: date) -> None:
@@ -280,11 +291,10 @@ RAG_LABELS = {"green": "Đạt", "amber": "Gần đạt", "red": "Chưa đạt",
 
 def tiles(unit: Unit, period: Period) -> list[dict]:
     """One tile per indicator: value, target, red/amber/green, last year's value, monthly trend."""
-    now_t = totals(unit, period.start, period.end)
-    ly = period.last_year()
-    last_t = totals(unit, ly.start, ly.end)
     by = "day" if (period.end - period.start).days <= 31 else "month"
-    trend = series(unit, period.start, period.end, by)
+    now_t, trend = totals_and_series(unit, period.start, period.end, by)
+    ly = period.last_year()
+    last_t, last_trend = totals_and_series(unit, ly.start, ly.end, by)
     targets = list(Target.objects.all())
     out = []
     for ind in INDICATORS:
@@ -302,6 +312,7 @@ def tiles(unit: Unit, period: Period) -> list[dict]:
             "trend": [[k.isoformat(), ind.value(tt)] for k, tt in trend],
         })  # fmt: skip
         out[-1]["spark"] = sparkline([v for _k, v in out[-1]["trend"]])
+        out[-1]["last_year_trend"] = [[k.isoformat(), ind.value(tt)] for k, tt in last_trend]
     return out
 
 
@@ -329,39 +340,75 @@ def sparkline(values: list[float | None], width: int = 120, height: int = 28) ->
 
 
 def children(unit: Unit, period: Period, kids: list[Unit] | None = None) -> list[dict]:
-    """The units right below `unit` (in force), each with every indicator's value."""
+    """The units right below `unit` (in force), or `kids`, each with every indicator's value:
+    flows summed per unit over the period, inventory from the period's last day with rows."""
     if kids is None:
         kids = list(unit.children.filter(valid_to__isnull=True).order_by("name"))
     if not kids:
         return []
-    counts: dict[int, list[int]] = {k.pk: [0, 0] for k in kids}
-    by_path = sorted(((k.path, k.pk) for k in kids), key=lambda x: -len(x[0]))
+    kid_of_path = {k.path: k.pk for k in kids}
 
     def owner(path: str) -> int | None:
-        return next((pk for p, pk in by_path if path.startswith(p)), None)
+        cut = len(unit.path)
+        while True:
+            cut = path.find("/", cut) + 1
+            if not cut:
+                return None
+            if path[:cut] in kid_of_path:
+                return kid_of_path[path[:cut]]
 
+    totals_of = {k.pk: Totals() for k in kids}
     for path, kind in (
         Unit.objects.filter(path__startswith=unit.path, valid_to__isnull=True,
                             kind__in=(*URBAN, *RURAL)).values_list("path", "kind")
     ):  # fmt: skip
         pk = owner(path)
         if pk is not None:
-            counts[pk][0 if kind in URBAN else 1] += 1
-    grouped: dict[int, list[dict]] = defaultdict(list)
-    for r in (
-        _rows(unit, period.start, period.end)
-        .values("day", "unit__kind", "unit__path")
-        .annotate(**_sums())
+            if kind in URBAN:
+                totals_of[pk].wards += 1
+            else:
+                totals_of[pk].communes += 1
+    rows = _rows(unit, period.start, period.end)
+    for r in rows.values("unit__path").annotate(**{f: Sum(f) for f in FLOW_FIELDS}):
+        pk = owner(r["unit__path"])
+        if pk is not None:
+            t = totals_of[pk]
+            t.has_rows = True
+            for f in FLOW_FIELDS:
+                t.flow[f] += r[f] or 0
+    last = rows.aggregate(last=Max("day"))["last"]
+    for r in DailyRollup.objects.filter(unit__path__startswith=unit.path, day=last).values(
+        "unit__path", "unit__kind", *STOCK_FIELDS
     ):
         pk = owner(r["unit__path"])
         if pk is not None:
-            grouped[pk].append(r)
+            t = totals_of[pk]
+            t.has_rows = True
+            for f in STOCK_FIELDS:
+                t.stock[f] += r[f]
+            if r["boards_working"] > 0:
+                if r["unit__kind"] in URBAN:
+                    t.wards_covered += 1
+                elif r["unit__kind"] in RURAL:
+                    t.communes_covered += 1
     out = []
     for k in kids:
-        t = _fold(grouped.get(k.pk, []), *counts[k.pk])
-        values = {i.id: i.value(t) for i in INDICATORS}
-        out.append({"unit": k, "values": values, "cells": [values[i.id] for i in INDICATORS]})
+        values = {i.id: i.value(totals_of[k.pk]) for i in INDICATORS}
+        out.append({
+            "unit": k, "values": values,
+            "cells": [number(values[i.id], i.digits) for i in INDICATORS],
+        })  # fmt: skip
     return out
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """A value as the console shows it in Vietnamese: 1.234,5 ('—' for no data)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    if "," in text:
+        text = text.rstrip("0").rstrip(",")
+    return text
 
 
 def devices(unit: Unit, period: Period) -> list[dict]:

@@ -65,10 +65,6 @@ def dashboard(request, code: str | None = None):
     commune_level = unit.is_commune_level or not kids
     chosen = BY_ID.get(request.GET.get("chi-so", ""), INDICATORS[0])
     chosen_tile = next(t for t in tiles if t["indicator"].id == chosen.id)
-    last_year = querysets.series(
-        unit, period.last_year().start, period.last_year().end,
-        "day" if (period.end - period.start).days <= 31 else "month",
-    )  # fmt: skip
     context = {
         "unit": unit,
         "ancestors": [
@@ -88,7 +84,7 @@ def dashboard(request, code: str | None = None):
             "label": chosen.name,
             "unit": chosen.unit,
             "points": chosen_tile["trend"],
-            "last_year": [[k.isoformat(), chosen.value(t)] for k, t in last_year],
+            "last_year": chosen_tile["last_year_trend"],
         },
     }
     return render(request, "kpi/dashboard.html", context)
