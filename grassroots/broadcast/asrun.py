@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,10 @@ from .models import AsRunEntry, ScheduleItem, Station
 
 ITEM_ID = re.compile(r"^s(\d+)-")
 MAX_ENTRIES = 1000
+
+# Sent inside the transaction that stored new entries (not repeats), with
+# `entries=[(unit id, item id or None, started_at)]`: the KPI rollups re-open those days.
+recorded = Signal()
 
 
 @dataclass
@@ -111,6 +116,8 @@ def record_many(batches) -> dict[int, tuple[list[str], list[Rejected]]]:
         fresh.setdefault(r.id, r)
         accepted.append(str(r.id))
     now = timezone.now()
+    new = [r for r in fresh.values() if r.id not in owner]
+    units = {device.pk: device.unit_id for device, _entries in batches}
     with transaction.atomic():
         insert_rows(
             AsRunEntry,
@@ -131,10 +138,14 @@ def record_many(batches) -> dict[int, tuple[list[str], list[Rejected]]]:
                     r.reason,
                     now,
                 )
-                for r in fresh.values()
-                if r.id not in owner
+                for r in new
             ],
         )
+        if new:
+            recorded.send(
+                sender=AsRunEntry,
+                entries=[(units[r.device_id], r.item_id, r.started_at) for r in new],
+            )
     return out
 
 

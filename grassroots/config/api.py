@@ -163,6 +163,7 @@ APP_ROUTERS = (
     "feedback.api",
     "training.api",
     "planning.api",
+    "kpi.api",
 )
 
 

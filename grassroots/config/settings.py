@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "grassroots.feedback",
     "grassroots.training",
     "grassroots.planning",
+    "grassroots.kpi",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,9 @@ GRASSROOTS = {
     "GATEWAY_ID": os.environ.get("GRASSROOTS_GATEWAY_ID", "1"),
     # several gateways on one broker share the device traffic ($share); one subscribes plainly
     "GATEWAY_SHARED": os.environ.get("GRASSROOTS_GATEWAY_SHARED", "") in ("1", "true", "yes"),
+    # A tile server the dashboards' maps may use ("https://tiles.example/{z}/{x}/{y}.png");
+    # empty: maps draw points only, offline.
+    "MAP_TILES": os.environ.get("GRASSROOTS_MAP_TILES", ""),
     # Public base URL used in links sent to citizens (email, SMS).
     "SITE_URL": os.environ.get("GRASSROOTS_SITE_URL", ""),
     # Dotted path of the SMS gateway backend (`send(phone, text)`); the default only logs.

@@ -38,6 +38,7 @@ URL_MODULES = (
     "feedback.urls",
     "training.urls",
     "planning.urls",
+    "kpi.urls",
 )
 for module_name in URL_MODULES:
     if importlib.util.find_spec(f"grassroots.{module_name}") is not None:

@@ -50,6 +50,8 @@ GROUPS = [
         (_("Khoá Open311"), "feedback-keys", "accounts.manage", ""),
     ]),
     (_("Giám sát"), [
+        (_("Báo cáo chỉ số"), "kpi-dashboard", "kpi.view", ""),
+        (_("Bản đồ chỉ số"), "kpi-map", "kpi.view", ""),
         (_("Giám sát thiết bị"), "device-fleet", "devices.view", "offline"),
         (_("Báo cáo phát bản tin"), "bulletin-airplay", "broadcast.view", ""),
         (_("Kế hoạch chuyển đổi IP"), "conversion-plan", "broadcast.view", ""),

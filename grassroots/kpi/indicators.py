@@ -1,0 +1,285 @@
+"""The plan's indicators as code: id, Vietnamese name and definition, formula, unit, source.
+
+Each indicator is a function of `Totals`: sums of `DailyRollup` counters over a period and a set
+of units (flows), the inventory on the period's last day (stocks), commune-level units by kind,
+and the emergencies sent in the period. Targets by year are data (`Target`, seeded from the
+plan, Kế hoạch triển khai Đề án thông tin cơ sở tỉnh Hưng Yên, section I.2 "Mục tiêu cụ thể").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .models import FLOW_FIELDS, STOCK_FIELDS
+
+PLAN = "Kế hoạch thông tin cơ sở tỉnh Hưng Yên, mục I.2"
+
+
+@dataclass
+class Totals:
+    """Sums over a period and scope; `stock` is the inventory of the period's last day."""
+
+    flow: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLOW_FIELDS, 0))
+    stock: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STOCK_FIELDS, 0))
+    # commune-level units in force in the scope and those with a working e-board, by kind
+    wards: int = 0
+    wards_covered: int = 0
+    communes: int = 0
+    communes_covered: int = 0
+    # emergencies sent in the period: devices expected, devices that took it, seconds to 95 %
+    emergency_expected: int = 0
+    emergency_delivered: int = 0
+    emergency_t95: list[float] = field(default_factory=list)
+    has_emergencies: bool = False
+    has_rows: bool = False  # any rollup row in the period (inventory is unknown without one)
+
+    def __getitem__(self, name: str) -> int:
+        return self.flow[name] if name in self.flow else self.stock[name]
+
+
+def _ratio(num: str, den: str, scale: float = 100.0) -> Callable[[Totals], float | None]:
+    def f(t: Totals) -> float | None:
+        return scale * t[num] / t[den] if t[den] else None
+
+    return f
+
+
+def _average(total: str, count: str, per: float) -> Callable[[Totals], float | None]:
+    def f(t: Totals) -> float | None:
+        return t[total] / t[count] / per if t[count] else None
+
+    return f
+
+
+def _wards(t: Totals) -> float | None:
+    return 100.0 * t.wards_covered / t.wards if t.wards and t.has_rows else None
+
+
+def _communes(t: Totals) -> float | None:
+    return 100.0 * t.communes_covered / t.communes if t.communes and t.has_rows else None
+
+
+def _emergency_share(t: Totals) -> float | None:
+    if not t.emergency_expected:
+        return None
+    return 100.0 * min(t.emergency_delivered, t.emergency_expected) / t.emergency_expected
+
+
+def _emergency_t95(t: Totals) -> float | None:
+    return sum(t.emergency_t95) / len(t.emergency_t95) if t.emergency_t95 else None
+
+
+def _bulletins(t: Totals) -> float | None:
+    return float(t["bulletins_own"] + t["bulletins_provincial"] + t["bulletins_national"])
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One measured indicator: `compute(totals)` gives its value in `unit` (None: no data)."""
+
+    id: str
+    name: str
+    definition: str
+    formula: str
+    unit: str
+    group: str
+    compute: Callable[[Totals], float | None]
+    facts: str  # which list of facts stands behind the number (facts.py)
+    higher_is_better: bool = True
+    digits: int = 1
+    no_data_reason: str = ""
+
+    @property
+    def fmt(self) -> str:
+        """The `floatformat` argument that shows this indicator's digits (none when whole)."""
+        return f"-{self.digits}"
+
+    def value(self, totals: Totals) -> float | None:
+        v = self.compute(totals)
+        return None if v is None else round(v, self.digits)
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "essential_reach",
+        "Thông tin thiết yếu đến người dân",
+        "Tỷ lệ cặp (bản tin thiết yếu hoặc bắt buộc phát × xã nhận) đã thực sự phát trên loa "
+        "hoặc hiện trên bảng tin (theo nhật ký phát, không theo lịch).",
+        "số cặp đã phát / số cặp được chia sẻ trong kỳ × 100",
+        "%",
+        "Thông tin thiết yếu",
+        _ratio("essential_aired", "essential_due"),
+        "essential",
+    ),
+    Indicator(
+        "essential_delay",
+        "Thời gian đưa thông tin thiết yếu đến người dân",
+        "Thời gian trung bình từ lúc bản tin thiết yếu được chia sẻ về xã đến lần phát "
+        "(hoặc hiển thị) đầu tiên ở xã đó.",
+        "tổng (lần phát đầu − lúc chia sẻ) / số cặp đã phát, tính bằng phút",
+        "phút",
+        "Thông tin thiết yếu",
+        _average("essential_delay_s", "essential_aired", 60.0),
+        "essential",
+        higher_is_better=False,
+    ),
+    Indicator(
+        "feedback_handled",
+        "Phản ánh được tiếp nhận, xử lý trên hệ thống",
+        "Tỷ lệ phản ánh tiếp nhận trong kỳ đã được trả lời hoặc đóng.",
+        "số đã trả lời hoặc đóng / số tiếp nhận × 100",
+        "%",
+        "Phản ánh, kiến nghị",
+        _ratio("reports_handled", "reports_received"),
+        "reports",
+    ),
+    Indicator(
+        "feedback_on_time",
+        "Phản ánh xử lý đúng hạn",
+        "Tỷ lệ phản ánh đã xử lý xong trước hạn xử lý (tính theo ngày làm việc).",
+        "số xử lý trước hạn / số đã xử lý × 100",
+        "%",
+        "Phản ánh, kiến nghị",
+        _ratio("reports_in_time", "reports_handled"),
+        "reports",
+    ),
+    Indicator(
+        "feedback_rating",
+        "Mức hài lòng của người dân",
+        "Số sao trung bình người dân chấm cho câu trả lời (1–5).",
+        "tổng số sao / số lượt đánh giá",
+        "sao",
+        "Phản ánh, kiến nghị",
+        _average("rating_stars", "ratings", 1.0),
+        "ratings",
+        digits=2,
+    ),
+    Indicator(
+        "radio_ip",
+        "Đài truyền thanh xã chuyển sang CNTT-VT",
+        "Tỷ lệ đài truyền thanh cấp xã có mọi cụm loa dùng công nghệ IP (kiểm kê cuối kỳ).",
+        "số đài toàn cụm loa IP / số đài × 100",
+        "%",
+        "Hạ tầng",
+        _ratio("stations_ip", "stations"),
+        "stations",
+    ),
+    Indicator(
+        "clusters_online",
+        "Cụm loa IP có kết nối",
+        "Tỷ lệ cụm loa IP đã trực tuyến trong ngày cuối của kỳ.",
+        "số cụm loa IP có trực tuyến / số cụm loa IP × 100",
+        "%",
+        "Hạ tầng",
+        _ratio("speakers_ip_seen", "speakers_ip"),
+        "devices",
+    ),
+    Indicator(
+        "eboard_wards",
+        "Phường có bảng tin điện tử",
+        "Tỷ lệ phường, thị trấn có ít nhất một bảng tin điện tử đang hoạt động (cuối kỳ).",
+        "số phường có bảng tin / số phường × 100",
+        "%",
+        "Hạ tầng",
+        _wards,
+        "eboards",
+    ),
+    Indicator(
+        "eboard_communes",
+        "Xã có bảng tin điện tử",
+        "Tỷ lệ xã, đặc khu có ít nhất một bảng tin điện tử đang hoạt động (cuối kỳ).",
+        "số xã có bảng tin / số xã × 100",
+        "%",
+        "Hạ tầng",
+        _communes,
+        "eboards",
+    ),
+    Indicator(
+        "staff_trained",
+        "Cán bộ được bồi dưỡng, tập huấn",
+        "Tỷ lệ cán bộ làm công tác thông tin cơ sở đã hoàn thành khoá bồi dưỡng.",
+        "số cán bộ đã hoàn thành khoá học / số cán bộ × 100",
+        "%",
+        "Đào tạo",
+        lambda t: None,
+        "",
+        no_data_reason="Chưa có dữ liệu đào tạo (hồ sơ tập huấn sẽ nhập cùng báo cáo năm).",
+    ),
+    Indicator(
+        "device_availability",
+        "Thời gian hoạt động của cụm loa",
+        "Tỷ lệ thời gian cụm loa IP trực tuyến trên thời gian lẽ ra phải trực tuyến.",
+        "tổng giây trực tuyến / tổng giây kỳ vọng × 100",
+        "%",
+        "Vận hành",
+        _ratio("device_online_s", "device_expected_s"),
+        "devices",
+    ),
+    Indicator(
+        "on_time_play",
+        "Phát đúng giờ",
+        "Tỷ lệ lần phát theo lịch bắt đầu trong vòng 60 giây so với giờ trong lịch.",
+        "số lần phát đúng giờ / số lần phát có giờ trong lịch × 100",
+        "%",
+        "Vận hành",
+        _ratio("plays_on_time", "plays_scheduled"),
+        "plays",
+    ),
+    Indicator(
+        "relay_compliance",
+        "Tiếp sóng đúng khung giờ quy định",
+        "Tỷ lệ khung giờ tiếp sóng bắt buộc (theo quy định sử dụng loa) được tiếp sóng đủ "
+        "(ít nhất 90 % thời lượng khung).",
+        "số khung tiếp sóng đủ / số khung phải tiếp sóng × 100",
+        "%",
+        "Vận hành",
+        _ratio("relay_full", "relay_due"),
+        "relay",
+    ),
+    Indicator(
+        "emergency_delivered",
+        "Phát khẩn cấp tới thiết bị",
+        "Tỷ lệ thiết bị xác nhận nhận lệnh phát khẩn cấp trên số thiết bị phải nhận.",
+        "số thiết bị xác nhận / số thiết bị phải nhận × 100",
+        "%",
+        "Vận hành",
+        _emergency_share,
+        "emergencies",
+    ),
+    Indicator(
+        "emergency_t95",
+        "Thời gian phát khẩn cấp tới 95 % thiết bị",
+        "Thời gian trung bình từ lúc gửi lệnh khẩn cấp tới khi 95 % thiết bị xác nhận.",
+        "trung bình (lúc xác nhận thứ ⌈0,95·N⌉ − lúc gửi), tính bằng giây",
+        "giây",
+        "Vận hành",
+        _emergency_t95,
+        "emergencies",
+        higher_is_better=False,
+    ),
+    Indicator(
+        "bulletins",
+        "Bản tin xuất bản",
+        "Số bản tin xuất bản trong kỳ (chi tiết theo cấp nguồn và lĩnh vực trong danh sách).",
+        "số bản tin có thời điểm xuất bản trong kỳ",
+        "bản tin",
+        "Vận hành",
+        _bulletins,
+        "bulletins",
+        digits=0,
+    ),
+    Indicator(
+        "approval_lead",
+        "Thời gian duyệt bản tin",
+        "Thời gian trung bình từ lúc gửi duyệt đến lúc xuất bản.",
+        "tổng (xuất bản − gửi duyệt) / số bản tin, tính bằng giờ",
+        "giờ",
+        "Vận hành",
+        _average("approval_lead_s", "approvals", 3600.0),
+        "bulletins",
+        higher_is_better=False,
+    ),
+)
+
+BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
