@@ -24,15 +24,27 @@ def prepare_emergency(emergency_id: int) -> None:
     emergency = Emergency.objects.get(pk=emergency_id)
     if emergency.status != EmergencyStatus.PREPARING:
         return
+    error = ""
     try:
         audio = tts.synthesize(f"{emergency.title}. {emergency.text}")
-    except Exception as exc:  # noqa: BLE001 - a failed TTS still sends the text (boards show it)
+    except Exception as exc:  # noqa: BLE001 - reported on the emergency, never lost
         log.exception("emergency %s: TTS failed", emergency_id)
-        emergency.error = f"Không đọc được nội dung bằng TTS: {exc}"[:500]
+        error = f"Không đọc được nội dung bằng TTS: {exc}"[:500]
         audio = None
     with transaction.atomic():
         emergency = Emergency.objects.select_for_update().get(pk=emergency_id)
         if emergency.status != EmergencyStatus.PREPARING:
+            return
+        emergency.error = error
+        if not audio and not emergency.media:
+            # `play.now` needs at least one file (protocol); a loudspeaker cannot play text.
+            # The officer sees why at once instead of an emergency stuck in "preparing".
+            emergency.status = EmergencyStatus.FAILED
+            emergency.error = (
+                f"{error} Chưa phát gì: hãy chọn một bản tin có tệp âm thanh (hoặc tải tệp "
+                "ghi âm) rồi phát lại."
+            )[:500]
+            emergency.save(update_fields=["status", "error", "updated_at"])
             return
         if audio:
             rendition = audio

@@ -192,16 +192,13 @@ GRASSROOTS = {
     "GATEWAY_ID": os.environ.get("GRASSROOTS_GATEWAY_ID", "1"),
     # several gateways on one broker share the device traffic ($share); one subscribes plainly
     "GATEWAY_SHARED": os.environ.get("GRASSROOTS_GATEWAY_SHARED", "") in ("1", "true", "yes"),
-    # A tile server the dashboards' maps may use ("https://tiles.example/{z}/{x}/{y}.png");
-    # empty: maps draw points only, offline.
-    "MAP_TILES": os.environ.get("GRASSROOTS_MAP_TILES", ""),
     # Public base URL used in links sent to citizens (email, SMS).
     "SITE_URL": os.environ.get("GRASSROOTS_SITE_URL", ""),
     # Dotted path of the SMS gateway backend (`send(phone, text)`); the default only logs.
     "SMS_BACKEND": os.environ.get(
         "GRASSROOTS_SMS_BACKEND", "grassroots.feedback.notify.LoggingSmsBackend"
     ),
-    # The fleet map's base layer: an XYZ tile server the province runs ({z}/{x}/{y}); unset,
+    # The base layer of the fleet and KPI maps: an XYZ tile server the province runs ({z}/{x}/{y}); unset,
     # the map draws communes on a plain background and needs no network (devices/maps.py).
     "MAP_TILES": os.environ.get("GRASSROOTS_MAP_TILES", ""),
     "MAP_ATTRIBUTION": os.environ.get("GRASSROOTS_MAP_ATTRIBUTION", ""),

@@ -153,11 +153,13 @@ def map_view(request):
             "name": u.name, "code": u.code, "lat": u.latitude, "lon": u.longitude,
             "value": value, "rag": querysets.rag(chosen, value, target),
         })  # fmt: skip
-    from django.conf import settings
+    from grassroots.devices.maps import tile_layer
 
+    layer = tile_layer()  # validated, like the fleet map's (docs/operations.md, "Fleet map")
     return render(request, "kpi/map.html", {
         "unit": unit, "period": period, "error": error, "chosen": chosen,
         "indicators": [i for i in INDICATORS if i.facts], "points": points,
-        "tiles_url": getattr(settings, "GRASSROOTS", {}).get("MAP_TILES", ""),
+        "tiles_url": layer["url"] if layer else "",
+        "tiles_max_zoom": layer["max_zoom"] if layer else 18,
         "no_data": _("chưa có dữ liệu"),
     })  # fmt: skip

@@ -7,7 +7,7 @@
   const points = JSON.parse(document.getElementById("kpi-points").textContent);
   const colours = { green: "#198754", amber: "#ffc107", red: "#dc3545", "": "#6c757d" };
   const map = L.map(el, { attributionControl: false });
-  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { maxZoom: 18 }).addTo(map);
+  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { maxZoom: Number(el.dataset.maxZoom) || 18 }).addTo(map);
   const layer = L.featureGroup().addTo(map);
   const cell = 28;
   function draw() {
