@@ -253,7 +253,11 @@ class AsRunEntry(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["item", "started_at"])]
+        indexes = [
+            models.Index(fields=["item", "started_at"]),
+            # a day's plays of the whole province (KPI rollups, the airplay report)
+            models.Index(fields=["started_at"], name="broadcast_asrun_started"),
+        ]
         verbose_name = _("nhật ký phát")
         verbose_name_plural = _("nhật ký phát")
 

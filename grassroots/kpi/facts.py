@@ -180,7 +180,7 @@ def relay(unit, period):
 
 
 def emergencies(unit, period):
-    from grassroots.broadcast.models import Emergency
+    from grassroots.alerts.models import Emergency
 
     a, b = _window(period)
     ancestors = [int(p) for p in unit.path.strip("/").split("/") if p]

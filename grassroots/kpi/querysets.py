@@ -230,7 +230,7 @@ def totals_and_series(
 def add_emergencies(t: Totals, unit: Unit, start: date, end: date) -> None:
     """Emergencies sent in the period over `unit` (or over a unit above it): devices of `unit`
     expected to take each one, those that acknowledged `ok`, seconds until 95 % had."""
-    from grassroots.broadcast.models import Emergency, EmergencyAck
+    from grassroots.alerts.models import Emergency, EmergencyAck
     from grassroots.devices.models import Device
 
     a = datetime.combine(start, time(0), VIETNAM)

@@ -76,20 +76,17 @@ def _asrun_table() -> str:
 
 
 def _day_entries(d0: datetime, d1: datetime, unit_ids):
-    """The day's as-run entries of the play kinds, as two querysets that each read one range of
-    the (item, started_at) index: entries with no schedule item, and entries of the items that
-    may occur that day (the table has no index on `started_at` alone)."""
-    from grassroots.broadcast.models import AsRunEntry, ScheduleItem
+    """The day's as-run entries of the play kinds (one range of the `started_at` index), as a
+    list of querysets for the callers that sum over them."""
+    from grassroots.broadcast.models import AsRunEntry
 
-    base = _in(
-        AsRunEntry.objects.filter(started_at__gte=d0, started_at__lt=d1, kind__in=PLAY_KINDS),
-        "device__unit_id",
-        unit_ids,
-    )
-    items = ScheduleItem.objects.filter(starts_at__lt=d1 + timedelta(days=1)).filter(
-        Q(last_end__isnull=True) | Q(last_end__gt=d0 - timedelta(days=1))
-    )
-    return [base.filter(item__isnull=True), base.filter(item__in=items)]
+    return [
+        _in(
+            AsRunEntry.objects.filter(started_at__gte=d0, started_at__lt=d1, kind__in=PLAY_KINDS),
+            "device__unit_id",
+            unit_ids,
+        )
+    ]
 
 
 def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set[int]:

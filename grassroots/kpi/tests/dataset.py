@@ -129,7 +129,8 @@ def build_inventory(province=None) -> World:
 
 def build_day(w: World) -> None:
     """The facts of day D as they arrive by 23:30 (X1's essential play is still on the device)."""
-    from grassroots.broadcast.models import AsRunEntry, Emergency, EmergencyAck
+    from grassroots.alerts.models import Emergency, EmergencyAck
+    from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import Bulletin, BulletinShare, Transition
     from grassroots.devices.models import DeviceConnectivity
     from grassroots.feedback.models import Category, Report
