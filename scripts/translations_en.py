@@ -1561,6 +1561,56 @@ EN.update(
 )
 
 
+EN.update(
+    {
+        "Báo cáo chỉ số": "Indicator report",
+        "Bản đồ chỉ số": "Indicator map",
+        "chỉ số": "indicator",
+        "giá trị mục tiêu": "target value",
+        "so sánh": "comparison",
+        "căn cứ": "basis",
+        "mục tiêu chỉ số": "indicator target",
+        "tổng hợp ngày": "daily rollup",
+        "Kỳ": "Period",
+        "Quý": "Quarter",
+        "Tháng": "Month",
+        "Tuỳ chọn": "Custom",
+        "Năm / quý / tháng": "Year / quarter / month",
+        "Đang hiện số liệu năm nay.": "Showing this year's figures.",
+        "Chỉ số thông tin cơ sở": "Grassroots information indicators",
+        "Cấp đơn vị": "Unit levels",
+        "so với cùng kỳ năm trước": "compared with the same period last year",
+        "Tải CSV": "Download CSV",
+        "Bản đồ": "Map",
+        "Mục tiêu": "Target",
+        "Không có mục tiêu trong kế hoạch": "No target in the plan",
+        "Cùng kỳ năm trước": "Same period last year",
+        "Xu hướng trong kỳ": "Trend over the period",
+        "Diễn biến": "Over time",
+        "Chỉ số": "Indicators",
+        "Vẽ": "Plot",
+        "Các đơn vị trực thuộc": "Units below",
+        "Lần phát": "Plays",
+        "Đúng giờ (%%)": "On time (%%)",
+        "Trực tuyến (%%)": "Online (%%)",
+        "ngoại tuyến": "offline",
+        "Tiếp sóng theo khung giờ quy định (7 ngày cuối kỳ)": "Relays in the required slots (last 7 days of the period)",
+        "Xem cả tháng": "Whole month",
+        "Không có khung tiếp sóng bắt buộc.": "No required relay slot.",
+        "Công thức": "Formula",
+        "Hiện %(n)s trên %(total)s dòng; tệp tải về có đủ.": "Showing %(n)s of %(total)s rows; the download has them all.",
+        "Không có dữ liệu trong kỳ này.": "No data in this period.",
+        "Chưa có dữ liệu.": "No data yet.",
+        "Tô màu": "Colour",
+        "Gần đạt": "Nearly met",
+        "Không có mục tiêu / chưa có dữ liệu": "No target / no data yet",
+        "Tiếp sóng theo khung giờ quy định": "Relays in the required slots",
+        "Khung giờ tiếp sóng bắt buộc lấy từ quy định sử dụng loa của đơn vị (hoặc cấp trên). Đủ: phát ít nhất 90 %% thời lượng khung; một phần: có phát nhưng chưa đủ; bỏ sót: không phát.": "The required relay slots come from the loudspeaker usage rules of the unit (or of the level above). Full: aired for at least 90 %% of the slot; partial: aired, but not enough; missed: not aired.",
+        "Khung giờ": "Slots",
+    }
+)
+
+
 def _entry(block: str) -> str:
     """One .po entry with its translation filled in (and its fuzzy mark dropped), if EN has it."""
     lines = block.split("\n")
