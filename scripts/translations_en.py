@@ -1607,6 +1607,9 @@ EN.update(
         "Tiếp sóng theo khung giờ quy định": "Relays in the required slots",
         "Khung giờ tiếp sóng bắt buộc lấy từ quy định sử dụng loa của đơn vị (hoặc cấp trên). Đủ: phát ít nhất 90 %% thời lượng khung; một phần: có phát nhưng chưa đủ; bỏ sót: không phát.": "The required relay slots come from the loudspeaker usage rules of the unit (or of the level above). Full: aired for at least 90 %% of the slot; partial: aired, but not enough; missed: not aired.",
         "Khung giờ": "Slots",
+        "Đã tiếp sóng": "Relayed",
+        "Tiếp sóng một phần": "Partly relayed",
+        "Bỏ sót": "Missed",
     }
 )
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 from grassroots.core.dates import VIETNAM
 
 FULL_SHARE = 0.9
 RELAYED, PARTIAL, MISSED = "relayed", "partial", "missed"
-LABELS = {RELAYED: "Đã tiếp sóng", PARTIAL: "Tiếp sóng một phần", MISSED: "Bỏ sót"}
+LABELS = {RELAYED: _("Đã tiếp sóng"), PARTIAL: _("Tiếp sóng một phần"), MISSED: _("Bỏ sót")}
 
 
 @dataclass

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Max, Q, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from grassroots.accounts.scope import scope_paths
 from grassroots.core.dates import VIETNAM
@@ -286,7 +287,7 @@ def rag(indicator: Indicator, value: float | None, target: Target | None) -> str
     return "amber" if gap <= AMBER_POINTS else "red"
 
 
-RAG_LABELS = {"green": "Đạt", "amber": "Gần đạt", "red": "Chưa đạt", "": "—"}
+RAG_LABELS = {"green": _("Đạt"), "amber": _("Gần đạt"), "red": _("Chưa đạt"), "": "—"}
 
 
 def tiles(unit: Unit, period: Period) -> list[dict]:
