@@ -36,8 +36,9 @@ def indicators(request):
     targets = list(Target.objects.order_by("year"))
     return [
         {
-            "id": i.id, "name": i.name, "definition": i.definition, "formula": i.formula,
-            "unit": i.unit, "group": i.group, "higher_is_better": i.higher_is_better,
+            "id": i.id, "name": str(i.name), "definition": str(i.definition),
+            "formula": str(i.formula), "unit": str(i.unit), "group": str(i.group),
+            "higher_is_better": i.higher_is_better,
             "has_data": bool(i.facts),
             "targets": [_target(t) for t in targets if t.indicator == i.id],
         }

@@ -45,7 +45,7 @@ def dashboard(request, code: str | None = None):
         rows = querysets.children(unit, period)
         return export.response(
             fmt, f"chi-so-{unit.code}-don-vi", "Đơn vị",
-            ["Đơn vị", *[i.name for i in INDICATORS]],
+            ["Đơn vị", *[str(i.name) for i in INDICATORS]],
             [[r["unit"].name, *[r["values"][i.id] for i in INDICATORS]] for r in rows],
         )  # fmt: skip
     if fmt and table == "thiet-bi":
@@ -56,7 +56,7 @@ def dashboard(request, code: str | None = None):
         return export.response(
             fmt, f"chi-so-{unit.code}", "Chỉ số",
             ["Chỉ số", "Đơn vị tính", "Giá trị", "Mục tiêu", "Đánh giá", "Cùng kỳ năm trước"],
-            [[t["indicator"].name, t["indicator"].unit,
+            [[str(t["indicator"].name), str(t["indicator"].unit),
               t["value"] if t["value"] is not None else "chưa có dữ liệu",
               str(t["target"]) if t["target"] else "", t["rag_label"], t["last_year"]]
              for t in tiles],
@@ -81,8 +81,8 @@ def dashboard(request, code: str | None = None):
         "relay_days": facts.relay_days(unit, period, max_days=7) if commune_level else [],
         "chosen": chosen,
         "chart": {
-            "label": chosen.name,
-            "unit": chosen.unit,
+            "label": str(chosen.name),
+            "unit": str(chosen.unit),
             "points": chosen_tile["trend"],
             "last_year": chosen_tile["last_year_trend"],
         },
@@ -105,7 +105,7 @@ def fact_list(request, indicator: str):
     else:
         headers, rows = facts.KINDS[ind.facts](unit, period)
     if fmt:
-        return export.response(fmt, f"{ind.id}-{unit.code}", ind.name[:31], headers, rows)
+        return export.response(fmt, f"{ind.id}-{unit.code}", str(ind.name)[:31], headers, rows)
     return render(request, "kpi/facts.html", {
         "indicator": ind, "unit": unit, "period": period, "error": error,
         "headers": headers, "rows": rows[: facts.PAGE], "total": len(rows),
