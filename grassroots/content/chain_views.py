@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.models import Role
@@ -53,7 +54,7 @@ def _described(owner: Unit, specs) -> list[dict]:
         out.append(
             {
                 "order": i,
-                "name": spec.name,
+                "name": gettext(spec.name) if spec.name else "",  # the default step is ours
                 "role": roles.get(spec.role, spec.role),
                 "level": ApprovalLevel(spec.level).label,
                 "at": actions.step_unit(owner, spec.level),
