@@ -1673,6 +1673,9 @@ EN.update(
         "Thời gian duyệt bản tin": "Bulletin approval time",
         "Thời gian trung bình từ lúc gửi duyệt đến lúc xuất bản.": "Average time from submission for approval to publication.",
         "tổng (xuất bản − gửi duyệt) / số bản tin, tính bằng giờ": "sum of (published − submitted) / bulletins, in hours",
+        "Tháng %(month)s": "Month %(month)s",
+        "Quý %(quarter)s": "Quarter %(quarter)s",
+        "Năm %(year)s": "Year %(year)s",
     }
 )
 

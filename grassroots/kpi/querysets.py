@@ -44,12 +44,15 @@ class Period:
 
     @property
     def label(self) -> str:
+        from django.utils.translation import gettext
+
         if self.kind == "thang":
-            return f"Tháng {self.start:%m/%Y}"
+            return gettext("Tháng %(month)s") % {"month": f"{self.start:%m/%Y}"}
         if self.kind == "quy":
-            return f"Quý {(self.start.month - 1) // 3 + 1}/{self.start.year}"
+            quarter = f"{(self.start.month - 1) // 3 + 1}/{self.start.year}"
+            return gettext("Quý %(quarter)s") % {"quarter": quarter}
         if self.kind == "nam":
-            return f"Năm {self.start.year}"
+            return gettext("Năm %(year)s") % {"year": self.start.year}
         return f"{self.start:%d/%m/%Y} – {self.end:%d/%m/%Y}"
 
     def last_year(self) -> Period:
