@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 # 20 examples per operation find the old 2^63 crashes (6 did not); past the budget each
 # remaining operation still gets 2, so every operation is always tried.
 EXAMPLES = int(os.environ.get("GRASSROOTS_SCHEMATHESIS_EXAMPLES", "20"))
-BUDGET_SECONDS = float(os.environ.get("GRASSROOTS_SCHEMATHESIS_SECONDS", "90"))
+BUDGET_SECONDS = float(os.environ.get("GRASSROOTS_SCHEMATHESIS_SECONDS", "60"))
 
 
 @pytest.fixture
