@@ -168,28 +168,38 @@ def test_a_backlog_is_taken_in_full_batches_and_nothing_is_lost(
     # no batching window: only what is already queued can fill a batch
     monkeypatch.setattr(gateway, "BATCH_WINDOW", 0.0)
     seen: list[list] = []
+    published = threading.Event()
 
     @events_handler
     def slow(batch):
         seen.append(batch)
         if len(seen) == 1:
-            time.sleep(1.0)  # the first batch is slow: the rest piles up meanwhile
+            # the first batch is slow: the rest piles up meanwhile (until all of it is sent,
+            # however loaded the machine, and a moment for the broker to hand it over)
+            published.wait(30)
+            time.sleep(1.0)
 
     pub = _paho(mqtt_broker)
     with _Running(mqtt_broker):
         time.sleep(0.5)
         pub.publish("grassroots/v1/dev/0/events", b'{"n": -1}', qos=1)
         _wait(lambda: seen)
-        for i in range(1500):
+        sent = [
             pub.publish(f"grassroots/v1/dev/{i}/events", f'{{"n": {i}}}'.encode(), qos=1)
+            for i in range(1500)
+        ]
+        for info in sent:
+            info.wait_for_publish(30)
+        published.set()
         _wait(lambda: sum(len(b) for b in seen) == 1501, timeout=30)
     pub.loop_stop()
     sizes = [len(b) for b in seen[1:]]
     assert max(sizes) == gateway.BATCH, sizes
     # the gateway acknowledges only what it stored, so the broker holds back what exceeds its
     # window of unacknowledged messages (max_inflight_messages 1000) until a batch is stored:
-    # the tail arrives in a few smaller batches (a read per message would make hundreds)
-    assert len(sizes) <= 10, sizes
+    # the tail arrives in smaller batches, as many as the machine's load makes (a read per
+    # message would make hundreds)
+    assert len(sizes) <= 40, sizes
     payloads = [p for b in seen for _, p in b]
     assert len(set(payloads)) == 1501
 
