@@ -198,8 +198,9 @@ GRASSROOTS = {
     "SMS_BACKEND": os.environ.get(
         "GRASSROOTS_SMS_BACKEND", "grassroots.feedback.notify.LoggingSmsBackend"
     ),
-    # The base layer of the fleet and KPI maps: an XYZ tile server the province runs ({z}/{x}/{y}); unset,
-    # the map draws communes on a plain background and needs no network (devices/maps.py).
+    # The base layer of the fleet and KPI maps: an XYZ tile server the province runs
+    # ({z}/{x}/{y}); unset, the maps draw communes on a plain background and need no network
+    # (devices/maps.py).
     "MAP_TILES": os.environ.get("GRASSROOTS_MAP_TILES", ""),
     "MAP_ATTRIBUTION": os.environ.get("GRASSROOTS_MAP_ATTRIBUTION", ""),
     "MAP_MAX_ZOOM": os.environ.get("GRASSROOTS_MAP_MAX_ZOOM", "18"),
