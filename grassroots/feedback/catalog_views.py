@@ -18,18 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from grassroots.core.forms import add_action_errors
+
 from . import catalog
 from .forms import CategoryForm, HolidayForm
 from .models import Category, Holiday
 from .policies import require_configure
-
-
-def add_errors(form, exc: ValidationError) -> None:
-    """Put the action's {field: message} errors next to the form's fields (others on top)."""
-    errors = exc.message_dict if hasattr(exc, "message_dict") else {None: exc.messages}
-    for field, msgs in errors.items():
-        form.add_error(field if field in form.fields else None, msgs)
-
 
 # --- categories ----------------------------------------------------------------------------------
 
@@ -61,7 +55,7 @@ def category_edit(request, category_id: int | None = None):
                 user=request.user, data=form.cleaned_data, category=category
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Đã lưu lĩnh vực '{saved.name}'.")
             return redirect("feedback-categories")
@@ -113,7 +107,7 @@ def holidays(request):
                 user=request.user, date=form.cleaned_data["date"], name=form.cleaned_data["name"]
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Đã thêm ngày nghỉ {day.date:%d/%m/%Y} ({day.name}).")
             return redirect(_holidays_url(day.date.year))
@@ -142,7 +136,7 @@ def holiday_edit(request, holiday_id: int):
                 holiday=holiday,
             )
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Đã lưu ngày nghỉ {holiday.date:%d/%m/%Y}.")
             return redirect(_holidays_url(holiday.date.year))

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from grassroots.accounts.policies import require
 from grassroots.accounts.scope import covers, has_perm_anywhere
+from grassroots.core.forms import add_action_errors
 from grassroots.units.models import Unit
 
 from . import actions
@@ -20,11 +21,6 @@ from .models import EboardSite, Inspection, Investment
 from .querysets import funding_summary, site_pipeline
 
 VIEW, MANAGE, PROPOSE = actions.VIEW, actions.MANAGE, actions.PROPOSE
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, msgs in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
-        form.add_error(field if field in form.fields else None, msgs)
 
 
 def _scoped(request, qs, field: str = "unit"):
@@ -56,7 +52,7 @@ def funding(request):
             try:
                 actions.save_investment(user=request.user, unit=unit, data=d)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, "Đã ghi khoản đầu tư.")
                 return redirect("planning-funding")
@@ -97,7 +93,7 @@ def sites(request):
                     longitude=d["longitude"],
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, "Đã gửi đề xuất vị trí bảng tin.")
                 return redirect("planning-site", site_id=site.pk)
@@ -154,7 +150,7 @@ def site_detail(request, site_id: int):
                         installed_on=board.cleaned_data["installed_on"],
                     )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, "Đã lưu.")
                 return redirect("planning-site", site_id=site.pk)
@@ -184,7 +180,7 @@ def inspections(request):
             try:
                 inspection = actions.record_inspection(user=request.user, station=station, data=d)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, "Đã ghi biên bản kiểm tra, kèm nhật ký phát của kỳ.")
                 return redirect("planning-inspection", inspection_id=inspection.pk)

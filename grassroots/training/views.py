@@ -14,6 +14,7 @@ from django.utils import timezone
 from grassroots.accounts.policies import require
 from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
+from grassroots.core.forms import add_action_errors
 from grassroots.units.models import Unit
 
 from . import actions, attendance
@@ -23,11 +24,6 @@ from .querysets import needing_training, period_of_year, staff_trained_by_unit
 
 VIEW, MANAGE = actions.VIEW, actions.MANAGE
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    for field, msgs in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
-        form.add_error(field if field in form.fields else None, msgs)
 
 
 def _chosen_unit(request):
@@ -56,7 +52,7 @@ def staff_list(request):
         try:
             staff = actions.save_staff(user=request.user, unit=form.cleaned_data["unit"], data=data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Đã thêm {staff.full_name} vào danh sách cán bộ.")
             return redirect("training-staff")
@@ -82,7 +78,7 @@ def staff_edit(request, staff_id: int):
                 user=request.user, unit=form.cleaned_data["unit"], staff=staff, data=data
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Đã lưu thông tin của {staff.full_name}.")
             return redirect("training-staff")
@@ -108,7 +104,7 @@ def course_list(request):
                 description=d["description"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, f"Đã tạo khóa học “{course.title}”.")
             return redirect("training-courses")
@@ -139,7 +135,7 @@ def session_list(request):
                 hours=d["hours"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, "Đã mở lớp học; hãy ghi hoặc nhập kết quả học viên.")
             return redirect("training-session", session_id=session.pk)
@@ -198,7 +194,7 @@ def session_detail(request, session_id: int):
                         note=d["note"],
                     )
                 except ValidationError as exc:
-                    _form_errors(form, exc)
+                    add_action_errors(form, exc)
                 else:
                     messages.success(request, f"Đã ghi kết quả của {d['staff'].full_name}.")
                     return redirect("training-session", session_id=session.pk)
