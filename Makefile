@@ -36,8 +36,12 @@ demo: migrate
 run: system-deps demo
 	exec $(VENV)/bin/grassroots run
 
+# Parallel test workers (pytest-xdist): most tests wait on real processes, so more workers
+# than cores pays; each worker has its own home and database (config/settings.py).
+PYTEST_WORKERS ?= 3
+
 test: system-deps-test venv
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check grassroots agent protocol bench tests scripts

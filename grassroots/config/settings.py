@@ -9,6 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 HOME = Path(os.environ.get("GRASSROOTS_HOME", Path.cwd() / "var")).resolve()
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker and "GRASSROOTS_TEST_WORKER" not in os.environ:
+    # A parallel test worker (pytest-xdist) keeps its own database, keys and files. Processes
+    # its tests start inherit this home, or the home a test gives them, unchanged.
+    HOME = HOME / _worker
+    os.environ["GRASSROOTS_HOME"] = str(HOME)
+    os.environ["GRASSROOTS_TEST_WORKER"] = _worker
 HOME.mkdir(parents=True, exist_ok=True)
 
 
