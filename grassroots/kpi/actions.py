@@ -176,9 +176,7 @@ def open_provincial(*, user, province: Unit, year: int) -> YearlyReport:
 
 
 def _locked(report: YearlyReport) -> YearlyReport:
-    return YearlyReport.objects.select_for_update().select_related("unit", "body").get(
-        pk=report.pk
-    )
+    return YearlyReport.objects.select_for_update().select_related("unit", "body").get(pk=report.pk)
 
 
 @transaction.atomic
@@ -377,3 +375,22 @@ def safe_filename(text: str) -> str:
     from grassroots.units.text import fold
 
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:60] or "bao-cao"
+
+
+@transaction.atomic
+def set_calendar(*, user, province: Unit, year: int, deadline: dt.date, days: list[dt.date]):
+    """The year's deadline and reminder days (`kpi.review` on the province). Reminder days
+    already sent stay sent."""
+    _check_year(year)
+    require_on(user, REVIEW, province)
+    if deadline.year != year:
+        raise ValidationError({"deadline": f"Hạn gửi phải nằm trong năm {year}."})
+    if any(d > deadline for d in days):
+        raise ValidationError({"reminders": "Ngày nhắc hạn phải trước hoặc đúng hạn gửi."})
+    cal = reminders.calendar_for(year)
+    before = audit.snapshot(cal)
+    cal.deadline = deadline
+    cal.reminders = [d.isoformat() for d in sorted(set(days))]
+    cal.save()
+    audit.record(cal, ChangeAction.UPDATE, user=user, before=before, comment="Hạn báo cáo năm")
+    return cal

@@ -79,15 +79,16 @@ def parts(report) -> dict:
             "paragraphs": paragraphs(texts.get(s.id, "")),
             "tables": sections.get(s.id, []) if s.part == "results" else [],
         }
-        if not block["paragraphs"] and not block["tables"] and report.kind == ReportKind.AGENCY:
-            if s.part == "results":
-                continue
+        empty = not block["paragraphs"] and not block["tables"]
+        if empty and report.kind == ReportKind.AGENCY and s.part == "results":
+            continue  # an agency writes only what concerns it
         (results if s.part == "results" else closing).append(block)
     indicators = figures.get("indicators") or []
     return {
         "issuer_parent": report.issuer_parent,
         "issuer": [x for x in (report.issuer or "").splitlines() if x.strip()],
-        "number": f"Số: {report.number}" if report.number else "Số:",
+        # the number is left blank until the document is signed: keep its spaces in print
+        "number": f"Số: {report.number}".replace(" ", "\u00a0") if report.number else "Số:",
         "motto": MOTTO,
         "date_line": date_line(report),
         "title": title,

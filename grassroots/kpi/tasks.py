@@ -87,9 +87,11 @@ def run_report_job(job_id: int) -> dict:
     from .choices import JobKind, JobStatus
     from .models import ReportJob
 
-    job = ReportJob.objects.select_related("report", "report__unit", "report__body").filter(
-        pk=job_id
-    ).first()
+    job = (
+        ReportJob.objects.select_related("report", "report__unit", "report__body")
+        .filter(pk=job_id)
+        .first()
+    )
     if job is None or job.status != JobStatus.QUEUED:
         return {"job": job_id, "status": "skipped"}
     ReportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING, step="Bắt đầu")

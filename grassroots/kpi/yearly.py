@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone, translation
 
 from grassroots.units.models import Unit
@@ -162,8 +162,14 @@ def indicator_table(rows: list[dict], year: int) -> dict:
         f"Bảng 1. Kết quả các chỉ tiêu của Kế hoạch năm {year}",
         ["Chỉ tiêu", "Đơn vị tính", "Kết quả", "Mục tiêu", "Đánh giá", f"Năm {year - 1}"],
         [
-            [r["name"], r["unit"], r["value"], r["target"], r["rag_label"] if r["rag"] else "—",
-             r["last_year"]]
+            [
+                r["name"],
+                r["unit"],
+                r["value"],
+                r["target"],
+                r["rag_label"] if r["rag"] else "—",
+                r["last_year"],
+            ]
             for r in rows
         ],  # fmt: skip
     )
@@ -188,8 +194,10 @@ def _radio(unit: Unit, t) -> list[dict]:
                 ["Cụm loa IP", t["speakers_ip"]],
                 ["Cụm loa IP có kết nối trong ngày cuối kỳ", t["speakers_ip_seen"]],
                 ["Lần phát theo nhật ký (as-run)", t["plays"]],
-                ["Khung giờ tiếp sóng bắt buộc / tiếp sóng đủ", f"{t['relay_due']} / "
-                 f"{t['relay_full']}"],
+                [
+                    "Khung giờ tiếp sóng bắt buộc / tiếp sóng đủ",
+                    f"{t['relay_due']} / {t['relay_full']}",
+                ],
             ],
         )  # fmt: skip
     ]
@@ -221,13 +229,17 @@ def _source(unit: Unit, t) -> list[dict]:
                 ["Bản tin tự soạn đã xuất bản", t["bulletins_own"]],
                 ["Bản tin cấp tỉnh đã xuất bản", t["bulletins_provincial"]],
                 ["Bản tin từ hệ thống thông tin nguồn trung ương", t["bulletins_national"]],
-                ["Lượt bản tin thiết yếu phải phổ biến / đã phát, hiển thị",
-                 f"{t['essential_due']} / {t['essential_aired']}"],
+                [
+                    "Lượt bản tin thiết yếu phải phổ biến / đã phát, hiển thị",
+                    f"{t['essential_due']} / {t['essential_aired']}",
+                ],
                 ["Phản ánh tiếp nhận", t["reports_received"]],
                 ["Phản ánh đã trả lời, đóng", t["reports_handled"]],
                 ["Phản ánh xử lý đúng hạn", t["reports_in_time"]],
-                ["Lượt đánh giá / điểm hài lòng trung bình (sao)",
-                 f"{t['ratings']} / {querysets.number(rating, 2)}"],
+                [
+                    "Lượt đánh giá / điểm hài lòng trung bình (sao)",
+                    f"{t['ratings']} / {querysets.number(rating, 2)}",
+                ],
             ],
         )  # fmt: skip
     ]
@@ -310,8 +322,13 @@ def _inspections(unit: Unit, year: int) -> list[dict]:
             "Kiểm tra đài truyền thanh trong năm",
             ["Ngày", "Đài", "Hình thức", "Đoàn kiểm tra", "Kết luận"],
             [
-                [i.inspected_on.strftime("%d/%m/%Y"), i.station.name, i.get_kind_display(),
-                 i.inspector, (i.findings or "—")[:300]]
+                [
+                    i.inspected_on.strftime("%d/%m/%Y"),
+                    i.station.name,
+                    i.get_kind_display(),
+                    i.inspector,
+                    (i.findings or "—")[:300],
+                ]
                 for i in rows
             ],
         )  # fmt: skip
