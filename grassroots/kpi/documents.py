@@ -44,6 +44,15 @@ def date_line(report) -> str:
     return f"{report.place}, ngày {day:%d} tháng {day:%m} năm {day:%Y}"
 
 
+def number_line(value: str) -> str:
+    """'Số: 15/BC-UBND'; a number left blank until the document is signed ('/BC-UBND') keeps
+    room for the clerk to write it in (non-breaking spaces survive HTML and Word)."""
+    value = (value or "").strip()
+    if not value or value.startswith("/"):
+        return "Số:" + "\u00a0" * 10 + value
+    return f"Số: {value}"
+
+
 def paragraphs(text: str) -> list[str]:
     return [p.strip() for p in (text or "").splitlines() if p.strip()]
 
@@ -59,17 +68,22 @@ def parts(report) -> dict:
         f"ứng dụng công nghệ thông tin năm {year}"
     )
     if report.kind == ReportKind.PROVINCIAL:
-        title = f"Tổng hợp kết quả thực hiện {yearly.PLAN_TITLE[:1].lower()}" \
-                f"{yearly.PLAN_TITLE[1:]}, năm {year}"  # fmt: skip
+        title = f"Tổng hợp k{title[1:]}"
     meta = figures.get("meta", {})
     period = meta.get("period", {})
     as_of = ""
     if period:
         end = dt.date.fromisoformat(period["end"])
         as_of = f"Số liệu do hệ thống thông tin nguồn tổng hợp từ 01/01/{year} đến {end:%d/%m/%Y}."
+    who = report.reporter
+    if report.kind == ReportKind.PROVINCIAL:
+        from .actions import compiler
+
+        body = compiler(report.unit)
+        who = body.name if body else who
     intro = (
-        f"Thực hiện {yearly.PLAN_TITLE} của UBND tỉnh, {report.reporter} báo cáo kết quả thực "
-        f"hiện năm {year} như sau:"
+        f"Thực hiện {yearly.PLAN_TITLE} của UBND tỉnh, {who} báo cáo kết quả thực hiện năm "
+        f"{year} như sau:"
     )
     results, closing = [], []
     for s in yearly.SECTIONS:
@@ -87,8 +101,7 @@ def parts(report) -> dict:
     return {
         "issuer_parent": report.issuer_parent,
         "issuer": [x for x in (report.issuer or "").splitlines() if x.strip()],
-        # the number is left blank until the document is signed: keep its spaces in print
-        "number": f"Số: {report.number}".replace(" ", "\u00a0") if report.number else "Số:",
+        "number": number_line(report.number),
         "motto": MOTTO,
         "date_line": date_line(report),
         "title": title,
@@ -105,7 +118,17 @@ def parts(report) -> dict:
 
 
 def _printed(t: dict) -> dict:
-    return {**t, "rows": [[cell(v) for v in row] for row in t["rows"]]}
+    """A table as the PDF prints it: cells as text, and column widths in percent (the first
+    column, the label, is the widest). Fixed widths spare WeasyPrint measuring every cell of
+    a hundred-row appendix, which is most of the time it takes."""
+    n = len(t["headers"])
+    first = 100 if n == 1 else 70 if n == 2 else 34 if n <= 6 else 22
+    rest = (100 - first) / (n - 1) if n > 1 else 0
+    return {
+        **t,
+        "rows": [[cell(v) for v in row] for row in t["rows"]],
+        "widths": t.get("widths") or [first] + [round(rest, 2)] * (n - 1),
+    }
 
 
 # --- PDF ---------------------------------------------------------------------------------

@@ -115,8 +115,15 @@ def period_of(year: int) -> querysets.Period:
     return querysets.Period(dt.date(year, 1, 1), dt.date(year, 12, 31), "nam", str(year))
 
 
-def table(title: str, headers: list[str], rows: list[list]) -> dict:
-    return {"title": title, "headers": headers, "rows": rows}
+def table(
+    title: str, headers: list[str], rows: list[list], widths: list[int] | None = None
+) -> dict:
+    """A printable table; `widths` (percent per column) when the default (the first column
+    widest) does not suit it."""
+    out = {"title": title, "headers": headers, "rows": rows}
+    if widths:
+        out["widths"] = widths
+    return out
 
 
 def _pct(v: float | None) -> float | None:
@@ -277,6 +284,7 @@ def _training(unit: Unit, year: int) -> list[dict]:
                 "Cán bộ chưa được bồi dưỡng trong năm",
                 ["Họ và tên", "Đơn vị", "Vị trí"],
                 [[s.full_name, s.unit.name, s.get_position_display()] for s in needing],
+                [30, 30, 40],
             )
         )
     return out
@@ -481,7 +489,7 @@ def compiled_appendices(report, period, progress) -> list[dict]:
             "title": "Phụ lục II. Tình hình gửi báo cáo của các đơn vị",
             "tables": [
                 table("Tổng hợp", ["Nội dung", "Số đơn vị"], summary),
-                table("Chi tiết", ["Đơn vị", "Trạng thái", "Ngày gửi"], status_rows),
+                table("Chi tiết", ["Đơn vị", "Trạng thái", "Ngày gửi"], status_rows, [50, 25, 25]),
             ],
         },
         {
@@ -492,7 +500,7 @@ def compiled_appendices(report, period, progress) -> list[dict]:
         {
             "title": "Phụ lục IV. Đánh giá, kiến nghị của các đơn vị",
             "tables": [
-                table(titles[sid], ["Đơn vị", "Nội dung"], gathered[sid])
+                table(titles[sid], ["Đơn vị", "Nội dung"], gathered[sid], [28, 72])
                 for sid in GATHERED
                 if gathered[sid]
             ],

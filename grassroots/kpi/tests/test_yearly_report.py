@@ -217,7 +217,9 @@ def test_reminders_go_to_units_that_have_not_reported(world):
     assert reminders.send_due(dt.date(YEAR, 12, 3)) == 0  # it has reported
 
 
-def test_console_pages_job_and_download(world, client, settings, django_capture_on_commit_callbacks):
+def test_console_pages_job_and_download(
+    world, client, settings, django_capture_on_commit_callbacks
+):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     report = written(world)
     client.force_login(world.writer)
@@ -238,6 +240,8 @@ def test_console_pages_job_and_download(world, client, settings, django_capture_
     client.force_login(world.other)
     assert client.get(f"/bao-cao-nam/{report.pk}/").status_code == 404
     assert client.get(f"/bao-cao-nam/tep/{job.pk}/").status_code == 404
-    assert client.post(f"/bao-cao-nam/{report.pk}/", {"op": "xuat", "fmt": "pdf"}).status_code == 404
+    assert (
+        client.post(f"/bao-cao-nam/{report.pk}/", {"op": "xuat", "fmt": "pdf"}).status_code == 404
+    )
     assert run_report_job.call(job.pk)["status"] == "skipped"  # a done job is not run twice
     assert timezone.now()
