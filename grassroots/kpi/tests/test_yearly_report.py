@@ -158,8 +158,8 @@ def test_submit_return_resubmit_accept(world):
     report = actions.return_report(user=world.reviewer, report=report,
                                    comment="Bổ sung số liệu kinh phí.")  # fmt: skip
     assert report.state == ReportState.RETURNED and report.times_returned == 1
-    assert Notification.objects.filter(recipient=world.writer.email,
-                                       body__contains="Bổ sung số liệu kinh phí.").exists()  # fmt: skip
+    notes = Notification.objects.filter(recipient=world.writer.email)
+    assert notes.filter(body__contains="Bổ sung số liệu kinh phí.").exists()
     report = actions.save(user=world.writer, report=report, texts={"funding": "Đã bổ sung."})
     report = actions.submit(user=world.writer, report=report)
     report = actions.accept(user=world.reviewer, report=report, comment="Đạt yêu cầu.")
