@@ -25,7 +25,7 @@ from .actions import REPORT, REVIEW, VIEW
 from .choices import JobKind, ReportKind, ReportState
 from .documents import CONTENT_TYPES, cell
 from .forms import CalendarForm, ReportForm, ReturnForm
-from .models import ReportingBody, ReportJob, YearlyReport
+from .models import ReportCalendar, ReportingBody, ReportJob, YearlyReport
 
 
 def _year(request) -> int:
@@ -73,7 +73,7 @@ def report_list(request):
     """The year's reports: one's own units' (to write), and who has reported (to follow)."""
     require(request.user, VIEW)
     user, year = request.user, _year(request)
-    cal = reminders.calendar_for(year)
+    cal = ReportCalendar.objects.filter(year=year).first()  # reading writes nothing
     deadline = reminders.deadline_of(year, cal)
     province = Unit.objects.filter(parent__isnull=True, valid_to__isnull=True).first()
     may_review = province is not None and covers(user, REVIEW, province)
@@ -81,7 +81,7 @@ def report_list(request):
     calendar_form = CalendarForm(
         request.POST if request.POST.get("op") == "han" else None,
         year=year,
-        initial={"deadline": cal.deadline, "reminders": days},
+        initial={"deadline": deadline, "reminders": days},
     )
     if request.method == "POST":
         op = request.POST.get("op", "")
