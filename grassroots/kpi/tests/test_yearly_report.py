@@ -245,3 +245,37 @@ def test_console_pages_job_and_download(
     )
     assert run_report_job.call(job.pk)["status"] == "skipped"  # a done job is not run twice
     assert timezone.now()
+
+
+def test_api_lists_and_shows_reports_in_scope(world, client):
+    from grassroots.core.testing import call
+
+    report = written(world)
+    got = call(client, "get", "/api/v1/kpi/reports?year=2026", user=world.writer).json()
+    assert [r["id"] for r in got] == [report.pk] and got[0]["state"] == "draft"
+    assert call(client, "get", "/api/v1/kpi/reports?year=2026", user=world.other).json() == []
+    detail = call(client, "get", f"/api/v1/kpi/reports/{report.pk}", user=world.writer).json()
+    assert detail["texts"]["proposals"] == CLOSING["proposals"]
+    rows = {r["id"]: r for r in detail["figures"]["indicators"]}
+    assert rows["on_time_play"]["value"] == year_value(world.ward, "on_time_play")
+    assert (
+        call(client, "get", f"/api/v1/kpi/reports/{report.pk}", user=world.other).status_code == 404
+    )
+    bad = call(client, "get", "/api/v1/kpi/reports?state=xyz", user=world.writer)
+    assert bad.status_code == 422
+
+
+def test_a_running_job_shows_a_progress_bar(world, client):
+    report = written(world)
+    job = ReportJob.objects.create(
+        report=report,
+        kind=JobKind.EXPORT,
+        fmt="pdf",
+        status=JobStatus.RUNNING,
+        progress=60,
+        step="Dàn trang PDF",
+    )
+    client.force_login(world.writer)
+    html = client.get(f"/bao-cao-nam/viec/{job.pk}/").content.decode()
+    assert 'role="progressbar"' in html and 'aria-valuenow="60"' in html
+    assert f'hx-get="/bao-cao-nam/viec/{job.pk}/"' in html and "Dàn trang PDF" in html
