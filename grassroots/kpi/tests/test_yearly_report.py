@@ -279,3 +279,26 @@ def test_a_running_job_shows_a_progress_bar(world, client):
     html = client.get(f"/bao-cao-nam/viec/{job.pk}/").content.decode()
     assert 'role="progressbar"' in html and 'aria-valuenow="60"' in html
     assert f'hx-get="/bao-cao-nam/viec/{job.pk}/"' in html and "Dàn trang PDF" in html
+
+
+def test_an_agency_reports_its_bulletins(world):
+    from grassroots.content.tests.conftest import make_bulletin
+
+    body = ReportingBody.objects.create(unit=world.province, name="Sở Y tế")
+    bulletin = make_bulletin("99", status="published", title="Phòng dịch sốt xuất huyết")
+    bulletin.source, bulletin.source_name = "provincial_body", "Sở Y tế"
+    bulletin.published_at = timezone.make_aware(dt.datetime(YEAR, 6, 1, 8))
+    bulletin.save()
+    with pytest.raises(PermissionDenied):  # a commune's officer cannot write the agency's
+        actions.open_report(user=world.writer, year=YEAR, body=body)
+    report = actions.open_report(user=world.reviewer, year=YEAR, body=body)
+    assert report.kind == ReportKind.AGENCY and report.issuer == "SỞ Y TẾ"
+    rows = report.figures["sections"]["source"][0]["rows"]
+    assert rows[0] == ["Bản tin của cơ quan đã xuất bản", 1]
+    report = actions.save(user=world.reviewer, report=report, texts=CLOSING)
+    report = actions.submit(user=world.reviewer, report=report)
+    assert report.state == ReportState.SUBMITTED
+    from docx import Document
+
+    doc = Document(io.BytesIO(documents.docx(report)))
+    assert "SỞ Y TẾ" in doc.tables[0].rows[0].cells[0].text
