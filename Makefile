@@ -9,8 +9,10 @@ export GRASSROOTS_HOME ?= $(CURDIR)/var
 .PHONY: run test lint bench system-deps venv migrate demo clean
 
 # System packages the platform needs (installed with apt when we are root or have sudo).
-APT_RUN := mosquitto ffmpeg espeak-ng fonts-noto-core fonts-dejavu-core python3-venv
-APT_TEST := chromium chromium-driver faketime
+# WeasyPrint (the yearly report's PDF) needs Pango; Noto Serif and DejaVu have Vietnamese glyphs.
+APT_RUN := mosquitto ffmpeg espeak-ng fonts-noto-core fonts-dejavu-core python3-venv \
+	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+APT_TEST := chromium chromium-driver faketime poppler-utils
 
 system-deps:
 	@scripts/ensure-apt.sh $(APT_RUN)

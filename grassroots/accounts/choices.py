@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, Any] = {  # labels are lazy translations
     "training.view": _("Xem đào tạo"),
     "training.manage": _("Quản lý đào tạo"),
     "kpi.view": _("Xem chỉ số, báo cáo"),
+    "kpi.report": _("Soạn, gửi báo cáo năm của đơn vị"),
+    "kpi.review": _("Tiếp nhận, trả lại, tổng hợp báo cáo năm"),
     "planning.view": _("Xem kinh phí, vị trí bảng tin, kiểm tra đài"),
     "planning.manage": _("Quản lý kinh phí, duyệt vị trí bảng tin, ghi biên bản kiểm tra"),
 }
@@ -60,6 +62,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "devices.control",
         "signage.manage",
         "feedback.handle",
+        "kpi.report",
     ],
     RoleSlug.VIEWER: list(_VIEW),
     # Commune operators hold the emergency right only where the province grants this role.

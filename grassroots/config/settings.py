@@ -228,5 +228,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.request": {"filters": ["one_line_403"]},
+        # WeasyPrint (the yearly report's PDF) logs every layout step at INFO
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

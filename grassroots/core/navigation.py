@@ -52,6 +52,7 @@ GROUPS = [
     (_("Giám sát"), [
         (_("Báo cáo chỉ số"), "kpi-dashboard", "kpi.view", ""),
         (_("Bản đồ chỉ số"), "kpi-map", "kpi.view", ""),
+        (_("Báo cáo năm"), "report-list", "kpi.view", "yearly"),
         (_("Giám sát thiết bị"), "device-fleet", "devices.view", "offline"),
         (_("Báo cáo phát bản tin"), "bulletin-airplay", "broadcast.view", ""),
         (_("Kế hoạch chuyển đổi IP"), "conversion-plan", "broadcast.view", ""),

@@ -205,6 +205,41 @@ def _emergencies(user) -> tuple[int, list[dict]]:
     ]
 
 
+def _yearly(user) -> tuple[int, list[dict]]:
+    """Yearly reports waiting for the user: returned to their unit (to correct and send
+    again), or sent by the units below (to accept or return)."""
+    from grassroots.kpi.actions import may_review
+    from grassroots.kpi.choices import ReportKind, ReportState
+    from grassroots.kpi.models import YearlyReport
+
+    returned = list(
+        YearlyReport.objects.restrict(user, "kpi.report")
+        .filter(state=ReportState.RETURNED)
+        .select_related("unit", "body")[:50]
+    )
+    waiting = []
+    if has_perm_anywhere(user, "kpi.review"):
+        waiting = [
+            r
+            for r in YearlyReport.objects.restrict(user, "kpi.view")
+            .filter(state=ReportState.SUBMITTED)
+            .exclude(kind=ReportKind.PROVINCIAL)
+            .select_related("unit", "body", "unit__parent")
+            .order_by("submitted_at")[:200]
+            if may_review(user, r)
+        ]
+    rows = returned + waiting
+    return len(rows), [
+        {
+            "title": f"{r.reporter} — {r.year}",
+            "url": reverse("report-detail", args=[r.pk]),
+            "note": r.get_state_display(),
+            "at": r.reviewed_at if r.state == ReportState.RETURNED else r.submitted_at,
+        }
+        for r in rows[:SHOWN]
+    ]
+
+
 # key, label, permission needed, where the work is done, source, tone, text when empty
 KINDS = [
     ("emergencies", _("Khẩn cấp đang phát"), "broadcast.view", "emergency-list", _emergencies,
@@ -219,6 +254,8 @@ KINDS = [
      "primary", _("Không có đề xuất nào chờ xếp lịch.")),
     ("reports", _("Phản ánh sắp hoặc đã quá hạn"), "feedback.handle", "feedback-inbox",
      _reports, "warning", _("Không có phản ánh nào sắp đến hạn.")),
+    ("yearly", _("Báo cáo năm chờ xử lý"), "kpi.report", "report-list", _yearly, "warning",
+     _("Không có báo cáo năm nào chờ bạn.")),
     ("offline", _("Thiết bị mất kết nối"), "devices.view", "device-fleet", _devices,
      "secondary", _("Mọi thiết bị đều đang kết nối.")),
     ("faults", _("Thiết bị báo lỗi (24 giờ qua)"), "devices.view", "device-fleet", _faults,

@@ -14,7 +14,7 @@ from grassroots.core.errors import Problem
 from . import querysets
 from .indicators import BY_ID, INDICATORS
 from .models import Target
-from .schemas import IndicatorRead, ValuesRead
+from .schemas import IndicatorRead, ValuesRead, YearlyReportDetail, YearlyReportRead
 
 PREFIX = "/kpi"
 router = Router(tags=["kpi"])
@@ -81,4 +81,62 @@ def values(
         "start": period.start, "end": period.end, "by": by, "total": ind.value(total),
         "target": _target(querysets.target_for(ind.id, period.end.year)),
         "values": [{"start": k, "value": ind.value(t)} for k, t in series],
+    }  # fmt: skip
+
+
+# --- the yearly report (docs/reports.md) -----------------------------------------------------
+
+
+def _report_read(r) -> dict:
+    return {
+        "id": r.pk, "kind": r.kind, "year": r.year,
+        "unit": {"code": r.unit.code, "name": r.unit.name},
+        "body": r.body.name if r.body_id else None, "reporter": r.reporter,
+        "state": r.state, "state_label": r.get_state_display(),
+        "submitted_at": r.submitted_at, "reviewed_at": r.reviewed_at,
+        "review_comment": r.review_comment, "times_returned": r.times_returned,
+    }  # fmt: skip
+
+
+@router.get("/reports", response=list[YearlyReportRead], summary="Các báo cáo năm")
+def yearly_reports(request, year: int | None = None, state: str | None = None):
+    """The yearly reports in the caller's scope (`kpi.view`), for a year and a state."""
+    from .choices import ReportState
+    from .models import YearlyReport
+
+    require(request.user, querysets.PERMISSION)
+    qs = YearlyReport.objects.restrict(request.user, querysets.PERMISSION)
+    if year is not None:
+        qs = qs.filter(year=year)
+    if state:
+        if state not in ReportState.values:
+            raise Problem(422, "Trạng thái phải là draft, submitted, returned hoặc accepted.")
+        qs = qs.filter(state=state)
+    return [_report_read(r) for r in qs.select_related("unit", "body")[:1000]]
+
+
+@router.get("/reports/{report_id}", response=YearlyReportDetail, summary="Một báo cáo năm")
+def yearly_report(request, report_id: int):
+    """One report: its text, its figures (as sent), its heading and history; 404 outside the
+    caller's scope."""
+    from django.shortcuts import get_object_or_404
+
+    from .models import YearlyReport
+
+    require(request.user, querysets.PERMISSION)
+    r = get_object_or_404(
+        YearlyReport.objects.restrict(request.user, querysets.PERMISSION).select_related(
+            "unit", "body"
+        ),
+        pk=report_id,
+    )
+    return {
+        **_report_read(r),
+        "texts": r.texts or {}, "figures": r.figures or {}, "figures_at": r.figures_at,
+        "number": r.number, "signed_on": r.signed_on, "signer_name": r.signer_name,
+        "events": [
+            {"at": e.at, "user": str(e.user or ""), "from_state": e.from_state,
+             "to_state": e.to_state, "comment": e.comment}
+            for e in r.events.select_related("user")
+        ],
     }  # fmt: skip

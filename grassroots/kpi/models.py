@@ -7,10 +7,14 @@ rebuilt for any date range (`grassroots kpi_rebuild`).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from grassroots.core.models import TimeStampedModel
 from grassroots.core.querysets import RestrictedManager
+
+from .choices import ExportFormat, JobKind, JobStatus, ReportKind, ReportState
 
 
 class Comparison(models.TextChoices):
@@ -161,3 +165,182 @@ class Cursor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- the yearly report (plan: "báo cáo kết quả ... trước ngày 10/12 hằng năm") --------------
+
+
+class ReportingBody(TimeStampedModel):
+    """A provincial agency (sở, ban, ngành, đoàn thể) that reports to the province each year.
+
+    Names of bodies are data: the province adds them in the back office. `compiles` marks the
+    agency that receives the reports and compiles the provincial one (Sở VHTTDL since 2025);
+    its name heads the provincial report. `unit` is the province the agency belongs to: its
+    report is scoped there."""
+
+    scope_field = "unit"
+
+    unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("tỉnh")
+    )
+    name = models.CharField(_("tên cơ quan"), max_length=200)
+    email = models.EmailField(_("thư điện tử nhận nhắc hạn"), blank=True)
+    compiles = models.BooleanField(_("cơ quan tổng hợp báo cáo của tỉnh"), default=False)
+    active = models.BooleanField(_("phải báo cáo"), default=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-compiles", "name"]
+        verbose_name = _("cơ quan báo cáo")
+        verbose_name_plural = _("cơ quan báo cáo")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportCalendar(models.Model):
+    """The deadline of one year's reports and the days reminders go out (the plan says 10/12;
+    the province may set another day). `reminded` lists the reminder days already sent."""
+
+    year = models.PositiveSmallIntegerField(_("năm"), unique=True)
+    deadline = models.DateField(_("hạn gửi báo cáo"))
+    reminders = models.JSONField(_("ngày nhắc hạn"), default=list, blank=True)
+    reminded = models.JSONField(default=list, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("hạn báo cáo năm")
+        verbose_name_plural = _("hạn báo cáo năm")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.deadline:%d/%m/%Y}"
+
+
+class YearlyReport(TimeStampedModel):
+    """One reporting unit's report for one year: figures pre-filled from the platform
+    (`figures`, frozen when it is sent), the officer's own text per section of the plan
+    (`texts`), the heading a signed document needs, and where it stands."""
+
+    scope_field = "unit"
+
+    kind = models.CharField(_("loại"), max_length=12, choices=ReportKind.choices)
+    unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("đơn vị")
+    )
+    body = models.ForeignKey(
+        ReportingBody,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+        verbose_name=_("cơ quan"),
+    )
+    year = models.PositiveSmallIntegerField(_("năm"), db_index=True)
+    state = models.CharField(
+        _("trạng thái"), max_length=10, choices=ReportState.choices, default=ReportState.DRAFT
+    )
+    texts = models.JSONField(_("nội dung"), default=dict, blank=True)
+    figures = models.JSONField(_("số liệu"), default=dict, blank=True)
+    figures_at = models.DateTimeField(_("số liệu lấy lúc"), null=True, blank=True)
+    # the heading and the signature block (Nghị định 30/2020/NĐ-CP)
+    issuer_parent = models.CharField(_("cơ quan chủ quản"), max_length=200, blank=True)
+    issuer = models.CharField(_("cơ quan ban hành"), max_length=200, blank=True)
+    number = models.CharField(_("số, ký hiệu"), max_length=60, blank=True)
+    place = models.CharField(_("địa danh"), max_length=100, blank=True)
+    signed_on = models.DateField(_("ngày ký"), null=True, blank=True)
+    signer_title = models.CharField(_("chức vụ người ký"), max_length=200, blank=True)
+    signer_name = models.CharField(_("người ký"), max_length=100, blank=True)
+    recipients = models.TextField(_("nơi nhận"), blank=True)
+    submitted_at = models.DateTimeField(_("gửi lúc"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("xem xét lúc"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_comment = models.TextField(_("ý kiến của tỉnh"), blank=True)
+    times_returned = models.PositiveSmallIntegerField(_("số lần bị trả lại"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-year", "kind", "unit__path", "body__name"]
+        verbose_name = _("báo cáo năm")
+        verbose_name_plural = _("báo cáo năm")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "year", "kind"],
+                condition=models.Q(body__isnull=True),
+                name="kpi_report_once_a_year",
+            ),
+            models.UniqueConstraint(
+                fields=["body", "year"],
+                condition=models.Q(body__isnull=False),
+                name="kpi_agency_report_once_a_year",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} — {self.year}"
+
+    @property
+    def reporter(self) -> str:
+        """Who reports: the agency's name, or the unit's."""
+        return self.body.name if self.body_id else self.unit.name
+
+    @property
+    def editable(self) -> bool:
+        return self.state in ReportState.editable()
+
+
+class ReportEvent(models.Model):
+    """One step of a report's history: who moved it from which state to which, and why."""
+
+    report = models.ForeignKey(YearlyReport, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_state = models.CharField(max_length=10, choices=ReportState.choices)
+    to_state = models.CharField(max_length=10, choices=ReportState.choices)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}: {self.from_state} → {self.to_state}"
+
+
+class ReportJob(models.Model):
+    """Work the worker does for a report (compiling the province's, writing a file), with its
+    progress for the console's progress bar and, once done, the file it wrote."""
+
+    report = models.ForeignKey(YearlyReport, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=10, choices=JobKind.choices)
+    fmt = models.CharField(max_length=5, choices=ExportFormat.choices, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    step = models.CharField(max_length=200, blank=True)
+    file = models.CharField(max_length=300, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.fmt} #{self.report_id}: {self.status} {self.progress}%"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)

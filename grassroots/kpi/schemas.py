@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ninja import Schema
 
@@ -41,3 +41,46 @@ class ValuesRead(Schema):
     total: float | None  # the value over the whole range
     target: TargetRead | None
     values: list[Point]
+
+
+class ReportUnitBrief(Schema):
+    code: str
+    name: str
+
+
+class YearlyReportRead(Schema):
+    """A yearly report as listed: who, which year, where it stands."""
+
+    id: int
+    kind: str  # unit, agency or provincial
+    year: int
+    unit: ReportUnitBrief
+    body: str | None  # the agency's name (kind agency)
+    reporter: str
+    state: str  # draft, submitted, returned, accepted
+    state_label: str
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+    review_comment: str
+    times_returned: int
+
+
+class ReportEventRead(Schema):
+    at: datetime
+    user: str
+    from_state: str
+    to_state: str
+    comment: str
+
+
+class YearlyReportDetail(YearlyReportRead):
+    """One report whole: the officer's text per section, the figures as stored (frozen when
+    it was sent), its heading and its history."""
+
+    texts: dict[str, str]
+    figures: dict
+    figures_at: datetime | None
+    number: str
+    signed_on: date | None
+    signer_name: str
+    events: list[ReportEventRead]

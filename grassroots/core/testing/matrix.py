@@ -693,4 +693,7 @@ def console_form_data(world: World) -> dict:
         "dates": "2027-02-06",
         "text_scale": "100",
         "default_duration": "20",
+        # the yearly report's pages pick their action by `op`: open a unit's report here
+        "op": "mo",
+        "fmt": "pdf",
     }

@@ -11,10 +11,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         counts = load_demo()
+        from grassroots.kpi import demo as kpi_demo
         from grassroots.planning import demo as planning_demo
         from grassroots.training import demo as training_demo
 
-        # Sample records of the plan (training, funding, e-board sites, an inspection): only in
+        # Sample records of the plan (training, funding, e-board sites, an inspection, the
+        # agencies that send a yearly report): only in
         # the demo instance, not in the test database `load_demo()` seeds.
-        counts |= training_demo.load() | planning_demo.load()
+        counts |= training_demo.load() | planning_demo.load() | kpi_demo.load()
         self.stdout.write(f"demo data: {counts}")
