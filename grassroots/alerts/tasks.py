@@ -68,6 +68,12 @@ def expire_emergencies() -> None:
     emergency_actions.expire_due()
 
 
+@every(5)
+def repeat_emergencies() -> None:
+    """Emergencies on air again at their interval, until they expire."""
+    emergency_actions.repeat_due()
+
+
 @every(15)
 def poll_cap_feeds() -> None:
     """Poll the CAP feeds whose interval has passed (network I/O stays in the worker)."""
