@@ -38,9 +38,7 @@ class Emergency(TimeStampedModel):
     repeat = models.PositiveSmallIntegerField(_("số lần lặp"), default=1)
     # On air again every this many minutes until `expires_at` (0: once); a new signed
     # `play.now` each time, so devices play it again and boards keep the overlay.
-    repeat_every_minutes = models.PositiveSmallIntegerField(
-        _("nhắc lại sau mỗi (phút)"), default=0
-    )
+    repeat_every_minutes = models.PositiveSmallIntegerField(_("nhắc lại sau mỗi (phút)"), default=0)
     next_repeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
     repeats_sent = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(_("hết hạn lúc"))

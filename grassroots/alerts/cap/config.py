@@ -46,9 +46,7 @@ def save_sender(*, user, sender: str, name: str, trusted: bool, live: tuple[str,
     if not (1 <= repeat <= 10):
         raise Problem(422, "Số lần lặp phải từ 1 đến 10.")
     if not (0 <= repeat_every_minutes <= 1440):
-        raise Problem(
-            422, "Chu kỳ nhắc lại phải từ 0 (không nhắc lại) đến 1440 phút (một ngày)."
-        )
+        raise Problem(422, "Chu kỳ nhắc lại phải từ 0 (không nhắc lại) đến 1440 phút (một ngày).")
     rule, created = CapSender.objects.get_or_create(
         sender=sender, defaults={"unit": unit, "name": name}
     )

@@ -187,9 +187,9 @@ def test_the_quick_emergency_reading_meets_the_same_loudness_contract(voice):
     )
     path = Path(settings.MEDIA_ROOT) / result["stored_path"]
     broadcast = result["renditions"]["broadcast"]
-    assert broadcast["normalization_type"] == "one-pass" and broadcast["path"] == result[
-        "stored_path"
-    ]
+    assert (
+        broadcast["normalization_type"] == "one-pass" and broadcast["path"] == result["stored_path"]
+    )
     assert path.suffix == ".opus" and path.stat().st_size == result["size"]
     assert 5 < result["duration_seconds"] < 20
     loudness = measure_loudness(path)

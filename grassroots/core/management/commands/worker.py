@@ -20,6 +20,17 @@ RETRY_MIN, RETRY_MAX = 1.0, 15.0
 POLL_SECONDS = 0.5
 
 
+class _QuietPasses(logging.Filter):
+    """The library worker logs its start and its end at INFO; run once per wake-up here, that
+    would be two lines every half second."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Starting worker", "No more tasks to run"))
+
+
+logging.getLogger("django_tasks_db").addFilter(_QuietPasses())
+
+
 class Command(BaseCommand):
     help = "Chạy tiến trình nền: hàng đợi tác vụ và các việc định kỳ."
 
@@ -50,9 +61,7 @@ class Command(BaseCommand):
                 except (OperationalError, InterfaceError) as exc:
                     if time.monotonic() - started > 60:
                         delay = RETRY_MIN  # it had been working: a new outage starts afresh
-                    log.warning(
-                        "worker: database unavailable (%s); retrying in %.0f s", exc, delay
-                    )
+                    log.warning("worker: database unavailable (%s); retrying in %.0f s", exc, delay)
                     connection.close()  # a failed transaction may have left it unusable
                     stop.wait(delay)
                     delay = min(RETRY_MAX, delay * 2)
