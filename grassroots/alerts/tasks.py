@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -29,7 +30,9 @@ def prepare_emergency(emergency_id: int) -> None:
     error = ""
     try:
         # one ffmpeg pass (one-pass loudness normalisation): the alert's way to the air
+        began = time.perf_counter()
         audio = tts.synthesize_quick(f"{emergency.title}. {emergency.text}")
+        log.info("emergency %s: TTS in %.2f s", emergency_id, time.perf_counter() - began)
     except Exception as exc:  # noqa: BLE001 - reported on the emergency, never lost
         log.exception("emergency %s: TTS failed", emergency_id)
         error = f"Không đọc được nội dung bằng TTS: {exc}"[:500]

@@ -43,7 +43,8 @@ def _alerts():
         later = (sent + shift).isoformat()
         flood = flood.replace(b"2026-11-29T08:00:00+07:00", later.encode())
         flood = flood.replace(
-            b"2026-11-29T20:00:00+07:00", (sent + shift + dt.timedelta(hours=6)).isoformat().encode()
+            b"2026-11-29T20:00:00+07:00",
+            (sent + shift + dt.timedelta(hours=6)).isoformat().encode(),
         )
         on_air, _ = receive(flood)
         storm = (CAP / "vn-storm-polygon-province.xml").read_bytes()
