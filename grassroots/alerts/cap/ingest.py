@@ -191,7 +191,7 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
     if not units:
         alert.state = CapState.REFUSED
         alert.reason = (
-            f"Vùng cảnh báo ({alert.area_desc or 'không mô tả'}) nằm ngoài tỉnh "
+            f"Vùng cảnh báo ({alert.area_desc or 'không mô tả'}) nằm ngoài "
             f"{alert.unit.name}: không có xã, phường nào trong vùng; không phát."
         )
         return

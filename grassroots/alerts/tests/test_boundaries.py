@@ -64,7 +64,7 @@ def test_a_cap_alert_over_part_of_a_ward_goes_on_air_there(client, users):
             "/api/v1/alerts/cap", data, content_type="application/cap+xml", **auth
         )
         assert refused.json()["state"] == CapState.REFUSED
-        assert "nằm ngoài tỉnh" in refused.json()["reason"]
+        assert "nằm ngoài Tỉnh Hưng Yên" in refused.json()["reason"]
         load()
         on_air = client.post(
             "/api/v1/alerts/cap",

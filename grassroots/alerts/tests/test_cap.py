@@ -156,7 +156,7 @@ def test_expired_alert_is_recorded_and_not_broadcast(client, users, nchmf, froze
 @pytest.mark.django_db
 def test_area_outside_the_province_is_recorded_with_the_reason(client, users, nchmf, frozen):
     body = post_cap(client, users["admin"], "vn-outside-province.xml").json()
-    assert body["state"] == CapState.REFUSED and "nằm ngoài tỉnh" in body["reason"]
+    assert body["state"] == CapState.REFUSED and "nằm ngoài Tỉnh Hưng Yên" in body["reason"]
     assert not Emergency.objects.exists() and not OutboxMessage.objects.exists()
 
 

@@ -25,7 +25,7 @@ def test_received_alerts_list_and_detail_show_state_reason_and_escape(client, us
     assert alert.state == "refused"
     client.force_login(users["viewer"])
     page = client.get("/canh-bao/").content.decode()
-    assert "Từ chối" in page and "nằm ngoài tỉnh" in page
+    assert "Từ chối" in page and "nằm ngoài Tỉnh Hưng Yên" in page
     assert "<script>x()" not in page and "&lt;script&gt;x()" in page
     detail = client.get(f"/canh-bao/{alert.pk}/").content.decode()
     assert "Thành phố Đà Nẵng" in detail and "&lt;alert" in detail  # the XML, escaped

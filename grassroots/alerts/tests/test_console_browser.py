@@ -4,16 +4,26 @@ alert on air (its repetition line). Screenshots under var/screenshots/cap/."""
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
-import time_machine
 
 from grassroots.core.testing.browser import login, shoot
 
 pytestmark = pytest.mark.browser
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 CAP = Path(__file__).with_name("cap")
+
+
+def _recent(path: Path, now: dt.datetime) -> bytes:
+    """The file with its times moved so that it was sent an hour before `now`."""
+    data = path.read_text()
+    stamps = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", data)
+    shift = now - dt.timedelta(hours=1) - min(dt.datetime.fromisoformat(t) for t in stamps)
+    for t in set(stamps):
+        data = data.replace(t, (dt.datetime.fromisoformat(t) + shift).isoformat())
+    return data.encode()
 
 
 def _alerts():
@@ -36,21 +46,11 @@ def _alerts():
         unit=province(), name="Cảnh báo KTTV (Atom)", url="https://example.org/cap/atom.xml",
         interval_seconds=120, last_status="2 cảnh báo mới, 1 bị từ chối.",
     )  # fmt: skip
-    sent = dt.datetime.fromisoformat("2026-11-29T08:00:00+07:00")
-    with time_machine.travel(now - dt.timedelta(minutes=5), tick=False):
-        flood = (CAP / "vn-flood-warning-geocode.xml").read_bytes()
-        shift = now - dt.timedelta(minutes=5) - sent.astimezone(dt.UTC)
-        later = (sent + shift).isoformat()
-        flood = flood.replace(b"2026-11-29T08:00:00+07:00", later.encode())
-        flood = flood.replace(
-            b"2026-11-29T20:00:00+07:00",
-            (sent + shift + dt.timedelta(hours=6)).isoformat().encode(),
-        )
-        on_air, _ = receive(flood)
-        storm = (CAP / "vn-storm-polygon-province.xml").read_bytes()
-        receive(storm.replace(b"canhbao@nchmf.gov.vn", b"pctt@hungyen.gov.vn"))
-        receive((CAP / "vn-outside-province.xml").read_bytes())
-        receive((CAP / "oasis-a2-thunderstorm.xml").read_bytes())
+    on_air, _ = receive(_recent(CAP / "vn-flood-warning-geocode.xml", now))
+    storm = _recent(CAP / "vn-storm-polygon-province.xml", now)
+    receive(storm.replace(b"canhbao@nchmf.gov.vn", b"pctt@hungyen.gov.vn"))
+    receive(_recent(CAP / "vn-outside-province.xml", now))
+    receive((CAP / "oasis-a2-thunderstorm.xml").read_bytes())
     receive((CAP / "vn-expired.xml").read_bytes())
     e = Emergency.objects.get(pk=on_air.emergency_id)
     sha = "ab" * 32
@@ -73,6 +73,9 @@ def test_cap_console_pages_at_desk_and_phone_size(browser, live_demo):
         page.wait_for_selector(ready)
         shoot(page, "cap", name)
     assert "Nhắc lại mỗi 30 phút" in page.inner_text("#e-repeat")
+    assert "Từ cảnh báo CAP NCHMF-LU-20261129-001 của canhbao@nchmf.gov.vn" in page.inner_text(
+        "body"
+    )
     page.goto(f"{live_demo.url}/canh-bao/")
     states = page.eval_on_selector_all("[data-state]", "els => els.map(e => e.dataset.state)")
     assert {"on_air", "awaiting", "refused", "expired", "archived"} <= set(states), states
