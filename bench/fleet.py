@@ -332,12 +332,29 @@ def _cap_round(web_port: int, token: str, n: int) -> dict:
     offsets = [(t - started_wall).total_seconds() for t in acks.values_list("acked_at", flat=True)]
     sent_at = Emergency.objects.filter(pk=emergency_id).values_list("sent_at", flat=True).first()
     _post(f"http://127.0.0.1:{web_port}/api/v1/emergencies/{emergency_id}/stop", token, {})
+    # where the time goes: the TTS task's enqueue, pick-up by the worker and run (TTS + send)
+    from django_tasks_db.models import DBTaskResult
+
+    tasks = DBTaskResult.objects.filter(
+        task_path="grassroots.alerts.tasks.prepare_emergency", enqueued_at__gte=started_wall
+    ).values_list("args_kwargs", "enqueued_at", "started_at", "finished_at")
+    run = next((t[1:] for t in tasks if t[0].get("args") == [emergency_id]), None)
+
+    def span(a, b):
+        return round((b - a).total_seconds(), 3) if a and b else None
+
     return {
         "api_s": round(api_s, 3),
         "tts_and_sent_s": round((sent_at - started_wall).total_seconds(), 3) if sent_at else None,
         "first_ack_s": round(min(offsets), 3) if offsets else None,
         "last_ack_s": round(last, 3),
         "acked": len(offsets),
+        "task_enqueued_s": span(started_wall, run[0]) if run else None,
+        "task_pickup_s": span(run[0], run[1]) if run else None,
+        "task_run_s": span(run[1], run[2]) if run else None,
+        "sent_to_first_ack_s": round(min(offsets) - (sent_at - started_wall).total_seconds(), 3)
+        if offsets and sent_at
+        else None,
     }
 
 
@@ -500,6 +517,13 @@ def fanout() -> dict:
                         "cap_post_to_last_ack_s_median": mid["last_ack_s"],
                         "cap_tts_and_sent_s_median": mid["tts_and_sent_s"],
                         "cap_api_call_s": mid["api_s"],
+                        # the first-ack path, split: POST → TTS task enqueued (the POST's
+                        # commit), → worker picks it up, → TTS done and play.now signed,
+                        # → first device ack stored (broker, agents, gateway)
+                        "cap_task_enqueued_s": mid["task_enqueued_s"],
+                        "cap_task_pickup_s": mid["task_pickup_s"],
+                        "cap_task_run_s": mid["task_run_s"],
+                        "cap_sent_to_first_ack_s": mid["sent_to_first_ack_s"],
                         "cap_acked_min": min(r["acked"] for r in caps),
                         # goal (issue 18): first < 3 s with TTS, last within 3x the floor
                         "cap_last_minus_sent_over_floor": round(

@@ -278,8 +278,62 @@ def send(emergency: Emergency) -> Emergency:
     emergency.command_id = envelope["payload"]["id"]
     emergency.sent_at = timezone.now()
     emergency.status = EmergencyStatus.ACTIVE
-    emergency.save(update_fields=["command_seq", "command_id", "sent_at", "status", "updated_at"])
+    emergency.next_repeat_at = _next_repeat(emergency, emergency.sent_at)
+    emergency.save(
+        update_fields=[
+            "command_seq",
+            "command_id",
+            "sent_at",
+            "status",
+            "next_repeat_at",
+            "updated_at",
+        ]
+    )
     return emergency
+
+
+def _next_repeat(emergency: Emergency, after: datetime.datetime) -> datetime.datetime | None:
+    """When the emergency goes on air again (every `repeat_every_minutes`), or None when that
+    would be at or past its `expires_at` (or it does not repeat)."""
+    if not emergency.repeat_every_minutes:
+        return None
+    due = after + datetime.timedelta(minutes=emergency.repeat_every_minutes)
+    return due if due < emergency.expires_at else None
+
+
+@transaction.atomic
+def repeat_due(now: datetime.datetime | None = None) -> int:
+    """Put again on air the emergencies whose repetition is due (CAP: "repeated as configured
+    until `expires`"): a freshly signed `play.now` (new id and seq, same emergency) to the same
+    unit topics, so every loudspeaker plays it again and boards keep the overlay. A stopped,
+    cancelled or expired emergency is never repeated. Returns how many went out."""
+    now = now or timezone.now()
+    due = list(
+        Emergency.objects.select_for_update().filter(
+            status=EmergencyStatus.ACTIVE, next_repeat_at__lte=now, expires_at__gt=now
+        )
+    )
+    for emergency in due:
+        codes = list(emergency.area.values_list("code", flat=True))
+        ttl = max(emergency.expires_at - now, datetime.timedelta(seconds=30))
+        envelope, _ = protocol.send_to_units(
+            codes, protocol.CommandType.PLAY_NOW, _play_body(emergency), ttl=ttl
+        )
+        # acks of the repetition count for the emergency too (one row per device: the first)
+        emergency.command_seq = envelope["payload"]["seq"]
+        emergency.command_id = envelope["payload"]["id"]
+        emergency.repeats_sent += 1
+        emergency.next_repeat_at = _next_repeat(emergency, now)
+        emergency.save(
+            update_fields=[
+                "command_seq",
+                "command_id",
+                "repeats_sent",
+                "next_repeat_at",
+                "updated_at",
+            ]
+        )
+    return len(due)
 
 
 @transaction.atomic
@@ -409,6 +463,7 @@ def start_system(
     expires_at: datetime.datetime,
     comment: str,
     replaces: Emergency | None = None,
+    repeat_every_minutes: int = 0,
 ) -> Emergency:
     """Start an emergency no officer started: a trusted CAP sender's alert (the province's
     sender rule is the authority, so no two-person confirmation). Inside the caller's
@@ -418,6 +473,7 @@ def start_system(
         title=title.strip()[:200] or "Cảnh báo",
         text=text.strip()[:5000],
         repeat=max(1, min(repeat, 10)),
+        repeat_every_minutes=max(0, repeat_every_minutes),
         expires_at=expires_at,
         replaces=replaces,
     )

@@ -36,6 +36,11 @@ class Emergency(TimeStampedModel):
     )
     media = models.JSONField(default=list, blank=True)
     repeat = models.PositiveSmallIntegerField(_("số lần lặp"), default=1)
+    # On air again every this many minutes until `expires_at` (0: once); a new signed
+    # `play.now` each time, so devices play it again and boards keep the overlay.
+    repeat_every_minutes = models.PositiveSmallIntegerField(_("nhắc lại sau mỗi (phút)"), default=0)
+    next_repeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    repeats_sent = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(_("hết hạn lúc"))
     status = models.CharField(
         max_length=10, choices=EmergencyStatus.choices, default=EmergencyStatus.PREPARING
@@ -157,6 +162,10 @@ class CapSender(TimeStampedModel):
     priority_urgency = models.CharField(max_length=10, default="Future")
     priority_certainty = models.CharField(max_length=10, default="Possible")
     repeat = models.PositiveSmallIntegerField(_("số lần lặp"), default=3)
+    # an alert on air is played again every this many minutes until its `expires` (0: once)
+    repeat_every_minutes = models.PositiveSmallIntegerField(
+        _("nhắc lại sau mỗi (phút)"), default=15
+    )
 
     objects = RestrictedManager()
 

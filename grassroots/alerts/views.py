@@ -306,6 +306,7 @@ def cap_settings(request):
                     priority=(p.get("priority_severity", ""), p.get("priority_urgency", ""),
                               p.get("priority_certainty", "")),
                     repeat=_int(p.get("repeat"), "Số lần lặp"),
+                    repeat_every_minutes=_int(p.get("repeat_every") or "0", "Chu kỳ nhắc lại"),
                 )  # fmt: skip
                 messages.success(request, "Đã lưu quy tắc của nguồn cảnh báo.")
             elif step == "feed":

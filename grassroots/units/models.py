@@ -138,3 +138,26 @@ class UnitChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.predecessor} → {self.successor} ({self.date})"
+
+
+class UnitBoundary(models.Model):
+    """A unit's real boundary: a GeoJSON Polygon or MultiPolygon (WGS 84, lon/lat), loaded
+    from a file (`grassroots units boundaries`). A CAP polygon or circle reaches a commune when
+    it overlaps this shape; without one the commune's centroid stands in (docs/alerts.md)."""
+
+    unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="boundary")
+    geometry = models.JSONField()
+    # the bounding box, so a far-away area is ruled out without building the shape
+    south = models.FloatField()
+    west = models.FloatField()
+    north = models.FloatField()
+    east = models.FloatField()
+    source = models.CharField(_("nguồn dữ liệu"), max_length=200, blank=True)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("ranh giới đơn vị")
+        verbose_name_plural = _("ranh giới đơn vị")
+
+    def __str__(self) -> str:
+        return f"{self.unit} ({self.source})"

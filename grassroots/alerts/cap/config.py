@@ -27,9 +27,11 @@ def _province_for(user):
 
 @transaction.atomic
 def save_sender(*, user, sender: str, name: str, trusted: bool, live: tuple[str, str, str],
-                priority: tuple[str, str, str], repeat: int) -> CapSender:  # fmt: skip
+                priority: tuple[str, str, str], repeat: int,
+                repeat_every_minutes: int = 15) -> CapSender:  # fmt: skip
     """Create or change the rule of a CAP `sender` (CAP 1.2 §3.2.1); thresholds are CAP
-    values (§3.2.2): severity, urgency, certainty."""
+    values (§3.2.2): severity, urgency, certainty. An alert it puts on air is played again
+    every `repeat_every_minutes` (0: once) until its `expires`."""
     require(user, "accounts.manage")
     unit = _province_for(user)
     sender, name = clean_text(sender or "").strip()[:200], clean_text(name or "").strip()[:200]
@@ -43,11 +45,14 @@ def save_sender(*, user, sender: str, name: str, trusted: bool, live: tuple[str,
             raise Problem(422, f"Ngưỡng {what} '{value}' không hợp lệ; chọn: {', '.join(order)}.")
     if not (1 <= repeat <= 10):
         raise Problem(422, "Số lần lặp phải từ 1 đến 10.")
+    if not (0 <= repeat_every_minutes <= 1440):
+        raise Problem(422, "Chu kỳ nhắc lại phải từ 0 (không nhắc lại) đến 1440 phút (một ngày).")
     rule, created = CapSender.objects.get_or_create(
         sender=sender, defaults={"unit": unit, "name": name}
     )
     before = None if created else audit.snapshot(rule)
     rule.name, rule.trusted, rule.repeat = name, trusted, repeat
+    rule.repeat_every_minutes = repeat_every_minutes
     rule.live_severity, rule.live_urgency, rule.live_certainty = live
     rule.priority_severity, rule.priority_urgency, rule.priority_certainty = priority
     rule.save()

@@ -2,10 +2,12 @@
 
 * `geocode` values that are administrative unit codes of the province (any `valueName`: the
   code is what counts) name those units; a unit above commune level stands for its communes.
-* `polygon` and `circle` take the communes whose **centroid** (the unit's latitude/longitude,
-  from the seed data) lies inside. This is an approximation: a commune crossed by the edge of
-  a polygon is in only when its centre is. When real boundaries are loaded they should replace
-  the centroid test (docs/alerts.md).
+* `polygon` and `circle` take the communes whose **real boundary** (`units.UnitBoundary`,
+  loaded with `grassroots units boundaries FILE.geojson`) overlaps the area (shapely; an area
+  that only touches a commune's edge does not reach it). A commune with no loaded boundary
+  falls back to its **centroid** (latitude/longitude from the seed data): it is in when its
+  centre is inside, an approximation that misses a commune crossed by the edge of the area.
+  Circles become 64-sided polygons (great-circle offsets), an error under 0.2 % of the radius.
 """
 
 from __future__ import annotations
@@ -51,6 +53,60 @@ def communes(province: Unit):
     )
 
 
+def circle_ring(lat: float, lon: float, km: float, sides: int = 64) -> list[tuple[float, float]]:
+    """(lon, lat) points of a circle of `km` around (lat, lon): great-circle destinations."""
+    d = km / EARTH_KM
+    p1, l1 = math.radians(lat), math.radians(lon)
+    ring = []
+    for k in range(sides):
+        b = 2 * math.pi * k / sides
+        p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
+        l2 = l1 + math.atan2(
+            math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)
+        )
+        ring.append((math.degrees(l2), math.degrees(p2)))
+    return ring
+
+
+def area_shape(areas: list[Area]):
+    """The union of the areas' polygons and circles as one shapely geometry (lon/lat), or None."""
+    from shapely import make_valid
+    from shapely.geometry import Polygon
+    from shapely.ops import unary_union
+
+    parts = []
+    for a in areas:
+        for ring in a.polygons:
+            if len(ring) >= 3:
+                poly = Polygon([(lon, lat) for lat, lon in ring])
+                parts.append(poly if poly.is_valid else make_valid(poly))
+        for lat, lon, km in a.circles:
+            if km > 0:
+                parts.append(Polygon(circle_ring(lat, lon, km)))
+    return unary_union(parts) if parts else None
+
+
+def _overlapping(communes_: list[Unit], shape) -> set[int]:
+    """Communes with a loaded boundary that the area overlaps (more than touching its edge),
+    among `communes_`; the bounding boxes rule out the far ones first."""
+    from shapely.prepared import prep
+
+    from grassroots.units.boundaries import shape_of
+    from grassroots.units.models import UnitBoundary
+
+    west, south, east, north = shape.bounds
+    near = UnitBoundary.objects.filter(
+        unit__in=communes_, south__lte=north, north__gte=south, west__lte=east, east__gte=west
+    ).values_list("unit_id", "geometry")
+    area = prep(shape)
+    hit = set()
+    for unit_id, geometry in near:
+        boundary = shape_of(geometry)
+        if area.intersects(boundary) and not shape.touches(boundary):
+            hit.add(unit_id)
+    return hit
+
+
 def resolve(province: Unit, areas: list[Area]) -> list[Unit]:
     """The communes of `province` covered by any of `areas` (empty: outside the province)."""
     all_communes = list(communes(province))
@@ -68,8 +124,19 @@ def resolve(province: Unit, areas: list[Area]) -> list[Unit]:
                         found[c.pk] = c
     shapes = [(a.polygons, a.circles) for a in areas if a.polygons or a.circles]
     if shapes:
+        from grassroots.units.models import UnitBoundary
+
+        bounded = set(
+            UnitBoundary.objects.filter(unit__in=all_communes).values_list("unit_id", flat=True)
+        )
+        if bounded:
+            shape = area_shape(areas)
+            hits = _overlapping(all_communes, shape) if shape is not None else set()
+            for c in all_communes:
+                if c.pk in hits:
+                    found[c.pk] = c
         for c in all_communes:
-            if c.pk in found or c.latitude is None or c.longitude is None:
+            if c.pk in found or c.pk in bounded or c.latitude is None or c.longitude is None:
                 continue
             for polygons, circles in shapes:
                 if any(inside_polygon(c.latitude, c.longitude, p) for p in polygons) or any(

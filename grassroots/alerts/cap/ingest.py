@@ -191,7 +191,7 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
     if not units:
         alert.state = CapState.REFUSED
         alert.reason = (
-            f"Vùng cảnh báo ({alert.area_desc or 'không mô tả'}) nằm ngoài tỉnh "
+            f"Vùng cảnh báo ({alert.area_desc or 'không mô tả'}) nằm ngoài "
             f"{alert.unit.name}: không có xã, phường nào trong vùng; không phát."
         )
         return
@@ -225,6 +225,7 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
             title=info.headline or info.event,
             text=text or info.headline or info.event,
             repeat=rule.repeat,
+            repeat_every_minutes=rule.repeat_every_minutes,
             expires_at=expires,
             comment=f"CAP {msg.sender} {msg.identifier}",
             replaces=next((old.emergency for old in replaced if old.emergency_id), None),

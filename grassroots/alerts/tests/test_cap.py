@@ -156,7 +156,7 @@ def test_expired_alert_is_recorded_and_not_broadcast(client, users, nchmf, froze
 @pytest.mark.django_db
 def test_area_outside_the_province_is_recorded_with_the_reason(client, users, nchmf, frozen):
     body = post_cap(client, users["admin"], "vn-outside-province.xml").json()
-    assert body["state"] == CapState.REFUSED and "nằm ngoài tỉnh" in body["reason"]
+    assert body["state"] == CapState.REFUSED and "nằm ngoài Tỉnh Hưng Yên" in body["reason"]
     assert not Emergency.objects.exists() and not OutboxMessage.objects.exists()
 
 
@@ -336,3 +336,93 @@ def test_an_update_replaces_what_is_on_air_and_is_published_as_update(client, us
     assert published.references == [
         (published.sender, f"urn:grassroots:33:emergency:{old.pk}", export.cap_time(NOW))
     ]
+
+
+def _on_air(e):
+    """What the worker does once the text is read (tts.synthesize_quick): media, then send."""
+    from grassroots.alerts import actions
+
+    sha = "ab" * 32
+    e.media = [{"url": f"/media/assets/ab/ab/{sha}.opus", "sha256": sha, "size": 9, "duration": 20}]
+    actions.send(e)
+    e.save(update_fields=["media"])
+
+
+@pytest.mark.django_db
+def test_an_alert_is_repeated_as_its_sender_rule_says_until_its_expires(
+    client, users, nchmf, frozen
+):
+    """Every 2 hours (the sender's rule) from 09:00 until 20:00 (`expires`): 11:00, 13:00,
+    15:00, 17:00 and 19:00, each a freshly signed play.now to the same communes; at 20:00 the
+    alert stops by itself and is never repeated again."""
+    from grassroots.alerts import actions
+
+    nchmf.repeat_every_minutes = 120
+    nchmf.save()
+    body = post_cap(client, users["admin"], "vn-flood-warning-geocode.xml").json()
+    e = Emergency.objects.get(pk=body["emergency_id"])
+    assert e.repeat_every_minutes == 120
+    _on_air(e)
+    first_id = e.command_id
+    assert abs(e.next_repeat_at - (NOW + dt.timedelta(hours=2))) < dt.timedelta(minutes=1)
+    plays = OutboxMessage.objects.filter(payload__contains='"play.now"')
+    assert plays.count() == 2  # two communes
+
+    assert actions.repeat_due(now=NOW + dt.timedelta(hours=1)) == 0
+    repeated_at = []
+    for minutes in range(10, 12 * 60, 10):  # the worker's job, every 10 (frozen) minutes
+        at = NOW + dt.timedelta(minutes=minutes)
+        if actions.repeat_due(now=at):
+            repeated_at.append(at.hour)
+        if at >= dt.datetime.fromisoformat("2026-11-29T20:00:00+07:00"):
+            actions.expire_due(now=at)
+    assert repeated_at == [11, 13, 15, 17, 19]
+    e.refresh_from_db()
+    assert e.repeats_sent == 5 and e.next_repeat_at is None
+    assert e.status == EmergencyStatus.EXPIRED
+    assert plays.count() == 2 * 6
+    commands = [json.loads(p)["payload"] for p in plays.values_list("payload", flat=True)]
+    assert len({c["id"] for c in commands}) == 6 and first_id in {c["id"] for c in commands}
+    assert {c["emergency"]["id"] for c in commands} == {e.pk}
+    assert OutboxMessage.objects.filter(payload__contains='"stop"').count() == 2
+    assert actions.repeat_due(now=NOW + dt.timedelta(hours=12)) == 0
+
+
+@pytest.mark.django_db
+def test_a_cancel_stops_the_repetition_at_once(client, users, nchmf, frozen):
+    from grassroots.alerts import actions
+
+    nchmf.repeat_every_minutes = 60
+    nchmf.save()
+    body = post_cap(client, users["admin"], "vn-flood-warning-geocode.xml").json()
+    e = Emergency.objects.get(pk=body["emergency_id"])
+    _on_air(e)
+    assert actions.repeat_due(now=NOW + dt.timedelta(hours=1, minutes=1)) == 1
+    with time_machine.travel(NOW + dt.timedelta(hours=2, minutes=30), tick=True):
+        cancel = post_cap(client, users["admin"], "vn-flood-cancel.xml")
+    assert cancel.status_code == 201
+    e.refresh_from_db()
+    assert e.status == EmergencyStatus.STOPPED
+    plays = OutboxMessage.objects.filter(payload__contains='"play.now"').count()
+    for hours in (3, 4, 5):
+        assert actions.repeat_due(now=NOW + dt.timedelta(hours=hours)) == 0
+    assert OutboxMessage.objects.filter(payload__contains='"play.now"').count() == plays == 4
+
+
+@pytest.mark.django_db
+def test_the_repeat_interval_is_a_sender_rule_setting(users, demo):
+    from grassroots.alerts.cap import config
+    from grassroots.core.errors import Problem
+
+    rule = config.save_sender(
+        user=users["admin"], sender="kttv@hungyen", name="Đài KTTV Hưng Yên", trusted=True,
+        live=("Severe", "Expected", "Likely"), priority=("Moderate", "Future", "Possible"),
+        repeat=2, repeat_every_minutes=30,
+    )  # fmt: skip
+    assert rule.repeat_every_minutes == 30
+    with pytest.raises(Problem, match="Chu kỳ nhắc lại"):
+        config.save_sender(
+            user=users["admin"], sender="kttv@hungyen", name="Đài KTTV Hưng Yên", trusted=True,
+            live=("Severe", "Expected", "Likely"), priority=("Moderate", "Future", "Possible"),
+            repeat=2, repeat_every_minutes=5000,
+        )  # fmt: skip

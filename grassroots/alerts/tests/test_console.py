@@ -25,7 +25,7 @@ def test_received_alerts_list_and_detail_show_state_reason_and_escape(client, us
     assert alert.state == "refused"
     client.force_login(users["viewer"])
     page = client.get("/canh-bao/").content.decode()
-    assert "Từ chối" in page and "nằm ngoài tỉnh" in page
+    assert "Từ chối" in page and "nằm ngoài Tỉnh Hưng Yên" in page
     assert "<script>x()" not in page and "&lt;script&gt;x()" in page
     detail = client.get(f"/canh-bao/{alert.pk}/").content.decode()
     assert "Thành phố Đà Nẵng" in detail and "&lt;alert" in detail  # the XML, escaped
@@ -54,10 +54,13 @@ def test_settings_are_changed_by_province_administrators_only(client, users):
             "priority_urgency": "Expected",
             "priority_certainty": "Likely",
             "repeat": "2",
+            "repeat_every": "45",
         },
     )
     rule = CapSender.objects.get(sender="canhbao@nchmf.gov.vn")
     assert rule.trusted and rule.live_severity == "Extreme" and rule.repeat == 2
+    assert rule.repeat_every_minutes == 45
+    assert "nhắc lại mỗi 45 phút" in client.get("/canh-bao/cai-dat/").content.decode()
     client.post(
         "/canh-bao/cai-dat/",
         {"step": "feed", "name": "KTTV", "url": "https://example.org/cap.atom", "interval": "60"},

@@ -348,22 +348,18 @@ def test_two_person_rule_a_second_officer_confirms_within_the_deadline(
 
 @pytest.mark.django_db
 def test_a_text_emergency_whose_tts_fails_is_failed_with_the_reason_not_stuck(
-    client, users, immediate_tasks, django_capture_on_commit_callbacks, monkeypatch
+    client, users, immediate_tasks, django_capture_on_commit_callbacks, settings
 ):
     """`play.now` needs a file: with no audio the emergency says why at once, and nothing is
-    signed to the devices (it used to stay "preparing" while the send was refused)."""
-    from grassroots.content import tts
-
-    def broken(text, **kw):
-        raise RuntimeError("espeak-ng not found")
-
-    monkeypatch.setattr(tts, "synthesize", broken)
+    signed to the devices (it used to stay "preparing" while the send was refused). The TTS
+    engine really fails here: its program is missing."""
+    settings.GRASSROOTS_ESPEAK_BINARY = "espeak-ng-not-installed"
     device(COMMUNE_A)
     with django_capture_on_commit_callbacks(execute=True):
         response = start(client, users["admin"], units=[COMMUNE_A])
     assert response.status_code == 201, response.content
     emergency = Emergency.objects.get(pk=response.json()["id"])
     assert emergency.status == EmergencyStatus.FAILED
-    assert "TTS" in emergency.error and "espeak-ng not found" in emergency.error
+    assert "TTS" in emergency.error and "chưa cài espeak-ng" in emergency.error
     assert "tệp âm thanh" in emergency.error
     assert not OutboxMessage.objects.filter(topic__endswith="/cmd").exists()

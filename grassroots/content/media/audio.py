@@ -264,41 +264,40 @@ def normalize_to_opus(
     }
 
 
+def _opus_args() -> list[str]:
+    """Mono Opus for speech on loudspeakers, bit-exact (the same input gives the same bytes,
+    hence the same SHA-256, so re-ingesting a file stores nothing new)."""
+    return [
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-c:a",
+        "libopus",
+        "-b:a",
+        opus_bitrate(),
+        "-vbr",
+        "on",
+        "-application",
+        "audio",
+        "-frame_duration",
+        "20",
+        "-compression_level",
+        str(opus_complexity()),
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        "-f",
+        "ogg",
+    ]
+
+
 def _encode_opus(src: Path, dst: Path, level: str, seconds: float) -> None:
     proc = _run(
-        _ffmpeg(
-            "-i",
-            str(src),
-            "-af",
-            level,
-            "-ac",
-            "1",
-            "-ar",
-            str(SAMPLE_RATE),
-            "-c:a",
-            "libopus",
-            "-b:a",
-            opus_bitrate(),
-            "-vbr",
-            "on",
-            "-application",
-            "audio",
-            "-frame_duration",
-            "20",
-            "-compression_level",
-            str(opus_complexity()),
-            "-map_metadata",
-            "-1",
-            # Bit-exact output (fixed Ogg serial, no encoder tag): the same input gives the same
-            # bytes, hence the same SHA-256, so re-ingesting a file stores nothing new.
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-f",
-            "ogg",
-            str(dst),
-        ),
+        _ffmpeg("-i", str(src), "-af", level, *_opus_args(), str(dst)),
         timeout=_timeout(seconds),
         what="encode",
     )
@@ -348,3 +347,66 @@ def _minutes(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:g} phút"
     return f"{seconds:g} giây"
+
+
+# Pre-gain into the limiter of the one-pass path, over the source's sample peak: speech then
+# reaches loudnorm with a peak-to-loudness ratio under its 14.5 dB, and loudnorm's one (live)
+# pass lands within about 0.5 LU of -16 LUFS (espeak-ng: -16.1 LUFS, -1.8 dBTP after Opus).
+QUICK_HEADROOM_DB = 4.0
+
+
+def wav_peak_db(path: Path) -> float:
+    """Sample peak (dBFS) of a 16-bit PCM WAV (what the TTS engines write); 0.0 otherwise."""
+    import array
+    import math
+    import sys
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getsampwidth() != 2:
+                return 0.0
+            samples = array.array("h", wav.readframes(wav.getnframes()))
+    except (wave.Error, EOFError, OSError):
+        return 0.0
+    if sys.byteorder == "big":
+        samples.byteswap()
+    peak = max(max(samples, default=0), -min(samples, default=0))
+    return 20 * math.log10(peak / 32768) if peak else -96.0
+
+
+def speech_to_opus(src: Path, dst: Path, *, seconds_hint: float | None = None) -> dict:
+    """Speech our own TTS engine wrote (a WAV) to broadcast Opus in ONE ffmpeg process.
+
+    The emergency path (a CAP alert going on air: every tenth of a second counts) instead of
+    normalize_to_opus's five to seven passes: gain by the sample peak, the same peak limiter,
+    loudnorm's one-pass (dynamic) mode to -16 LUFS, Opus. Nothing is measured on the way (an
+    ebur128 true-peak meter would add a fifth of the CPU time); the tests measure the result.
+    """
+    gain = max(-30.0, min(30.0, QUICK_HEADROOM_DB - wav_peak_db(src)))
+    fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono"
+    ceiling = 10 ** (LIMITER_CEILING_DB / 20)
+    target = f"I={LOUDNESS_TARGET['I']}:TP={LOUDNORM_TP}:LRA={LOUDNESS_TARGET['LRA']}"
+    chain = (
+        f"{fmt},volume={gain:.2f}dB,{_limiter(ceiling)},loudnorm={target},aresample={SAMPLE_RATE}"
+    )
+    proc = _run(
+        _ffmpeg(
+            *_input_args(src, "wav"),
+            "-af",
+            chain,
+            *_opus_args(),
+            str(dst),
+            "-progress",
+            "pipe:1",
+        ),
+        timeout=_timeout(seconds_hint),
+        what="speech",
+    )
+    if proc.returncode != 0 or not dst.exists():
+        raise MediaRejected("Không mã hoá được giọng đọc sang Opus.", code="encode_failed")
+    return {
+        "duration_seconds": round(_progress_seconds(proc.stdout.decode("ascii", "replace")), 3),
+        "gain_db": round(gain, 2),
+        "normalization_type": "one-pass",
+    }

@@ -18,6 +18,7 @@ from grassroots.content.tts import (
     load_table,
     normalize,
     synthesize,
+    synthesize_quick,
 )
 from grassroots.content.tts.numbers import read_int
 
@@ -168,6 +169,27 @@ def test_synthesized_bulletin_is_stored_at_minus_16_lufs():
     assert result["reading_text"].startswith("Ủy ban nhân dân xã")
     path = Path(settings.MEDIA_ROOT) / result["stored_path"]
     assert result["stored_path"] == result["renditions"]["broadcast"]["path"]
+    assert path.suffix == ".opus" and path.stat().st_size == result["size"]
+    assert 5 < result["duration_seconds"] < 20
+    loudness = measure_loudness(path)
+    assert abs(loudness["integrated_lufs"] - -16.0) <= 1.0, loudness
+    assert loudness["true_peak_dbtp"] <= -1.5, loudness
+
+
+@pytest.mark.parametrize("voice", ["vi", "vi-vn-x-south"])
+def test_the_quick_emergency_reading_meets_the_same_loudness_contract(voice):
+    """The emergency path (one ffmpeg pass, one-pass loudnorm) still lands within 1 LU of
+    -16 LUFS and under -1.5 dBTP, measured on the stored Opus file."""
+    result = synthesize_quick(
+        "Cảnh báo lũ khẩn cấp. Mực nước sông Hồng tại Hưng Yên lên 7,2 m. Bà con vùng bãi "
+        "di chuyển ngay lên chỗ cao.",
+        voice=voice,
+    )
+    path = Path(settings.MEDIA_ROOT) / result["stored_path"]
+    broadcast = result["renditions"]["broadcast"]
+    assert (
+        broadcast["normalization_type"] == "one-pass" and broadcast["path"] == result["stored_path"]
+    )
     assert path.suffix == ".opus" and path.stat().st_size == result["size"]
     assert 5 < result["duration_seconds"] < 20
     loudness = measure_loudness(path)

@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 
 from ..media import ingest, normalize_to_opus
+from ..media.audio import speech_to_opus
+from ..media.store import Transaction, sha256_file
 from .engines import (
     DEFAULT_SPEED,
     ESPEAK_VOICES,
@@ -43,6 +45,7 @@ __all__ = [
     "preview",
     "spell",
     "synthesize",
+    "synthesize_quick",
     "synthesize_to_file",
 ]
 
@@ -72,6 +75,37 @@ def synthesize(text: str, *, voice: str = "vi", speed: int = DEFAULT_SPEED, engi
     finally:
         wav.unlink(missing_ok=True)
     return result | {
+        "reading_text": reading,
+        "voice": voice,
+        "speed": speed,
+        "engine": chosen.name,
+    }
+
+
+def synthesize_quick(
+    text: str, *, voice: str = "vi", speed: int = DEFAULT_SPEED, engine=None
+) -> dict:
+    """Speak an emergency as fast as possible: one ffmpeg process (one-pass loudness
+    normalisation, see media.audio.speech_to_opus) instead of the upload pipeline's checks and
+    two-pass normalisation; our own engine's WAV needs no probing. Same dict as synthesize()."""
+    reading, wav, chosen = _speech(text, voice, speed, engine)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grassroots-tts-") as tmp:
+            opus = Path(tmp) / "speech.opus"
+            facts = speech_to_opus(wav, opus)
+            digest, size = sha256_file(opus), opus.stat().st_size
+            stored = Transaction().put(opus, digest, "opus")
+    finally:
+        wav.unlink(missing_ok=True)
+    rendition = {"path": stored, "sha256": digest, "size": size, "mime": "audio/ogg; codecs=opus"}
+    return {
+        "sha256": digest,
+        "kind": "audio",
+        "mime": rendition["mime"],
+        "size": size,
+        "duration_seconds": facts["duration_seconds"],
+        "stored_path": stored,
+        "renditions": {"broadcast": rendition | facts},
         "reading_text": reading,
         "voice": voice,
         "speed": speed,

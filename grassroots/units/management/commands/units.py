@@ -1,4 +1,5 @@
-"""`grassroots units generate|load|import`: build, load and correct the unit tree."""
+"""`grassroots units generate|load|import|boundaries`: build, load and correct the unit tree,
+and load real unit boundaries (GeoJSON) for CAP areas."""
 
 from pathlib import Path
 
@@ -21,6 +22,12 @@ class Command(BaseCommand):
         load.add_argument("--file", type=Path)
         imp = sub.add_parser("import", help="import units from CSV or XLSX (all or nothing)")
         imp.add_argument("file", type=Path)
+        bnd = sub.add_parser(
+            "boundaries", help="load unit boundaries (GeoJSON FeatureCollection, all or nothing)"
+        )
+        bnd.add_argument("file", type=Path)
+        bnd.add_argument("--code-property", default="code", help="property holding the unit code")
+        bnd.add_argument("--skip-unknown", action="store_true", help="ignore codes not loaded")
 
     def handle(self, *args, action, **opts):
         if action == "generate":
@@ -34,6 +41,21 @@ class Command(BaseCommand):
                 )
             counts = seed.load(path)
             self.stdout.write(f"units: {counts}")
+        elif action == "boundaries":
+            from grassroots.units import boundaries
+
+            try:
+                loaded = boundaries.load(
+                    opts["file"],
+                    code_property=opts["code_property"],
+                    skip_unknown=opts["skip_unknown"],
+                )
+            except (OSError, boundaries.BoundaryError) as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(
+                f"boundaries loaded: {loaded.loaded}; repaired: {len(loaded.repaired)}; "
+                f"skipped (unknown codes): {len(loaded.skipped)}"
+            )
         else:
             result = importer.import_units(opts["file"])
             if result.errors:
