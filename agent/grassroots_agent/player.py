@@ -51,6 +51,7 @@ class LiveJob:
     url: str
     until: datetime | None = None
     volume: int | None = None
+    headers: dict[str, str] | None = None  # e.g. the device's token for the platform's Icecast
 
 
 @dataclass
@@ -317,7 +318,9 @@ class Player:
             self.audio.start(want.item_id, sources, volume)
         elif want.origin == "live" and want.live is not None:
             volume = want.live.volume if want.live.volume is not None else volume
-            self.audio.start(want.item_id, [Source(url=want.live.url)], volume)
+            self.audio.start(
+                want.item_id, [Source(url=want.live.url, headers=want.live.headers)], volume
+            )
             ends_at = want.live.until
         elif item is not None:
             if item.volume is not None:  # the manifest gives each item its absolute volume
