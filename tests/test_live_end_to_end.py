@@ -75,7 +75,7 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
     from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import MediaAsset
     from grassroots.core.gateway import Gateway, discover
-    from grassroots.core.testing import COMMUNE_A, COMMUNE_B, call
+    from grassroots.core.testing import COMMUNE_A, COMMUNE_B, call, unit
     from grassroots.devices.models import Device
     from grassroots.units.models import Unit
     from grassroots_agent.simulate import DeviceSpec, Fleet, FleetOptions
@@ -105,7 +105,7 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
         relay.start()
         admin = User.objects.get(username="admin")
         others = list(
-            Unit.objects.filter(kind=Unit.objects.get(code=COMMUNE_A).kind, valid_to__isnull=True)
+            Unit.objects.filter(kind=unit(COMMUNE_A).kind, valid_to__isnull=True)
             .exclude(code__in=[COMMUNE_A, COMMUNE_B])
             .order_by("code")
             .values_list("code", flat=True)[:2]
