@@ -32,7 +32,15 @@ def _wait(cond, timeout=40, what=""):
 def _tone_webm(seconds: float) -> bytes:
     """What a browser's MediaRecorder sends: Opus in a live (unseekable) WebM stream."""
     return subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", f"sine=frequency=880:duration={seconds}"]
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=880:duration={seconds}",
+        ]
         + ["-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-live", "1", "-f", "webm", "pipe:1"],
         check=True,
         capture_output=True,
@@ -220,8 +228,9 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
         assert session.bulletin.status == "archived"
         # each device of the area journaled the live session
         _wait(
-            lambda: AsRunEntry.objects.filter(kind="live", manifest_item=session.live_id).count()
-            >= 3,
+            lambda: (
+                AsRunEntry.objects.filter(kind="live", manifest_item=session.live_id).count() >= 3
+            ),
             what="as-run entries of the live session",
         )
         journaled = set(

@@ -116,11 +116,6 @@ def start(
         raise Problem(422, "Mức ưu tiên phải là: thông thường, ưu tiên hoặc khẩn cấp.")
     permission = permission_for(priority)
     require(user, permission)
-    if not settings.ICECAST_URL:
-        raise Problem(
-            503,
-            "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình: hãy báo quản trị hệ thống.",
-        )
     codes = sorted({c.strip() for c in unit_codes if c and c.strip()})
     if not codes:
         raise Problem(422, "Chọn ít nhất một đơn vị (vùng phát trực tiếp).")
@@ -129,6 +124,11 @@ def start(
     )
     if len(units) != len(codes):
         raise Problem(404, "Có đơn vị không tồn tại hoặc nằm ngoài phạm vi phát của bạn.")
+    if not settings.ICECAST_URL:
+        raise Problem(
+            503,
+            "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình: hãy báo quản trị hệ thống.",
+        )
     if not (1 <= max_minutes <= MAX_MINUTES):
         raise Problem(422, f"Thời lượng tối đa phải từ 1 đến {MAX_MINUTES} phút.")
     title = (title or "").strip()[:200]
@@ -339,9 +339,10 @@ def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") ->
     from grassroots.accounts.models import User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    return bool(user) and LiveSession.objects.restrict(user, "broadcast.view").filter(
-        pk=session.pk
-    ).exists()
+    return (
+        bool(user)
+        and LiveSession.objects.restrict(user, "broadcast.view").filter(pk=session.pk).exists()
+    )
 
 
 # --- the recording ----------------------------------------------------------------------------
@@ -381,7 +382,9 @@ def archive_recording(session_id: int, path: Path) -> Any:
         size=(Path(settings.MEDIA_ROOT) / relative).stat().st_size,
         created_by=session.speaker,
     )
-    audit.record(bulletin, ChangeAction.CREATE, user=None, comment=f"recording of {session.live_id}")
+    audit.record(
+        bulletin, ChangeAction.CREATE, user=None, comment=f"recording of {session.live_id}"
+    )
     session.bulletin = bulletin
     session.save(update_fields=["bulletin", "updated_at"])
     transaction.on_commit(lambda: process_media.enqueue(asset.pk))

@@ -1,4 +1,4 @@
-"""Live broadcast API: open a session, send the microphone's slices, stop; Icecast's listener hook."""
+"""Live broadcast API: open a session, send the microphone's slices, stop; the Icecast hook."""
 
 from __future__ import annotations
 
