@@ -77,10 +77,11 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
         assert session.status == LiveStatus.ON_AIR
         assert list(session.area.values_list("code", flat=True)) == [COMMUNE_A]
         assert page.evaluate("document.getElementById('live-meter').value") >= 0
+        shoot(page, "live", "2-speaking")
         page.reload()  # what is on air, with a listen-in player
         expect(page.locator("#live-running")).to_contain_text("Thông báo khẩn")
         expect(page.locator("#live-running audio")).to_have_count(1)
-        shoot(page, "live", "2-on-air")
+        shoot(page, "live", "3-on-air")
         # the reload dropped the page's microphone: the relay ends the session when the sound
         # stops; start a new one and stop it with the button this time
         deadline = time.monotonic() + 30
@@ -108,7 +109,7 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
             time.sleep(0.2)
         page.reload()
         expect(page.locator("#live-recent")).to_contain_text("Bản ghi âm")
-        shoot(page, "live", "3-ended")
+        shoot(page, "live", "4-ended")
         page.set_viewport_size(DESK)
     finally:
         chromium.close()

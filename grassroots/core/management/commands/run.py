@@ -145,12 +145,16 @@ class Command(BaseCommand):
         # A child that keeps failing is restarted with back-off, forever; the others keep
         # serving (core.supervisor). Only Ctrl-C / SIGTERM stops the group.
         try:
-            supervisor.run(started=lambda: self._banner(host, port, f"mqtt://{shown}"))
+            supervisor.run(
+                started=lambda: self._banner(
+                    host, port, f"mqtt://{shown}", env.get("ICECAST_URL", "")
+                )
+            )
         finally:
             instance.remove(home)
         self.stdout.write("grassroots stopped.")
 
-    def _banner(self, host: str, port: int, mqtt_url: str) -> None:
+    def _banner(self, host: str, port: int, mqtt_url: str, icecast_url: str = "") -> None:
         from grassroots.units.models import Unit
 
         password = settings.GRASSROOTS["DEMO_PASSWORD"]
@@ -158,6 +162,7 @@ class Command(BaseCommand):
             "",
             f"  grassroots is running at http://{host}:{port}/",
             f"  MQTT broker: {mqtt_url}",
+            f"  Live audio:  {icecast_url or 'off (no Icecast)'}",
             f"  API docs:    http://{host}:{port}/api/v1/docs",
             "  Demo logins (password: " + password + "):",
         ]
