@@ -9,7 +9,7 @@ export GRASSROOTS_HOME ?= $(CURDIR)/var
 .PHONY: run test lint bench system-deps venv migrate demo clean
 
 # System packages the platform needs (installed with apt when we are root or have sudo).
-APT_RUN := mosquitto ffmpeg espeak-ng fonts-noto-core fonts-dejavu-core python3-venv
+APT_RUN := mosquitto icecast2 ffmpeg espeak-ng fonts-noto-core fonts-dejavu-core python3-venv
 APT_TEST := chromium chromium-driver faketime
 
 system-deps:
