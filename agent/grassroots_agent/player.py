@@ -25,6 +25,9 @@ from grassroots_agent.store import AsRun, Store
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 1.0
+# How many times a live stream that closed by itself is opened again before the player gives up
+# and goes back to the schedule (the platform ends a session with live.stop anyway).
+LIVE_REOPEN = 5
 
 
 @dataclass
@@ -52,6 +55,7 @@ class LiveJob:
     until: datetime | None = None
     volume: int | None = None
     headers: dict[str, str] | None = None  # e.g. the device's token for the platform's Icecast
+    reopened: int = 0  # times the stream was opened again after it closed by itself
 
 
 @dataclass
@@ -396,6 +400,18 @@ class Player:
                 return
             self.jobs.remove(job)
         elif cur.want.origin == "live":
+            live = cur.want.live
+            if live is not None and self.live is live and live.reopened < LIVE_REOPEN:
+                # a dropped connection, or a server busy letting a whole area in: open the
+                # stream again (the same as-run entry) until live.stop, `until` or the limit
+                live.reopened += 1
+                log.info("live %s closed; opening it again (%d)", live.id, live.reopened)
+                self.audio.stop("cut")
+                volume = live.volume if live.volume is not None else self.volume
+                self.audio.start(
+                    cur.want.item_id, [Source(url=live.url, headers=live.headers)], volume
+                )
+                return
             self.live = None
         self._end(status="played")
 
