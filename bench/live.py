@@ -51,13 +51,33 @@ def _icecast(home: Path, auth_url: str) -> tuple[subprocess.Popen, int]:
 
     port = broker.free_port()
     conf = icecast.write_config(home, port, auth_url)
+    log = (home / "icecast" / "bench.log").open("w")  # noqa: SIM115 - the process keeps it
+    proc = subprocess.Popen([icecast.icecast_binary(), "-c", str(conf)], stdout=log, stderr=log)
+    time.sleep(0.5)
+    return proc, port
+
+
+def _web(port: int, env: dict, home: Path) -> subprocess.Popen:
+    """The web process as `grassroots run` starts it (gunicorn, threaded workers): it answers
+    Icecast's listener hook for a whole area joining at once."""
+    from grassroots.core.management.commands.run import web_argv
+
     proc = subprocess.Popen(
-        [icecast.icecast_binary(), "-c", str(conf)],
+        web_argv(home, "127.0.0.1", port, 2),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.5)
-    return proc, port
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()  # noqa: S310
+            return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the web server did not start") from None
+            time.sleep(0.2)
 
 
 def _stats(port: int, home: Path, mount: str) -> dict:
@@ -79,33 +99,36 @@ def _stats(port: int, home: Path, mount: str) -> dict:
 class Onsets:
     """Watches agents' WAV outputs and notes when each beep's first loud samples show up."""
 
-    def __init__(self, files: list[Path]) -> None:
-        self.files = files
-        self.offsets = dict.fromkeys(files, 44)
-        self.loud = dict.fromkeys(files, False)
-        self.seen: dict[Path, list[float]] = {f: [] for f in files}
+    def __init__(self, dirs: list[Path]) -> None:
+        self.dirs = dirs  # each agent's output directory (a WAV file per opening of the stream)
+        self.offsets: dict[Path, int] = {}
+        self.loud: dict[Path, bool] = {}
+        self.seen: dict[Path, list[float]] = {d: [] for d in dirs}
 
     def poll(self) -> None:
+        now = time.monotonic()
+        for d in self.dirs:
+            for f in sorted(d.glob("*.wav")) if d.exists() else []:
+                self._read(d, f, now)
+
+    def _read(self, d: Path, f: Path, now: float) -> None:
         import array
 
-        now = time.monotonic()
-        for f in self.files:
-            try:
-                with f.open("rb") as fh:
-                    fh.seek(self.offsets[f])
-                    data = fh.read()
-            except FileNotFoundError:
-                continue
-            data = data[: len(data) - len(data) % 2]
-            if not data:
-                continue
-            self.offsets[f] += len(data)
-            samples = array.array("h", data)
-            peak = max(abs(s) for s in samples)
-            if peak > 6000 and not self.loud[f]:
-                self.seen[f].append(now)
-            # the beep lasts 150 ms; a quiet read ends it
-            self.loud[f] = peak > 6000
+        offset = self.offsets.setdefault(f, 44)
+        try:
+            with f.open("rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return
+        data = data[: len(data) - len(data) % 2]
+        if not data:
+            return
+        self.offsets[f] = offset + len(data)
+        peak = max(abs(s) for s in array.array("h", data))
+        if peak > 6000 and not self.loud.get(f):
+            self.seen[d].append(now)
+        self.loud[f] = peak > 6000  # the beep lasts 150 ms; a quiet read ends it
 
 
 def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
@@ -168,9 +191,7 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
             urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
             offset += len(piece)
             if onsets is None:
-                wavs = [next(iter(d.glob("*.wav")), None) for d in files]
-                if all(wavs):
-                    onsets = Onsets(wavs)
+                onsets = Onsets(files)
         end = time.monotonic() + 3
         while time.monotonic() < end and onsets is not None:
             onsets.poll()
@@ -223,7 +244,6 @@ def run() -> dict:
     from grassroots.core import broker
     from grassroots.devices import simulation
 
-    from .api import start_gunicorn
     from .fleet import _prepare_db
 
     _prepare_db()
@@ -259,7 +279,7 @@ def run() -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    web_proc = start_gunicorn(web_port, env)
+    web_proc = _web(web_port, env, home)
     settings.ICECAST_URL = env["ICECAST_URL"]
     try:
         broker.sync(home)

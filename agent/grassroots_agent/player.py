@@ -10,6 +10,7 @@ Everything that sounds gets an as-run journal entry: played, cut (and by what) o
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class LiveJob:
     volume: int | None = None
     headers: dict[str, str] | None = None  # e.g. the device's token for the platform's Icecast
     reopened: int = 0  # times the stream was opened again after it closed by itself
+    reopen_at: datetime | None = None  # when to open it again (back-off with jitter)
 
 
 @dataclass
@@ -382,6 +384,14 @@ class Player:
         if cur is None:
             return
         backend = self.tuner if cur.output == "tuner" else self.audio
+        live = cur.want.live
+        if live is not None and live.reopen_at is not None:
+            if now < live.reopen_at:
+                return
+            live.reopen_at = None
+            volume = live.volume if live.volume is not None else self.volume
+            self.audio.start(cur.want.item_id, [Source(url=live.url, headers=live.headers)], volume)
+            return
         if cur.ends_at is not None and now >= cur.ends_at:
             if cur.want.origin == "live":
                 self.live = None
@@ -402,15 +412,14 @@ class Player:
         elif cur.want.origin == "live":
             live = cur.want.live
             if live is not None and self.live is live and live.reopened < LIVE_REOPEN:
-                # a dropped connection, or a server busy letting a whole area in: open the
-                # stream again (the same as-run entry) until live.stop, `until` or the limit
+                # a dropped connection, or a server busy letting a whole area in (Icecast holds
+                # ~100 listeners awaiting authentication): open the stream again, in the same
+                # as-run entry, after a randomised back-off, until live.stop, `until` or the limit
                 live.reopened += 1
-                log.info("live %s closed; opening it again (%d)", live.id, live.reopened)
                 self.audio.stop("cut")
-                volume = live.volume if live.volume is not None else self.volume
-                self.audio.start(
-                    cur.want.item_id, [Source(url=live.url, headers=live.headers)], volume
-                )
+                wait = min(8.0, 0.5 * 2 ** (live.reopened - 1)) * random.uniform(0.5, 1.5)
+                live.reopen_at = now + timedelta(seconds=wait)
+                log.info("live %s closed; opening it again in %.1f s", live.id, wait)
                 return
             self.live = None
         self._end(status="played")
@@ -450,6 +459,8 @@ class Player:
                 delay = min(delay, check)
             if cur.ends_at is not None:
                 delay = min(delay, (cur.ends_at - now).total_seconds())
+            if cur.want.live is not None and cur.want.live.reopen_at is not None:
+                delay = min(delay, (cur.want.live.reopen_at - now).total_seconds())
         for item in self.items:
             if item.start > now:
                 delay = min(delay, (item.start - now).total_seconds())
