@@ -21,13 +21,14 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 SIZES = [int(n) for n in os.environ.get("BENCH_LIVE_AGENTS", "1,200").split(",")]
-BEEPS = int(os.environ.get("BENCH_LIVE_BEEPS", "6"))
-GAP_S = 2.0
+BEEPS = int(os.environ.get("BENCH_LIVE_BEEPS", "4"))
+GAP_S = 4.0  # a delay up to GAP_S is matched to its own beep
 SLICE_S = 0.25
 RATE = 16000  # the record backend writes 16 kHz mono s16
 
@@ -172,16 +173,23 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
         per = len(audio) / n_slices
         cuts = [round(i * per) for i in range(n_slices)] + [len(audio)]
         files = [state / s["id"] / "audio" for s in specs[:n_agents]]
-        onsets = None
+        onsets = Onsets(files)
+        watching = threading.Event()
+
+        def watch():  # its own thread, so reading 200 outputs never delays the source
+            while not watching.is_set():
+                onsets.poll()
+                time.sleep(0.02)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         t0 = time.monotonic()
         spoken = [t0 + k * GAP_S for k in range(1, BEEPS + 1)]
         offset = 0
         for i in range(n_slices):
             due = t0 + (i + 1) * SLICE_S  # a browser hands over a slice when it is complete
             while time.monotonic() < due:
-                if onsets is not None:
-                    onsets.poll()
-                time.sleep(0.01)
+                time.sleep(0.005)
             piece = audio[cuts[i] : cuts[i + 1]]
             req = urllib.request.Request(
                 f"{ctx['web']}/api/v1/live/{session['id']}/source?offset={offset}",
@@ -190,22 +198,19 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
             )
             urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
             offset += len(piece)
-            if onsets is None:
-                onsets = Onsets(files)
-        end = time.monotonic() + 3
-        while time.monotonic() < end and onsets is not None:
-            onsets.poll()
-            time.sleep(0.01)
         live = LiveSession.objects.get(pk=session["id"])
         stats = _stats(ctx["icecast_port"], ctx["home"], live.mount)
         stream_s = time.monotonic() - t0
+        time.sleep(GAP_S)  # the last beep reaches everyone
+        watching.set()
+        watcher.join(10)
         req = urllib.request.Request(
             f"{ctx['web']}/api/v1/live/{session['id']}/stop", data=b"", headers=headers
         )
         urllib.request.urlopen(req, timeout=30).read()  # noqa: S310
         delays = []
         heard = 0
-        for seen in onsets.seen.values() if onsets else []:
+        for seen in onsets.seen.values():
             # match each detected onset to the beep spoken just before it (within GAP_S)
             for t in seen:
                 before = [s for s in spoken if s <= t]
