@@ -136,7 +136,9 @@ def start(
         raise Problem(422, "Cần nhập tiêu đề cho phiên phát trực tiếp.")
     now = timezone.now()
     until = now + datetime.timedelta(minutes=max_minutes)
-    busy = list(_overlapping(units).select_for_update())
+    # (PostgreSQL refuses FOR UPDATE with DISTINCT: find the ids, then lock those rows)
+    ids = list(_overlapping(units).values_list("pk", flat=True))
+    busy = list(LiveSession.objects.filter(pk__in=ids).select_for_update().order_by("pk"))
     if priority == "emergency":
         for other in busy:
             if other.priority != "emergency":
