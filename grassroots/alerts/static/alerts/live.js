@@ -96,7 +96,15 @@
     });
   }
 
+  function lockForm(locked) {
+    // what is on air cannot be edited: title, priority and area are fixed for the session
+    form.querySelectorAll("input, select").forEach((el) => {
+      el.disabled = locked;
+    });
+  }
+
   function release() {
+    lockForm(false);
     if (recorder && recorder.state !== "inactive") recorder.stop();
     recorder = null;
     if (stream) stream.getTracks().forEach((t) => t.stop());
@@ -176,6 +184,7 @@
     analyser.fftSize = 1024;
     audioCtx.createMediaStreamSource(stream).connect(analyser);
     meterLoop(analyser);
+    lockForm(true);
     startBtn.classList.add("d-none");
     stopBtn.classList.remove("d-none");
     setStatus(d.msgWaiting, false);
