@@ -127,8 +127,10 @@ class Onsets:
             return
         self.offsets[f] = offset + len(data)
         peak = max(abs(s) for s in array.array("h", data))
-        if peak > 6000 and not self.loud.get(f):
-            self.seen[d].append(now)
+        seen = self.seen[d]
+        # a new onset: loud after quiet, and not the same beep read in two pieces
+        if peak > 6000 and not self.loud.get(f) and (not seen or now - seen[-1] > 1.0):
+            seen.append(now)
         self.loud[f] = peak > 6000  # the beep lasts 150 ms; a quiet read ends it
 
 
