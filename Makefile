@@ -10,7 +10,7 @@ export GRASSROOTS_HOME ?= $(CURDIR)/var
 
 # System packages the platform needs (installed with apt when we are root or have sudo).
 # WeasyPrint (the yearly report's PDF) needs Pango; Noto Serif and DejaVu have Vietnamese glyphs.
-APT_RUN := mosquitto ffmpeg espeak-ng fonts-noto-core fonts-dejavu-core python3-venv \
+APT_RUN := mosquitto icecast2 ffmpeg espeak-ng fonts-noto-core fonts-dejavu-core python3-venv \
 	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 APT_TEST := chromium chromium-driver faketime poppler-utils
 

@@ -1794,6 +1794,48 @@ EN.update(
 )
 
 
+# Live broadcast (alerts.live): the Phát trực tiếp page and the session model.
+EN.update(
+    {
+        "Chờ tín hiệu micro": "Waiting for the microphone",
+        "Đang phát trực tiếp": "Live on air",
+        "Đã kết thúc": "Ended",
+        "Người phát dừng": "Stopped by the speaker",
+        "Mất tín hiệu micro": "Microphone signal lost",
+        "Hết thời lượng tối đa": "Time limit reached",
+        "Nhường phiên khẩn cấp": "Gave way to an emergency session",
+        "người nói": "speaker",
+        "bắt đầu lúc": "started at",
+        "kết thúc lúc": "ended at",
+        "tối đa đến": "at most until",
+        "lý do kết thúc": "end reason",
+        "phiên phát trực tiếp": "live session",
+        "Phát trực tiếp": "Live broadcast",
+        "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình nên chưa phát trực tiếp được. Hãy báo quản trị hệ thống.": "The live audio server (Icecast) is not configured, so live broadcast is not available. Please tell the system administrator.",
+        "Trình duyệt không cho dùng micro ở trang này. Micro chỉ dùng được khi mở hệ thống qua HTTPS (hoặc trên chính máy chủ, địa chỉ localhost). Hãy mở lại trang bằng địa chỉ https://.": "The browser does not allow the microphone on this page. The microphone works only when the system is opened over HTTPS (or on the server itself, at localhost). Open the page again with an https:// address.",
+        "Không mở được micro: bạn đã từ chối quyền dùng micro hoặc máy không có micro. Hãy cho phép micro trong thanh địa chỉ rồi thử lại.": "Could not open the microphone: access was refused or there is no microphone. Allow the microphone in the address bar and try again.",
+        "Trình duyệt này không ghi được âm thanh Opus. Hãy dùng Chrome, Edge hoặc Firefox bản mới.": "This browser cannot record Opus audio. Use a recent Chrome, Edge or Firefox.",
+        "Đang chờ tín hiệu micro lên máy chủ…": "Waiting for the microphone to reach the server…",
+        "ĐANG PHÁT TRỰC TIẾP": "LIVE ON AIR",
+        "Đã kết thúc phiên phát.": "The session has ended.",
+        "Không gửi được âm thanh lên máy chủ:": "Could not send the audio to the server:",
+        "thiết bị trong vùng phát": "devices in the area",
+        "Ví dụ: Thông báo khẩn về phòng chống bão số 3": "For example: urgent notice about storm no. 3",
+        "Khẩn cấp (chen ngang)": "Emergency (interrupts)",
+        "Phiên thông thường, ưu tiên theo quy định sử dụng loa; phiên khẩn cấp chen ngang mọi chương trình.": "Normal and priority sessions follow the loudspeaker usage policy; an emergency session interrupts everything.",
+        "Tối đa (phút)": "At most (minutes)",
+        "Bắt đầu phát trực tiếp": "Start broadcasting live",
+        "Kết thúc phiên": "End the session",
+        "Mức âm micro": "Microphone level",
+        "Âm thanh được gửi lên máy chủ từng đoạn ngắn và phát trên loa của vùng đã chọn sau khoảng 1–2 giây. Phiên được ghi âm và lưu vào kho bản tin.": "The audio goes to the server in short slices and plays on the chosen area's loudspeakers about 1–2 seconds later. The session is recorded and kept in the bulletin archive.",
+        "Bạn xem được các phiên phát trực tiếp nhưng không có quyền phát.": "You can see live sessions but may not broadcast.",
+        "Nghe phiên đang phát": "Listen to the session on air",
+        "Không có phiên nào đang phát.": "No session on air.",
+        "Bản ghi âm": "Recording",
+    }
+)
+
+
 def _entry(block: str) -> str:
     """One .po entry with its translation filled in (and its fuzzy mark dropped), if EN has it."""
     lines = block.split("\n")

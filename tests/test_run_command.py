@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -109,6 +110,22 @@ def test_run_serves_and_stops_cleanly(env):
         assert len(children) == 104
         with urllib.request.urlopen(f"{base}/static/vendor/bootstrap/bootstrap.min.css") as r:
             assert r.status == 200
+        # the private Icecast (live audio) runs, and the web process knows where it is
+        deadline = time.monotonic() + 30
+        while not (live := [line for line in lines if "Live audio:" in line]):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        assert "http://127.0.0.1:" in live[0], live
+        icecast_url = live[0].split("Live audio:")[1].strip()
+        with pytest.raises(urllib.error.HTTPError) as admin:
+            urllib.request.urlopen(f"{icecast_url}/admin/stats", timeout=5)  # noqa: S310
+        assert admin.value.code == 401 and "Icecast" in admin.value.headers.get("Server", "")
+        status, opened = _request(
+            f"{base}/api/v1/live",
+            {"Content-Type": "application/json", "Authorization": f"Bearer {token['token']}"},
+            json.dumps({"units": ["11953"], "title": "Thử", "priority": "emergency"}).encode(),
+        )[::2]
+        assert status == 201 and opened["listen_url"].startswith(icecast_url), opened
         # The gateway logs in to the private broker (with the server's own password).
         deadline = time.monotonic() + 30
         while not any("gateway connected" in line for line in lines):

@@ -463,7 +463,12 @@ class Agent:
         if isinstance(cmd, wire.ManifestUpdated):
             return partial(self._manifest_updated, cmd.etags.get(self.id))
         if isinstance(cmd, wire.LiveStart):
-            job = LiveJob(cmd.live_id or cmd.id, cmd.url, until=cmd.until, volume=cmd.volume)
+            headers = None
+            if cmd.auth == "device" and self.cfg.token:
+                headers = {wire.LIVE_TOKEN_HEADER: self.cfg.token}
+            job = LiveJob(
+                cmd.live_id or cmd.id, cmd.url, until=cmd.until, volume=cmd.volume, headers=headers
+            )
             return partial(self._live_start, job)
         if isinstance(cmd, wire.LiveStop):
             return partial(self._live_stop, cmd.live_id)

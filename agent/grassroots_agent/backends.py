@@ -36,6 +36,7 @@ class Source:
     url: str | None = None
     duration: float | None = None
     size: int | None = None
+    headers: dict[str, str] | None = None  # HTTP headers sent when opening `url`
 
     def label(self) -> str:
         return self.url or Path(self.path or "").name
@@ -152,7 +153,8 @@ class ProcessGroup:
 
 
 class ProcessAudio:
-    """Real output: one subprocess per source, played in turn (ffplay or ffmpeg | aplay)."""
+    """Real output: one subprocess per source, played in turn (ffplay or ffmpeg | aplay), or
+    (`record`) decoded into WAV files in `[audio] dir` instead of a sound card."""
 
     POLL = 0.2
 
@@ -163,21 +165,44 @@ class ProcessAudio:
         self._queue: list[Source] = []
         self._proc: ProcessGroup | None = None
         self._item: str | None = None
+        self._count = 0
         if kind == "ffplay" and not shutil.which("ffplay"):
             log.warning("ffplay not found on PATH")
 
+    def _input(self, src: Source) -> list[str]:
+        """ffmpeg/ffplay input options: a stream is opened at its live edge, without probing
+        ahead (a live speaker is heard in well under 2 s), with the headers it asks for."""
+        if src.url is None:
+            return ["-i", src.path or ""]
+        opts = ["-fflags", "nobuffer", "-probesize", "4096", "-analyzeduration", "0"]
+        if src.headers:
+            opts += ["-headers", "".join(f"{k}: {v}\r\n" for k, v in src.headers.items())]
+        return [*opts, "-i", src.url]
+
     def _command(self, src: Source) -> tuple[list[str] | str, bool]:
-        target = src.url or src.path or ""
+        gain = self.volume / 100
         if self.kind == "ffplay":
             return (
                 ["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"]
-                + ["-volume", str(self.volume), target],
+                + ["-volume", str(self.volume), *self._input(src)],
+                False,
+            )
+        if self.kind == "record":
+            # what the speaker would play, as 16 kHz mono WAV files (tests, benchmarks, monitoring)
+            out = Path(self.options.get("dir", "."))
+            out.mkdir(parents=True, exist_ok=True)
+            self._count += 1
+            name = f"{self._item or 'item'}-{self._count}.wav".replace("/", "_").replace(":", "_")
+            return (
+                ["ffmpeg", "-nostdin", "-loglevel", "error", *self._input(src)]
+                + ["-af", f"volume={gain:.2f}", "-ac", "1", "-ar", "16000"]
+                + ["-flush_packets", "1", "-f", "wav", "-y", str(out / name)],
                 False,
             )
         device = shlex.quote(str(self.options.get("device", "default")))
-        gain = self.volume / 100
+        given = " ".join(shlex.quote(a) for a in self._input(src))
         return (
-            f"ffmpeg -nostdin -loglevel error -i {shlex.quote(target)} -af volume={gain:.2f} "
+            f"ffmpeg -nostdin -loglevel error {given} -af volume={gain:.2f} "
             f"-f wav - | aplay -q -D {device}",
             True,
         )
@@ -264,9 +289,9 @@ class CommandTuner:
 def make_audio(kind: str, timeline: Timeline, clock: Clock, options: dict | None = None):
     if kind == "null":
         return NullAudio(timeline, clock)
-    if kind in ("ffplay", "alsa"):
+    if kind in ("ffplay", "alsa", "record"):
         return ProcessAudio(kind, options)
-    raise ValueError(f"unknown audio backend {kind!r} (null, ffplay, alsa)")
+    raise ValueError(f"unknown audio backend {kind!r} (null, ffplay, alsa, record)")
 
 
 def make_tuner(kind: str, timeline: Timeline, command: str | None = None):

@@ -10,6 +10,7 @@ Everything that sounds gets an as-run journal entry: played, cut (and by what) o
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from grassroots_agent.store import AsRun, Store
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 1.0
+# How many times a live stream that closed by itself is opened again before the player gives up
+# and goes back to the schedule (the platform ends a session with live.stop anyway).
+LIVE_REOPEN = 5
 
 
 @dataclass
@@ -51,6 +55,9 @@ class LiveJob:
     url: str
     until: datetime | None = None
     volume: int | None = None
+    headers: dict[str, str] | None = None  # e.g. the device's token for the platform's Icecast
+    reopened: int = 0  # times the stream was opened again after it closed by itself
+    reopen_at: datetime | None = None  # when to open it again (back-off with jitter)
 
 
 @dataclass
@@ -317,7 +324,9 @@ class Player:
             self.audio.start(want.item_id, sources, volume)
         elif want.origin == "live" and want.live is not None:
             volume = want.live.volume if want.live.volume is not None else volume
-            self.audio.start(want.item_id, [Source(url=want.live.url)], volume)
+            self.audio.start(
+                want.item_id, [Source(url=want.live.url, headers=want.live.headers)], volume
+            )
             ends_at = want.live.until
         elif item is not None:
             if item.volume is not None:  # the manifest gives each item its absolute volume
@@ -375,6 +384,14 @@ class Player:
         if cur is None:
             return
         backend = self.tuner if cur.output == "tuner" else self.audio
+        live = cur.want.live
+        if live is not None and live.reopen_at is not None:
+            if now < live.reopen_at:
+                return
+            live.reopen_at = None
+            volume = live.volume if live.volume is not None else self.volume
+            self.audio.start(cur.want.item_id, [Source(url=live.url, headers=live.headers)], volume)
+            return
         if cur.ends_at is not None and now >= cur.ends_at:
             if cur.want.origin == "live":
                 self.live = None
@@ -393,6 +410,17 @@ class Player:
                 return
             self.jobs.remove(job)
         elif cur.want.origin == "live":
+            live = cur.want.live
+            if live is not None and self.live is live and live.reopened < LIVE_REOPEN:
+                # a dropped connection, or a server busy letting a whole area in (Icecast holds
+                # ~100 listeners awaiting authentication): open the stream again, in the same
+                # as-run entry, after a randomised back-off, until live.stop, `until` or the limit
+                live.reopened += 1
+                self.audio.stop("cut")
+                wait = min(8.0, 0.5 * 2 ** (live.reopened - 1)) * random.uniform(0.5, 1.5)
+                live.reopen_at = now + timedelta(seconds=wait)
+                log.info("live %s closed; opening it again in %.1f s", live.id, wait)
+                return
             self.live = None
         self._end(status="played")
 
@@ -431,6 +459,8 @@ class Player:
                 delay = min(delay, check)
             if cur.ends_at is not None:
                 delay = min(delay, (cur.ends_at - now).total_seconds())
+            if cur.want.live is not None and cur.want.live.reopen_at is not None:
+                delay = min(delay, (cur.want.live.reopen_at - now).total_seconds())
         for item in self.items:
             if item.start > now:
                 delay = min(delay, (item.start - now).total_seconds())

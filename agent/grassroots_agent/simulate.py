@@ -51,6 +51,9 @@ class FleetOptions:
     # local files every agent holds in its cache from the start (as if delivered earlier)
     preload: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # `null` (a timeline only) or `record` (really decode what plays into WAV files under each
+    # agent's state directory, `audio/`: live tests and the live benchmark)
+    audio_backend: str = "null"
 
 
 def default_devices(n: int, units: list[list[str]] | None = None) -> list[DeviceSpec]:
@@ -80,7 +83,8 @@ def make_config(spec: DeviceSpec, opts: FleetOptions) -> AgentConfig:
         keys=opts.keys,
         state_dir=state,
         cache_limit=opts.cache_limit,
-        audio_backend="null",
+        audio_backend=opts.audio_backend,
+        audio_options={"dir": str(state / "audio")} if opts.audio_backend == "record" else {},
         timeline=state / "timeline.jsonl" if opts.timeline else None,
         manifest_poll=opts.manifest_poll,
     )

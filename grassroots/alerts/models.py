@@ -265,3 +265,77 @@ class CapAlert(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.headline or self.identifier
+
+
+# --- live broadcast ---------------------------------------------------------------------------
+
+
+class LiveStatus(models.TextChoices):
+    WAITING = "waiting", _("Chờ tín hiệu micro")
+    ON_AIR = "on_air", _("Đang phát trực tiếp")
+    ENDED = "ended", _("Đã kết thúc")
+
+
+class LiveEndReason(models.TextChoices):
+    STOPPED = "stopped", _("Người phát dừng")
+    SOURCE_LOST = "source_lost", _("Mất tín hiệu micro")
+    TIME_LIMIT = "time_limit", _("Hết thời lượng tối đa")
+    PREEMPTED = "preempted", _("Nhường phiên khẩn cấp")
+
+
+class LiveSession(TimeStampedModel):
+    """One live broadcast (phát trực tiếp): who speaks to which area, at which Thông tư 39
+    priority, from when to when, on which Icecast mount.
+
+    `unit` is the lowest unit covering the whole area (for scope); `area` lists the units chosen.
+    The mount name is random (`/live/<token>.ogg`): Icecast asks the platform about every
+    listener anyway (alerts.live.listener_allowed). The recording becomes `bulletin` (archive).
+    """
+
+    scope_field = "unit"
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    area = models.ManyToManyField("units.Unit", related_name="live_sessions")
+    title = models.CharField(_("tiêu đề"), max_length=200)
+    priority = models.CharField(_("mức ưu tiên"), max_length=10, default="normal")
+    speaker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("người nói"),
+    )
+    status = models.CharField(
+        max_length=10, choices=LiveStatus.choices, default=LiveStatus.WAITING, db_index=True
+    )
+    mount = models.CharField(max_length=100, unique=True)
+    started_at = models.DateTimeField(_("bắt đầu lúc"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("kết thúc lúc"), null=True, blank=True)
+    until = models.DateTimeField(_("tối đa đến"))
+    end_reason = models.CharField(
+        _("lý do kết thúc"), max_length=20, choices=LiveEndReason.choices, blank=True
+    )
+    command_id = models.CharField(max_length=64, blank=True)
+    expected_devices = models.PositiveIntegerField(default=0)
+    bulletin = models.ForeignKey(
+        "content.Bulletin", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("phiên phát trực tiếp")
+        verbose_name_plural = _("phiên phát trực tiếp")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def live_id(self) -> str:
+        """The id devices know the session by (`live_id` of live.start/live.stop, as-run)."""
+        return f"live-{self.pk}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (LiveStatus.WAITING, LiveStatus.ON_AIR)

@@ -335,3 +335,40 @@ def cap_settings(request):
             "certainties": CERTAINTIES,
         },
     )
+
+
+@login_required
+def live_console(request):
+    """Phát trực tiếp: pick an area and a priority, speak into the microphone (the page sends it
+    in slices to the API), see the level and what is on air, stop; listen in to running ones."""
+    from django.conf import settings as conf
+
+    from . import live
+    from .models import LiveSession, LiveStatus
+
+    require(request.user, "broadcast.view")
+    can_normal = has_perm_anywhere(request.user, "broadcast.schedule")
+    can_emergency = has_perm_anywhere(request.user, "broadcast.emergency")
+    permission = "broadcast.schedule" if can_normal else "broadcast.emergency"
+    units = Unit.objects.restrict(request.user, permission).current().order_by("depth", "name")
+    sessions = LiveSession.objects.restrict(request.user, "broadcast.view").select_related(
+        "speaker", "unit"
+    )
+    running = list(sessions.filter(status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR])[:20])
+    for s in running:
+        s.listen = live.listen_url(request.user, s)
+        s.area_names = ", ".join(s.area.values_list("name", flat=True))
+    return render(
+        request,
+        "alerts/live.html",
+        {
+            "can_start": (can_normal or can_emergency) and bool(conf.ICECAST_URL),
+            "configured": bool(conf.ICECAST_URL),
+            "can_normal": can_normal,
+            "can_emergency": can_emergency,
+            "units": units,
+            "running": running,
+            "recent": sessions.filter(status=LiveStatus.ENDED)[:10],
+            "max_minutes": live.MAX_MINUTES,
+        },
+    )

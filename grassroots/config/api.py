@@ -156,6 +156,7 @@ APP_ROUTERS = (
     "broadcast.api",
     "alerts.api",
     "alerts.cap_api",
+    "alerts.live_api",
     "devices.fleet_api",  # before devices.api: /devices/enrol must win over /devices/{id}
     "devices.api",
     "devices.hooks",

@@ -182,6 +182,14 @@ MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
 # MQTT over WebSockets as browsers (e-boards) reach it, e.g. ws://127.0.0.1:18831/ or wss://...
 MQTT_WS_URL = os.environ.get("MQTT_WS_URL", "")
 
+# Live audio (alerts.live): the Icecast that devices and officers listen to, e.g.
+# http://127.0.0.1:18832 (`grassroots run` starts a private one and sets it), and where the live
+# relay publishes (the same server unless a relay tier sits in front). Empty: no live broadcast.
+ICECAST_URL = os.environ.get("ICECAST_URL", "").rstrip("/")
+ICECAST_SOURCE_URL = os.environ.get("ICECAST_SOURCE_URL", ICECAST_URL).rstrip("/")
+# Seconds without sound from the source after which a live session ends by itself.
+LIVE_SOURCE_TIMEOUT = float(os.environ.get("GRASSROOTS_LIVE_SOURCE_TIMEOUT", "8"))
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

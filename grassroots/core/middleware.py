@@ -135,6 +135,10 @@ def content_security_policy() -> str:
     if ws.scheme in ("ws", "wss") and ws.netloc:
         connect.append(f"{ws.scheme}://{ws.netloc}")
     img = ["'self'", "data:", "blob:"]
+    media = ["'self'", "blob:"]
+    ice = urlparse(getattr(settings, "ICECAST_URL", "") or "")
+    if ice.scheme in ("http", "https") and ice.netloc:  # officers listen in to live sessions
+        media.append(f"{ice.scheme}://{ice.netloc}")
     from grassroots.devices.maps import tile_origin
 
     if tiles := tile_origin():  # the province's own tile server, when it configures one
@@ -145,7 +149,7 @@ def content_security_policy() -> str:
             "script-src 'self'",
             "style-src 'self' 'unsafe-inline'",
             f"img-src {' '.join(img)}",
-            "media-src 'self' blob:",
+            f"media-src {' '.join(media)}",
             "font-src 'self' data:",
             f"connect-src {' '.join(connect)}",
             "frame-src 'self'",

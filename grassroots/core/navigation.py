@@ -32,6 +32,7 @@ GROUPS = [
     (_("Phát thanh"), [
         (_("Đài truyền thanh, lịch phát"), "station-list", "broadcast.view", "proposals"),
         (_("Phát khẩn cấp"), "emergency-list", "broadcast.view", "emergencies"),
+        (_("Phát trực tiếp"), "live-console", "broadcast.view", ""),
         (_("Nguồn tiếp sóng"), "relay-sources", "broadcast.view", ""),
         (_("Cảnh báo CAP"), "cap-alerts", "broadcast.view", ""),
         (_("Thiết bị, kiểm kê"), "device-list", "devices.view", ""),

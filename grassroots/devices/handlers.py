@@ -106,9 +106,11 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
         DeviceConnectivity.objects.bulk_create(history)
         back = [h.device_id for h in history if h.online]
         if back:
+            from grassroots.alerts import live
             from grassroots.alerts.actions import catch_up
 
             catch_up(back)
+            live.catch_up(back)
 
 
 def _event_id(data: dict, raw: bytes, device_id: int) -> str:

@@ -178,12 +178,21 @@ class PlayNow(_Command):
     emergency: EmergencyInfo | None = None
 
 
+LIVE_TOKEN_HEADER = "X-Grassroots-Token"
+"""The HTTP header in which a device presents its token when a live stream asks for it."""
+
+
 class LiveStart(_Command):
-    """Play a live stream (Icecast mount or relay) until `live.stop` or `until`."""
+    """Play a live stream (Icecast mount or relay) until `live.stop` or `until`.
+
+    With `auth: "device"` the device sends its own token (header `LIVE_TOKEN_HEADER`) when it
+    opens the stream: the platform's Icecast lets in only the devices of the session's area.
+    """
 
     type: Literal["live.start"]
     url: HttpUrl
     live_id: Id | None = None
+    auth: Literal["device"] | None = None
     priority: Priority = "priority"
     volume: Percent | None = None
     until: Timestamp | None = None

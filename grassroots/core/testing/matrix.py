@@ -106,6 +106,9 @@ RULES: dict[str, Rule] = {
     "POST /emergencies/{emergency_id}/resend": perm("broadcast.emergency"),
     # the second officer of the two-person rule (not the one who started it)
     "POST /emergencies/{emergency_id}/confirm": perm("broadcast.emergency"),
+    "POST /live": perm("broadcast.schedule"),
+    "POST /live/{session_id}/stop": perm("broadcast.schedule"),
+    "POST /live/{session_id}/source": Rule(kind=SELF, why="only the session's speaker (operator)"),
     "POST /alerts/cap": Rule(
         "broadcast.emergency", ANYWHERE, why="a CAP 1.2 XML body; its area is cut to the scope"
     ),
@@ -266,6 +269,16 @@ class World:
         self.emergency = emergency.start(
             user=users["operator"], unit_codes=[COMMUNE_A], title="Khẩn", text="Sơ tán"
         )
+        from grassroots.alerts.models import LiveSession
+
+        self.live = LiveSession.objects.create(
+            unit=a,
+            title="Trực tiếp",
+            speaker=users["operator"],
+            mount="/live/matrix.ogg",
+            until=_aware("2099-01-01T00:00:00+07:00"),
+        )
+        self.live.area.set([a])
         self.source = RelaySource.objects.create(
             unit=unit("33"), name="VOV1", url="https://stream.example/vov1.ogg"
         )
@@ -311,6 +324,8 @@ class World:
     def param(self, route: Route, name: str, caller: str) -> Any:
         if name == "device_id":
             return self.board_id if route.path.startswith("/boards/") else self.speaker.pk
+        if name == "session_id" and route.path.startswith("/live/"):
+            return self.live.pk
         if name == "token_id":
             return self.operator_token_id
         values = {
@@ -411,6 +426,7 @@ BODIES: dict[str, Any] = {
     "POST /relay-sources": {"unit": COMMUNE_A, "name": "VOV2", "url": "https://s.example/v2"},
     "PATCH /relay-sources/{source_id}": {"name": "VOV1 mới", "url": "https://s.example/v1b"},
     "POST /emergencies": {"units": [COMMUNE_A], "title": "Bão", "text": "Vào nhà"},
+    "POST /live": {"units": [COMMUNE_A], "title": "Thông báo", "priority": "normal"},
     "POST /devices/{device_id}/commands": {"type": "volume.set", "volume": 50},
     "PATCH /devices/{device_id}": {"volume": 40},
     "POST /devices/{device_id}/asrun": _entry,

@@ -40,6 +40,8 @@ def test_device_and_board_routes_accept_only_their_token():
 @pytest.fixture
 def world(users, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    # live sessions need an Icecast address (a request only records; nothing is sent to it)
+    settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = "http://127.0.0.1:9"
     return matrix.World(users)
 
 

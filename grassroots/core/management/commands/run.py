@@ -1,4 +1,5 @@
-"""`grassroots run`: web, worker, gateway and a private Mosquitto, one supervised group."""
+"""`grassroots run`: web, worker, gateway, a private Mosquitto and a private Icecast (live audio),
+one supervised group."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from grassroots.accounts.demo import demo_users
-from grassroots.core import broker, instance
+from grassroots.core import broker, icecast, instance
 from grassroots.core.supervisor import Child, Supervisor
 
 
@@ -69,8 +70,33 @@ class Command(BaseCommand):
             action="store_true",
             help="use MQTT_URL as it is instead of a private Mosquitto",
         )
+        parser.add_argument(
+            "--no-icecast",
+            action="store_true",
+            help="no private Icecast (live audio); ICECAST_URL, when set, is used as it is",
+        )
 
-    def handle(self, *args, host, port, workers, no_broker, **opts):
+    def _icecast(self, home: Path, host: str, port: int, env: dict) -> list[Child]:
+        """The private Icecast (live audio) and the live relay that feeds it, or nothing (with a
+        warning) when Icecast is not installed: everything else works without live broadcast."""
+        binary = icecast.icecast_binary()
+        if not binary:
+            self.stderr.write(
+                "Không tìm thấy icecast2: phát trực tiếp tắt. Cài bằng 'apt-get install icecast2'."
+            )
+            return []
+        ice_port = broker.free_port(int(os.environ.get("GRASSROOTS_ICECAST_PORT", "18832")))
+        web_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        auth_url = f"http://{web_host}:{port}/api/v1/live/icecast/listener"
+        conf = icecast.write_config(home, ice_port, auth_url)
+        env["ICECAST_URL"] = f"http://127.0.0.1:{ice_port}"
+        env["ICECAST_SOURCE_URL"] = env["ICECAST_URL"]
+        return [
+            Child("icecast", [binary, "-c", str(conf)], env),
+            Child("live", [sys.executable, "-m", "grassroots", "live"], env),
+        ]
+
+    def handle(self, *args, host, port, workers, no_broker, no_icecast=False, **opts):
         home = settings.GRASSROOTS["HOME"]
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "grassroots.config.settings")
@@ -89,6 +115,8 @@ class Command(BaseCommand):
             secret = broker.server_password(home)
             env["MQTT_URL"] = f"mqtt://{broker.SERVER_USER}:{secret}@127.0.0.1:{mqtt_port}"
             children.append(Child("mosquitto", [binary, "-c", str(conf)], env))
+        if not no_icecast and not env.get("ICECAST_URL"):
+            children.extend(self._icecast(home, host, port, env))
         children.append(Child("web", web_argv(home, host, port, workers), env))
         children.append(Child("worker", [sys.executable, "-m", "grassroots", "worker"], env))
         children.append(Child("gateway", [sys.executable, "-m", "grassroots", "gateway"], env))
@@ -117,12 +145,16 @@ class Command(BaseCommand):
         # A child that keeps failing is restarted with back-off, forever; the others keep
         # serving (core.supervisor). Only Ctrl-C / SIGTERM stops the group.
         try:
-            supervisor.run(started=lambda: self._banner(host, port, f"mqtt://{shown}"))
+            supervisor.run(
+                started=lambda: self._banner(
+                    host, port, f"mqtt://{shown}", env.get("ICECAST_URL", "")
+                )
+            )
         finally:
             instance.remove(home)
         self.stdout.write("grassroots stopped.")
 
-    def _banner(self, host: str, port: int, mqtt_url: str) -> None:
+    def _banner(self, host: str, port: int, mqtt_url: str, icecast_url: str = "") -> None:
         from grassroots.units.models import Unit
 
         password = settings.GRASSROOTS["DEMO_PASSWORD"]
@@ -130,6 +162,7 @@ class Command(BaseCommand):
             "",
             f"  grassroots is running at http://{host}:{port}/",
             f"  MQTT broker: {mqtt_url}",
+            f"  Live audio:  {icecast_url or 'off (no Icecast)'}",
             f"  API docs:    http://{host}:{port}/api/v1/docs",
             "  Demo logins (password: " + password + "):",
         ]

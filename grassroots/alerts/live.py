@@ -1,0 +1,393 @@
+"""Live broadcast (phát trực tiếp): an officer's microphone on the loudspeakers of an area.
+
+The path (docs/live.md):
+  browser microphone ─(MediaRecorder webm/Opus slices, POST)→ web: appended to the session's
+  source file under `$GRASSROOTS_HOME/live/` → live relay (`grassroots live`, alerts.live_relay):
+  ffmpeg → Opus 24 kb/s Ogg → Icecast mount (random name) → devices (ffmpeg, their token in a
+  header; Icecast asks `listener_allowed`).
+When the mount is up, the relay calls `went_on_air`, which signs `live.start` to the unit topics
+of the area (through the outbox). Stopping, losing the source for `LIVE_SOURCE_TIMEOUT` seconds
+or reaching the time limit signs `live.stop`; devices go back to their schedule. Devices that come
+back online during a session get `live.start` on their own topic (`catch_up`). The relay records
+what it sends; the recording becomes an archived audio bulletin (`archive_recording`).
+
+Thông tư 39 priorities: an `emergency` live session needs the emergency right, skips the usage
+policy and ends any other live session over the same area; a `normal` or `priority` one needs
+the scheduling right, respects the usage policy of every unit of the area and is refused while
+another live session holds any of them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from grassroots.accounts.policies import require
+from grassroots.core import audit
+from grassroots.core.errors import Problem
+from grassroots.core.models import ChangeAction
+from grassroots.devices import protocol
+from grassroots.units.models import Unit
+
+from .actions import _common_ancestor, devices_under
+from .models import LiveEndReason, LiveSession, LiveStatus
+
+PRIORITIES = ("normal", "priority", "emergency")
+MAX_MINUTES = 4 * 60
+MAX_CHUNK = 256 * 1024  # one MediaRecorder slice of a quarter second is ~1 KB
+LISTEN_TOKEN_SALT = "grassroots.live.listen"
+LISTEN_TOKEN_SECONDS = 6 * 3600
+
+
+def live_dir() -> Path:
+    """Where the web process leaves the source audio and the relay reads it (same host)."""
+    path = Path(settings.GRASSROOTS["HOME"]) / "live"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def source_path(session: LiveSession) -> Path:
+    return live_dir() / f"{session.pk}.webm"
+
+
+def recording_path(session: LiveSession) -> Path:
+    return live_dir() / f"{session.pk}-recording.ogg"
+
+
+def stream_url(session: LiveSession) -> str:
+    """The address devices open (their token goes in a header, never in the address)."""
+    return f"{settings.ICECAST_URL}{session.mount}"
+
+
+def permission_for(priority: str) -> str:
+    return "broadcast.emergency" if priority == "emergency" else "broadcast.schedule"
+
+
+def _overlapping(units: list[Unit]):
+    """Running sessions whose area overlaps these units (one contains the other)."""
+    q = Q()
+    for u in units:
+        q |= Q(area__path__startswith=u.path)
+        for ancestor in u.path.strip("/").split("/"):
+            q |= Q(area__pk=int(ancestor))
+    return LiveSession.objects.filter(
+        q, status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR]
+    ).distinct()
+
+
+def _check_usage(units: list[Unit], start, end) -> None:
+    """A non-emergency live session respects the usage policy of every unit of its area."""
+    from grassroots.broadcast import engine
+    from grassroots.broadcast.specs import policies_for
+
+    policies = policies_for(units)
+    for unit in units:
+        violations = engine.check_policy(policies[unit.pk], [(start, end)], [])
+        if violations:
+            v = violations[0]
+            raise Problem(
+                422,
+                f"{unit.name}: {v.message} Chỉ phiên khẩn cấp mới được phát ngoài quy định.",
+                title="Vi phạm quy định sử dụng loa",
+                rule=v.rule,
+            )
+
+
+@transaction.atomic
+def start(
+    *,
+    user,
+    unit_codes: list[str],
+    title: str,
+    priority: str = "normal",
+    max_minutes: int = 30,
+) -> LiveSession:
+    """Open a live session over an area of the user's scope; it goes on air when sound arrives."""
+    if priority not in PRIORITIES:
+        raise Problem(422, "Mức ưu tiên phải là: thông thường, ưu tiên hoặc khẩn cấp.")
+    permission = permission_for(priority)
+    require(user, permission)
+    codes = sorted({c.strip() for c in unit_codes if c and c.strip()})
+    if not codes:
+        raise Problem(422, "Chọn ít nhất một đơn vị (vùng phát trực tiếp).")
+    units = list(
+        Unit.objects.restrict(user, permission).filter(code__in=codes, valid_to__isnull=True)
+    )
+    if len(units) != len(codes):
+        raise Problem(404, "Có đơn vị không tồn tại hoặc nằm ngoài phạm vi phát của bạn.")
+    if not settings.ICECAST_URL:
+        raise Problem(
+            503,
+            "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình: hãy báo quản trị hệ thống.",
+        )
+    if not (1 <= max_minutes <= MAX_MINUTES):
+        raise Problem(422, f"Thời lượng tối đa phải từ 1 đến {MAX_MINUTES} phút.")
+    title = (title or "").strip()[:200]
+    if not title:
+        raise Problem(422, "Cần nhập tiêu đề cho phiên phát trực tiếp.")
+    now = timezone.now()
+    until = now + datetime.timedelta(minutes=max_minutes)
+    # (PostgreSQL refuses FOR UPDATE with DISTINCT: find the ids, then lock those rows)
+    ids = list(_overlapping(units).values_list("pk", flat=True))
+    busy = list(LiveSession.objects.filter(pk__in=ids).select_for_update().order_by("pk"))
+    if priority == "emergency":
+        for other in busy:
+            if other.priority != "emergency":
+                end(other, LiveEndReason.PREEMPTED, user=user)
+        busy = [b for b in busy if b.priority == "emergency"]
+    else:
+        _check_usage(units, now, until)
+    if busy:
+        raise Problem(
+            409,
+            f"Đang có phiên phát trực tiếp '{busy[0].title}' trên cùng địa bàn. "
+            "Hãy chờ phiên đó kết thúc (chỉ phiên khẩn cấp được chen ngang).",
+        )
+    session = LiveSession.objects.create(
+        unit=_common_ancestor(units),
+        title=title,
+        priority=priority,
+        speaker=user,
+        mount=f"/live/{secrets.token_urlsafe(18)}.ogg",
+        until=until,
+    )
+    session.area.set(units)
+    session.expected_devices = devices_under(units).count()
+    session.save(update_fields=["expected_devices"])
+    audit.record(session, ChangeAction.CREATE, user=user, comment=priority)
+    return session
+
+
+def running_for(user, session_id: int, *, lock: bool = False) -> LiveSession:
+    """A session of the user's scope (404 otherwise)."""
+    qs = LiveSession.objects.restrict(user, "broadcast.view")
+    if lock:
+        qs = qs.select_for_update()
+    session = qs.filter(pk=session_id).first()
+    if session is None:
+        raise Http404
+    return session
+
+
+def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
+    """Append one slice of the speaker's recording (webm/Opus) at byte `offset`; returns the
+    source's length. A slice sent again (a retry) is accepted once; a gap is refused (409)."""
+    session = running_for(user, session_id)
+    if session.speaker_id != user.pk:
+        raise Problem(403, "Chỉ người mở phiên mới được gửi âm thanh vào phiên này.")
+    if not session.is_running:
+        raise Problem(409, "Phiên phát trực tiếp đã kết thúc; hãy mở phiên mới.")
+    if len(data) > MAX_CHUNK:
+        raise Problem(413, "Đoạn âm thanh quá lớn; trình duyệt gửi từng đoạn ngắn.")
+    path = source_path(session)
+    size = path.stat().st_size if path.exists() else 0
+    if offset + len(data) <= size:
+        return size  # a retry of a slice already kept
+    if offset != size:
+        raise Problem(
+            409, f"Mất một đoạn âm thanh (máy chủ có {size} byte, trình duyệt gửi từ {offset})."
+        )
+    with path.open("ab") as fh:
+        fh.write(data)
+    return size + len(data)
+
+
+def _live_body(session: LiveSession) -> dict[str, Any]:
+    return {
+        "url": stream_url(session),
+        "live_id": session.live_id,
+        "auth": "device",
+        "priority": session.priority,
+        "until": session.until.isoformat(),
+    }
+
+
+def _ttl(session: LiveSession) -> datetime.timedelta:
+    return max(session.until - timezone.now(), datetime.timedelta(seconds=30))
+
+
+@transaction.atomic
+def went_on_air(session_id: int) -> LiveSession | None:
+    """The relay has the mount up: sign `live.start` to every unit topic of the area."""
+    session = LiveSession.objects.select_for_update().filter(pk=session_id).first()
+    if session is None or session.status != LiveStatus.WAITING:
+        return session
+    codes = list(session.area.values_list("code", flat=True))
+    envelope, _ = protocol.send_to_units(
+        codes, protocol.CommandType.LIVE_START, _live_body(session), ttl=_ttl(session)
+    )
+    session.command_id = envelope["payload"]["id"]
+    session.status = LiveStatus.ON_AIR
+    session.started_at = timezone.now()
+    session.save(update_fields=["command_id", "status", "started_at", "updated_at"])
+    audit.record(session, ChangeAction.UPDATE, user=None, comment="on air")
+    return session
+
+
+def end(session: LiveSession, reason: str, *, user=None) -> LiveSession:
+    """End a session (inside the caller's transaction): `live.stop` to its area if it was on air."""
+    if not session.is_running:
+        return session
+    before = audit.snapshot(session)
+    if session.status == LiveStatus.ON_AIR:
+        codes = list(session.area.values_list("code", flat=True))
+        protocol.send_to_units(codes, protocol.CommandType.LIVE_STOP, {"live_id": session.live_id})
+    session.status = LiveStatus.ENDED
+    session.end_reason = reason
+    session.ended_at = timezone.now()
+    session.save(update_fields=["status", "end_reason", "ended_at", "updated_at"])
+    audit.record(session, ChangeAction.UPDATE, user=user, before=before, comment=str(reason))
+    return session
+
+
+@transaction.atomic
+def stop(*, user, session_id: int) -> LiveSession:
+    """The speaker, or an officer with the session's right over its area, ends it."""
+    session = running_for(user, session_id, lock=True)
+    if session.speaker_id != user.pk:
+        require(user, permission_for(session.priority))
+        if not LiveSession.objects.restrict(user, permission_for(session.priority)).filter(
+            pk=session.pk
+        ):
+            raise Http404
+    if not session.is_running:
+        raise Problem(409, "Phiên phát trực tiếp này đã kết thúc.")
+    return end(session, LiveEndReason.STOPPED, user=user)
+
+
+@transaction.atomic
+def end_by_relay(session_id: int, reason: str) -> LiveSession | None:
+    """The relay ends a session: its source fell silent, or it reached its time limit."""
+    session = LiveSession.objects.select_for_update().filter(pk=session_id).first()
+    if session is None:
+        return None
+    return end(session, reason)
+
+
+def catch_up(device_ids) -> int:
+    """Devices back online get every live session on air over their area, on their own topic.
+    Called by the gateway inside its transaction; returns the commands queued."""
+    device_ids = set(device_ids)
+    if not device_ids:
+        return 0
+    sent = 0
+    for session in LiveSession.objects.filter(status=LiveStatus.ON_AIR):
+        due = devices_under(list(session.area.all())).filter(pk__in=device_ids)
+        for device_id in due.values_list("pk", flat=True):
+            protocol.send_to_device(
+                device_id,
+                protocol.CommandType.LIVE_START,
+                _live_body(session),
+                ttl=_ttl(session),
+                command_id=session.command_id or None,
+            )
+            sent += 1
+    return sent
+
+
+# --- listeners (Icecast url authentication) ---------------------------------------------------
+
+
+def listen_token(user, session: LiveSession) -> str:
+    """A signed, expiring ticket that lets this officer's browser open the session's mount."""
+    return signing.dumps([user.pk, session.pk], salt=LISTEN_TOKEN_SALT, compress=True)
+
+
+def listen_url(user, session: LiveSession) -> str:
+    return f"{stream_url(session)}?listen={listen_token(user, session)}"
+
+
+def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") -> bool:
+    """Icecast asks whether a listener may open `mount`: a device of the session's area (by its
+    token), or an officer holding a listen ticket for this session who still sees it."""
+    path, _, query = mount.partition("?")
+    session = (
+        LiveSession.objects.filter(mount=path, status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR])
+        .only("pk", "unit_id")
+        .first()
+    )
+    if session is None:
+        return False
+    if device_token:
+        from grassroots.devices.provisioning import authenticate_token
+
+        device = authenticate_token(device_token)
+        if device is None:
+            return False
+        return devices_under(list(session.area.all())).filter(pk=device.pk).exists()
+    if not listen and query:
+        from urllib.parse import parse_qs
+
+        listen = (parse_qs(query).get("listen") or [""])[0]
+    if not listen:
+        return False
+    try:
+        user_id, session_id = signing.loads(
+            listen, salt=LISTEN_TOKEN_SALT, max_age=LISTEN_TOKEN_SECONDS
+        )
+    except signing.BadSignature:
+        return False
+    if session_id != session.pk:
+        return False
+    from grassroots.accounts.models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    return (
+        bool(user)
+        and LiveSession.objects.restrict(user, "broadcast.view").filter(pk=session.pk).exists()
+    )
+
+
+# --- the recording ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def archive_recording(session_id: int, path: Path) -> Any:
+    """The recording of a session becomes an archived audio bulletin of the session's unit (its
+    audio processed by the worker like any upload), for rebroadcast and inspection."""
+    from grassroots.content.choices import BulletinKind, Status
+    from grassroots.content.models import Bulletin, MediaAsset
+    from grassroots.content.tasks import process_media
+
+    session = LiveSession.objects.select_for_update().get(pk=session_id)
+    if session.bulletin_id or not path.exists() or path.stat().st_size == 0:
+        return session.bulletin
+    incoming = Path(settings.MEDIA_ROOT) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    relative = f"incoming/live-{session.pk}-{secrets.token_hex(8)}.ogg"
+    path.replace(Path(settings.MEDIA_ROOT) / relative)
+    local = timezone.localtime(session.started_at or session.created_at)
+    bulletin = Bulletin.objects.create(
+        unit=session.unit,
+        title=f"Phát trực tiếp: {session.title} ({local:%d/%m/%Y %H:%M})"[:300],
+        kind=BulletinKind.AUDIO,
+        priority=session.priority,
+        status=Status.ARCHIVED,
+        created_by=session.speaker,
+    )
+    bulletin.targets.set(session.area.all())
+    asset = MediaAsset.objects.create(
+        unit=session.unit,
+        bulletin=bulletin,
+        declared_kind=BulletinKind.AUDIO,
+        original_name=f"live-{session.pk}.ogg",
+        upload_path=relative,
+        size=(Path(settings.MEDIA_ROOT) / relative).stat().st_size,
+        created_by=session.speaker,
+    )
+    audit.record(
+        bulletin, ChangeAction.CREATE, user=None, comment=f"recording of {session.live_id}"
+    )
+    session.bulletin = bulletin
+    session.save(update_fields=["bulletin", "updated_at"])
+    transaction.on_commit(lambda: process_media.enqueue(asset.pk))
+    return bulletin

@@ -1,0 +1,156 @@
+"""Live broadcast API: open a session, send the microphone's slices, stop; the Icecast hook."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.http import HttpResponse
+from ninja import Field, Router, Schema
+from ninja.responses import Status
+
+from grassroots.accounts.policies import require
+from grassroots.core import icecast
+from grassroots.core.errors import Problem
+
+from . import live
+from .models import LiveSession, LiveStatus
+
+router = Router(tags=["live"])
+PREFIX = "/live"
+
+
+class LiveCreate(Schema):
+    units: list[str] = Field(..., min_length=1, max_length=200)
+    title: str = Field(..., min_length=1, max_length=200)
+    priority: str = Field("normal", pattern="^(normal|priority|emergency)$")
+    max_minutes: int = Field(30, ge=1, le=live.MAX_MINUTES)
+
+
+class LiveRead(Schema):
+    id: int
+    live_id: str
+    title: str
+    priority: str
+    status: str
+    status_label: str
+    end_reason: str
+    units: list[str]
+    speaker: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    until: datetime
+    expected_devices: int
+    listen_url: str
+    bulletin_id: int | None
+
+
+def _read(request, s: LiveSession) -> dict:
+    return {
+        "id": s.pk,
+        "live_id": s.live_id,
+        "title": s.title,
+        "priority": s.priority,
+        "status": s.status,
+        "status_label": str(s.get_status_display()),
+        "end_reason": s.end_reason,
+        "units": list(s.area.values_list("code", flat=True)),
+        "speaker": (s.speaker.get_full_name() or s.speaker.username) if s.speaker else "",
+        "created_at": s.created_at,
+        "started_at": s.started_at,
+        "ended_at": s.ended_at,
+        "until": s.until,
+        "expected_devices": s.expected_devices,
+        "listen_url": live.listen_url(request.user, s) if s.is_running else "",
+        "bulletin_id": s.bulletin_id,
+    }
+
+
+@router.post("", response={201: LiveRead}, summary="Mở phiên phát trực tiếp")
+def create(request, data: LiveCreate):
+    s = live.start(
+        user=request.user,
+        unit_codes=data.units,
+        title=data.title,
+        priority=data.priority,
+        max_minutes=data.max_minutes,
+    )
+    return Status(201, _read(request, s))
+
+
+@router.get("", response=list[LiveRead], summary="Các phiên phát trực tiếp")
+def list_(request, running: bool = False):
+    require(request.user, "broadcast.view")
+    qs = LiveSession.objects.restrict(request.user, "broadcast.view").select_related("speaker")
+    if running:
+        qs = qs.filter(status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR])
+    return [_read(request, s) for s in qs[:50]]
+
+
+@router.get("/{session_id}", response=LiveRead, summary="Tình trạng phiên phát trực tiếp")
+def detail(request, session_id: int):
+    require(request.user, "broadcast.view")
+    return _read(request, live.running_for(request.user, session_id))
+
+
+class SourceAccepted(Schema):
+    received: int
+
+
+@router.post(
+    "/{session_id}/source",
+    response=SourceAccepted,
+    summary="Gửi một đoạn âm thanh micro (webm/Opus, thân yêu cầu là dữ liệu nhị phân)",
+)
+def source(request, session_id: int, offset: int = 0):
+    require(request.user, "broadcast.view")
+    if offset < 0:
+        raise Problem(422, "Vị trí đoạn âm thanh (offset) không được âm.")
+    size = live.add_source(
+        user=request.user, session_id=session_id, offset=offset, data=request.body
+    )
+    return {"received": size}
+
+
+@router.post("/{session_id}/stop", response=LiveRead, summary="Kết thúc phiên phát trực tiếp")
+def stop(request, session_id: int):
+    return _read(request, live.stop(user=request.user, session_id=session_id))
+
+
+def _hook_password() -> str:
+    import os
+
+    return os.environ.get("ICECAST_HOOK_PASSWORD") or icecast.hook_password(
+        Path(settings.GRASSROOTS["HOME"])
+    )
+
+
+@router.post(
+    "/icecast/listener",
+    auth=None,
+    include_in_schema=False,
+    summary="Icecast: có cho người nghe này mở luồng không (url auth, listener_add)",
+)
+def icecast_listener(request):
+    """Icecast's `listener_add`: `icecast-auth-user: 1` lets the listener in, anything else not."""
+    given = request.headers.get("Authorization", "")
+    expected = "Basic " + base64.b64encode(
+        f"{icecast.HOOK_USER}:{_hook_password()}".encode()
+    ).decode("ascii")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Problem(403, "Sai khoá của Icecast.")
+    form = request.POST
+    allowed = form.get("action") == "listener_add" and live.listener_allowed(
+        mount=form.get("mount", ""),
+        device_token=form.get(f"header.{icecast.TOKEN_HEADER.lower()}", ""),
+    )
+    response = HttpResponse(status=200)
+    if allowed:
+        response["icecast-auth-user"] = "1"
+    else:
+        response["icecast-auth-message"] = "not allowed"
+    return response

@@ -1,0 +1,208 @@
+// Phát trực tiếp: the microphone as Opus (MediaRecorder), sent in quarter-second slices to the
+// API in order (each slice says at which byte it starts, so a retry is harmless); a level meter;
+// the session's state polled from the API. Every message shown comes from the page (gettext).
+(function () {
+  "use strict";
+  const form = document.getElementById("live-form");
+  if (!form) return;
+  const d = form.dataset;
+  const $ = (id) => document.getElementById(id);
+  const errorBox = $("live-error");
+  const statusBox = $("live-status");
+  const meter = $("live-meter");
+  const startBtn = $("live-start");
+  const stopBtn = $("live-stop");
+  const SLICE_MS = 250;
+
+  let session = null;
+  let recorder = null;
+  let stream = null;
+  let audioCtx = null;
+  let offset = 0;
+  let queue = Promise.resolve();
+  let poller = null;
+  let stopping = false;
+
+  function showError(text) {
+    errorBox.textContent = text;
+    errorBox.classList.remove("d-none");
+  }
+  function clearError() {
+    errorBox.textContent = "";
+    errorBox.classList.add("d-none");
+  }
+  function setStatus(text, onAir) {
+    statusBox.textContent = text;
+    statusBox.classList.toggle("text-danger", !!onAir);
+  }
+
+  const micAvailable =
+    window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia;
+  if (!micAvailable) {
+    showError(d.msgNomic);
+    startBtn.disabled = true;
+    return;
+  }
+  const mimeType = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/webm"].find(
+    (t) => window.MediaRecorder && MediaRecorder.isTypeSupported(t)
+  );
+  if (!mimeType) {
+    showError(d.msgNorecorder);
+    startBtn.disabled = true;
+    return;
+  }
+
+  async function api(method, path, body, type) {
+    const response = await fetch(d.api + path, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": d.csrf, "Content-Type": type || "application/json" },
+      body: body,
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.detail || response.statusText);
+    return data;
+  }
+
+  function meterLoop(analyser) {
+    const samples = new Float32Array(analyser.fftSize);
+    function draw() {
+      if (!audioCtx) {
+        meter.value = 0;
+        return;
+      }
+      analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const s of samples) sum += s * s;
+      meter.value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
+      requestAnimationFrame(draw);
+    }
+    draw();
+  }
+
+  function send(blob) {
+    queue = queue.then(async () => {
+      if (!session || !blob.size) return;
+      const data = await blob.arrayBuffer();
+      try {
+        await api("POST", `/${session.id}/source?offset=${offset}`, data, "application/octet-stream");
+        offset += data.byteLength;
+      } catch (err) {
+        if (!stopping) {
+          showError(`${d.msgFailed} ${err.message}`);
+          finish();
+        }
+      }
+    });
+  }
+
+  function lockForm(locked) {
+    // what is on air cannot be edited: title, priority and area are fixed for the session
+    form.querySelectorAll("input, select").forEach((el) => {
+      el.disabled = locked;
+    });
+  }
+
+  function release() {
+    lockForm(false);
+    if (recorder && recorder.state !== "inactive") recorder.stop();
+    recorder = null;
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    if (audioCtx) audioCtx.close();
+    audioCtx = null;
+    if (poller) clearInterval(poller);
+    poller = null;
+    startBtn.classList.remove("d-none");
+    stopBtn.classList.add("d-none");
+    startBtn.disabled = false;
+  }
+
+  function finish(message) {
+    stopping = true;
+    release();
+    session = null;
+    if (message) setStatus(message, false);
+  }
+
+  async function refresh() {
+    if (!session) return;
+    try {
+      const s = await api("GET", `/${session.id}`);
+      if (s.status === "ended") {
+        finish(`${d.msgEnded} ${s.status_label}`);
+        return;
+      }
+      const onAir = s.status === "on_air";
+      setStatus(
+        `${onAir ? d.msgOnair : d.msgWaiting} — ${s.title} · ${s.expected_devices} ${d.msgDevices}`,
+        onAir
+      );
+    } catch (err) {
+      /* a missed poll is retried at the next tick */
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError();
+    startBtn.disabled = true;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      });
+    } catch (err) {
+      showError(d.msgDenied);
+      startBtn.disabled = false;
+      return;
+    }
+    const fields = new FormData(form);
+    try {
+      session = await api(
+        "POST",
+        "",
+        JSON.stringify({
+          units: fields.getAll("units"),
+          title: fields.get("title"),
+          priority: fields.get("priority"),
+          max_minutes: parseInt(fields.get("max_minutes") || "30", 10),
+        })
+      );
+    } catch (err) {
+      release();
+      showError(err.message);
+      return;
+    }
+    stopping = false;
+    offset = 0;
+    queue = Promise.resolve();
+    recorder = new MediaRecorder(stream, { mimeType: mimeType, audioBitsPerSecond: 32000 });
+    recorder.addEventListener("dataavailable", (e) => send(e.data));
+    recorder.start(SLICE_MS);
+    audioCtx = new AudioContext();
+    const analyser = audioCtx.createAnalyser();
+    analyser.fftSize = 1024;
+    audioCtx.createMediaStreamSource(stream).connect(analyser);
+    meterLoop(analyser);
+    lockForm(true);
+    startBtn.classList.add("d-none");
+    stopBtn.classList.remove("d-none");
+    setStatus(d.msgWaiting, false);
+    poller = setInterval(refresh, 1500);
+  });
+
+  stopBtn.addEventListener("click", async () => {
+    if (!session) return;
+    const id = session.id;
+    stopping = true;
+    if (recorder && recorder.state !== "inactive") recorder.stop();
+    await queue; // the last slices reach the recording
+    try {
+      const s = await api("POST", `/${id}/stop`);
+      finish(`${d.msgEnded} ${s.status_label}`);
+    } catch (err) {
+      finish();
+      showError(err.message);
+    }
+  });
+})();

@@ -1,0 +1,215 @@
+"""Live sessions: scope, Thông tư 39 priority (preemption, usage policy), signed live.start /
+live.stop, late joiners, the source's slices, and who Icecast lets listen."""
+
+import base64
+import datetime
+import json
+import zoneinfo
+
+import pytest
+import time_machine
+
+from grassroots.alerts import live
+from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
+from grassroots.core import icecast
+from grassroots.core.gateway import discover, dispatch
+from grassroots.core.models import OutboxMessage
+from grassroots.core.testing import COMMUNE_A, COMMUNE_B, assert_problem, call, device_token
+from grassroots.core.testing import unit as get_unit
+from grassroots.devices.models import Device
+from grassroots_protocol import parse_envelope
+
+discover()
+_serial = iter(range(300_000, 399_999))
+VN = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+MORNING = datetime.datetime(2026, 12, 1, 7, 0, tzinfo=VN)
+
+
+@pytest.fixture(autouse=True)
+def _icecast(settings):
+    settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = "http://127.0.0.1:18832"
+
+
+def device(code):
+    return Device.objects.create(
+        kind="speaker",
+        unit=get_unit(code),
+        name=f"Loa {code}",
+        serial=f"L-{next(_serial)}",
+        technology="ip_4g",
+    )
+
+
+def open_session(client, user, **body):
+    body.setdefault("title", "Thông báo trực tiếp")
+    body.setdefault("units", [COMMUNE_A])
+    return call(client, "post", "/api/v1/live", user=user, body=body)
+
+
+def commands(type_):
+    """(topic, payload) of the signed commands of this type in the outbox, parsed as devices do."""
+    out = []
+    for row in OutboxMessage.objects.order_by("pk"):
+        payload = parse_envelope(json.loads(row.payload)).payload
+        if payload["type"] == type_:
+            out.append((row.topic, payload))
+    return out
+
+
+@pytest.mark.django_db
+def test_a_session_goes_on_air_with_signed_live_start_and_stops_with_live_stop(client, users):
+    op = users["operator"]
+    with time_machine.travel(MORNING, tick=False):
+        response = open_session(client, op)
+    assert response.status_code == 201, response.content
+    session = LiveSession.objects.get(pk=response.json()["id"])
+    assert session.status == LiveStatus.WAITING and session.speaker == op
+    assert not commands("live.start")  # nothing on air before sound arrives
+    live.went_on_air(session.pk)
+    [(topic, payload)] = commands("live.start")
+    assert topic == f"grassroots/v1/unit/{COMMUNE_A}/cmd"
+    assert payload["url"] == f"http://127.0.0.1:18832{session.mount}"
+    assert payload["auth"] == "device" and payload["live_id"] == session.live_id
+    assert payload["priority"] == "normal"
+    stopped = call(client, "post", f"/api/v1/live/{session.pk}/stop", user=op)
+    assert stopped.status_code == 200 and stopped.json()["status"] == "ended"
+    [(topic, payload)] = commands("live.stop")
+    assert topic == f"grassroots/v1/unit/{COMMUNE_A}/cmd"
+    assert payload["live_id"] == session.live_id
+    assert_problem(call(client, "post", f"/api/v1/live/{session.pk}/stop", user=op), 409)
+
+
+@pytest.mark.django_db
+def test_scope_and_rights(client, users, settings):
+    # operator2 holds the scheduling right on commune B only: commune A is not theirs
+    assert_problem(open_session(client, users["operator2"]), 404)
+    # an emergency live session needs the emergency right
+    assert_problem(open_session(client, users["editor"], priority="emergency"), 403)
+    assert_problem(open_session(client, users["operator"], units=[]), 422)
+    assert_problem(open_session(client, users["operator"], priority="loud"), 422)
+    with time_machine.travel(MORNING, tick=False):
+        created = open_session(client, users["operator"]).json()
+    # another commune's officer neither sees it nor stops it
+    other = call(client, "post", f"/api/v1/live/{created['id']}/stop", user=users["operator2"])
+    assert_problem(other, 404)
+    settings.ICECAST_URL = ""
+    assert_problem(open_session(client, users["admin"], units=[COMMUNE_B]), 503)
+
+
+@pytest.mark.django_db
+def test_normal_live_respects_the_usage_policy_and_emergency_does_not(client, users):
+    from grassroots.broadcast import actions as broadcast
+
+    broadcast.set_policy(
+        user=users["admin"],
+        unit=get_unit(COMMUNE_A),
+        allowed_start=datetime.time(5, 0),
+        allowed_end=datetime.time(21, 0),
+    )
+    night = datetime.datetime(2026, 12, 1, 23, 0, tzinfo=VN)
+    with time_machine.travel(night, tick=False):
+        refused = assert_problem(open_session(client, users["admin"]), 422)
+        assert "Chỉ phiên khẩn cấp" in refused["detail"]
+        assert open_session(client, users["admin"], priority="emergency").status_code == 201
+
+
+@pytest.mark.django_db
+def test_an_emergency_preempts_a_normal_session_and_nothing_else_overlaps(client, users):
+    with time_machine.travel(MORNING, tick=False):
+        normal = open_session(client, users["operator"]).json()
+        live.went_on_air(normal["id"])
+        # a second normal session over the same commune (or its province) is refused
+        again = assert_problem(open_session(client, users["admin"], units=["33"]), 409)
+        assert "Thông báo trực tiếp" in again["detail"]
+        urgent = open_session(client, users["admin"], units=["33"], priority="emergency")
+    assert urgent.status_code == 201
+    preempted = LiveSession.objects.get(pk=normal["id"])
+    assert preempted.status == LiveStatus.ENDED
+    assert preempted.end_reason == LiveEndReason.PREEMPTED
+    assert [p["live_id"] for _, p in commands("live.stop")] == [preempted.live_id]
+    # another commune is free
+    with time_machine.travel(MORNING, tick=False):
+        assert_problem(open_session(client, users["operator2"], units=[COMMUNE_B]), 409)
+
+
+@pytest.mark.django_db
+def test_devices_back_online_get_the_running_session_on_their_own_topic(client, users):
+    away, elsewhere = device(COMMUNE_A), device(COMMUNE_B)
+    with time_machine.travel(MORNING, tick=False):
+        session_id = open_session(client, users["operator"]).json()["id"]
+    session = live.went_on_air(session_id)
+    body = json.dumps({"online": True}).encode()
+    dispatch([(f"grassroots/v1/dev/{d.pk}/state", body) for d in (away, elsewhere)])
+    sent = [(t, p) for t, p in commands("live.start") if "/dev/" in t]
+    assert [t for t, _ in sent] == [f"grassroots/v1/dev/{away.pk}/cmd"]
+    assert sent[0][1]["live_id"] == session.live_id and sent[0][1]["id"] == session.command_id
+
+
+@pytest.mark.django_db
+def test_source_slices_are_appended_in_order_once(client, users, settings, tmp_path):
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
+    op = users["operator"]
+    with time_machine.travel(MORNING, tick=False):
+        session_id = open_session(client, op).json()["id"]
+    url = f"/api/v1/live/{session_id}/source"
+
+    def send(offset, data, user=op):
+        client.force_login(user)
+        return client.post(f"{url}?offset={offset}", data=data, content_type="audio/webm")
+
+    assert send(0, b"abcd").json() == {"received": 4}
+    assert send(0, b"abcd").json() == {"received": 4}  # a retry is kept once
+    assert send(4, b"ef").json() == {"received": 6}
+    gap = assert_problem(send(10, b"zz"), 409)
+    assert "6 byte" in gap["detail"]
+    assert_problem(send(6, b"x", user=users["admin"]), 403)  # only the speaker
+    assert (tmp_path / "live" / f"{session_id}.webm").read_bytes() == b"abcdef"
+    live.stop(user=op, session_id=session_id)
+    assert_problem(send(6, b"g"), 409)
+
+
+@pytest.mark.django_db
+def test_who_icecast_lets_listen(client, users):
+    inside, outside = device(COMMUNE_A), device(COMMUNE_B)
+    with time_machine.travel(MORNING, tick=False):
+        session = LiveSession.objects.get(pk=open_session(client, users["operator"]).json()["id"])
+    mount = session.mount
+    assert live.listener_allowed(mount=mount, device_token=device_token(inside))
+    assert not live.listener_allowed(mount=mount, device_token=device_token(outside))
+    assert not live.listener_allowed(mount=mount, device_token="gd_forged")
+    assert not live.listener_allowed(mount="/live/guess.ogg", device_token=device_token(inside))
+    # an officer who sees the session, with a listen ticket for it (from the API)
+    ticket = live.listen_token(users["admin"], session)
+    assert live.listener_allowed(mount=f"{mount}?listen={ticket}")
+    assert not live.listener_allowed(mount=mount)
+    # a ticket of someone who does not see the session (operator2: commune B)
+    assert not live.listener_allowed(
+        mount=f"{mount}?listen={live.listen_token(users['operator2'], session)}"
+    )
+    live.stop(user=users["operator"], session_id=session.pk)
+    assert not live.listener_allowed(mount=f"{mount}?listen={ticket}")
+
+
+@pytest.mark.django_db
+def test_the_icecast_hook_answers_only_icecast(client, users, settings, tmp_path):
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
+    inside = device(COMMUNE_A)
+    with time_machine.travel(MORNING, tick=False):
+        session = LiveSession.objects.get(pk=open_session(client, users["operator"]).json()["id"])
+    form = {
+        "action": "listener_add",
+        "mount": session.mount,
+        f"header.{icecast.TOKEN_HEADER.lower()}": device_token(inside),
+    }
+    url = "/api/v1/live/icecast/listener"
+    assert_problem(client.post(url, form), 403)
+    good = (
+        "Basic "
+        + base64.b64encode(
+            f"{icecast.HOOK_USER}:{icecast.hook_password(tmp_path)}".encode()
+        ).decode()
+    )
+    allowed = client.post(url, form, HTTP_AUTHORIZATION=good)
+    assert allowed.status_code == 200 and allowed["icecast-auth-user"] == "1"
+    denied = client.post(url, {**form, "mount": "/live/other.ogg"}, HTTP_AUTHORIZATION=good)
+    assert denied.status_code == 200 and "icecast-auth-user" not in denied

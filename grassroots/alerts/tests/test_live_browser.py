@@ -1,0 +1,136 @@
+"""Phát trực tiếp in a real Chromium with a fake microphone: an officer picks a commune, starts,
+the page sends the microphone as Opus slices, the relay (real ffmpeg) puts it on a real Icecast,
+the page says it is on air, the officer stops, the session ends and its recording is archived.
+Screenshots at desk and phone size under var/screenshots/live/."""
+
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from grassroots.core import broker, icecast
+from grassroots.core.testing import COMMUNE_A
+from grassroots.core.testing.browser import DESK, login, shoot
+
+pytestmark = pytest.mark.browser
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+FAKE_MIC = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+def _icecast(home, auth_url):
+    port = broker.free_port()
+    conf = icecast.write_config(home, port, auth_url)
+    proc = subprocess.Popen(
+        [icecast.icecast_binary(), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=0.5)  # noqa: S310
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "icecast did not start"
+            time.sleep(0.1)
+    return proc, port
+
+
+def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, settings, tmp_path):
+    from playwright.sync_api import expect
+
+    from grassroots.alerts.live_relay import LiveRelay
+    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
+    settings.LIVE_SOURCE_TIMEOUT = 2.0
+    ice, port = _icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
+    settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{port}"
+    stop_relay = threading.Event()
+    relay = threading.Thread(target=LiveRelay().run, args=(stop_relay,), daemon=True)
+    relay.start()
+    # the same Chromium, with a fake microphone (a beep) that needs no permission prompt
+    chromium = browser.browser_type.launch(
+        executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", *FAKE_MIC],
+    )
+    try:
+        page = login(chromium, live_demo.url, "admin")
+        page.goto(f"{live_demo.url}/truc-tiep/")
+        expect(page.locator("#live-error")).to_be_hidden()
+        page.fill("#live-title", "Thông báo khẩn về phòng chống bão")
+        page.select_option("#live-priority", "emergency")
+        page.fill("#live-units .unit-picker-search", "pho hien")
+        page.locator(f"#live-units .unit-picker-row[data-code='{COMMUNE_A}'] input").check()
+        shoot(page, "live", "1-ready")
+        page.click("#live-start")
+        expect(page.locator("#live-status")).to_contain_text("ĐANG PHÁT TRỰC TIẾP", timeout=30_000)
+        session = LiveSession.objects.get()
+        assert session.status == LiveStatus.ON_AIR
+        assert list(session.area.values_list("code", flat=True)) == [COMMUNE_A]
+        assert page.evaluate("document.getElementById('live-meter').value") >= 0
+        shoot(page, "live", "2-speaking")
+        page.reload()  # what is on air, with a listen-in player
+        expect(page.locator("#live-running")).to_contain_text("Thông báo khẩn")
+        expect(page.locator("#live-running audio")).to_have_count(1)
+        shoot(page, "live", "3-on-air")
+        # the reload dropped the page's microphone: the relay ends the session when the sound
+        # stops; start a new one and stop it with the button this time
+        deadline = time.monotonic() + 30
+        while LiveSession.objects.get(pk=session.pk).status != LiveStatus.ENDED:
+            assert time.monotonic() < deadline, "the session outlived its source"
+            time.sleep(0.2)
+        page.reload()
+        expect(page.locator("#live-running")).to_contain_text("Không có phiên")
+        page.fill("#live-title", "Phát lần hai")
+        page.select_option("#live-priority", "emergency")
+        page.fill("#live-units .unit-picker-search", "pho hien")
+        page.locator(f"#live-units .unit-picker-row[data-code='{COMMUNE_A}'] input").check()
+        page.click("#live-start")
+        expect(page.locator("#live-status")).to_contain_text("ĐANG PHÁT TRỰC TIẾP", timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.click("#live-stop")
+        expect(page.locator("#live-status")).to_contain_text("Đã kết thúc", timeout=20_000)
+        second = LiveSession.objects.get(title="Phát lần hai")
+        assert second.status == LiveStatus.ENDED and second.end_reason == LiveEndReason.STOPPED
+        first = LiveSession.objects.get(title__startswith="Thông báo khẩn")
+        assert first.end_reason == LiveEndReason.SOURCE_LOST
+        deadline = time.monotonic() + 30
+        while not LiveSession.objects.get(pk=second.pk).bulletin_id:
+            assert time.monotonic() < deadline, "the recording was not archived"
+            time.sleep(0.2)
+        page.reload()
+        expect(page.locator("#live-recent")).to_contain_text("Bản ghi âm")
+        shoot(page, "live", "4-ended")
+        page.set_viewport_size(DESK)
+    finally:
+        chromium.close()
+        stop_relay.set()
+        relay.join(15)
+        ice.terminate()
+        ice.wait(5)
+
+
+def test_the_page_says_when_the_microphone_is_unavailable(browser, live_demo, settings):
+    """Over plain HTTP on an address other than localhost a browser is not in a secure context
+    and hides the microphone: the page says so (in Vietnamese) and does not offer to start."""
+    from playwright.sync_api import expect
+
+    settings.ICECAST_URL = "http://127.0.0.1:9"
+    page = login(browser, live_demo.url, "admin")
+    # what a browser reports on http://<server address>/ (this server is on localhost)
+    page.context.add_init_script(
+        "Object.defineProperty(window, 'isSecureContext', {value: false});"
+    )
+    page.goto(f"{live_demo.url}/truc-tiep/")
+    expect(page.locator("#live-error")).to_contain_text("HTTPS")
+    expect(page.locator("#live-start")).to_be_disabled()
+    page.context.close()
