@@ -78,7 +78,8 @@ def test_commune_sends_province_returns_commune_resends_province_compiles(
     admin.click("#accept")
     expect(admin.locator("#report-state")).to_have_text("Đã tiếp nhận")
     admin.goto(f"{base}/bao-cao-nam/")
-    admin.click("#compile")
+    # Generation runs in the request in tests (immediate tasks): slow on a loaded machine.
+    admin.click("#compile", timeout=120_000)
     expect(admin.locator("#jobs .report-job").first).to_have_attribute("data-status", "done")
     admin.reload()
     expect(admin.locator("body")).to_contain_text("Phụ lục IV. Đánh giá, kiến nghị của các đơn vị")
@@ -86,7 +87,7 @@ def test_commune_sends_province_returns_commune_resends_province_compiles(
     for selector, text in CLOSING.items():
         admin.fill(selector, text.replace("phường", "tỉnh"))
     admin.click("#save")
-    admin.click("#export-pdf")
+    admin.click("#export-pdf", timeout=120_000)
     link = admin.locator("#jobs a[data-fmt=pdf]")
     expect(link).to_be_visible(timeout=90_000)
     shoot(admin, "report", "3-province-compiled")
