@@ -164,6 +164,7 @@ APP_ROUTERS = (
     "training.api",
     "planning.api",
     "kpi.api",
+    "exchange.api",
 )
 
 
