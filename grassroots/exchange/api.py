@@ -17,7 +17,7 @@ from grassroots_protocol.messages import parse_time
 from . import federation, keys, outbound
 from .choices import Refusal, Via
 from .inbound import Refused, receive
-from .models import Peer, RefusedMessage
+from .models import BulletinFate, OutboundMessage, Peer, RefusedMessage
 
 router = Router(tags=["exchange"])
 PREFIX = "/exchange"
@@ -133,3 +133,117 @@ def messages(request, params: Query[PageQuery]):
     if params.after < 0 or not (1 <= params.limit <= 1000):
         raise Problem(422, "Tham số không hợp lệ: after ≥ 0, limit từ 1 đến 1000.")
     return outbound.page_for(peer, after=params.after, limit=params.limit).model_dump()
+
+
+# -- officers (console users, Bearer tokens) ----------------------------------------------------
+
+
+class SendBody(Schema):
+    peers: list[str]
+
+
+class OutboundRead(Schema):
+    id: int
+    peer: str
+    message_id: str
+    version: int
+    kind: str
+    title: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime.datetime
+    delivered_at: datetime.datetime | None
+    delivered_via: str
+
+
+def _outbound(row) -> dict:
+    return {
+        "id": row.pk,
+        "peer": row.peer.code,
+        "message_id": row.message_id,
+        "version": row.version,
+        "kind": row.kind,
+        "title": row.title,
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "created_at": row.created_at,
+        "delivered_at": row.delivered_at,
+        "delivered_via": row.delivered_via,
+    }
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/send",
+    response={201: list[OutboundRead]},
+    summary="Gửi bản tin đã duyệt xuống các hệ thống đã chọn",
+)
+def send_bulletin(request, bulletin_id: int, data: SendBody):
+    """Central mode: send down to the chosen provinces (peer codes). Queued in the outbox; the
+    worker delivers it."""
+    from django.shortcuts import get_object_or_404
+
+    from grassroots.accounts.policies import require
+    from grassroots.content.models import Bulletin
+
+    from . import actions
+
+    require(request.user, "exchange.manage")
+    bulletin = get_object_or_404(
+        Bulletin.objects.restrict(request.user, "content.view"), pk=bulletin_id
+    )
+    peers = list(Peer.objects.filter(code__in=data.peers))
+    rows = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=peers)
+    return Status(201, [_outbound(r) for r in rows])
+
+
+class OutboxQuery(Schema):
+    status: str = ""
+    limit: int = 100
+
+
+@router.get("/outbox", response=list[OutboundRead], summary="Thông điệp gửi đi")
+def outbox(request, params: Query[OutboxQuery]):
+    from grassroots.accounts.policies import require
+
+    require(request.user, "exchange.view")
+    qs = OutboundMessage.objects.restrict(request.user, "exchange.view").select_related("peer")
+    if params.status:
+        qs = qs.filter(status=params.status)
+    return [_outbound(r) for r in qs.order_by("-id")[: max(1, min(params.limit, 1000))]]
+
+
+class FateRead(Schema):
+    peer: str
+    message_id: str
+    received: bool
+    approved: bool
+    communes: int
+    placed: int
+    aired_communes: int
+    plays: int
+
+
+@router.get("/fates", response=list[FateRead], summary="Bản tin đã gửi: đã nhận, đã duyệt, đã phát")
+def fates(request, message_id: str = ""):
+    """From the peers' statistics: what became of each bulletin sent down."""
+    from grassroots.accounts.policies import require
+
+    require(request.user, "exchange.view")
+    qs = BulletinFate.objects.restrict(request.user, "exchange.view").select_related("peer")
+    if message_id:
+        qs = qs.filter(message_id=message_id)
+    return [
+        {
+            "peer": f.peer.code,
+            "message_id": f.message_id,
+            "received": f.received,
+            "approved": f.approved,
+            "communes": f.communes,
+            "placed": f.placed,
+            "aired_communes": f.aired_communes,
+            "plays": f.plays,
+        }
+        for f in qs.order_by("peer__code", "message_id")[:1000]
+    ]

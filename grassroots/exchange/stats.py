@@ -94,7 +94,7 @@ def aired(peer: Peer) -> list[dict[str, Any]]:
                 in (Status.APPROVED, Status.PUBLISHED, Status.EXPIRED, Status.ARCHIVED),
                 "communes": bulletin.shares.count(),
                 "placed": Proposal.objects.filter(
-                    share__bulletin=bulletin, status=ProposalStatus.PLACED
+                    share_id__in=bulletin.shares.values("pk"), status=ProposalStatus.PLACED
                 ).count(),
                 "aired_communes": plays.values("device__unit").distinct().count(),
                 "plays": plays.count(),

@@ -1,0 +1,108 @@
+"""Console pages: peers and keys (add, rotate, revoke), the outbox with failed messages and retry,
+and statistics built from the kpi app and read by the protocol's own parser."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from grassroots.core.models import ObjectChange
+from grassroots.exchange import federation, outbound, stats
+from grassroots.exchange.choices import DeliveryStatus, Kind
+from grassroots.exchange.models import OutboundMessage, Peer
+
+from .helpers import Remote, bulletin_body, public_b64
+
+pytestmark = pytest.mark.django_db
+
+
+def test_peers_page_add_rotate_revoke(client, users):
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-peers"))
+    assert page.status_code == 200 and b"own-key" in page.content
+    remote = Remote()
+    r = client.post(
+        reverse("exchange-peers"),
+        {
+            "step": "peer",
+            "code": "central",
+            "name": "Trung ương <b>",
+            "url": "https://central.example",
+            "unit": "33",
+            "public_key": public_b64(remote.key),
+            "kinds_in": ["bulletin", "withdrawal"],
+            "kinds_out": ["statistics"],
+            "approval": "on",
+        },
+        follow=True,
+    )
+    assert "Đã thêm hệ thống liên thông" in r.content.decode()
+    assert "Trung ương &lt;b&gt;" in r.content.decode()  # escaped
+    peer = Peer.objects.get(code="central")
+    assert peer.kinds_in == ["bulletin", "withdrawal"] and peer.bulletins_need_approval
+    # a wrong key is refused in Vietnamese, nothing stored
+    r = client.post(
+        reverse("exchange-peers"),
+        {"step": "key", "peer": peer.pk, "public_key": "không phải khoá"},
+        follow=True,
+    )
+    assert "khoá Ed25519 (32 byte)" in r.content.decode() and peer.keys.count() == 1
+    # rotation: a second key, then the first revoked
+    new = Remote()
+    client.post(
+        reverse("exchange-peers"),
+        {"step": "key", "peer": peer.pk, "public_key": public_b64(new.key)},
+    )
+    old = peer.keys.order_by("added_at").first()
+    client.post(reverse("exchange-peers"), {"step": "revoke", "key": old.pk})
+    assert list(peer.active_keys().values_list("kid", flat=True)) == [
+        federation.key_id(__import__("base64").b64decode(public_b64(new.key)))
+    ]
+    assert ObjectChange.objects.filter(comment__startswith="thu hồi khoá").exists()
+
+
+def test_viewer_sees_but_cannot_change(client, users):
+    Remote().declare()
+    client.force_login(users["viewer"])
+    page = client.get(reverse("exchange-peers")).content.decode()
+    assert "central" in page and 'name="step"' not in page
+    r = client.post(reverse("exchange-peers"), {"step": "peer", "code": "x"})
+    assert r.status_code == 403 and Peer.objects.count() == 1
+    client.force_login(users["operator"])  # a commune: the peer's scope is the province
+    assert "central" not in client.get(reverse("exchange-peers")).content.decode()
+
+
+def test_failed_message_shown_with_error_and_retried(client, users):
+    peer = Remote().declare(kinds_out=[Kind.BULLETIN])
+    [row] = outbound.emit(
+        peers=[peer], kind=Kind.BULLETIN, message_id="m", body=bulletin_body(), title="Tin A"
+    )
+    OutboundMessage.objects.filter(pk=row.pk).update(
+        status=DeliveryStatus.FAILED, attempts=12, last_error="HTTP 503: bảo trì"
+    )
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-messages") + "?status=failed").content.decode()
+    assert "Tin A" in page and "HTTP 503: bảo trì" in page and "Gửi lại" in page
+    r = client.post(reverse("exchange-retry", args=[row.pk]), follow=True)
+    assert "hàng đợi gửi lại" in r.content.decode()
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.PENDING and row.attempts == 0
+    # a viewer has no retry
+    client.force_login(users["viewer"])
+    assert client.post(reverse("exchange-retry", args=[row.pk])).status_code == 302
+    assert "Gửi lại" not in client.get(reverse("exchange-messages")).content.decode()
+
+
+def test_statistics_from_kpi_parse_as_the_protocol(users):
+    remote = Remote()
+    peer = remote.declare(kinds_out=[Kind.STATISTICS])
+    body = stats.body_for(peer, "2026-11")
+    parsed = federation.StatisticsBody.model_validate(body)
+    assert parsed.province == "33" and len(parsed.units) > 50
+    first = parsed.units[0]
+    assert "essential_reach" in first.indicators and "plays" in first.counters
+    assert stats.send(month="2026-11") == 1
+    row = OutboundMessage.objects.get(kind=Kind.STATISTICS)
+    assert row.message_id == "province-33:statistics:2026-11" and row.version == 1
+    assert stats.send(month="2026-11") == 1
+    assert OutboundMessage.objects.get(kind=Kind.STATISTICS, status="pending").version == 2
