@@ -24,7 +24,7 @@ PREFIX = "/exchange"
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
-class KeyRead(Schema):
+class ExchangeKeyRead(Schema):
     source: str
     kid: str
     alg: str
@@ -33,12 +33,12 @@ class KeyRead(Schema):
     level: str
 
 
-class PageQuery(Schema):
+class ExchangePageQuery(Schema):
     after: int = 0
     limit: int = 500
 
 
-@router.get("/key", auth=None, response=KeyRead, summary="Khoá liên thông của hệ thống này")
+@router.get("/key", auth=None, response=ExchangeKeyRead, summary="Khoá liên thông của hệ thống này")
 def exchange_key(request):
     """What a peer's administrator registers for this system (exchanged out of band)."""
     return {
@@ -126,7 +126,7 @@ def _authenticated_peer(request) -> Peer:
 
 
 @router.get("/messages", auth=None, response=dict, summary="Các thông điệp sau con trỏ (kéo)")
-def messages(request, params: Query[PageQuery]):
+def messages(request, params: Query[ExchangePageQuery]):
     """The signed messages for the calling peer after `after`, oldest first, at most `limit`
     (1–1000); `next` is the cursor to ask with next time, `more` whether to ask at once."""
     peer = _authenticated_peer(request)
@@ -138,11 +138,11 @@ def messages(request, params: Query[PageQuery]):
 # -- officers (console users, Bearer tokens) ----------------------------------------------------
 
 
-class SendBody(Schema):
+class ExchangeSendBody(Schema):
     peers: list[str]
 
 
-class OutboundRead(Schema):
+class ExchangeOutboundRead(Schema):
     id: int
     peer: str
     message_id: str
@@ -176,10 +176,10 @@ def _outbound(row) -> dict:
 
 @router.post(
     "/bulletins/{bulletin_id}/send",
-    response={201: list[OutboundRead]},
+    response={201: list[ExchangeOutboundRead]},
     summary="Gửi bản tin đã duyệt xuống các hệ thống đã chọn",
 )
-def send_bulletin(request, bulletin_id: int, data: SendBody):
+def send_bulletin(request, bulletin_id: int, data: ExchangeSendBody):
     """Central mode: send down to the chosen provinces (peer codes). Queued in the outbox; the
     worker delivers it."""
     from django.shortcuts import get_object_or_404
@@ -198,13 +198,13 @@ def send_bulletin(request, bulletin_id: int, data: SendBody):
     return Status(201, [_outbound(r) for r in rows])
 
 
-class OutboxQuery(Schema):
+class ExchangeOutboxQuery(Schema):
     status: str = ""
     limit: int = 100
 
 
-@router.get("/outbox", response=list[OutboundRead], summary="Thông điệp gửi đi")
-def outbox(request, params: Query[OutboxQuery]):
+@router.get("/outbox", response=list[ExchangeOutboundRead], summary="Thông điệp gửi đi")
+def outbox(request, params: Query[ExchangeOutboxQuery]):
     from grassroots.accounts.policies import require
 
     require(request.user, "exchange.view")
@@ -214,7 +214,7 @@ def outbox(request, params: Query[OutboxQuery]):
     return [_outbound(r) for r in qs.order_by("-id")[: max(1, min(params.limit, 1000))]]
 
 
-class FateRead(Schema):
+class ExchangeFateRead(Schema):
     peer: str
     message_id: str
     received: bool
@@ -225,7 +225,9 @@ class FateRead(Schema):
     plays: int
 
 
-@router.get("/fates", response=list[FateRead], summary="Bản tin đã gửi: đã nhận, đã duyệt, đã phát")
+@router.get(
+    "/fates", response=list[ExchangeFateRead], summary="Bản tin đã gửi: đã nhận, đã duyệt, đã phát"
+)
 def fates(request, message_id: str = ""):
     """From the peers' statistics: what became of each bulletin sent down."""
     from grassroots.accounts.policies import require

@@ -204,3 +204,55 @@ def test_published_schemas_are_the_protocols():
             f"docs/exchange/{name}.schema.json is stale: run "
             "`python -m grassroots.exchange.federation docs/exchange`"
         )
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """A real HTTP server for a peer's media files."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def put(name: str, content: bytes) -> dict:
+        (folder / name).write_bytes(content)
+        return {
+            "url": f"http://127.0.0.1:{server.server_port}/{name}",
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "size": len(content),
+            "mime": "audio/mpeg",
+            "name": name,
+        }
+
+    yield put
+    server.shutdown()
+
+
+def test_media_fetched_and_checked_before_anything_is_stored(client, central, file_server):
+    from grassroots.content.models import MediaAsset
+
+    good = file_server("ban-tin.mp3", b"ID3" + b"\x00" * 2000)
+    bad = dict(good, sha256="f" * 64)
+    body = bulletin_body(kind="audio", media=[bad])
+    r = post(client, central.seal("bulletin", body, message_id="m"))
+    assert refused(r, 422, Refusal.MEDIA)["detail"].startswith("Tệp ban-tin.mp3")
+    assert not Bulletin.objects.filter(source=Source.NATIONAL).exists()
+
+    gone = dict(good, url=good["url"].replace("ban-tin", "khong-co"))
+    r = post(client, central.seal("bulletin", bulletin_body(media=[gone]), message_id="m"))
+    refused(r, 503, Refusal.MEDIA)  # may be there later: the sender retries
+    assert not MediaAsset.objects.exists()
+
+    r = post(
+        client, central.seal("bulletin", bulletin_body(kind="audio", media=[good]), message_id="m")
+    )
+    assert r.status_code == 202, r.content
+    asset = MediaAsset.objects.get()
+    assert asset.bulletin.source == Source.NATIONAL and asset.size == good["size"]
+    assert asset.original_name == "ban-tin.mp3" and asset.upload_path.startswith("incoming/")
