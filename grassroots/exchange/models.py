@@ -65,6 +65,12 @@ class Peer(TimeStampedModel):
     def active_keys(self):
         return self.keys.filter(revoked_at__isnull=True)
 
+    def kinds_in_labels(self) -> list[str]:
+        return [str(Kind(k).label) for k in self.kinds_in or [] if k in Kind.values]
+
+    def kinds_out_labels(self) -> list[str]:
+        return [str(Kind(k).label) for k in self.kinds_out or [] if k in Kind.values]
+
 
 class PeerKey(models.Model):
     """An Ed25519 public key of a peer (exchanged out of band); rotated by adding a new key,

@@ -143,4 +143,4 @@ def retry(request, message_id: int):
         messages.success(request, _("Đã đưa thông điệp vào hàng đợi gửi lại."))
     except (Problem, PermissionDenied) as exc:
         messages.error(request, _error_text(exc))
-    return redirect(f"{reverse('exchange-messages')}?status=failed")
+    return redirect(f"{reverse('exchange-messages')}?status=pending")
