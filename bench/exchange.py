@@ -7,9 +7,10 @@ another system's would be. Measured:
 
 - push: 10,000 bulletin messages from the outbox to the inbox (messages/s);
 - statistics: 100,000 commune-month rows in 50 messages of 2,000 rows (rows/s);
-- catch-up after a one-hour outage: the peer was down while an hour's worth of messages queued
-  (`BENCH_EXCHANGE_HOUR` messages: every bulletin of the run, by default, far more than a real
-  hour) and then pulls them with the cursor (seconds; goal < 60 s);
+- catch-up after a one-hour outage: the peer was down while an hour of messages queued
+  (`BENCH_EXCHANGE_HOUR`, default 600 bulletins: ten a minute, far above a real hour's
+  traffic, plus one month of statistics for every commune) and then pulls them with the
+  cursor (seconds; goal < 60 s);
 - a second pull of the same backlog (everything a duplicate): nothing changes.
 """
 
@@ -21,7 +22,7 @@ import time
 BULLETINS = int(os.environ.get("BENCH_EXCHANGE_BULLETINS", "10000"))
 STAT_ROWS = int(os.environ.get("BENCH_EXCHANGE_STAT_ROWS", "100000"))
 PER_MESSAGE = 2000
-HOUR = int(os.environ.get("BENCH_EXCHANGE_HOUR", str(BULLETINS)))
+HOUR = int(os.environ.get("BENCH_EXCHANGE_HOUR", "600"))
 PREFIX = f"bench-{int(time.time())}"
 
 
@@ -106,9 +107,10 @@ def run() -> dict:
         peer.refresh_from_db()
         Peer.objects.filter(pk=peer.pk).update(pull_cursor=OutboundMessage.objects.latest("id").pk)
         peer.refresh_from_db()
+        emit(Kind.BULLETIN, ((f"{PREFIX}:h:{n}", bulletin(n)) for n in range(HOUR)))
         emit(
-            Kind.BULLETIN,
-            ((f"{PREFIX}:h:{n}", bulletin(n)) for n in range(HOUR)),
+            Kind.STATISTICS,
+            [(f"{PREFIX}:s:outage", {"province": "33", "month": "2026-11", "units": rows})],
         )
         cursor_before = peer.pull_cursor
         start = time.perf_counter()
@@ -138,11 +140,11 @@ def run() -> dict:
             "rows_per_s": round(stored / stats_s) if stats_s else None,
         },
         "catch_up": {
-            "outage_messages": HOUR,
+            "outage_messages": HOUR + 1,
             "applied": counts["applied"],
             "seconds": round(catch_up_s, 2),
             "goal_s": 60,
-            "per_s": round(HOUR / catch_up_s, 1) if catch_up_s else None,
+            "per_s": round((HOUR + 1) / catch_up_s, 1) if catch_up_s else None,
             "again_duplicates": again["duplicate"],
             "again_applied": again["applied"],
             "again_s": round(again_s, 2),
