@@ -62,6 +62,7 @@ GROUPS = [
     (_("Liên thông"), [
         (_("Hệ thống liên thông"), "exchange-peers", "exchange.view", ""),
         (_("Thông điệp liên thông"), "exchange-messages", "exchange.view", ""),
+        (_("Gửi xuống, số liệu toàn quốc"), "exchange-national", "exchange.view", ""),
     ]),
     (_("Quản trị"), [
         (_("Đơn vị hành chính"), "unit-tree", "units.view", ""),

@@ -231,18 +231,17 @@ def send_bulletin(*, user, bulletin, peers: list[Peer]) -> list[OutboundMessage]
     return rows
 
 
-@transaction.atomic
-def withdraw_sent(*, user, bulletin, reason: str = "") -> list[OutboundMessage]:
-    """Withdraw a bulletin sent down: every peer that got it receives a withdrawal."""
-    require(user, "exchange.manage")
-    require_on(user, "content.publish", bulletin.unit)
+def bulletin_withdrawn(bulletin, reason: str = "") -> list[OutboundMessage]:
+    """System action inside content's `withdraw`: a bulletin withdrawn here is withdrawn at
+    every peer it was sent to (nothing when it was never sent)."""
     ref = bulletin_message_id(bulletin)
     peer_ids = set(OutboundMessage.objects.filter(message_id=ref).values_list("peer_id", flat=True))
-    peers = list(Peer.objects.filter(pk__in=peer_ids))
+    if not peer_ids:
+        return []
     return outbound.emit(
-        peers=peers,
+        peers=list(Peer.objects.filter(pk__in=peer_ids)),
         kind=Kind.WITHDRAWAL,
         message_id=f"{ref}:withdrawal",
-        body={"ref": ref, "reason": reason[:1000]},
+        body={"ref": ref, "reason": (reason or "")[:1000]},
         title=f"Thu hồi: {bulletin.title}",
     )

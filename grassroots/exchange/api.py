@@ -249,3 +249,29 @@ def fates(request, message_id: str = ""):
         }
         for f in qs.order_by("peer__code", "message_id")[:1000]
     ]
+
+
+class ExchangeNationalQuery(Schema):
+    month: str = ""
+
+
+@router.get("/national", response=dict, summary="Số liệu toàn quốc theo tháng (chế độ trung ương)")
+def national_figures(request, params: Query[ExchangeNationalQuery]):
+    """Per province (peer) and for the country: communes reporting, plays, feedback handled,
+    devices and availability, from the provinces' statistics of that month."""
+    from grassroots.accounts.policies import require
+
+    from .querysets import national
+
+    require(request.user, "exchange.view")
+    return national(request.user, _month(params.month))
+
+
+def _month(value: str) -> datetime.date:
+    if not value:
+        return timezone.localdate().replace(day=1)
+    try:
+        year, month = (int(x) for x in value.split("-"))
+        return datetime.date(year, month, 1)
+    except ValueError:
+        raise Problem(422, "Tháng phải viết dạng YYYY-MM, ví dụ 2026-11.") from None

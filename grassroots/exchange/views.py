@@ -144,3 +144,63 @@ def retry(request, message_id: int):
     except (Problem, PermissionDenied) as exc:
         messages.error(request, _error_text(exc))
     return redirect(f"{reverse('exchange-messages')}?status=pending")
+
+
+@login_required
+def national(request):
+    """Central mode: send an approved bulletin down to chosen provinces, see what became of the
+    bulletins sent (from the provinces' statistics) and the month's national figures."""
+    from grassroots.content.choices import Status
+    from grassroots.content.models import Bulletin
+
+    from . import querysets
+    from .api import _month
+
+    require(request.user, "exchange.view")
+    may_manage = has_perm_anywhere(request.user, "exchange.manage")
+    peers = Peer.objects.restrict(request.user, "exchange.view").filter(active=True)
+    senders = [p for p in peers if Kind.BULLETIN in (p.kinds_out or [])]
+    if request.method == "POST":
+        if not may_manage:
+            raise PermissionDenied
+        bulletin = (
+            Bulletin.objects.restrict(request.user, "content.publish")
+            .filter(pk=request.POST.get("bulletin") or 0)
+            .first()
+        )
+        try:
+            if bulletin is None:
+                raise ValidationError({"bulletin": _("Hãy chọn một bản tin đã duyệt.")})
+            chosen = [p for p in senders if str(p.pk) in request.POST.getlist("peers")]
+            rows = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=chosen)
+            messages.success(
+                request,
+                _("Đã đưa bản tin vào hàng đợi gửi tới %(n)s hệ thống.") % {"n": len(rows)},
+            )
+        except (ValidationError, Problem, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+        return redirect("exchange-national")
+    try:
+        month = _month(request.GET.get("thang", ""))
+    except Problem as exc:
+        messages.error(request, exc.detail)
+        month = _month("")
+    bulletins = (
+        Bulletin.objects.restrict(request.user, "content.publish")
+        .filter(status__in=(Status.APPROVED, Status.PUBLISHED))
+        .order_by("-updated_at")[:50]
+        if may_manage
+        else []
+    )
+    return render(
+        request,
+        "exchange/national.html",
+        {
+            "senders": senders,
+            "bulletins": bulletins,
+            "may_manage": may_manage,
+            "fates": querysets.fates(request.user)[:100],
+            "figures": querysets.national(request.user, month),
+            "month": month.strftime("%Y-%m"),
+        },
+    )

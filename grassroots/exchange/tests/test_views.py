@@ -106,3 +106,55 @@ def test_statistics_from_kpi_parse_as_the_protocol(users):
     assert row.message_id == "province-33:statistics:2026-11" and row.version == 1
     assert stats.send(month="2026-11") == 1
     assert OutboundMessage.objects.get(kind=Kind.STATISTICS, status="pending").version == 2
+
+
+def test_send_down_withdraw_and_national_figures(client, users):
+    import json
+
+    from grassroots.content import actions as content
+    from grassroots.content.tests.conftest import make_bulletin, root
+
+    peer = Remote(code="province-x").declare(kinds_out=[Kind.BULLETIN, Kind.WITHDRAWAL])
+    bulletin = make_bulletin("33", status="published", title="Tin gửi xuống")
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-national")).content.decode()
+    assert "Tin gửi xuống" in page and "send-form" in page
+    r = client.post(
+        reverse("exchange-national"), {"bulletin": bulletin.pk, "peers": [peer.pk]}, follow=True
+    )
+    assert "hàng đợi gửi tới 1 hệ thống" in r.content.decode()
+    sent = OutboundMessage.objects.get(kind=Kind.BULLETIN)
+    body = json.loads(sent.envelope)["body"]
+    assert body["title"] == "Tin gửi xuống" and sent.message_id.endswith(f":{bulletin.pk}")
+    # withdrawn here: withdrawn at every system it was sent to
+    content.withdraw(bulletin=bulletin, user=root(), comment="Sai số liệu")
+    withdrawal = OutboundMessage.objects.get(kind=Kind.WITHDRAWAL)
+    assert json.loads(withdrawal.envelope)["body"] == {
+        "ref": sent.message_id,
+        "reason": "Sai số liệu",
+    }
+
+    # statistics received from a province add up to national figures
+    province = Remote(code="province-33")
+    province.declare(unit_code="33", kinds_in=[Kind.STATISTICS])
+    stats_body = {
+        "province": "33", "month": "2026-11", "feedback_received": 9, "feedback_handled": 7,
+        "units": [
+            {"unit": "a", "counters": {"plays": 10, "device_expected_s": 100,
+                                       "device_online_s": 90}},
+            {"unit": "b", "counters": {"plays": 5, "device_expected_s": 100,
+                                       "device_online_s": 70}},
+        ],
+    }  # fmt: skip
+    envelope = province.seal(Kind.STATISTICS, stats_body, message_id="s")
+    r = client.post(
+        "/api/v1/exchange/inbox", data=json.dumps(envelope), content_type="application/json"
+    )
+    assert r.status_code == 202, r.content
+    figures = client.get("/api/v1/exchange/national?month=2026-11").json()
+    [row] = figures["provinces"]
+    assert (row["communes"], row["plays"], row["availability"]) == (2, 15, 80.0)
+    assert figures["country"]["feedback_handled"] == 7
+    page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
+    assert "Cả nước" in page
+    assert client.get("/api/v1/exchange/national?month=11-2026").status_code == 422
