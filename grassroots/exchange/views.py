@@ -68,6 +68,25 @@ def peers(request):
                 messages.success(
                     request, _("Đã thêm khoá mới; khoá cũ vẫn dùng được đến khi thu hồi.")
                 )
+            elif p.get("step") == "settings":
+                peer = Peer.objects.restrict(request.user, "exchange.manage").filter(
+                    pk=p.get("peer") or 0
+                )
+                if not peer.exists():
+                    raise Http404
+                actions.set_peer(
+                    user=request.user,
+                    peer=peer.get(),
+                    data={
+                        "url": p.get("url", ""),
+                        "kinds_in": p.getlist("kinds_in"),
+                        "kinds_out": p.getlist("kinds_out"),
+                        "active": bool(p.get("active")),
+                        "pull": bool(p.get("pull")),
+                        "bulletins_need_approval": bool(p.get("approval")),
+                    },
+                )
+                messages.success(request, _("Đã lưu cài đặt của hệ thống liên thông."))
             elif p.get("step") == "revoke":
                 key = PeerKey.objects.restrict(request.user, "exchange.manage").filter(
                     pk=p.get("key") or 0

@@ -59,6 +59,23 @@ def test_peers_page_add_rotate_revoke(client, users):
         federation.key_id(__import__("base64").b64decode(public_b64(new.key)))
     ]
     assert ObjectChange.objects.filter(comment__startswith="thu hồi khoá").exists()
+    # settings: publish bulletins received at once, receive withdrawals too
+    r = client.post(
+        reverse("exchange-peers"),
+        {"step": "settings", "peer": peer.pk, "url": "https://central2.example", "active": "on",
+         "kinds_in": ["bulletin"], "kinds_out": ["statistics"]},
+        follow=True,
+    )  # fmt: skip
+    assert "Đã lưu cài đặt" in r.content.decode()
+    peer.refresh_from_db()
+    assert peer.url == "https://central2.example" and not peer.bulletins_need_approval
+    assert peer.kinds_in == ["bulletin"] and peer.active and not peer.pull
+    r = client.post(
+        reverse("exchange-peers"),
+        {"step": "settings", "peer": peer.pk, "url": "ftp://x", "kinds_in": ["bulletin"]},
+        follow=True,
+    )
+    assert "https://" in r.content.decode() and Peer.objects.get(pk=peer.pk).active
 
 
 def test_viewer_sees_but_cannot_change(client, users):
