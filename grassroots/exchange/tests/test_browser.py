@@ -59,3 +59,10 @@ def test_admin_sees_peers_and_retries_a_failed_message(browser, live_demo):
     assert row.status == DeliveryStatus.PENDING
     page.wait_for_selector("#outbound-list [data-status=pending]")
     shoot(page, "exchange", "messages-retried")
+    open_nav(page, "Liên thông", "Gửi xuống, số liệu toàn quốc")
+    page.wait_for_selector("#national-table")
+    shoot(page, "exchange", "national")
+    open_nav(page, "Liên thông", "Hệ thống liên thông")
+    page.click("#peer-list details summary")
+    page.wait_for_selector(".peer-settings input[name=url]")
+    shoot(page, "exchange", "peer-settings")
