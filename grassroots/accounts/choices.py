@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, Any] = {  # labels are lazy translations
     "kpi.review": _("Tiếp nhận, trả lại, tổng hợp báo cáo năm"),
     "planning.view": _("Xem kinh phí, vị trí bảng tin, kiểm tra đài"),
     "planning.manage": _("Quản lý kinh phí, duyệt vị trí bảng tin, ghi biên bản kiểm tra"),
+    "exchange.view": _("Xem liên thông với hệ thống trung ương"),
+    "exchange.manage": _("Quản lý liên thông: hệ thống, khoá, gửi lại, gửi bản tin xuống"),
 }
 
 _VIEW = [p for p in PERMISSIONS if p.endswith(".view")]

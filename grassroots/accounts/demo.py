@@ -46,6 +46,10 @@ def demo_users(province: Unit) -> list[tuple[str, str, str, Unit]]:
 @transaction.atomic
 def load_demo(password: str | None = None) -> dict[str, int]:
     """Load units, roles and demo users; running it twice changes nothing."""
+    if settings.GRASSROOTS.get("LEVEL") == "central":
+        from grassroots.exchange.central import load_central_demo
+
+        return load_central_demo(password)
     code = settings.GRASSROOTS["PROVINCE_CODE"]
     counts = seed.load(seed.seed_path(code))
     roles = ensure_roles()

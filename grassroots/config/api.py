@@ -165,6 +165,7 @@ APP_ROUTERS = (
     "training.api",
     "planning.api",
     "kpi.api",
+    "exchange.api",
 )
 
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "grassroots.training",
     "grassroots.planning",
     "grassroots.kpi",
+    "grassroots.exchange",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,11 @@ GRASSROOTS = {
     "PROVINCE_CODE": os.environ.get("GRASSROOTS_PROVINCE", "33"),
     "DEMO_PASSWORD": os.environ.get("GRASSROOTS_DEMO_PASSWORD", "grassroots-demo"),
     "HOME": HOME,
+    # `province` (the default: communes under one province) or `central` (the national system:
+    # provinces as units and as exchange peers), see docs/exchange.md
+    "LEVEL": os.environ.get("GRASSROOTS_LEVEL", "province"),
+    # This system's name in the federation protocol (`source` of what it sends)
+    "EXCHANGE_ID": os.environ.get("GRASSROOTS_EXCHANGE_ID", ""),
     # Where the gateway keeps messages it received but could not store yet (spool) and those
     # no handler could take (dead letters): JSON lines, payloads in base64.
     "GATEWAY_STATE": HOME / "gateway",

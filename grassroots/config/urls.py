@@ -39,6 +39,7 @@ URL_MODULES = (
     "training.urls",
     "planning.urls",
     "kpi.urls",
+    "exchange.urls",
 )
 for module_name in URL_MODULES:
     if importlib.util.find_spec(f"grassroots.{module_name}") is not None:

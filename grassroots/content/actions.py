@@ -704,6 +704,9 @@ def withdraw(*, bulletin: Bulletin, user, comment: str = "") -> Bulletin:
         )
     _transition(bulletin, Status.WITHDRAWN, user=user, comment=comment)
     bulletin.shares.filter(withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+    from grassroots.exchange.actions import bulletin_withdrawn
+
+    bulletin_withdrawn(bulletin, comment)  # and at every system it was sent to (outbox)
     return bulletin
 
 

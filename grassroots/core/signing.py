@@ -28,15 +28,16 @@ def canonical(payload: Any) -> bytes:
     return protocol_canonical(payload)
 
 
-def _load_or_create() -> Ed25519PrivateKey:
-    env = os.environ.get("GRASSROOTS_SIGNING_KEY", "").strip()
+def load_or_create_key(path: Path, env_name: str = "") -> Ed25519PrivateKey:
+    """An Ed25519 private key: from the environment variable `env_name` (PEM, or a path to
+    one) when set, else from `path`, generated there once (mode 0600) when missing."""
+    env = os.environ.get(env_name, "").strip() if env_name else ""
     if env:
         pem = Path(env).read_bytes() if not env.startswith("-----") else env.encode()
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("GRASSROOTS_SIGNING_KEY must be an Ed25519 private key")
+            raise ValueError(f"{env_name} must be an Ed25519 private key")
         return key
-    path = Path(settings.GRASSROOTS["HOME"]) / "keys" / "signing-ed25519.pem"
     if path.exists():
         return serialization.load_pem_private_key(path.read_bytes(), password=None)  # type: ignore[return-value]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +54,11 @@ def _load_or_create() -> Ed25519PrivateKey:
     return key
 
 
+def _load_or_create() -> Ed25519PrivateKey:
+    path = Path(settings.GRASSROOTS["HOME"]) / "keys" / "signing-ed25519.pem"
+    return load_or_create_key(path, "GRASSROOTS_SIGNING_KEY")
+
+
 @lru_cache(maxsize=1)
 def private_key() -> Ed25519PrivateKey:
     return _load_or_create()
@@ -63,9 +69,10 @@ def public_bytes(key: Ed25519PublicKey | None = None) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def key_id() -> str:
-    """Short, stable id of the current key: the first 16 hex digits of SHA-256(public key)."""
-    return hashlib.sha256(public_bytes()).hexdigest()[:16]
+def key_id(public: bytes | None = None) -> str:
+    """Short, stable id of a key (the current one by default): the first 16 hex digits of
+    SHA-256(raw public key)."""
+    return hashlib.sha256(public if public is not None else public_bytes()).hexdigest()[:16]
 
 
 def sign_bytes(data: bytes) -> str:

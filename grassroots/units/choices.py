@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class UnitKind(models.TextChoices):
+    NATION = "quoc_gia", _("Cả nước (hệ thống trung ương)")
     PROVINCE = "tinh", _("Tỉnh")
     CITY = "thanh_pho_tw", _("Thành phố trực thuộc trung ương")
     DISTRICT = "huyen", _("Huyện")

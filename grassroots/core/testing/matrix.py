@@ -162,6 +162,8 @@ RULES: dict[str, Rule] = {
     "PUT /feedback/holidays/{holiday_id}": Rule("feedback.handle", PROVINCE),
     "DELETE /feedback/holidays/{holiday_id}": Rule("feedback.handle", PROVINCE),
     "POST /feedback/holidays/import": Rule("feedback.handle", PROVINCE),
+    "POST /exchange/inbox": Rule(kind=PUBLIC, why="another system: Ed25519-signed messages"),
+    "POST /exchange/bulletins/{bulletin_id}/send": perm("exchange.manage"),
 }
 
 

@@ -1,0 +1,277 @@
+"""The exchange endpoints other systems call: the inbox (push), the messages after a cursor
+(pull) and this system's exchange key. Authenticated by Ed25519 signatures, not by users."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+
+from django.utils import timezone
+from ninja import Query, Router, Schema
+from ninja.responses import Status
+
+from grassroots.core.errors import Problem
+from grassroots_protocol.messages import parse_time
+
+from . import federation, keys, outbound
+from .choices import Refusal, Via
+from .inbound import Refused, receive
+from .models import BulletinFate, OutboundMessage, Peer, RefusedMessage
+
+router = Router(tags=["exchange"])
+PREFIX = "/exchange"
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+class ExchangeKeyRead(Schema):
+    source: str
+    kid: str
+    alg: str
+    public_key: str
+    protocol: str
+    level: str
+
+
+class ExchangePageQuery(Schema):
+    after: int = 0
+    limit: int = 500
+
+
+@router.get("/key", auth=None, response=ExchangeKeyRead, summary="Khoá liên thông của hệ thống này")
+def exchange_key(request):
+    """What a peer's administrator registers for this system (exchanged out of band)."""
+    return {
+        "source": keys.own_id(),
+        "kid": keys.key_id(),
+        "alg": "Ed25519",
+        "public_key": keys.public_key_b64(),
+        "protocol": federation.PROTOCOL_NAME,
+        "level": keys.level(),
+    }
+
+
+@router.post(
+    "/inbox",
+    auth=None,
+    response={200: dict, 202: dict},
+    summary="Nhận một thông điệp liên thông đã ký",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def inbox(request):
+    """202 when the message was taken, 200 when this version was taken before; a refusal is
+    a 4xx problem+json in Vietnamese (and logged). The body is read as it was signed."""
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(400, "Nội dung không phải JSON hợp lệ.") from None
+    if not isinstance(data, dict):
+        raise Problem(422, "Thông điệp phải là một đối tượng JSON.")
+    try:
+        outcome = receive(data, via=Via.PUSH)
+    except Refused as exc:
+        raise Problem(
+            exc.status, exc.detail, title="Thông điệp bị từ chối", reason=exc.reason
+        ) from None
+    receipt = {"outcome": outcome.outcome, "id": outcome.record.message_id,
+               "version": outcome.record.version}  # fmt: skip
+    return Status(202 if outcome.outcome == "applied" else 200, receipt)
+
+
+def _authenticated_peer(request) -> Peer:
+    """The peer that signed this GET (headers X-Exchange-Source/-Date/-Kid/-Signature)."""
+    source = request.headers.get("X-Exchange-Source", "")
+    date = request.headers.get("X-Exchange-Date", "")
+    kid = request.headers.get("X-Exchange-Kid", "")
+    signature = request.headers.get("X-Exchange-Signature", "")
+
+    def refuse(reason: str, detail: str, peer: Peer | None = None) -> Problem:
+        RefusedMessage.objects.create(
+            peer=peer, source=source[:64], reason=reason, detail=detail[:500], via=Via.PULL
+        )
+        return Problem(403, detail, title="Yêu cầu bị từ chối", reason=reason)
+
+    peer = Peer.objects.filter(code=source, active=True).first()
+    if peer is None:
+        raise refuse(Refusal.UNKNOWN_PEER, f"Hệ thống '{source[:64]}' chưa được khai báo.")
+    key = peer.active_keys().filter(kid=kid).first()
+    if key is None:
+        raise refuse(Refusal.UNKNOWN_KEY, "Khoá ký không hợp lệ hoặc đã thu hồi.", peer)
+    try:
+        moment = parse_time(date)
+    except ValueError:
+        raise refuse(Refusal.MALFORMED, "Thiếu hoặc sai X-Exchange-Date.", peer) from None
+    if abs(timezone.now() - moment) > CLOCK_SKEW:
+        raise refuse(
+            Refusal.BAD_SIGNATURE,
+            "Yêu cầu đã quá hạn (đồng hồ hai hệ thống lệch quá 5 phút?).",
+            peer,
+        )
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    text = federation.request_signature_text("GET", request.get_full_path(), date, source)
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key)).verify(
+            base64.b64decode(signature), text
+        )
+    except (InvalidSignature, ValueError):
+        raise refuse(Refusal.BAD_SIGNATURE, "Chữ ký của yêu cầu không hợp lệ.", peer) from None
+    return peer
+
+
+@router.get("/messages", auth=None, response=dict, summary="Các thông điệp sau con trỏ (kéo)")
+def messages(request, params: Query[ExchangePageQuery]):
+    """The signed messages for the calling peer after `after`, oldest first, at most `limit`
+    (1–1000); `next` is the cursor to ask with next time, `more` whether to ask at once."""
+    peer = _authenticated_peer(request)
+    if params.after < 0 or not (1 <= params.limit <= 1000):
+        raise Problem(422, "Tham số không hợp lệ: after ≥ 0, limit từ 1 đến 1000.")
+    return outbound.page_for(peer, after=params.after, limit=params.limit).model_dump()
+
+
+# -- officers (console users, Bearer tokens) ----------------------------------------------------
+
+
+class ExchangeSendBody(Schema):
+    peers: list[str]
+
+
+class ExchangeOutboundRead(Schema):
+    id: int
+    peer: str
+    message_id: str
+    version: int
+    kind: str
+    title: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime.datetime
+    delivered_at: datetime.datetime | None
+    delivered_via: str
+
+
+def _outbound(row) -> dict:
+    return {
+        "id": row.pk,
+        "peer": row.peer.code,
+        "message_id": row.message_id,
+        "version": row.version,
+        "kind": row.kind,
+        "title": row.title,
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "created_at": row.created_at,
+        "delivered_at": row.delivered_at,
+        "delivered_via": row.delivered_via,
+    }
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/send",
+    response={201: list[ExchangeOutboundRead]},
+    summary="Gửi bản tin đã duyệt xuống các hệ thống đã chọn",
+)
+def send_bulletin(request, bulletin_id: int, data: ExchangeSendBody):
+    """Central mode: send down to the chosen provinces (peer codes). Queued in the outbox; the
+    worker delivers it."""
+    from django.shortcuts import get_object_or_404
+
+    from grassroots.accounts.policies import require
+    from grassroots.content.models import Bulletin
+
+    from . import actions
+
+    require(request.user, "exchange.manage")
+    bulletin = get_object_or_404(
+        Bulletin.objects.restrict(request.user, "content.view"), pk=bulletin_id
+    )
+    peers = list(Peer.objects.filter(code__in=data.peers))
+    rows = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=peers)
+    return Status(201, [_outbound(r) for r in rows])
+
+
+class ExchangeOutboxQuery(Schema):
+    status: str = ""
+    limit: int = 100
+
+
+@router.get("/outbox", response=list[ExchangeOutboundRead], summary="Thông điệp gửi đi")
+def outbox(request, params: Query[ExchangeOutboxQuery]):
+    from grassroots.accounts.policies import require
+
+    require(request.user, "exchange.view")
+    qs = OutboundMessage.objects.restrict(request.user, "exchange.view").select_related("peer")
+    if params.status:
+        qs = qs.filter(status=params.status)
+    return [_outbound(r) for r in qs.order_by("-id")[: max(1, min(params.limit, 1000))]]
+
+
+class ExchangeFateRead(Schema):
+    peer: str
+    message_id: str
+    received: bool
+    approved: bool
+    communes: int
+    placed: int
+    aired_communes: int
+    plays: int
+
+
+@router.get(
+    "/fates", response=list[ExchangeFateRead], summary="Bản tin đã gửi: đã nhận, đã duyệt, đã phát"
+)
+def fates(request, message_id: str = ""):
+    """From the peers' statistics: what became of each bulletin sent down."""
+    from grassroots.accounts.policies import require
+
+    require(request.user, "exchange.view")
+    qs = BulletinFate.objects.restrict(request.user, "exchange.view").select_related("peer")
+    if message_id:
+        qs = qs.filter(message_id=message_id)
+    return [
+        {
+            "peer": f.peer.code,
+            "message_id": f.message_id,
+            "received": f.received,
+            "approved": f.approved,
+            "communes": f.communes,
+            "placed": f.placed,
+            "aired_communes": f.aired_communes,
+            "plays": f.plays,
+        }
+        for f in qs.order_by("peer__code", "message_id")[:1000]
+    ]
+
+
+class ExchangeNationalQuery(Schema):
+    month: str = ""
+
+
+@router.get("/national", response=dict, summary="Số liệu toàn quốc theo tháng (chế độ trung ương)")
+def national_figures(request, params: Query[ExchangeNationalQuery]):
+    """Per province (peer) and for the country: communes reporting, plays, feedback handled,
+    devices and availability, from the provinces' statistics of that month."""
+    from grassroots.accounts.policies import require
+
+    from .querysets import national
+
+    require(request.user, "exchange.view")
+    return national(request.user, _month(params.month))
+
+
+def _month(value: str) -> datetime.date:
+    if not value:
+        return timezone.localdate().replace(day=1)
+    try:
+        year, month = (int(x) for x in value.split("-"))
+        return datetime.date(year, month, 1)
+    except ValueError:
+        raise Problem(422, "Tháng phải viết dạng YYYY-MM, ví dụ 2026-11.") from None

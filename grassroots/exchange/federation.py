@@ -1,0 +1,321 @@
+"""The federation protocol between instances of the platform (province ⇄ central), defined once.
+
+Every message is a signed envelope (`Envelope`) whose `body` is one of the kinds below. Both
+sides validate with these models; the JSON Schemas in `docs/exchange/` are generated from them
+(`python -m grassroots.exchange.federation docs/exchange`, a test fails when they are stale).
+No Django here: a ministry connector or another implementation can import it alone.
+
+Rules (docs/exchange.md):
+- the signature covers the canonical JSON of the envelope without `sig` (sorted keys, compact,
+  UTF-8: the same canonical form as the device protocol);
+- `content_hash` is the SHA-256 of the canonical JSON of `body`;
+- (`source`, `id`) names a message across its versions: the same version twice changes nothing,
+  a newer version replaces the older one, an older one is refused;
+- unknown fields are ignored, a wrong type or a missing field is refused naming the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from grassroots_protocol import canonical
+from grassroots_protocol.messages import Sha256, Timestamp
+
+FEDERATION_VERSION = 1
+PROTOCOL_NAME = f"grassroots-federation/{FEDERATION_VERSION}"
+
+Kind = Literal["bulletin", "withdrawal", "statistics", "citizen_report"]
+KINDS: tuple[str, ...] = ("bulletin", "withdrawal", "statistics", "citizen_report")
+Priority = Literal["normal", "priority", "emergency"]
+"""Thông tư 39/2020 priorities, the same words as the device protocol."""
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+UnitCode = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class FederationError(ValueError):
+    """A message that does not follow the protocol; `field` names the first offending field."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        self.detail = detail
+        super().__init__(f"{field}: {detail}" if field else detail)
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+class Media(_Model):
+    """A file of a bulletin: fetched by the receiver, checked against `sha256` and `size`."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    sha256: Sha256
+    size: Annotated[int, Field(ge=1, le=2 * 1024**3)]
+    mime: Annotated[str, Field(max_length=100)] = ""
+    name: Annotated[str, Field(max_length=255)] = ""
+
+
+class BulletinBody(_Model):
+    """A bulletin going down (centre → province): what to air, how urgently, until when."""
+
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    text: Annotated[str, Field(max_length=100_000)] = ""
+    kind: Literal["text", "audio", "video", "image"] = "text"
+    priority: Priority = "normal"
+    category: Annotated[str, Field(max_length=50)] | None = None
+    source_name: Annotated[str, Field(max_length=200)] = ""
+    targets: list[UnitCode] = Field(
+        default_factory=list,
+        max_length=5000,
+        description="unit codes of the receiver; empty: the receiver's whole scope",
+    )
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    media: list[Media] = Field(default_factory=list, max_length=20)
+
+
+class WithdrawalBody(_Model):
+    """Take back a bulletin sent earlier (its message `id`): off the air everywhere."""
+
+    ref: Code
+    reason: Annotated[str, Field(max_length=1000)] = ""
+
+
+class DeviceFigures(_Model):
+    total: Annotated[int, Field(ge=0)] = 0
+    online: Annotated[int, Field(ge=0)] = 0
+    availability: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class UnitStatistics(_Model):
+    """One commune-level unit in one month: KPI values, counters, devices."""
+
+    unit: UnitCode
+    name: Annotated[str, Field(max_length=200)] = ""
+    indicators: dict[Annotated[str, Field(max_length=40)], float | None] = Field(
+        default_factory=dict
+    )
+    counters: dict[Annotated[str, Field(max_length=40)], int] = Field(default_factory=dict)
+    devices: DeviceFigures = Field(default_factory=DeviceFigures)
+
+
+class Aired(_Model):
+    """What became of a bulletin received from the peer: received, placed, aired."""
+
+    ref: Code
+    received: bool = True
+    approved: bool = False
+    communes: Annotated[int, Field(ge=0)] = 0
+    placed: Annotated[int, Field(ge=0)] = 0
+    aired_communes: Annotated[int, Field(ge=0)] = 0
+    plays: Annotated[int, Field(ge=0)] = 0
+
+
+class StatisticsBody(_Model):
+    """Statistics going up (province → centre) for one month."""
+
+    province: UnitCode
+    month: Month
+    units: list[UnitStatistics] = Field(default_factory=list, max_length=20_000)
+    aired: list[Aired] = Field(default_factory=list, max_length=20_000)
+    feedback_received: Annotated[int, Field(ge=0)] = 0
+    feedback_handled: Annotated[int, Field(ge=0)] = 0
+
+
+class CitizenReportBody(_Model):
+    """A citizen's report forwarded from a central citizen app to the responsible province."""
+
+    unit: UnitCode
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(min_length=1, max_length=5000)]
+    category: Annotated[str, Field(max_length=50)] = ""
+    reported_at: Timestamp
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    reporter_name: Annotated[str, Field(max_length=100)] = ""
+    reporter_contact: Annotated[str, Field(max_length=254)] = ""
+
+
+BODIES: dict[str, type[_Model]] = {
+    "bulletin": BulletinBody,
+    "withdrawal": WithdrawalBody,
+    "statistics": StatisticsBody,
+    "citizen_report": CitizenReportBody,
+}
+
+
+# -- envelope ----------------------------------------------------------------------------------
+
+
+class Envelope(_Model):
+    """One signed message: who sent it, which message and version, its hash and its body."""
+
+    protocol: Literal["grassroots-federation/1"] = PROTOCOL_NAME  # type: ignore[assignment]
+    source: Code
+    destination: Code
+    id: Code
+    version: Annotated[int, Field(ge=1, le=2**53)]
+    kind: Kind
+    issued_at: Timestamp
+    content_hash: Sha256
+    body: dict[str, Any]
+    kid: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    sig: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class MessagePage(_Model):
+    """The answer of `GET /api/v1/exchange/messages?after=`: envelopes after the cursor."""
+
+    messages: list[dict[str, Any]]
+    next: Annotated[int, Field(ge=0)]
+    more: bool
+
+
+class Receipt(_Model):
+    """The answer of `POST /api/v1/exchange/inbox` to a message it took."""
+
+    outcome: Literal["applied", "duplicate"]
+    id: Code
+    version: int
+
+
+SCHEMAS: dict[str, Any] = {
+    "envelope": Envelope,
+    "bulletin": BulletinBody,
+    "withdrawal": WithdrawalBody,
+    "statistics": StatisticsBody,
+    "citizen-report": CitizenReportBody,
+    "message-page": MessagePage,
+    "receipt": Receipt,
+}
+
+
+# -- functions ---------------------------------------------------------------------------------
+
+
+def content_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def key_id(public: bytes) -> str:
+    """The first 16 hex digits of SHA-256(raw public key), like the device protocol's `kid`."""
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+def _errors(exc: ValidationError, prefix: str) -> FederationError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in (prefix, *first.get("loc", ())) if p != "")
+    return FederationError(where, first.get("msg", "invalid"))
+
+
+def parse_envelope(data: Any) -> Envelope:
+    """Validate the envelope's shape (not its signature): FederationError naming the field."""
+    if not isinstance(data, dict):
+        raise FederationError("", "the message must be a JSON object")
+    try:
+        return Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise _errors(exc, "") from None
+
+
+def parse_body(envelope: Envelope) -> _Model:
+    try:
+        return BODIES[envelope.kind].model_validate(envelope.body)
+    except ValidationError as exc:
+        raise _errors(exc, "body") from None
+
+
+def seal(
+    *,
+    key: Ed25519PrivateKey,
+    source: str,
+    destination: str,
+    message_id: str,
+    version: int,
+    kind: str,
+    body: dict[str, Any],
+    issued_at: str,
+) -> dict[str, Any]:
+    """A signed envelope, as a JSON-ready dict (the body validated first: what is sent is
+    what the receiver will accept)."""
+    body = json.loads(BODIES[kind].model_validate(body).model_dump_json(exclude_none=False))
+    from cryptography.hazmat.primitives import serialization
+
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    unsigned = {
+        "protocol": PROTOCOL_NAME,
+        "source": source,
+        "destination": destination,
+        "id": message_id,
+        "version": version,
+        "kind": kind,
+        "issued_at": issued_at,
+        "content_hash": content_hash(body),
+        "body": body,
+        "kid": key_id(public),
+    }
+    return {**unsigned, "sig": base64.b64encode(key.sign(canonical(unsigned))).decode()}
+
+
+def signature_valid(envelope: dict[str, Any], public_key_b64: str) -> bool:
+    """True when `sig` is the Ed25519 signature of the rest of the envelope under the key."""
+    unsigned = {k: v for k, v in envelope.items() if k != "sig"}
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        public.verify(base64.b64decode(envelope["sig"]), canonical(unsigned))
+    except (InvalidSignature, KeyError, ValueError, TypeError):
+        return False
+    return True
+
+
+def request_signature_text(method: str, path: str, date: str, source: str) -> bytes:
+    """What a pulling peer signs to authenticate `GET …/messages?after=` (headers)."""
+    return canonical({"method": method.upper(), "path": path, "date": date, "source": source})
+
+
+def schemas() -> dict[str, dict]:
+    out = {}
+    for name, model in SCHEMAS.items():
+        schema = TypeAdapter(model).json_schema(mode="validation")
+        out[name] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"grassroots-federation/v{FEDERATION_VERSION}/{name}.schema.json",
+            "title": schema.get("title", name),
+            **{k: v for k, v in schema.items() if k != "title"},
+        }
+    return out
+
+
+def render(schema: dict) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def write(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in schemas().items():
+        path = directory / f"{name}.schema.json"
+        path.write_text(render(schema), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - a developer's command
+    for path in write(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/exchange")):
+        print(path)

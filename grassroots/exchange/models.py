@@ -1,0 +1,280 @@
+"""Peers, their keys, the exchange outbox, what was received, refusals and statistics received."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from grassroots.core.models import TimeStampedModel
+from grassroots.core.querysets import RestrictedManager
+
+from .choices import DeliveryStatus, Kind, Refusal, Via
+
+
+def _kinds() -> list[str]:
+    return list(Kind.values)
+
+
+class Peer(TimeStampedModel):
+    """Another system this one exchanges with (the central system, a province): its address,
+    what it may send and receive, and the administrative scope its messages may concern."""
+
+    scope_field = "unit"
+
+    code = models.CharField(
+        _("mã hệ thống"),
+        max_length=64,
+        unique=True,
+        help_text=_("Mã định danh của hệ thống bên kia (trường `source` trong thông điệp)."),
+    )
+    name = models.CharField(_("tên"), max_length=200)
+    url = models.URLField(_("địa chỉ"), max_length=500)
+    unit = models.ForeignKey(
+        "units.Unit",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("phạm vi hành chính"),
+    )
+    kinds_in = models.JSONField(_("loại tin được nhận"), default=_kinds, blank=True)
+    kinds_out = models.JSONField(_("loại tin được gửi"), default=_kinds, blank=True)
+    adapter = models.CharField(
+        _("bộ kết nối"),
+        max_length=200,
+        default="federation",
+        help_text=_("`federation` (giao thức của nền tảng) hoặc bộ kết nối riêng của Bộ."),
+    )
+    pull = models.BooleanField(_("kéo tin định kỳ"), default=True)
+    active = models.BooleanField(_("đang liên thông"), default=True)
+    bulletins_need_approval = models.BooleanField(
+        _("bản tin nhận về phải qua quy trình duyệt của tỉnh"), default=True
+    )
+    pull_cursor = models.BigIntegerField(_("con trỏ kéo tin"), default=0)
+    last_pull_at = models.DateTimeField(_("kéo tin lần cuối"), null=True, blank=True)
+    last_error = models.CharField(_("lỗi gần nhất"), max_length=500, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("hệ thống liên thông")
+        verbose_name_plural = _("hệ thống liên thông")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def active_keys(self):
+        return self.keys.filter(revoked_at__isnull=True)
+
+    def kinds_in_labels(self) -> list[str]:
+        return [str(Kind(k).label) for k in self.kinds_in or [] if k in Kind.values]
+
+    def kinds_out_labels(self) -> list[str]:
+        return [str(Kind(k).label) for k in self.kinds_out or [] if k in Kind.values]
+
+
+class PeerKey(models.Model):
+    """An Ed25519 public key of a peer (exchanged out of band); rotated by adding a new key,
+    revoked by setting `revoked_at` (messages signed with it are refused from then on)."""
+
+    scope_field = "peer__unit"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="keys")
+    kid = models.CharField(_("mã khoá"), max_length=16)
+    public_key = models.CharField(_("khoá công khai (base64)"), max_length=64)
+    added_at = models.DateTimeField(_("thêm lúc"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("thu hồi lúc"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-added_at"]
+        constraints = [models.UniqueConstraint(fields=["peer", "kid"], name="exchange_key_once")]
+
+    def __str__(self) -> str:
+        return f"{self.peer.code}/{self.kid}"
+
+
+class OutboundMessage(models.Model):
+    """The exchange outbox: one signed message for one peer, written with the change that
+    caused it; the worker pushes it (retries with back-off) and the peer may pull it."""
+
+    scope_field = "peer__unit"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="outbound")
+    message_id = models.CharField(_("mã thông điệp"), max_length=64)
+    version = models.BigIntegerField(_("phiên bản"))
+    kind = models.CharField(_("loại"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("tóm tắt"), max_length=300, blank=True)
+    envelope = models.TextField()
+    created_at = models.DateTimeField(_("tạo lúc"), auto_now_add=True)
+    status = models.CharField(
+        _("trạng thái"),
+        max_length=12,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveIntegerField(_("số lần gửi"), default=0)
+    next_attempt_at = models.DateTimeField(_("gửi lại lúc"), null=True, blank=True)
+    last_error = models.CharField(_("lỗi"), max_length=500, blank=True)
+    delivered_at = models.DateTimeField(_("gửi được lúc"), null=True, blank=True)
+    delivered_via = models.CharField(max_length=4, choices=Via.choices, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["peer", "message_id", "version"], name="exchange_outbound_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["peer", "id"]),
+        ]
+        verbose_name = _("thông điệp gửi đi")
+        verbose_name_plural = _("thông điệp gửi đi")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id} v{self.version} → {self.peer_id}"
+
+
+class InboundMessage(models.Model):
+    """The last version taken of each message a peer sent (idempotency) and what it became."""
+
+    scope_field = "peer__unit"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="inbound")
+    message_id = models.CharField(_("mã thông điệp"), max_length=64)
+    version = models.BigIntegerField(_("phiên bản"))
+    kind = models.CharField(_("loại"), max_length=20, choices=Kind.choices)
+    content_hash = models.CharField(max_length=64)
+    title = models.CharField(_("tóm tắt"), max_length=300, blank=True)
+    via = models.CharField(max_length=4, choices=Via.choices)
+    received_at = models.DateTimeField(_("nhận lúc"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("cập nhật lúc"), auto_now=True)
+    bulletin = models.ForeignKey(
+        "content.Bulletin", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    report = models.ForeignKey(
+        "feedback.Report", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    emergency = models.ForeignKey(
+        "alerts.Emergency", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("ghi chú"), max_length=500, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "message_id"], name="exchange_inbound_once")
+        ]
+        verbose_name = _("thông điệp nhận về")
+        verbose_name_plural = _("thông điệp nhận về")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id} v{self.version}"
+
+
+class RefusedMessage(models.Model):
+    """An inbound message refused, with the reason (the answer was a 4xx problem+json)."""
+
+    peer = models.ForeignKey(
+        Peer, null=True, blank=True, on_delete=models.SET_NULL, related_name="refused"
+    )
+    source = models.CharField(_("hệ thống gửi"), max_length=64, blank=True)
+    message_id = models.CharField(_("mã thông điệp"), max_length=64, blank=True)
+    version = models.BigIntegerField(_("phiên bản"), null=True, blank=True)
+    kind = models.CharField(_("loại"), max_length=20, blank=True)
+    reason = models.CharField(_("lý do"), max_length=20, choices=Refusal.choices)
+    detail = models.CharField(_("chi tiết"), max_length=500)
+    via = models.CharField(max_length=4, choices=Via.choices)
+    at = models.DateTimeField(_("lúc"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("thông điệp bị từ chối")
+        verbose_name_plural = _("thông điệp bị từ chối")
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.message_id}: {self.reason}"
+
+
+class UnitMonth(models.Model):
+    """Statistics a peer reported for one of its communes in one month (central side)."""
+
+    scope_field = "peer__unit"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="unit_months")
+    unit_code = models.CharField(_("mã đơn vị"), max_length=16)
+    unit_name = models.CharField(_("tên đơn vị"), max_length=200, blank=True)
+    month = models.DateField(_("tháng"))
+    indicators = models.JSONField(default=dict)
+    counters = models.JSONField(default=dict)
+    devices_total = models.IntegerField(default=0)
+    devices_online = models.IntegerField(default=0)
+    availability = models.FloatField(null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["peer", "unit_code", "month"], name="exchange_unit_month_once"
+            )
+        ]
+        indexes = [models.Index(fields=["month", "peer"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit_code} {self.month:%Y-%m}"
+
+
+class PeerMonth(models.Model):
+    """A peer's province-wide figures of one month (feedback), from its statistics."""
+
+    scope_field = "peer__unit"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="months")
+    month = models.DateField(_("tháng"))
+    feedback_received = models.IntegerField(default=0)
+    feedback_handled = models.IntegerField(default=0)
+    version = models.BigIntegerField(default=0)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "month"], name="exchange_peer_month_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer_id} {self.month:%Y-%m}"
+
+
+class BulletinFate(models.Model):
+    """What became of a bulletin sent to a peer: received, approved, placed, aired (from the
+    peer's statistics)."""
+
+    scope_field = "peer__unit"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="fates")
+    message_id = models.CharField(_("mã thông điệp"), max_length=64)
+    received = models.BooleanField(default=False)
+    approved = models.BooleanField(default=False)
+    communes = models.IntegerField(default=0)
+    placed = models.IntegerField(default=0)
+    aired_communes = models.IntegerField(default=0)
+    plays = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "message_id"], name="exchange_fate_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer_id} {self.message_id}"

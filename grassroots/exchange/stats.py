@@ -1,0 +1,161 @@
+"""Statistics going up: one month of the province's figures, from the kpi app's numbers.
+
+Per commune-level unit: every KPI indicator's value (kpi.indicators, the same numbers as the
+dashboard), the month's counters (kpi DailyRollup sums) and its devices; per bulletin received
+from a peer: received, approved, placed (communes that scheduled it) and aired (as-run plays).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from grassroots.units.choices import UnitKind
+from grassroots.units.models import Unit
+
+from . import keys, outbound
+from .choices import Kind
+from .models import InboundMessage, OutboundMessage, Peer
+
+COUNTERS = (
+    "plays", "plays_failed", "plays_scheduled", "plays_on_time", "device_expected_s",
+    "device_online_s", "reports_received", "reports_handled", "reports_in_time",
+    "bulletins_own", "bulletins_provincial", "bulletins_national", "essential_due",
+    "essential_aired",
+)  # fmt: skip
+
+
+def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
+    year, number = (int(x) for x in month.split("-"))
+    start = datetime.date(year, number, 1)
+    end = (start + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+    return start, end
+
+
+def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[dict]:
+    """One row per commune-level unit in force under the province."""
+    from grassroots.devices.models import Device
+    from grassroots.kpi.indicators import INDICATORS
+    from grassroots.kpi.querysets import totals
+
+    communes = Unit.objects.current().filter(
+        path__startswith=province.path, kind__in=UnitKind.commune_level()
+    )
+    devices = dict(
+        Device.objects.filter(unit__in=communes, enabled=True)
+        .values("unit_id")
+        .annotate(n=Count("id"))
+        .values_list("unit_id", "n")
+    )
+    rows = []
+    for unit in communes.order_by("path"):
+        t = totals(unit, start, end, emergencies=False)
+        expected, online = t["device_expected_s"], t["device_online_s"]
+        rows.append(
+            {
+                "unit": unit.code,
+                "name": unit.name,
+                "indicators": {i.id: i.value(t) for i in INDICATORS},
+                "counters": {name: int(t[name]) for name in COUNTERS},
+                "devices": {
+                    "total": devices.get(unit.pk, 0),
+                    "online": int(t["speakers_ip_seen"]),
+                    "availability": round(100 * online / expected, 1) if expected else None,
+                },
+            }
+        )
+    return rows
+
+
+def aired(peer: Peer) -> list[dict[str, Any]]:
+    """What became of each bulletin this peer sent us."""
+    from grassroots.broadcast.choices import AsRunStatus, ProposalStatus
+    from grassroots.broadcast.models import AsRunEntry, Proposal
+    from grassroots.content.choices import Status
+
+    out = []
+    received = InboundMessage.objects.filter(
+        peer=peer, kind=Kind.BULLETIN, bulletin__isnull=False
+    ).select_related("bulletin")
+    for record in received:
+        bulletin = record.bulletin
+        plays = AsRunEntry.objects.filter(
+            item__revision__bulletin=bulletin, status=AsRunStatus.PLAYED
+        )
+        out.append(
+            {
+                "ref": record.message_id,
+                "received": True,
+                "approved": bulletin.status
+                in (Status.APPROVED, Status.PUBLISHED, Status.EXPIRED, Status.ARCHIVED),
+                "communes": bulletin.shares.count(),
+                "placed": Proposal.objects.filter(
+                    share_id__in=bulletin.shares.values("pk"), status=ProposalStatus.PLACED
+                ).count(),
+                "aired_communes": plays.values("device__unit").distinct().count(),
+                "plays": plays.count(),
+            }
+        )
+    return out
+
+
+def body_for(peer: Peer, month: str) -> dict[str, Any]:
+    from grassroots.feedback.models import Report
+
+    start, end = month_bounds(month)
+    province = peer_province()
+    reports = Report.objects.filter(
+        created_at__date__gte=start, created_at__date__lte=end, unit__path__startswith=province.path
+    )
+    return {
+        "province": province.code,
+        "month": month,
+        "units": unit_rows(province, start, end),
+        "aired": aired(peer),
+        "feedback_received": reports.count(),
+        "feedback_handled": reports.filter(closed_at__isnull=False).count(),
+    }
+
+
+def peer_province() -> Unit:
+    from grassroots.alerts.cap.ingest import province
+
+    return province()
+
+
+def send(*, month: str | None = None) -> int:
+    """Send this month's statistics to every peer that receives statistics (a newer version
+    each time: the receiver keeps the latest)."""
+    month = month or timezone.localdate().strftime("%Y-%m")
+    sent = 0
+    for peer in Peer.objects.filter(active=True):
+        if Kind.STATISTICS not in (peer.kinds_out or []):
+            continue
+        body = body_for(peer, month)
+        message_id = f"{keys.own_id()}:statistics:{month}"
+        with transaction.atomic():
+            sent += len(
+                outbound.emit(
+                    peers=[peer],
+                    kind=Kind.STATISTICS,
+                    message_id=message_id,
+                    body=body,
+                    version=_version(peer, message_id),
+                    title=f"Số liệu tháng {month}",
+                )
+            )
+    return sent
+
+
+def _version(peer: Peer, message_id: str) -> int:
+    last = (
+        OutboundMessage.objects.filter(peer=peer, message_id=message_id)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+    return (last or 0) + 1

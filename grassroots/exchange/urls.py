@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("lien-thong/", views.peers, name="exchange-peers"),
+    path("lien-thong/thong-diep/", views.messages_page, name="exchange-messages"),
+    path("lien-thong/toan-quoc/", views.national, name="exchange-national"),
+    path("lien-thong/thong-diep/<int:message_id>/gui-lai/", views.retry, name="exchange-retry"),
+]

@@ -1,0 +1,225 @@
+"""Console pages of the exchange: peers and their keys, the outbox with failed messages and a
+retry button, what was received and refused."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from grassroots.accounts.policies import require
+from grassroots.accounts.scope import has_perm_anywhere
+from grassroots.core.errors import Problem
+from grassroots.units.models import Unit
+
+from . import actions, keys, outbound
+from .choices import DeliveryStatus, Kind
+from .models import InboundMessage, OutboundMessage, Peer, PeerKey, RefusedMessage
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "message_dict"):
+            return " ".join(" ".join(v) for v in exc.message_dict.values())
+        return " ".join(exc.messages)
+    if isinstance(exc, Problem):
+        return exc.detail
+    return str(exc) or _("Bạn không có quyền thực hiện thao tác này.")
+
+
+@login_required
+def peers(request):
+    """Peers with their keys; a province administrator adds peers and rotates keys here."""
+    require(request.user, "exchange.view")
+    may_manage = has_perm_anywhere(request.user, "exchange.manage")
+    if request.method == "POST":
+        if not may_manage:
+            raise PermissionDenied
+        p = request.POST
+        try:
+            if p.get("step") == "peer":
+                unit = Unit.objects.current().filter(code=p.get("unit", "").strip()).first()
+                if unit is None:
+                    raise ValidationError({"unit": _("Không có đơn vị với mã đã nhập.")})
+                actions.add_peer(
+                    user=request.user,
+                    code=p.get("code", ""),
+                    name=p.get("name", ""),
+                    url=p.get("url", ""),
+                    unit=unit,
+                    public_key=p.get("public_key", ""),
+                    kinds_in=p.getlist("kinds_in"),
+                    kinds_out=p.getlist("kinds_out"),
+                    bulletins_need_approval=bool(p.get("approval")),
+                )
+                messages.success(request, _("Đã thêm hệ thống liên thông."))
+            elif p.get("step") == "key":
+                peer = Peer.objects.restrict(request.user, "exchange.manage").filter(
+                    pk=p.get("peer") or 0
+                )
+                if not peer.exists():
+                    raise Http404
+                actions.add_key(user=request.user, peer=peer.get(), public_key=p.get("public_key"))
+                messages.success(
+                    request, _("Đã thêm khoá mới; khoá cũ vẫn dùng được đến khi thu hồi.")
+                )
+            elif p.get("step") == "settings":
+                peer = Peer.objects.restrict(request.user, "exchange.manage").filter(
+                    pk=p.get("peer") or 0
+                )
+                if not peer.exists():
+                    raise Http404
+                actions.set_peer(
+                    user=request.user,
+                    peer=peer.get(),
+                    data={
+                        "url": p.get("url", ""),
+                        "kinds_in": p.getlist("kinds_in"),
+                        "kinds_out": p.getlist("kinds_out"),
+                        "active": bool(p.get("active")),
+                        "pull": bool(p.get("pull")),
+                        "bulletins_need_approval": bool(p.get("approval")),
+                    },
+                )
+                messages.success(request, _("Đã lưu cài đặt của hệ thống liên thông."))
+            elif p.get("step") == "revoke":
+                key = PeerKey.objects.restrict(request.user, "exchange.manage").filter(
+                    pk=p.get("key") or 0
+                )
+                if not key.exists():
+                    raise Http404
+                actions.revoke_key(user=request.user, key=key.get())
+                messages.success(
+                    request, _("Đã thu hồi khoá: thông điệp ký bằng khoá này sẽ bị từ chối.")
+                )
+        except (ValidationError, Problem, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+        return redirect("exchange-peers")
+    qs = (
+        Peer.objects.restrict(request.user, "exchange.view")
+        .select_related("unit")
+        .prefetch_related("keys")
+    )
+    # unknown senders have no peer: only those who manage the exchange see them
+    refused = (
+        RefusedMessage.objects.all() if may_manage else RefusedMessage.objects.filter(peer__in=qs)
+    )
+    return render(
+        request,
+        "exchange/peers.html",
+        {
+            "peers": qs,
+            "may_manage": may_manage,
+            "kinds": Kind.choices,
+            "own": {"source": keys.own_id(), "kid": keys.key_id(), "key": keys.public_key_b64()},
+            "refused": refused.select_related("peer")[:20],
+        },
+    )
+
+
+@login_required
+def messages_page(request):
+    """The outbox (with failed messages, their error and a retry button) and what came in."""
+    require(request.user, "exchange.view")
+    status = request.GET.get("status", "")
+    out = OutboundMessage.objects.restrict(request.user, "exchange.view").select_related("peer")
+    if status in DeliveryStatus.values:
+        out = out.filter(status=status)
+    inbound = InboundMessage.objects.restrict(request.user, "exchange.view").select_related(
+        "peer", "bulletin"
+    )
+    counts = {
+        s: OutboundMessage.objects.restrict(request.user, "exchange.view").filter(status=s).count()
+        for s in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    }
+    return render(
+        request,
+        "exchange/messages.html",
+        {
+            "outbound": out.order_by("-id")[:100],
+            "inbound": inbound[:50],
+            "statuses": DeliveryStatus.choices,
+            "status": status,
+            "counts": counts,
+            "may_manage": has_perm_anywhere(request.user, "exchange.manage"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def retry(request, message_id: int):
+    message = OutboundMessage.objects.filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    try:
+        outbound.retry(message=message, user=request.user)
+        messages.success(request, _("Đã đưa thông điệp vào hàng đợi gửi lại."))
+    except (Problem, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    return redirect(f"{reverse('exchange-messages')}?status=pending")
+
+
+@login_required
+def national(request):
+    """Central mode: send an approved bulletin down to chosen provinces, see what became of the
+    bulletins sent (from the provinces' statistics) and the month's national figures."""
+    from grassroots.content.choices import Status
+    from grassroots.content.models import Bulletin
+
+    from . import querysets
+    from .api import _month
+
+    require(request.user, "exchange.view")
+    may_manage = has_perm_anywhere(request.user, "exchange.manage")
+    peers = Peer.objects.restrict(request.user, "exchange.view").filter(active=True)
+    senders = [p for p in peers if Kind.BULLETIN in (p.kinds_out or [])]
+    if request.method == "POST":
+        if not may_manage:
+            raise PermissionDenied
+        bulletin = (
+            Bulletin.objects.restrict(request.user, "content.publish")
+            .filter(pk=request.POST.get("bulletin") or 0)
+            .first()
+        )
+        try:
+            if bulletin is None:
+                raise ValidationError({"bulletin": _("Hãy chọn một bản tin đã duyệt.")})
+            chosen = [p for p in senders if str(p.pk) in request.POST.getlist("peers")]
+            rows = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=chosen)
+            messages.success(
+                request,
+                _("Đã đưa bản tin vào hàng đợi gửi tới %(n)s hệ thống.") % {"n": len(rows)},
+            )
+        except (ValidationError, Problem, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+        return redirect("exchange-national")
+    try:
+        month = _month(request.GET.get("thang", ""))
+    except Problem as exc:
+        messages.error(request, exc.detail)
+        month = _month("")
+    bulletins = (
+        Bulletin.objects.restrict(request.user, "content.publish")
+        .filter(status__in=(Status.APPROVED, Status.PUBLISHED))
+        .order_by("-updated_at")[:50]
+        if may_manage
+        else []
+    )
+    return render(
+        request,
+        "exchange/national.html",
+        {
+            "senders": senders,
+            "bulletins": bulletins,
+            "may_manage": may_manage,
+            "fates": querysets.fates(request.user)[:100],
+            "figures": querysets.national(request.user, month),
+            "month": month.strftime("%Y-%m"),
+        },
+    )
