@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from grassroots_protocol import canonical
+from grassroots_protocol import schema as schema_files
 from grassroots_protocol.messages import Sha256, Timestamp
 
 FEDERATION_VERSION = 1
@@ -302,18 +303,9 @@ def schemas() -> dict[str, dict]:
     return out
 
 
-def render(schema: dict) -> str:
-    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-
-
 def write(directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in schemas().items():
-        path = directory / f"{name}.schema.json"
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
-    return written
+    """Write the federation schemas as the device protocol writes its own (one renderer)."""
+    return schema_files.write(directory, schemas())
 
 
 if __name__ == "__main__":  # pragma: no cover - a developer's command

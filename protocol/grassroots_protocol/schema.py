@@ -50,10 +50,11 @@ def render(schema: dict) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def write(directory: Path) -> list[Path]:
+def write(directory: Path, found: dict[str, dict] | None = None) -> list[Path]:
+    """Write each schema (`found`, or this protocol's) to `directory/<name>.schema.json`."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in schemas().items():
+    for name, schema in (schemas() if found is None else found).items():
         path = directory / f"{name}.schema.json"
         path.write_text(render(schema), encoding="utf-8")
         written.append(path)

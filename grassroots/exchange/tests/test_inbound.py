@@ -21,6 +21,7 @@ from grassroots.exchange.models import (
     RefusedMessage,
     UnitMonth,
 )
+from grassroots_protocol import schema as schema_files
 
 from .helpers import Remote, bulletin_body
 
@@ -200,7 +201,7 @@ def test_published_schemas_are_the_protocols():
     folder = Path(__file__).resolve().parents[3] / "docs" / "exchange"
     for name, generated in federation.schemas().items():
         published = (folder / f"{name}.schema.json").read_text(encoding="utf-8")
-        assert published == federation.render(generated), (
+        assert published == schema_files.render(generated), (
             f"docs/exchange/{name}.schema.json is stale: run "
             "`python -m grassroots.exchange.federation docs/exchange`"
         )
