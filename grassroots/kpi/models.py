@@ -131,7 +131,11 @@ class DeviceDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "day"], name="kpi_device_day")]
-        indexes = [models.Index(fields=["day", "unit"])]
+        indexes = [
+            models.Index(fields=["day", "unit"]),
+            # a commune's clusters over a year: its own rows, not every cluster's days
+            models.Index(fields=["unit", "day"], name="kpi_deviceday_unit_day"),
+        ]
 
     def __str__(self) -> str:
         return f"dev-{self.device_id} {self.day}"

@@ -92,7 +92,7 @@ def _day_entries(d0: datetime, d1: datetime, unit_ids):
 def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set[int]:
     """Recompute the rows of `day` for these units (None: every unit); returns the units whose
     devices ended the day in another online state than before (their next day must follow)."""
-    from grassroots.broadcast.models import AsRunEntry, Station
+    from grassroots.broadcast.models import AsRunEntry, ScheduleItem, Station
     from grassroots.broadcast.specs import policies_for
     from grassroots.content.models import Bulletin, BulletinShare
     from grassroots.devices.models import Device, DeviceConnectivity
@@ -259,17 +259,25 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
         share_units = {s[0] for s in shares}
         bids = {s[1] for s in shares}
         first: dict[tuple[int, int], datetime] = {}
-        aired = (
-            AsRunEntry.objects.filter(
+        # The bulletins' schedule items first, then their plays through the (item, started_at)
+        # index: a join from the day's start onwards would read every later play of the year.
+        bulletin_of = dict(
+            ScheduleItem.objects.filter(revision__bulletin_id__in=bids).values_list(
+                "pk", "revision__bulletin_id"
+            )
+        )
+        aired = [
+            (unit_id, bulletin_of[item_id], first_at)
+            for unit_id, item_id, first_at in AsRunEntry.objects.filter(
                 status="played",
+                item_id__in=list(bulletin_of),
                 device__unit_id__in=share_units,
-                item__revision__bulletin_id__in=bids,
                 started_at__gte=d0,
                 started_at__lt=now,
             )
-            .values_list("device__unit_id", "item__revision__bulletin_id")
+            .values_list("device__unit_id", "item_id")
             .annotate(first=Min("started_at"))
-        )
+        ]
         shown = (
             DisplayProof.objects.filter(
                 unit_id__in=share_units, bulletin_id__in=bids, started_at__gte=d0
@@ -431,9 +439,15 @@ def collect(now: datetime) -> tuple[dict[date, set[int]], list[Cursor]]:
         "bulletins", Bulletin.objects.filter(published_at__isnull=False), "updated_at"
     ).values_list("unit_id", "published_at"):
         dirty[local_day(at)].add(unit_id)
-    for unit_id, at in after("shares", BulletinShare.objects.all()).values_list(
+    # Shares by time, not id: publishing again re-shares an existing row with a new time.
+    for unit_id, at in since("shared", BulletinShare.objects.all(), "shared_at").values_list(
         "unit_id", "shared_at"
     ):
+        dirty[local_day(at)].add(unit_id)
+    # A withdrawn share no longer counts as due on the day it was shared.
+    for unit_id, at in since(
+        "withdrawn", BulletinShare.objects.filter(withdrawn_at__isnull=False), "withdrawn_at"
+    ).values_list("unit_id", "shared_at"):
         dirty[local_day(at)].add(unit_id)
     return dirty, cursors, dirty_ids
 
@@ -451,7 +465,52 @@ def asrun_recorded(sender, entries, **kwargs) -> None:
             unit_id__in=units, bulletin__revisions__schedule_items__in=items
         ).values_list("unit_id", "shared_at"):
             pairs.add((unit_id, local_day(shared_at)))
-    insert_rows(DirtyDay, ["unit", "day"], sorted(pairs), conflict=["unit", "day"])
+    _mark(pairs)
+
+
+def _mark(pairs) -> None:
+    insert_rows(
+        DirtyDay, ["unit", "day"], sorted(p for p in pairs if p[0]), conflict=["unit", "day"]
+    )
+
+
+def fact_deleted(sender, instance, **kwargs) -> None:
+    """Receiver of `post_delete` for every kind of fact the rollups count: the day it counted
+    in is marked dirty in the deleting transaction (a deleted play also re-opens the day its
+    bulletin was shared), so the worker recomputes it without the fact."""
+    from grassroots.devices.models import Device
+    from grassroots.feedback.models import Report
+
+    name = sender.__name__
+    if name in ("AsRunEntry", "DeviceConnectivity"):
+        unit_id = Device.objects.filter(pk=instance.device_id).values_list("unit_id", flat=True)
+        unit_id = unit_id.first()
+        if name == "AsRunEntry":
+            asrun_recorded(sender, [(unit_id, instance.item_id, instance.started_at)])
+        else:
+            _mark([(unit_id, local_day(instance.at))])
+    elif name == "Report":
+        _mark([(instance.unit_id, local_day(instance.created_at))])
+    elif name == "Rating":
+        unit_id = Report.objects.filter(pk=instance.report_id).values_list("unit_id", flat=True)
+        _mark([(unit_id.first(), local_day(instance.created_at))])
+    elif name == "Bulletin" and instance.published_at:
+        _mark([(instance.unit_id, local_day(instance.published_at))])
+    elif name == "BulletinShare":
+        _mark([(instance.unit_id, local_day(instance.shared_at))])
+    elif name == "DisplayProof":
+        _mark([(instance.unit_id, local_day(instance.started_at))])
+
+
+def fact_models() -> list:
+    """The models whose deletion `fact_deleted` follows."""
+    from grassroots.broadcast.models import AsRunEntry
+    from grassroots.content.models import Bulletin, BulletinShare
+    from grassroots.devices.models import DeviceConnectivity
+    from grassroots.feedback.models import Rating, Report
+    from grassroots.signage.models import DisplayProof
+
+    return [AsRunEntry, DeviceConnectivity, Report, Rating, Bulletin, BulletinShare, DisplayProof]
 
 
 def refresh(*, now: datetime | None = None) -> list[date]:
