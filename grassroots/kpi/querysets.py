@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Max, Q, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from grassroots.accounts.scope import scope_paths
@@ -23,13 +24,14 @@ from grassroots.units.choices import UnitKind
 from grassroots.units.models import Unit
 
 from .indicators import INDICATORS, Indicator, Totals
-from .models import FLOW_FIELDS, STOCK_FIELDS, DailyRollup, DeviceDay, Target
+from .models import FLOW_FIELDS, STOCK_FIELDS, DailyRollup, DeviceDay, MonthRollup, Target
 
 PERMISSION = "kpi.view"
 URBAN = (UnitKind.WARD, UnitKind.TOWNSHIP)  # phường, thị trấn: target 100 %
 RURAL = (UnitKind.COMMUNE, UnitKind.SPECIAL_ZONE)  # xã, đặc khu: target > 70 % (2025)
 AMBER_POINTS = 10.0  # within 10 percentage points of the target: amber
 MAX_DAYS = 3 * 366 + 1  # longest period a caller may ask for
+CELL = '<td class="text-end">{}</td>'
 
 
 class PeriodError(ValueError):
@@ -168,11 +170,6 @@ def _subtree(unit: Unit) -> list[tuple[int, str, str, bool]]:
     ]  # fmt: skip
 
 
-def _rows(unit: Unit, start: date, end: date, sub=None):
-    ids = [u[0] for u in (sub if sub is not None else _subtree(unit))]
-    return DailyRollup.objects.filter(unit_id__in=ids, day__gte=start, day__lte=end)
-
-
 def _sums():
     out = {f"s_{f}": Sum(f) for f in (*FLOW_FIELDS, *STOCK_FIELDS)}
     out["covered"] = Count("pk", filter=Q(boards_working__gt=0))
@@ -203,8 +200,67 @@ def _fold(rows: list[dict], wards: int, communes: int) -> Totals:
     return t
 
 
-def _by_day(unit: Unit, start: date, end: date, sub) -> list[dict]:
-    return list(_rows(unit, start, end, sub).values("day", "unit__kind").annotate(**_sums()))
+def _split(start: date, end: date) -> tuple[list[tuple[date, date]], list[date]]:
+    """[start, end] as the whole months inside it (their first days) and the day ranges left
+    at either end: a year is 12 month rows per unit, a custom range adds its edge days."""
+    months = []
+    m = start if start.day == 1 else _month_end(start.year, start.month) + timedelta(days=1)
+    while _month_end(m.year, m.month) <= end:
+        months.append(m)
+        m = _month_end(m.year, m.month) + timedelta(days=1)
+    if not months:
+        return [(start, end)], []
+    edges = [(start, months[0] - timedelta(days=1)), (m, end)]
+    return [(a, b) for a, b in edges if a <= b], months
+
+
+def _by_day(unit: Unit, start: date, end: date, sub, by: str = "") -> list[dict]:
+    """The period's sums grouped by (stock day, unit kind): daily rows for `by=day` and for the
+    edge days, month rows (`MonthRollup`, keyed by their last day) for whole months."""
+    ids = [u[0] for u in sub]
+    ranges, months = ([(start, end)], []) if by == "day" else _split(start, end)
+    rows = []
+    for a, b in ranges:
+        rows += (
+            DailyRollup.objects.filter(unit_id__in=ids, day__gte=a, day__lte=b)
+            .values("day", "unit__kind")
+            .annotate(**_sums())
+        )
+    if months:
+        for r in (
+            MonthRollup.objects.filter(unit_id__in=ids, month__gte=months[0], month__lte=months[-1])
+            .values("last_day", "unit__kind")
+            .annotate(**_sums())
+        ):
+            r["day"] = r.pop("last_day")
+            rows.append(r)
+    return rows
+
+
+def _per_unit(ids, start: date, end: date):
+    """{unit: (flow sums, last day with a row)} over [start, end], from month and day rows."""
+    ranges, months = _split(start, end)
+    sums = {f: Sum(f) for f in FLOW_FIELDS}
+    parts = [
+        DailyRollup.objects.filter(unit_id__in=ids, day__gte=a, day__lte=b)
+        .values("unit_id")
+        .annotate(last=Max("day"), **sums)
+        for a, b in ranges
+    ]
+    if months:
+        parts.append(
+            MonthRollup.objects.filter(unit_id__in=ids, month__gte=months[0], month__lte=months[-1])
+            .values("unit_id")
+            .annotate(last=Max("last_day"), **sums)
+        )
+    out: dict[int, tuple[dict, date]] = {}
+    for part in parts:
+        for r in part:
+            flow, last = out.get(r["unit_id"], (dict.fromkeys(FLOW_FIELDS, 0), r["last"]))
+            for f in FLOW_FIELDS:
+                flow[f] += r[f] or 0
+            out[r["unit_id"]] = (flow, max(last, r["last"]))
+    return out
 
 
 def totals(unit: Unit, start: date, end: date, *, emergencies: bool = True) -> Totals:
@@ -224,7 +280,7 @@ def totals_and_series(
     '' for none)."""
     sub = _subtree(unit)
     wards, communes = _unit_counts(sub)
-    rows = _by_day(unit, start, end, sub)
+    rows = _by_day(unit, start, end, sub, by)
     t = _fold(rows, wards, communes)
     t.staff = staff_trained(unit, start=start, end=end)
     if emergencies:
@@ -424,16 +480,15 @@ def children(unit: Unit, period: Period, kids: list[Unit] | None = None) -> list
                 totals_of[pk].wards += 1
             elif kind in RURAL:
                 totals_of[pk].communes += 1
-    rows = _rows(unit, period.start, period.end, sub)
     last = None
-    for r in rows.values("unit_id").annotate(last=Max("day"), **{f: Sum(f) for f in FLOW_FIELDS}):
-        last = max(last or r["last"], r["last"])
-        pk = owner(path_of[r["unit_id"]])
+    for unit_id, (flow, unit_last) in _per_unit(list(path_of), period.start, period.end).items():
+        last = max(last or unit_last, unit_last)
+        pk = owner(path_of[unit_id])
         if pk is not None:
             t = totals_of[pk]
             t.has_rows = True
             for f in FLOW_FIELDS:
-                t.flow[f] += r[f] or 0
+                t.flow[f] += flow[f]
     for r in DailyRollup.objects.filter(unit_id__in=list(path_of), day=last).values(
         "unit_id", *STOCK_FIELDS
     ):
@@ -453,9 +508,12 @@ def children(unit: Unit, period: Period, kids: list[Unit] | None = None) -> list
     out = []
     for k in kids:
         values = {i.id: i.value(totals_of[k.pk]) for i in INDICATORS}
+        cells = [number(values[i.id], i.digits) for i in INDICATORS]
         out.append({
-            "unit": k, "values": values,
-            "cells": [number(values[i.id], i.digits) for i in INDICATORS],
+            "unit": k, "values": values, "cells": cells,
+            # one escaped string per row: a province's 104 × 17 cells through the template
+            # engine cost more than every query of the page
+            "cells_html": format_html_join("", CELL, [(c,) for c in cells]),
         })  # fmt: skip
     return out
 

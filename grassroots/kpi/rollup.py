@@ -23,7 +23,15 @@ from grassroots.core.bulk import insert_rows
 from grassroots.core.dates import VIETNAM
 
 from . import compliance
-from .models import FLOW_FIELDS, STOCK_FIELDS, Cursor, DailyRollup, DeviceDay, DirtyDay
+from .models import (
+    FLOW_FIELDS,
+    STOCK_FIELDS,
+    Cursor,
+    DailyRollup,
+    DeviceDay,
+    DirtyDay,
+    MonthRollup,
+)
 
 log = logging.getLogger("grassroots.kpi")
 
@@ -89,9 +97,52 @@ def _day_entries(d0: datetime, d1: datetime, unit_ids):
     ]
 
 
-def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set[int]:
-    """Recompute the rows of `day` for these units (None: every unit); returns the units whose
-    devices ended the day in another online state than before (their next day must follow)."""
+def month_end(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1) - timedelta(days=1)
+
+
+def sum_month(rows) -> dict[int, dict]:
+    """{unit: MonthRollup values} from daily rows (unit, day, *FLOW_FIELDS, *STOCK_FIELDS)
+    ordered by day: flows summed, the inventory of each unit's last day."""
+    out: dict[int, dict] = {}
+    n = len(FLOW_FIELDS)
+    for unit_id, day, *values in rows:
+        m = out.get(unit_id)
+        if m is None:
+            m = out[unit_id] = {"last_day": day, "flow": [0] * n, "stock": values[n:]}
+        m["flow"] = [a + b for a, b in zip(m["flow"], values[:n], strict=True)]
+        if day >= m["last_day"]:
+            m["last_day"], m["stock"] = day, values[n:]
+    return out
+
+
+def roll_months(months, unit_ids=None) -> None:
+    """Re-sum the `MonthRollup` rows of these months (their first days) for these units (None:
+    every unit) from the daily rows: a month is at most 31 rows per unit."""
+    fields = (*FLOW_FIELDS, *STOCK_FIELDS)
+    for month in sorted(set(months)):
+        days = DailyRollup.objects.filter(day__gte=month, day__lte=month_end(month))
+        old = MonthRollup.objects.filter(month=month)
+        if unit_ids is not None:
+            days = days.filter(unit_id__in=unit_ids)
+            old = old.filter(unit_id__in=unit_ids)
+        sums = sum_month(days.order_by("day").values_list("unit_id", "day", *fields))
+        with transaction.atomic():
+            old.delete()
+            insert_rows(
+                MonthRollup,
+                ["unit", "month", "last_day", *fields],
+                [(u, month, m["last_day"], *m["flow"], *m["stock"]) for u, m in sums.items()],
+            )
+
+
+def compute_day(
+    day: date, unit_ids=None, *, now: datetime | None = None, months: bool = True
+) -> set[int]:
+    """Recompute the rows of `day` for these units (None: every unit), and their month's
+    (unless `months` is false: a rebuild rolls its months once at the end); returns the
+    units whose devices ended the day in another online state than before (their next day
+    must follow)."""
     from grassroots.broadcast.models import AsRunEntry, ScheduleItem, Station
     from grassroots.broadcast.specs import policies_for
     from grassroots.content.models import Bulletin, BulletinShare
@@ -361,18 +412,22 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
             ["device", "unit", "day", *DEVICE_COUNTS, "online_s", "expected_s", "online_at_end"],
             device_days,
         )
+        if months:
+            roll_months([day.replace(day=1)], unit_ids)
     return changed_units
 
 
 def rebuild(start: date, end: date, *, now: datetime | None = None, progress=None) -> int:
     """Recompute every unit's rows for each day in [start, end]; returns the number of days."""
-    day, n = start, 0
+    day, n, months = start, 0, set()
     while day <= end:
-        compute_day(day, None, now=now)
+        compute_day(day, None, now=now, months=False)
+        months.add(day.replace(day=1))
         n += 1
         if progress:
             progress(day)
         day += timedelta(days=1)
+    roll_months(months)
     return n
 
 
