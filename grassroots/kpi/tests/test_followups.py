@@ -26,6 +26,16 @@ def values(unit, start, end) -> dict:
     return {i.id: i.value(t) for i in INDICATORS}
 
 
+def month_and_days_agree(unit) -> dict:
+    """March from the month rows and from the day rows: the same values."""
+    march = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    by_month = querysets.totals(unit, *march)
+    by_day = querysets.totals_and_series(unit, *march, "day")[0]
+    got = {i.id: i.value(by_month) for i in INDICATORS}
+    assert got == {i.id: i.value(by_day) for i in INDICATORS}
+    return got
+
+
 def test_withdrawn_bulletin_and_deleted_facts_reopen_their_days():
     from grassroots.broadcast.models import AsRunEntry
     from grassroots.content import actions
@@ -49,6 +59,8 @@ def test_withdrawn_bulletin_and_deleted_facts_reopen_their_days():
     assert after["feedback_handled"] == 100.0  # R1, R2 of R1, R2
     assert after["on_time_play"] == 66.7  # 4 of 6 scheduled: W1 2 of 3, X1 2 of 3 (one failed)
     assert not DirtyDay.objects.exists()
+    march = month_and_days_agree(w.province)  # the month row followed its days
+    assert (march["feedback_handled"], march["on_time_play"]) == (100.0, 66.7)
 
     # D+3 10:00: the province withdraws the essential bulletin: no commune owed it on D.
     publisher = make_user(
@@ -60,6 +72,7 @@ def test_withdrawn_bulletin_and_deleted_facts_reopen_their_days():
     after = values(w.province, D, D)
     assert (after["essential_reach"], after["essential_delay"]) == (None, None)
     assert DailyRollup.objects.get(unit=w.xa2, day=D).essential_due == 0
+    assert month_and_days_agree(w.province)["essential_reach"] is None
 
 
 def _training(w):
