@@ -32,6 +32,7 @@ RURAL = (UnitKind.COMMUNE, UnitKind.SPECIAL_ZONE)  # xã, đặc khu: target > 7
 AMBER_POINTS = 10.0  # within 10 percentage points of the target: amber
 MAX_DAYS = 3 * 366 + 1  # longest period a caller may ask for
 CELL = '<td class="text-end">{}</td>'
+FEW_ACKS = 2000  # up to this many emergency acknowledgements in scope: read them in one query
 
 
 class PeriodError(ValueError):
@@ -368,6 +369,13 @@ def add_emergencies(t: Totals, unit: Unit, start: date, end: date, ids=None) -> 
         .annotate(n=Count("pk"))
         .values_list("emergency_id", "n")
     )
+    times: dict[int, list[datetime]] | None = None
+    if sum(counts.values()) <= FEW_ACKS:  # a commune's: one query for all of them
+        times = defaultdict(list)
+        for eid, at in ok.filter(emergency_id__in=list(counts)).values_list(
+            "emergency_id", "acked_at"
+        ):
+            times[eid].append(at)
     for eid, sent_at, expected, path in sent:
         if not path.startswith(unit.path):  # over a unit above: only our devices count
             if here is None:
@@ -380,11 +388,14 @@ def add_emergencies(t: Totals, unit: Unit, start: date, end: date, ids=None) -> 
         t.emergency_delivered += min(n, expected)
         need = math.ceil(0.95 * expected)
         if expected and n >= need:
-            kth = (
-                ok.filter(emergency_id=eid)
-                .order_by("acked_at")
-                .values_list("acked_at", flat=True)[need - 1]
-            )
+            if times is not None:
+                kth = sorted(times[eid])[need - 1]
+            else:
+                kth = (
+                    ok.filter(emergency_id=eid)
+                    .order_by("acked_at")
+                    .values_list("acked_at", flat=True)[need - 1]
+                )
             t.emergency_t95.append(max((kth - sent_at).total_seconds(), 0.0))
 
 

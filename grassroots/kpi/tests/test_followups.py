@@ -144,3 +144,14 @@ def test_staff_trained_from_the_training_records(client):
     text = facts.content.decode()
     assert "Phường Một" in text and "Xã Ba" not in text  # no staff on record: no row
     assert text.count("<tr>") == 4  # header + province, ward, Xã Hai (no names listed)
+
+
+def test_emergencies_the_same_whichever_way_acknowledgements_are_read(monkeypatch):
+    """A commune's few acknowledgements are read at once; a province's many by the database
+    (the ⌈0.95·N⌉-th one per emergency): both give dataset.py's 80 % and 10 s."""
+    w = build_all()
+    few = values(w.province, D, D)
+    monkeypatch.setattr(querysets, "FEW_ACKS", 0)
+    many = values(w.province, D, D)
+    assert (few["emergency_delivered"], few["emergency_t95"]) == (80.0, 10.0)
+    assert (many["emergency_delivered"], many["emergency_t95"]) == (80.0, 10.0)
