@@ -30,6 +30,9 @@ ESSENTIAL = 400
 YEAR = 2025
 PREFIX = "kpib"
 REQUESTS = 30
+# Which parts to run (comma-separated): generate, rebuild, rollup, pages. "generate" alone
+# prepares the facts once for later runs (a year on SQLite takes a while).
+STEPS = set(os.environ.get("BENCH_KPI_STEPS", "generate,rebuild,rollup,pages").split(","))
 VN = timedelta(hours=7)
 
 
@@ -70,6 +73,9 @@ class Loader:
                         copy.write_row(row)
                         n += 1
                 return n
+            # a big page cache: the random UUID keys of the as-run table otherwise make every
+            # insert a read of the disk once the index outgrows SQLite's default 2 MB
+            cursor.execute("PRAGMA cache_size = -1000000")
             sql = (
                 f"INSERT INTO {table} ({', '.join(columns)}) "
                 f"VALUES ({', '.join('%s' for _ in columns)})"
@@ -96,15 +102,9 @@ def generate() -> dict:
     from django.db import transaction
 
     from grassroots.accounts.models import User
+    from grassroots.alerts.models import Emergency, EmergencyAck
     from grassroots.broadcast.actions import ensure_station
-    from grassroots.broadcast.models import (
-        AsRunEntry,
-        Emergency,
-        EmergencyAck,
-        ScheduleItem,
-        Station,
-        UsagePolicy,
-    )  # fmt: skip
+    from grassroots.broadcast.models import AsRunEntry, ScheduleItem, Station, UsagePolicy
     from grassroots.content.models import (
         Bulletin,
         BulletinRevision,
@@ -342,13 +342,9 @@ def generate() -> dict:
 
 
 def run() -> dict:
-    from django.conf import settings
     from django.db import connection
-    from django.test import Client
 
-    from grassroots.accounts.models import User
     from grassroots.kpi import rollup
-    from grassroots.kpi.models import DailyRollup
 
     from .fleet import _prepare_db
 
@@ -356,23 +352,64 @@ def run() -> dict:
     out: dict = {"database": connection.vendor, "devices": DEVICES, "days": DAYS}
     out["generate"] = generate()
     first, last = date(YEAR, 1, 1), date(YEAR, 1, 1) + timedelta(days=DAYS - 1)
+    # The machine is shared: the load average and this process's own CPU time (on SQLite the
+    # database works inside it) say how much of a wall-clock figure was waiting for a core.
+    out["load_average_at_start"] = round(os.getloadavg()[0], 1)
+    if "rebuild" in STEPS:
+        t0, c0 = time.perf_counter(), time.process_time()
+        rollup.rebuild(first, last)
+        out["rebuild_year_s"] = round(time.perf_counter() - t0, 1)
+        out["rebuild_year_cpu_s"] = round(time.process_time() - c0, 1)
+    if connection.vendor == "postgresql":
+        # what autovacuum does within minutes of a bulk load; the bench does not wait for it
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    if "rollup" in STEPS:
+        out.update(_one_day(first, last))
+    if "pages" in STEPS:
+        out.update(_pages(first))
+    out["load_average_at_end"] = round(os.getloadavg()[0], 1)
+    out["goals"] = {
+        "rollup_one_day_s": 5,
+        "rebuild_year_s": 600,
+        "overview_p95_ms": 300,
+        "commune_p95_ms": 150,
+    }
+    return out
 
-    t0 = time.perf_counter()
-    rollup.rebuild(first, last)
-    out["rebuild_year_s"] = round(time.perf_counter() - t0, 1)
-    one = []
+
+def _one_day(first: date, last: date) -> dict:
+    from grassroots.kpi import rollup
+    from grassroots.kpi.models import DailyRollup
+
+    out = {}
+    one, cpu = [], []
     for day in (date(YEAR, 3, 3), date(YEAR, 6, 16), date(YEAR, 9, 9)):
         if day > last:
             day = first
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rollup.compute_day(day)
         one.append(time.perf_counter() - t0)
-    out["rollup_one_day_s"] = {"median": round(sorted(one)[1], 2), "max": round(max(one), 2)}
+        cpu.append(time.process_time() - c0)
+    out["rollup_one_day_s"] = {"median": round(sorted(one)[1], 2), "max": round(max(one), 2),
+                               "cpu_median": round(sorted(cpu)[1], 2)}  # fmt: skip
     out["rollup_rows"] = DailyRollup.objects.filter(day__gte=first, day__lte=last).count()
+    return out
 
+
+def _pages(first: date) -> dict:
+    from django.conf import settings
+    from django.test import Client
+
+    from grassroots.accounts.models import User
+    from grassroots.kpi.models import DailyRollup
+
+    out = {}
     settings.ALLOWED_HOSTS = ["*"]
     client = Client()
-    client.force_login(User.objects.get(username="bench-kpi"))
+    # the demo province viewer (kpi.view over the province): a superuser's console menu also
+    # counts every commune's unpicked shares, which is not the dashboard's cost
+    client.force_login(User.objects.get(username="viewer"))
     commune = (
         DailyRollup.objects.filter(day=first, unit__kind="xa").values_list("unit__code", flat=True)
     ).first()
@@ -391,10 +428,4 @@ def run() -> dict:
             assert response.status_code == 200, response.status_code
         out[f"{name}_ms"] = {"p50": round(_percentile(times, 0.5), 1),
                              "p95": round(_percentile(times, 0.95), 1)}  # fmt: skip
-    out["goals"] = {
-        "rollup_one_day_s": 5,
-        "rebuild_year_s": 600,
-        "overview_p95_ms": 300,
-        "commune_p95_ms": 150,
-    }
     return out

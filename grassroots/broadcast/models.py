@@ -257,6 +257,8 @@ class AsRunEntry(models.Model):
             models.Index(fields=["item", "started_at"]),
             # a day's plays of the whole province (KPI rollups, the airplay report)
             models.Index(fields=["started_at"], name="broadcast_asrun_started"),
+            # one device's (or a commune's devices') journal over a few days: relay compliance
+            models.Index(fields=["device", "started_at"], name="broadcast_asrun_device_start"),
         ]
         verbose_name = _("nhật ký phát")
         verbose_name_plural = _("nhật ký phát")

@@ -218,10 +218,29 @@ def bulletins(unit, period):
     return ["Bản tin", "Đơn vị", "Cấp nguồn", "Lĩnh vực", "Xuất bản", "Thời gian duyệt (giờ)"], rows
 
 
+def staff(unit, period):
+    """Per unit (and the units under it): staff who must be trained, and those trained in the
+    period (no names: the training pages list people, for `training.view`)."""
+    from grassroots.training.querysets import staff_trained_by_unit
+    from grassroots.units.models import Unit
+
+    units = list(
+        Unit.objects.descendants_of(unit, include_self=True)
+        .filter(valid_to__isnull=True)
+        .order_by("depth", "name")
+    )
+    shares = staff_trained_by_unit(units, start=period.start, end=period.end)
+    rows = [
+        [u.name, s.required, s.trained, s.percent] for u in units if (s := shares[u.pk]) is not None
+    ]
+    return ["Đơn vị (cả đơn vị trực thuộc)", "Cán bộ phải đào tạo", "Đã đào tạo trong kỳ",
+            "Tỷ lệ (%)"], rows  # fmt: skip
+
+
 KINDS = {
     "essential": essential, "reports": reports, "ratings": ratings, "stations": stations,
     "devices": devices, "eboards": eboards, "plays": plays, "relay": relay,
-    "emergencies": emergencies, "bulletins": bulletins,
+    "emergencies": emergencies, "bulletins": bulletins, "staff": staff,
 }  # fmt: skip
 
 

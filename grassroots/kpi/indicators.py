@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from grassroots.training.querysets import TrainedShare
+
 from .models import FLOW_FIELDS, STOCK_FIELDS
 
 PLAN = "Kế hoạch thông tin cơ sở tỉnh Hưng Yên, mục I.2"
@@ -35,6 +37,9 @@ class Totals:
     emergency_t95: list[float] = field(default_factory=list)
     has_emergencies: bool = False
     has_rows: bool = False  # any rollup row in the period (inventory is unknown without one)
+    # staff who must be trained and those trained in the period (training.querysets), or
+    # None when the scope has no such staff on record ("chưa có dữ liệu", not 0 %)
+    staff: TrainedShare | None = None
 
     def __getitem__(self, name: str) -> int:
         return self.flow[name] if name in self.flow else self.stock[name]
@@ -70,6 +75,10 @@ def _emergency_share(t: Totals) -> float | None:
 
 def _emergency_t95(t: Totals) -> float | None:
     return sum(t.emergency_t95) / len(t.emergency_t95) if t.emergency_t95 else None
+
+
+def _staff_trained(t: Totals) -> float | None:
+    return 100.0 * t.staff.ratio if t.staff else None
 
 
 def _bulletins(t: Totals) -> float | None:
@@ -204,13 +213,18 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "staff_trained",
         _("Cán bộ được bồi dưỡng, tập huấn"),
-        _("Tỷ lệ cán bộ làm công tác thông tin cơ sở đã hoàn thành khoá bồi dưỡng."),
-        _("số cán bộ đã hoàn thành khoá học / số cán bộ × 100"),
+        _(
+            "Tỷ lệ cán bộ làm công tác thông tin cơ sở (vị trí phải đào tạo, đảm nhiệm trong "
+            "kỳ) đạt một lớp bồi dưỡng kết thúc trong kỳ."
+        ),
+        _("số cán bộ đạt lớp kết thúc trong kỳ / số cán bộ phải đào tạo × 100"),
         "%",
         _("Đào tạo"),
-        lambda t: None,
-        "",
-        no_data_reason=_("Chưa có dữ liệu đào tạo (hồ sơ tập huấn sẽ nhập cùng báo cáo năm)."),
+        _staff_trained,
+        "staff",
+        no_data_reason=_(
+            "Chưa có dữ liệu: đơn vị chưa nhập danh sách cán bộ phải đào tạo (mục Đào tạo)."
+        ),
     ),
     Indicator(
         "device_availability",

@@ -135,10 +135,41 @@ class DeviceDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "day"], name="kpi_device_day")]
-        indexes = [models.Index(fields=["day", "unit"])]
+        indexes = [
+            models.Index(fields=["day", "unit"]),
+            # a commune's clusters over a year: its own rows, not every cluster's days
+            models.Index(fields=["unit", "day"], name="kpi_deviceday_unit_day"),
+        ]
 
     def __str__(self) -> str:
         return f"dev-{self.device_id} {self.day}"
+
+
+class MonthRollup(models.Model):
+    """The sums of one unit's `DailyRollup` rows of one month (flows), and its inventory on the
+    last of those days (`last_day`): a year of a province is 12 rows per unit, not 365.
+
+    Derived from the daily rows whenever they are written (`rollup.roll_months`).
+    """
+
+    scope_field = "unit"
+
+    unit = models.ForeignKey("units.Unit", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("tháng"))  # its first day
+    last_day = models.DateField()
+    locals().update({name: models.BigIntegerField(default=0) for name in FLOW_FIELDS})
+    locals().update({name: models.IntegerField(default=0) for name in STOCK_FIELDS})
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("tổng hợp tháng")
+        verbose_name_plural = _("tổng hợp tháng")
+        constraints = [models.UniqueConstraint(fields=["unit", "month"], name="kpi_month_once")]
+        indexes = [models.Index(fields=["month", "unit"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.month:%Y-%m}"
 
 
 class DirtyDay(models.Model):

@@ -14,21 +14,25 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Max, Q, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from grassroots.accounts.scope import scope_paths
 from grassroots.core.dates import VIETNAM
+from grassroots.training.querysets import staff_trained, staff_trained_by_unit
 from grassroots.units.choices import UnitKind
 from grassroots.units.models import Unit
 
 from .indicators import INDICATORS, Indicator, Totals
-from .models import FLOW_FIELDS, STOCK_FIELDS, DailyRollup, DeviceDay, Target
+from .models import FLOW_FIELDS, STOCK_FIELDS, DailyRollup, DeviceDay, MonthRollup, Target
 
 PERMISSION = "kpi.view"
 URBAN = (UnitKind.WARD, UnitKind.TOWNSHIP)  # phường, thị trấn: target 100 %
 RURAL = (UnitKind.COMMUNE, UnitKind.SPECIAL_ZONE)  # xã, đặc khu: target > 70 % (2025)
 AMBER_POINTS = 10.0  # within 10 percentage points of the target: amber
 MAX_DAYS = 3 * 366 + 1  # longest period a caller may ask for
+CELL = '<td class="text-end">{}</td>'
+FEW_ACKS = 2000  # up to this many emergency acknowledgements in scope: read them in one query
 
 
 class PeriodError(ValueError):
@@ -157,10 +161,14 @@ def unit_for(user, code: str | None) -> Unit:
     return unit
 
 
-def _rows(unit: Unit, start: date, end: date):
-    return DailyRollup.objects.filter(
-        unit__path__startswith=unit.path, day__gte=start, day__lte=end
-    )
+def _subtree(unit: Unit) -> list[tuple[int, str, str, bool]]:
+    """(pk, path, kind, in force) of `unit` and every unit under it: the rollups are then read
+    by their (unit, day) index, not joined to the unit table row by row."""
+    return [
+        (pk, path, kind, valid_to is None)
+        for pk, path, kind, valid_to in Unit.objects.filter(path__startswith=unit.path)
+        .values_list("pk", "path", "kind", "valid_to")
+    ]  # fmt: skip
 
 
 def _sums():
@@ -169,16 +177,12 @@ def _sums():
     return out
 
 
-def _unit_counts(unit: Unit) -> tuple[int, int]:
-    """(phường/thị trấn, xã/đặc khu) in force at or under `unit`."""
-    counts = dict(
-        Unit.objects.descendants_of(unit, include_self=True)
-        .filter(valid_to__isnull=True, kind__in=(*URBAN, *RURAL))
-        .values_list("kind")
-        .annotate(n=Count("pk"))
-        .values_list("kind", "n")
+def _unit_counts(sub) -> tuple[int, int]:
+    """(phường/thị trấn, xã/đặc khu) in force in the subtree `sub` (`_subtree`)."""
+    return (
+        sum(1 for _pk, _p, kind, now in sub if now and kind in URBAN),
+        sum(1 for _pk, _p, kind, now in sub if now and kind in RURAL),
     )
-    return sum(counts.get(k, 0) for k in URBAN), sum(counts.get(k, 0) for k in RURAL)
 
 
 def _fold(rows: list[dict], wards: int, communes: int) -> Totals:
@@ -197,8 +201,67 @@ def _fold(rows: list[dict], wards: int, communes: int) -> Totals:
     return t
 
 
-def _by_day(unit: Unit, start: date, end: date) -> list[dict]:
-    return list(_rows(unit, start, end).values("day", "unit__kind").annotate(**_sums()))
+def _split(start: date, end: date) -> tuple[list[tuple[date, date]], list[date]]:
+    """[start, end] as the whole months inside it (their first days) and the day ranges left
+    at either end: a year is 12 month rows per unit, a custom range adds its edge days."""
+    months = []
+    m = start if start.day == 1 else _month_end(start.year, start.month) + timedelta(days=1)
+    while _month_end(m.year, m.month) <= end:
+        months.append(m)
+        m = _month_end(m.year, m.month) + timedelta(days=1)
+    if not months:
+        return [(start, end)], []
+    edges = [(start, months[0] - timedelta(days=1)), (m, end)]
+    return [(a, b) for a, b in edges if a <= b], months
+
+
+def _by_day(unit: Unit, start: date, end: date, sub, by: str = "") -> list[dict]:
+    """The period's sums grouped by (stock day, unit kind): daily rows for `by=day` and for the
+    edge days, month rows (`MonthRollup`, keyed by their last day) for whole months."""
+    ids = [u[0] for u in sub]
+    ranges, months = ([(start, end)], []) if by == "day" else _split(start, end)
+    rows = []
+    for a, b in ranges:
+        rows += (
+            DailyRollup.objects.filter(unit_id__in=ids, day__gte=a, day__lte=b)
+            .values("day", "unit__kind")
+            .annotate(**_sums())
+        )
+    if months:
+        for r in (
+            MonthRollup.objects.filter(unit_id__in=ids, month__gte=months[0], month__lte=months[-1])
+            .values("last_day", "unit__kind")
+            .annotate(**_sums())
+        ):
+            r["day"] = r.pop("last_day")
+            rows.append(r)
+    return rows
+
+
+def _per_unit(ids, start: date, end: date):
+    """{unit: (flow sums, last day with a row)} over [start, end], from month and day rows."""
+    ranges, months = _split(start, end)
+    sums = {f: Sum(f) for f in FLOW_FIELDS}
+    parts = [
+        DailyRollup.objects.filter(unit_id__in=ids, day__gte=a, day__lte=b)
+        .values("unit_id")
+        .annotate(last=Max("day"), **sums)
+        for a, b in ranges
+    ]
+    if months:
+        parts.append(
+            MonthRollup.objects.filter(unit_id__in=ids, month__gte=months[0], month__lte=months[-1])
+            .values("unit_id")
+            .annotate(last=Max("last_day"), **sums)
+        )
+    out: dict[int, tuple[dict, date]] = {}
+    for part in parts:
+        for r in part:
+            flow, last = out.get(r["unit_id"], (dict.fromkeys(FLOW_FIELDS, 0), r["last"]))
+            for f in FLOW_FIELDS:
+                flow[f] += r[f] or 0
+            out[r["unit_id"]] = (flow, max(last, r["last"]))
+    return out
 
 
 def totals(unit: Unit, start: date, end: date, *, emergencies: bool = True) -> Totals:
@@ -216,22 +279,69 @@ def totals_and_series(
 ) -> tuple[Totals, list[tuple[date, Totals]]]:
     """Both from one query: the period's totals and its buckets (`by`: day, month, year, or
     '' for none)."""
-    wards, communes = _unit_counts(unit)
-    rows = _by_day(unit, start, end)
+    sub = _subtree(unit)
+    wards, communes = _unit_counts(sub)
+    rows = _by_day(unit, start, end, sub, by)
     t = _fold(rows, wards, communes)
+    t.staff = staff_trained(unit, start=start, end=end)
     if emergencies:
-        add_emergencies(t, unit, start, end)
+        add_emergencies(t, unit, start, end, [u[0] for u in sub])
     if not by:
         return t, []
     buckets: dict[date, list[dict]] = defaultdict(list)
     for r in rows:
-        d = r["day"]
-        key = d if by == "day" else d.replace(day=1) if by == "month" else d.replace(month=1, day=1)
-        buckets[key].append(r)
-    return t, [(key, _fold(buckets[key], wards, communes)) for key in sorted(buckets)]
+        buckets[_bucket(r["day"], by)].append(r)
+    keys = sorted(buckets)
+    out = [(key, _fold(buckets[key], wards, communes)) for key in keys]
+    if t.staff is not None:
+        ranges = [(max(k, start), min(_bucket_end(k, by), end)) for k in keys]
+        for (_k, bt), share in zip(out, staff_shares(unit, ranges), strict=True):
+            bt.staff = share
+    return t, out
 
 
-def add_emergencies(t: Totals, unit: Unit, start: date, end: date) -> None:
+def _bucket(d: date, by: str) -> date:
+    return d if by == "day" else d.replace(day=1) if by == "month" else d.replace(month=1, day=1)
+
+
+def _bucket_end(key: date, by: str) -> date:
+    if by == "day":
+        return key
+    if by == "month":
+        return _month_end(key.year, key.month)
+    return date(key.year, 12, 31)
+
+
+def staff_shares(unit: Unit, ranges: list[tuple[date, date]]) -> list:
+    """`training.querysets.staff_trained(unit, ...)` for each (start, end) range, from two
+    queries (a trend's buckets): the same rule, counted in Python."""
+    from grassroots.training.choices import Result
+    from grassroots.training.models import Attendance
+    from grassroots.training.querysets import TrainedShare, required_staff
+
+    if not ranges:
+        return []
+    lo, hi = min(a for a, _b in ranges), max(b for _a, b in ranges)
+    staff = list(
+        required_staff(start=lo, end=hi)
+        .filter(unit__path__startswith=unit.path)
+        .values_list("pk", "start_date", "end_date")
+    )
+    passed: dict[int, list[date]] = defaultdict(list)
+    for pk, ends_on in Attendance.objects.filter(
+        result=Result.PASSED, session__ends_on__gte=lo, session__ends_on__lte=hi,
+        staff_id__in=[s[0] for s in staff],
+    ).values_list("staff_id", "session__ends_on"):  # fmt: skip
+        passed[pk].append(ends_on)
+    out = []
+    for a, b in ranges:
+        mine = [pk for pk, s, e in staff if (s is None or s <= b) and (e is None or e >= a)]
+        trained = sum(1 for pk in mine if any(a <= d <= b for d in passed.get(pk, ())))
+        out.append(TrainedShare(trained, len(mine)) if mine else None)
+    return out
+
+
+def add_emergencies(t: Totals, unit: Unit, start: date, end: date, ids=None) -> None:
     """Emergencies sent in the period over `unit` (or over a unit above it): devices of `unit`
     expected to take each one, those that acknowledged `ok`, seconds until 95 % had."""
     from grassroots.alerts.models import Emergency, EmergencyAck
@@ -248,27 +358,45 @@ def add_emergencies(t: Totals, unit: Unit, start: date, end: date) -> None:
     if not sent:
         return
     t.has_emergencies = True
+    ids = ids if ids is not None else [u[0] for u in _subtree(unit)]
     here = None
-    acks: dict[int, list[datetime]] = defaultdict(list)
-    for eid, at in EmergencyAck.objects.filter(
-        emergency_id__in=[s[0] for s in sent], status="ok",
-        device__unit__path__startswith=unit.path,
-    ).values_list("emergency_id", "acked_at"):  # fmt: skip
-        acks[eid].append(at)
+    # Counted by the database, and only the ⌈0.95·N⌉-th acknowledgement fetched per emergency:
+    # a province's year of emergencies is tens of thousands of acknowledgements.
+    ok = EmergencyAck.objects.filter(status="ok", device__unit_id__in=ids)
+    counts = dict(
+        ok.filter(emergency_id__in=[s[0] for s in sent])
+        .values_list("emergency_id")
+        .annotate(n=Count("pk"))
+        .values_list("emergency_id", "n")
+    )
+    times: dict[int, list[datetime]] | None = None
+    if sum(counts.values()) <= FEW_ACKS:  # a commune's: one query for all of them
+        times = defaultdict(list)
+        for eid, at in ok.filter(emergency_id__in=list(counts)).values_list(
+            "emergency_id", "acked_at"
+        ):
+            times[eid].append(at)
     for eid, sent_at, expected, path in sent:
         if not path.startswith(unit.path):  # over a unit above: only our devices count
             if here is None:
                 here = Device.objects.filter(
-                    unit__path__startswith=unit.path, kind="speaker", technology="ip_4g",
-                    enabled=True,
-                ).count()  # fmt: skip
+                    unit_id__in=ids, kind="speaker", technology="ip_4g", enabled=True
+                ).count()
             expected = here
-        times = sorted(acks.get(eid, []))
+        n = counts.get(eid, 0)
         t.emergency_expected += expected
-        t.emergency_delivered += min(len(times), expected)
+        t.emergency_delivered += min(n, expected)
         need = math.ceil(0.95 * expected)
-        if expected and len(times) >= need:
-            t.emergency_t95.append(max((times[need - 1] - sent_at).total_seconds(), 0.0))
+        if expected and n >= need:
+            if times is not None:
+                kth = sorted(times[eid])[need - 1]
+            else:
+                kth = (
+                    ok.filter(emergency_id=eid)
+                    .order_by("acked_at")
+                    .values_list("acked_at", flat=True)[need - 1]
+                )
+            t.emergency_t95.append(max((kth - sent_at).total_seconds(), 0.0))
 
 
 def target_for(indicator: str, year: int, targets: list[Target] | None = None) -> Target | None:
@@ -362,45 +490,50 @@ def children(unit: Unit, period: Period, kids: list[Unit] | None = None) -> list
                 return kid_of_path[path[:cut]]
 
     totals_of = {k.pk: Totals() for k in kids}
-    for path, kind in (
-        Unit.objects.filter(path__startswith=unit.path, valid_to__isnull=True,
-                            kind__in=(*URBAN, *RURAL)).values_list("path", "kind")
-    ):  # fmt: skip
+    sub = _subtree(unit)
+    path_of = {pk: path for pk, path, _kind, _now in sub}
+    kind_of = {pk: kind for pk, _path, kind, _now in sub}
+    for _pk, path, kind, in_force in sub:
         pk = owner(path)
-        if pk is not None:
+        if pk is not None and in_force:
             if kind in URBAN:
                 totals_of[pk].wards += 1
-            else:
+            elif kind in RURAL:
                 totals_of[pk].communes += 1
-    rows = _rows(unit, period.start, period.end)
-    for r in rows.values("unit__path").annotate(**{f: Sum(f) for f in FLOW_FIELDS}):
-        pk = owner(r["unit__path"])
+    last = None
+    for unit_id, (flow, unit_last) in _per_unit(list(path_of), period.start, period.end).items():
+        last = max(last or unit_last, unit_last)
+        pk = owner(path_of[unit_id])
         if pk is not None:
             t = totals_of[pk]
             t.has_rows = True
             for f in FLOW_FIELDS:
-                t.flow[f] += r[f] or 0
-    last = rows.aggregate(last=Max("day"))["last"]
-    for r in DailyRollup.objects.filter(unit__path__startswith=unit.path, day=last).values(
-        "unit__path", "unit__kind", *STOCK_FIELDS
+                t.flow[f] += flow[f]
+    for r in DailyRollup.objects.filter(unit_id__in=list(path_of), day=last).values(
+        "unit_id", *STOCK_FIELDS
     ):
-        pk = owner(r["unit__path"])
+        pk = owner(path_of[r["unit_id"]])
         if pk is not None:
             t = totals_of[pk]
             t.has_rows = True
             for f in STOCK_FIELDS:
                 t.stock[f] += r[f]
             if r["boards_working"] > 0:
-                if r["unit__kind"] in URBAN:
+                if kind_of[r["unit_id"]] in URBAN:
                     t.wards_covered += 1
-                elif r["unit__kind"] in RURAL:
+                elif kind_of[r["unit_id"]] in RURAL:
                     t.communes_covered += 1
+    for pk, share in staff_trained_by_unit(kids, start=period.start, end=period.end).items():
+        totals_of[pk].staff = share
     out = []
     for k in kids:
         values = {i.id: i.value(totals_of[k.pk]) for i in INDICATORS}
+        cells = [number(values[i.id], i.digits) for i in INDICATORS]
         out.append({
-            "unit": k, "values": values,
-            "cells": [number(values[i.id], i.digits) for i in INDICATORS],
+            "unit": k, "values": values, "cells": cells,
+            # one escaped string per row: a province's 104 × 17 cells through the template
+            # engine cost more than every query of the page
+            "cells_html": format_html_join("", CELL, [(c,) for c in cells]),
         })  # fmt: skip
     return out
 
@@ -419,10 +552,9 @@ def devices(unit: Unit, period: Period) -> list[dict]:
     """Each loudspeaker cluster at or under `unit`: plays, punctuality, availability."""
     from grassroots.devices.models import Device
 
+    ids = [u[0] for u in _subtree(unit)]
     sums = (
-        DeviceDay.objects.filter(
-            unit__path__startswith=unit.path, day__gte=period.start, day__lte=period.end
-        )
+        DeviceDay.objects.filter(unit_id__in=ids, day__gte=period.start, day__lte=period.end)
         .values("device_id")
         .annotate(
             n_plays=Sum("plays"),
@@ -436,7 +568,7 @@ def devices(unit: Unit, period: Period) -> list[dict]:
     by_device = {r["device_id"]: r for r in sums}
     out = []
     for d in (
-        Device.objects.filter(unit__path__startswith=unit.path)
+        Device.objects.filter(unit_id__in=ids)
         .select_related("unit", "station", "status")
         .order_by("unit__name", "kind", "name")
     ):

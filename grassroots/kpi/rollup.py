@@ -23,7 +23,15 @@ from grassroots.core.bulk import insert_rows
 from grassroots.core.dates import VIETNAM
 
 from . import compliance
-from .models import FLOW_FIELDS, STOCK_FIELDS, Cursor, DailyRollup, DeviceDay, DirtyDay
+from .models import (
+    FLOW_FIELDS,
+    STOCK_FIELDS,
+    Cursor,
+    DailyRollup,
+    DeviceDay,
+    DirtyDay,
+    MonthRollup,
+)
 
 log = logging.getLogger("grassroots.kpi")
 
@@ -89,10 +97,53 @@ def _day_entries(d0: datetime, d1: datetime, unit_ids):
     ]
 
 
-def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set[int]:
-    """Recompute the rows of `day` for these units (None: every unit); returns the units whose
-    devices ended the day in another online state than before (their next day must follow)."""
-    from grassroots.broadcast.models import AsRunEntry, Station
+def month_end(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1) - timedelta(days=1)
+
+
+def sum_month(rows) -> dict[int, dict]:
+    """{unit: MonthRollup values} from daily rows (unit, day, *FLOW_FIELDS, *STOCK_FIELDS)
+    ordered by day: flows summed, the inventory of each unit's last day."""
+    out: dict[int, dict] = {}
+    n = len(FLOW_FIELDS)
+    for unit_id, day, *values in rows:
+        m = out.get(unit_id)
+        if m is None:
+            m = out[unit_id] = {"last_day": day, "flow": [0] * n, "stock": values[n:]}
+        m["flow"] = [a + b for a, b in zip(m["flow"], values[:n], strict=True)]
+        if day >= m["last_day"]:
+            m["last_day"], m["stock"] = day, values[n:]
+    return out
+
+
+def roll_months(months, unit_ids=None) -> None:
+    """Re-sum the `MonthRollup` rows of these months (their first days) for these units (None:
+    every unit) from the daily rows: a month is at most 31 rows per unit."""
+    fields = (*FLOW_FIELDS, *STOCK_FIELDS)
+    for month in sorted(set(months)):
+        days = DailyRollup.objects.filter(day__gte=month, day__lte=month_end(month))
+        old = MonthRollup.objects.filter(month=month)
+        if unit_ids is not None:
+            days = days.filter(unit_id__in=unit_ids)
+            old = old.filter(unit_id__in=unit_ids)
+        sums = sum_month(days.order_by("day").values_list("unit_id", "day", *fields))
+        with transaction.atomic():
+            old.delete()
+            insert_rows(
+                MonthRollup,
+                ["unit", "month", "last_day", *fields],
+                [(u, month, m["last_day"], *m["flow"], *m["stock"]) for u, m in sums.items()],
+            )
+
+
+def compute_day(
+    day: date, unit_ids=None, *, now: datetime | None = None, months: bool = True
+) -> set[int]:
+    """Recompute the rows of `day` for these units (None: every unit), and their month's
+    (unless `months` is false: a rebuild rolls its months once at the end); returns the
+    units whose devices ended the day in another online state than before (their next day
+    must follow)."""
+    from grassroots.broadcast.models import AsRunEntry, ScheduleItem, Station
     from grassroots.broadcast.specs import policies_for
     from grassroots.content.models import Bulletin, BulletinShare
     from grassroots.devices.models import Device, DeviceConnectivity
@@ -171,11 +222,15 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
             relays[unit_of.get(device_id)].append((started, ended or started))
 
     # Connectivity: online seconds of each IP cluster, from its state at midnight.
-    before = dict(
-        DeviceDay.objects.filter(
-            day=day - timedelta(days=1), device_id__in=list(ip_speakers)
+    # (Filtered by unit, not by a list of every cluster: binding 2,000 ids per query cost more
+    # than reading the day's rows of clusters that are not counted.)
+    before = {
+        pk: online
+        for pk, online in _in(
+            DeviceDay.objects.filter(day=day - timedelta(days=1)), "unit_id", unit_ids
         ).values_list("device_id", "online_at_end")
-    )
+        if pk in ip_speakers
+    }
     missing = [pk for pk in ip_speakers if pk not in before]
     if missing:
         last = DeviceConnectivity.objects.filter(device=OuterRef("pk"), at__lt=d0).order_by("-at")
@@ -187,13 +242,14 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
             before[pk] = bool(online)
     changes: dict[int, list] = defaultdict(list)
     for dev, online, at in (
-        DeviceConnectivity.objects.filter(at__gte=d0, at__lt=end, device_id__in=list(ip_speakers))
+        _in(DeviceConnectivity.objects.filter(at__gte=d0, at__lt=end), "device__unit_id", unit_ids)
         .order_by("at")
         .values_list("device_id", "online", "at")
     ):
-        changes[dev].append((at, online))
+        if dev in ip_speakers:
+            changes[dev].append((at, online))
     old_end = dict(
-        DeviceDay.objects.filter(day=day, device_id__in=list(ip_speakers)).values_list(
+        _in(DeviceDay.objects.filter(day=day), "unit_id", unit_ids).values_list(
             "device_id", "online_at_end"
         )
     )
@@ -259,17 +315,25 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
         share_units = {s[0] for s in shares}
         bids = {s[1] for s in shares}
         first: dict[tuple[int, int], datetime] = {}
-        aired = (
-            AsRunEntry.objects.filter(
+        # The bulletins' schedule items first, then their plays through the (item, started_at)
+        # index: a join from the day's start onwards would read every later play of the year.
+        bulletin_of = dict(
+            ScheduleItem.objects.filter(revision__bulletin_id__in=bids).values_list(
+                "pk", "revision__bulletin_id"
+            )
+        )
+        aired = [
+            (unit_id, bulletin_of[item_id], first_at)
+            for unit_id, item_id, first_at in AsRunEntry.objects.filter(
                 status="played",
+                item_id__in=list(bulletin_of),
                 device__unit_id__in=share_units,
-                item__revision__bulletin_id__in=bids,
                 started_at__gte=d0,
                 started_at__lt=now,
             )
-            .values_list("device__unit_id", "item__revision__bulletin_id")
+            .values_list("device__unit_id", "item_id")
             .annotate(first=Min("started_at"))
-        )
+        ]
         shown = (
             DisplayProof.objects.filter(
                 unit_id__in=share_units, bulletin_id__in=bids, started_at__gte=d0
@@ -353,18 +417,22 @@ def compute_day(day: date, unit_ids=None, *, now: datetime | None = None) -> set
             ["device", "unit", "day", *DEVICE_COUNTS, "online_s", "expected_s", "online_at_end"],
             device_days,
         )
+        if months:
+            roll_months([day.replace(day=1)], unit_ids)
     return changed_units
 
 
 def rebuild(start: date, end: date, *, now: datetime | None = None, progress=None) -> int:
     """Recompute every unit's rows for each day in [start, end]; returns the number of days."""
-    day, n = start, 0
+    day, n, months = start, 0, set()
     while day <= end:
-        compute_day(day, None, now=now)
+        compute_day(day, None, now=now, months=False)
+        months.add(day.replace(day=1))
         n += 1
         if progress:
             progress(day)
         day += timedelta(days=1)
+    roll_months(months)
     return n
 
 
@@ -431,9 +499,15 @@ def collect(now: datetime) -> tuple[dict[date, set[int]], list[Cursor]]:
         "bulletins", Bulletin.objects.filter(published_at__isnull=False), "updated_at"
     ).values_list("unit_id", "published_at"):
         dirty[local_day(at)].add(unit_id)
-    for unit_id, at in after("shares", BulletinShare.objects.all()).values_list(
+    # Shares by time, not id: publishing again re-shares an existing row with a new time.
+    for unit_id, at in since("shared", BulletinShare.objects.all(), "shared_at").values_list(
         "unit_id", "shared_at"
     ):
+        dirty[local_day(at)].add(unit_id)
+    # A withdrawn share no longer counts as due on the day it was shared.
+    for unit_id, at in since(
+        "withdrawn", BulletinShare.objects.filter(withdrawn_at__isnull=False), "withdrawn_at"
+    ).values_list("unit_id", "shared_at"):
         dirty[local_day(at)].add(unit_id)
     return dirty, cursors, dirty_ids
 
@@ -451,7 +525,52 @@ def asrun_recorded(sender, entries, **kwargs) -> None:
             unit_id__in=units, bulletin__revisions__schedule_items__in=items
         ).values_list("unit_id", "shared_at"):
             pairs.add((unit_id, local_day(shared_at)))
-    insert_rows(DirtyDay, ["unit", "day"], sorted(pairs), conflict=["unit", "day"])
+    _mark(pairs)
+
+
+def _mark(pairs) -> None:
+    insert_rows(
+        DirtyDay, ["unit", "day"], sorted(p for p in pairs if p[0]), conflict=["unit", "day"]
+    )
+
+
+def fact_deleted(sender, instance, **kwargs) -> None:
+    """Receiver of `post_delete` for every kind of fact the rollups count: the day it counted
+    in is marked dirty in the deleting transaction (a deleted play also re-opens the day its
+    bulletin was shared), so the worker recomputes it without the fact."""
+    from grassroots.devices.models import Device
+    from grassroots.feedback.models import Report
+
+    name = sender.__name__
+    if name in ("AsRunEntry", "DeviceConnectivity"):
+        unit_id = Device.objects.filter(pk=instance.device_id).values_list("unit_id", flat=True)
+        unit_id = unit_id.first()
+        if name == "AsRunEntry":
+            asrun_recorded(sender, [(unit_id, instance.item_id, instance.started_at)])
+        else:
+            _mark([(unit_id, local_day(instance.at))])
+    elif name == "Report":
+        _mark([(instance.unit_id, local_day(instance.created_at))])
+    elif name == "Rating":
+        unit_id = Report.objects.filter(pk=instance.report_id).values_list("unit_id", flat=True)
+        _mark([(unit_id.first(), local_day(instance.created_at))])
+    elif name == "Bulletin" and instance.published_at:
+        _mark([(instance.unit_id, local_day(instance.published_at))])
+    elif name == "BulletinShare":
+        _mark([(instance.unit_id, local_day(instance.shared_at))])
+    elif name == "DisplayProof":
+        _mark([(instance.unit_id, local_day(instance.started_at))])
+
+
+def fact_models() -> list:
+    """The models whose deletion `fact_deleted` follows."""
+    from grassroots.broadcast.models import AsRunEntry
+    from grassroots.content.models import Bulletin, BulletinShare
+    from grassroots.devices.models import DeviceConnectivity
+    from grassroots.feedback.models import Rating, Report
+    from grassroots.signage.models import DisplayProof
+
+    return [AsRunEntry, DeviceConnectivity, Report, Rating, Bulletin, BulletinShare, DisplayProof]
 
 
 def refresh(*, now: datetime | None = None) -> list[date]:
