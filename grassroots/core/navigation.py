@@ -61,11 +61,6 @@ GROUPS = [
         (_("Cán bộ cần đào tạo"), "training-needs", "training.view", ""),
         (_("Nhật ký thay đổi"), "audit-log", "core.audit", ""),
     ]),
-    (_("Liên thông"), [
-        (_("Hệ thống liên thông"), "exchange-peers", "exchange.view", ""),
-        (_("Thông điệp liên thông"), "exchange-messages", "exchange.view", ""),
-        (_("Gửi xuống, số liệu toàn quốc"), "exchange-national", "exchange.view", ""),
-    ]),
     (_("Quản trị"), [
         (_("Đơn vị hành chính"), "unit-tree", "units.view", ""),
         (_("Người dùng"), "user-list", "accounts.manage", ""),
@@ -73,6 +68,9 @@ GROUPS = [
         (_("Cán bộ làm thông tin cơ sở"), "training-staff", "training.view", ""),
         (_("Khóa đào tạo"), "training-courses", "training.view", ""),
         (_("Lớp học"), "training-sessions", "training.view", ""),
+        (_("Hệ thống liên thông"), "exchange-peers", "exchange.view", ""),
+        (_("Thông điệp liên thông"), "exchange-messages", "exchange.view", ""),
+        (_("Gửi xuống, số liệu toàn quốc"), "exchange-national", "exchange.view", ""),
     ]),
 ]  # fmt: skip
 

@@ -42,13 +42,13 @@ def test_admin_sees_peers_and_retries_a_failed_message(browser, live_demo):
         via=Via.PUSH,
     )
     page = login(browser, live_demo.url, "admin")
-    open_nav(page, "Liên thông", "Hệ thống liên thông")
+    open_nav(page, "Quản trị", "Hệ thống liên thông")
     page.wait_for_selector("#peer-list [data-peer=central]")
     assert "<script>" in page.inner_text("#peer-list")  # shown as text, not run
     assert "province-99" in page.inner_text("#refused-list")
     assert "Thu hồi bản tin" in page.inner_text("#peer-list")  # kinds in Vietnamese
     shoot(page, "exchange", "peers")
-    open_nav(page, "Liên thông", "Thông điệp liên thông")
+    open_nav(page, "Quản trị", "Thông điệp liên thông")
     page.select_option("#ex-status", "failed")
     page.wait_for_selector("#outbound-list [data-status=failed]")
     assert "đang bảo trì" in page.inner_text("#outbound-list")
@@ -59,10 +59,10 @@ def test_admin_sees_peers_and_retries_a_failed_message(browser, live_demo):
     assert row.status == DeliveryStatus.PENDING
     page.wait_for_selector("#outbound-list [data-status=pending]")
     shoot(page, "exchange", "messages-retried")
-    open_nav(page, "Liên thông", "Gửi xuống, số liệu toàn quốc")
+    open_nav(page, "Quản trị", "Gửi xuống, số liệu toàn quốc")
     page.wait_for_selector("#national-table")
     shoot(page, "exchange", "national")
-    open_nav(page, "Liên thông", "Hệ thống liên thông")
+    open_nav(page, "Quản trị", "Hệ thống liên thông")
     page.click("#peer-list details summary")
     page.wait_for_selector(".peer-settings input[name=url]")
     shoot(page, "exchange", "peer-settings")
