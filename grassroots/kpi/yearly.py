@@ -341,7 +341,7 @@ def _inspections(unit: Unit, year: int) -> list[dict]:
                 ]
                 for i in rows
             ],
-            [14, 20, 14, 22, 30],  # the date is short; who inspected and what they found are not
+            [14, 18, 12, 24, 32],  # the date is short; who inspected and what they found are not
         )  # fmt: skip
     ]
 

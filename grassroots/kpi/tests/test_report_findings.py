@@ -160,3 +160,34 @@ def test_pdf_rows_do_not_break_across_pages(world, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
                           check=True).stdout.decode()  # fmt: skip
     assert "Phường có bảng tin" in text and "thị trấn" not in text
+
+
+def test_inspection_table_gives_room_to_who_inspected_and_what_they_found(world, tmp_path):
+    import datetime as dt
+
+    from grassroots.broadcast.models import Station
+    from grassroots.planning.models import Inspection
+
+    station = Station.objects.filter(unit=world.ward).first()
+    for day in range(1, 4):
+        Inspection.objects.create(
+            station=station, kind=Inspection._meta.get_field("kind").choices[0][0],
+            inspected_on=dt.date(YEAR, 3, day), inspector="Đoàn kiểm tra liên ngành Sở VHTTDL "
+            "và Phòng Văn hóa - Xã hội", period_start=dt.date(YEAR, 1, 1),
+            period_end=dt.date(YEAR, 2, 28),
+            findings="Thiết bị hoạt động tốt; tiếp sóng đúng khung giờ; sổ nhật ký ghi đầy đủ. "
+            * 3,
+        )  # fmt: skip
+    report = actions.save(user=world.writer, report=draft(world), texts=CLOSING)
+    tables = report.figures["sections"]["inspections"]
+    assert tables[0]["headers"][0] == "Ngày" and tables[0]["widths"][0] < 20
+    assert tables[0]["widths"][3] > tables[0]["widths"][0] < tables[0]["widths"][4]
+    path = Path(tmp_path) / "r.pdf"
+    path.write_bytes(documents.pdf(report))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          check=True).stdout.decode()  # fmt: skip
+    assert "01/03/2026" in text  # the date on one line, not cut into "01/03/20" + "26"
+    import os
+
+    if os.environ.get("REPORT_PDF_OUT"):  # to look at the pages: pdftoppm -png -r 60
+        Path(os.environ["REPORT_PDF_OUT"]).write_bytes(path.read_bytes())
