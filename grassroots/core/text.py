@@ -128,3 +128,40 @@ def from_legacy(text: str, kind: str | None = None) -> str:
         f"'{text}' có vẻ được gõ bằng bảng mã cũ (TCVN3/VNI) mà không chuyển được; hãy chuyển "
         "tệp sang Unicode (ví dụ bằng công cụ chuyển mã của Unikey) rồi nhập lại."
     )
+
+
+# Vietnamese alphabetical order (a ă â b c d đ e ê g h i k l m n o ô ơ p q r s t u ư v x y; the
+# Latin letters Vietnamese does not use sit where Latin puts them), tones secondary, in the
+# dictionary order: none, huyền, sắc, hỏi, ngã, nặng.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_LETTER_RANK = {c: i for i, c in enumerate(_ALPHABET)}
+_MODIFIERS = {"\u0306", "\u0302", "\u031b"}  # breve (ă), circumflex (â ê ô), horn (ơ ư)
+_TONES = {"\u0300": 1, "\u0301": 2, "\u0309": 3, "\u0303": 4, "\u0323": 5}
+
+
+def vietnamese_key(value: str) -> tuple:
+    """A sort key putting names in Vietnamese alphabetical order: "Ái Quốc" < "An Bình" <
+    "Đông" < "Yên". Letters first (đ after d, ă and â after a), then tones, then the text."""
+    primary, tones = [], []
+    base = ""
+    for ch in unicodedata.normalize("NFD", (value or "").lower()) + "\0":
+        if ch in _MODIFIERS:
+            base += ch
+            continue
+        if ch in _TONES:
+            tones.append(_TONES[ch])
+            continue
+        if base:
+            letter = unicodedata.normalize("NFC", base)
+            if letter in _LETTER_RANK:
+                primary.append((2, _LETTER_RANK[letter]))
+            elif letter.isdigit():
+                primary.append((1, int(letter)))
+            elif letter.isspace():
+                primary.append((0, 0))
+            else:
+                primary.append((3, ord(letter[0])))
+            if len(tones) < len(primary):
+                tones.append(0)
+        base = ch
+    return (tuple(primary), tuple(tones), value)

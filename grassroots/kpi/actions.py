@@ -258,8 +258,10 @@ def submit(*, user, report: YearlyReport) -> YearlyReport:
     missing = _missing_parts(report)
     if missing:
         raise ValidationError(
-            {"texts": "Hãy viết các phần còn trống trước khi gửi: " + "; ".join(missing) + "."}
-        )
+            {"texts": "Hãy viết các phần còn trống trước khi "
+             + ("hoàn thành" if report.kind == ReportKind.PROVINCIAL else "gửi")
+             + ": " + "; ".join(missing) + "."}
+        )  # fmt: skip
     if report.kind == ReportKind.PROVINCIAL and not report.figures:
         raise ValidationError({"state": "Hãy tổng hợp báo cáo trước khi hoàn thành."})
     before_state, before = report.state, audit.snapshot(report)

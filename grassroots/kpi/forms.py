@@ -64,6 +64,11 @@ class ReportForm(forms.Form):
                 help_text=s.hint,
                 widget=forms.Textarea(attrs={"rows": 5}),
             )
+            # no maxlength: the browser would cut a long paste silently and the page would
+            # say "saved"; a counter shows the length and the server refuses what is too long
+            attrs = self.fields[f"text_{s.id}"].widget.attrs
+            attrs.pop("maxlength", None)
+            attrs.update({"data-max-chars": MAX_TEXT, "data-chars-label": _("kí tự")})
 
     def header(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in self.HEADER}

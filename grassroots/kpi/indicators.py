@@ -193,7 +193,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "eboard_wards",
         _("Phường có bảng tin điện tử"),
-        _("Tỷ lệ phường, thị trấn có ít nhất một bảng tin điện tử đang hoạt động (cuối kỳ)."),
+        _("Tỷ lệ phường có ít nhất một bảng tin điện tử đang hoạt động (cuối kỳ)."),
         _("số phường có bảng tin / số phường × 100"),
         "%",
         _("Hạ tầng"),

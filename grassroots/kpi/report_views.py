@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from grassroots.accounts.policies import require
 from grassroots.accounts.scope import covers, has_perm_anywhere
 from grassroots.core.forms import add_action_errors
+from grassroots.core.text import vietnamese_key
 from grassroots.units.models import Unit
 
 from . import actions, reminders, yearly
 from .actions import REPORT, REVIEW, VIEW
-from .choices import JobKind, ReportKind, ReportState
+from .choices import JobKind, JobStatus, ReportKind, ReportState
 from .documents import CONTENT_TYPES, cell
 from .forms import CalendarForm, ReportForm, ReturnForm
 from .models import ReportCalendar, ReportingBody, ReportJob, YearlyReport
@@ -36,12 +37,18 @@ def _year(request) -> int:
 
 
 def _my_units(user):
-    """Commune-level units in force where the user writes reports (at most 200)."""
-    return (
+    """Commune-level units in force where the user writes reports (at most 200), in
+    Vietnamese alphabetical order."""
+    units = (
         Unit.objects.restrict(user, REPORT)
         .filter(valid_to__isnull=True, kind__in=(*yearly.querysets.URBAN, *yearly.querysets.RURAL))
         .order_by("name")[:200]
     )
+    return sorted(units, key=lambda u: vietnamese_key(u.name))
+
+
+def _by_name(pair):
+    return vietnamese_key(pair[0])
 
 
 def _status_rows(user, year: int, deadline):
@@ -57,11 +64,11 @@ def _status_rows(user, year: int, deadline):
         .filter(year=year)
         .exclude(kind=ReportKind.PROVINCIAL)
     }
+    bodies = ReportingBody.objects.restrict(user, VIEW).filter(active=True, compiles=False)
     rows = []
-    for who, key in [(u.name, (u.pk, None)) for u in units] + [
-        (b.name, (b.unit_id, b.pk))
-        for b in ReportingBody.objects.restrict(user, VIEW).filter(active=True, compiles=False)
-    ]:
+    for who, key in sorted(((u.name, (u.pk, None)) for u in units), key=_by_name) + sorted(
+        ((b.name, (b.unit_id, b.pk)) for b in bodies), key=_by_name
+    ):
         r = reports.get(key)
         sent = timezone.localtime(r.submitted_at).date() if r and r.submitted_at else None
         rows.append({"who": who, "report": r, "sent": sent, "late": bool(sent and sent > deadline)})
@@ -75,7 +82,9 @@ def report_list(request):
     user, year = request.user, _year(request)
     cal = ReportCalendar.objects.filter(year=year).first()  # reading writes nothing
     deadline = reminders.deadline_of(year, cal)
-    province = Unit.objects.filter(parent__isnull=True, valid_to__isnull=True).first()
+    # the province the user reviews (a test database may hold a second one)
+    roots = list(Unit.objects.filter(parent__isnull=True, valid_to__isnull=True).order_by("pk"))
+    province = next((u for u in roots if covers(user, REVIEW, u)), roots[0] if roots else None)
     may_review = province is not None and covers(user, REVIEW, province)
     days = ", ".join(f"{d:%d/%m/%Y}" for d in reminders.reminder_days(year, cal))
     calendar_form = CalendarForm(
@@ -123,7 +132,9 @@ def report_list(request):
                 messages.error(request, " ".join(exc.messages))
                 return redirect(f"{request.path}?nam={year}")
     mine = []
-    if has_perm_anywhere(user, REPORT):
+    # the province reviews and compiles: its page opens on its own report and on who has
+    # reported (a commune's report opens from that table), not on a draft for every commune
+    if has_perm_anywhere(user, REPORT) and not may_review:
         own = {r.unit_id: r for r in YearlyReport.objects.restrict(user, REPORT)
                .filter(year=year, kind=ReportKind.UNIT)}  # fmt: skip
         mine = [{"unit": u, "report": own.get(u.pk)} for u in _my_units(user)]
@@ -149,8 +160,10 @@ def report_list(request):
         "mine": mine, "rows": rows, "counts": counts,
         "may_review": may_review, "calendar_form": calendar_form if may_review else None,
         "provincial": provincial,
-        "agencies": ReportingBody.objects.restrict(user, REPORT).filter(active=True, compiles=False)
-        if has_perm_anywhere(user, REPORT) else [],
+        "agencies": sorted(
+            ReportingBody.objects.restrict(user, REPORT).filter(active=True, compiles=False),
+            key=lambda b: vietnamese_key(b.name),
+        ) if has_perm_anywhere(user, REPORT) else [],
         "today": timezone.localdate(),
     })  # fmt: skip
 
@@ -254,7 +267,11 @@ def _job(request, job_id: int) -> ReportJob:
 def report_job(request, job_id: int):
     """A job's progress bar (htmx polls it every second until the job is done)."""
     require(request.user, VIEW)
-    return render(request, "kpi/_report_job.html", {"job": _job(request, job_id)})
+    job = _job(request, job_id)
+    response = render(request, "kpi/_report_job.html", {"job": job})
+    if job.kind == JobKind.COMPILE and job.status == JobStatus.DONE:
+        response["HX-Refresh"] = "true"  # the compiled figures are on the page, not in the bar
+    return response
 
 
 @login_required

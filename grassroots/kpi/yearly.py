@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Sum
 from django.utils import timezone, translation
 
+from grassroots.core.text import vietnamese_key
 from grassroots.units.models import Unit
 
 from . import querysets
@@ -155,8 +156,9 @@ def indicator_rows(unit: Unit, year: int) -> list[dict]:
             "unit": str(ind.unit),
             "digits": ind.digits,
             "value": value,
-            "target": f"{target.get_comparison_display()} {querysets.number(target.value)}"
-            if target else "",
+            # "≥ 100 %", never wrapped after "≥" on a phone
+            "target": (f"{target.get_comparison_display()}\u00a0{querysets.number(target.value)}"
+                       + (f"\u00a0{ind.unit}" if str(ind.unit) else "")) if target else "",
             "rag": rag,
             "rag_label": str(querysets.RAG_LABELS[rag]),
             "last_year": tile["last_year"],
@@ -219,7 +221,7 @@ def _eboards(unit: Unit, t) -> list[dict]:
     labels = dict(SiteStatus.choices)
     rows = [["Bảng tin điện tử đang hoạt động (cuối kỳ)", t["boards_working"]]]
     if t.wards:
-        rows.append(["Phường, thị trấn có bảng tin", f"{t.wards_covered} / {t.wards}"])
+        rows.append(["Phường có bảng tin", f"{t.wards_covered} / {t.wards}"])
     if t.communes:
         rows.append(["Xã, đặc khu có bảng tin", f"{t.communes_covered} / {t.communes}"])
     rows += [[f"Vị trí bảng tin: {labels[s]}", n] for s, n in pipeline.items()]
@@ -339,6 +341,7 @@ def _inspections(unit: Unit, year: int) -> list[dict]:
                 ]
                 for i in rows
             ],
+            [14, 18, 12, 24, 32],  # the date is short; who inspected and what they found are not
         )  # fmt: skip
     ]
 
@@ -435,7 +438,8 @@ def compiled_appendices(report, period, progress) -> list[dict]:
         .filter(unit__path__startswith=province.path)
         .select_related("unit", "body")
     }
-    rows = querysets.communes(province, period)
+    rows = sorted(querysets.communes(province, period),
+                  key=lambda r: vietnamese_key(r["unit"].name))  # fmt: skip
     progress(70, "Tính chỉ số của từng xã, phường")
     trained = staff_trained_by_unit([r["unit"] for r in rows], start=period.start, end=period.end)
     columns = ("essential_reach", "feedback_handled", "radio_ip", "device_availability",
@@ -471,7 +475,8 @@ def compiled_appendices(report, period, progress) -> list[dict]:
         share = trained.get(u.pk)
         kpi_rows.append([u.name, *[_pct(row["values"][c]) for c in columns],
                          share.percent if share else None])  # fmt: skip
-    for body in ReportingBody.objects.filter(unit=province, active=True, compiles=False):
+    bodies = ReportingBody.objects.filter(unit=province, active=True, compiles=False)
+    for body in sorted(bodies, key=lambda b: vietnamese_key(b.name)):
         note(body.name, reports.get((province.pk, body.pk)))
     progress(85, "Lập các phụ lục")
     summary = [

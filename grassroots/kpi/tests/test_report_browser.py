@@ -6,6 +6,7 @@ import os
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
+import re  # noqa: E402
 import subprocess  # noqa: E402
 
 import pytest  # noqa: E402
@@ -41,7 +42,24 @@ def test_commune_sends_province_returns_commune_resends_province_compiles(
     page.click(f"#open-{COMMUNE_A}")
     expect(page.locator("#report-state")).to_have_text("Đang soạn")
     expect(page.locator("#report-indicators")).to_contain_text("Phát đúng giờ")
+    # a text longer than 20 000 characters is not cut by the browser: the counter turns red
+    # and the server refuses it, keeping every character typed
+    page.fill("#id_text_radio", "Loa IP. " * 2501)
+    expect(page.locator("#id_text_radio + .char-count")).to_have_class(re.compile("text-danger"))
+    page.click("#save")
+    expect(page.locator("#section-radio")).to_contain_text("tối đa 20000")
+    assert page.eval_on_selector("#id_text_radio", "e => e.value.length") == 8 * 2501
+    expect(page.locator("body")).not_to_contain_text("Đã lưu báo cáo")
     page.fill("#id_text_radio", "Ba cụm loa IP hoạt động ổn định.")
+    expect(page.locator("#id_text_radio + .char-count")).to_contain_text("32 / 20.000")
+    # sending freezes the figures: the page asks first, and a "no" sends nothing
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.click("#submit")
+    page.wait_for_timeout(300)
+    assert asked and "chốt" in asked[0]
+    expect(page.locator("#report-state")).to_have_text("Đang soạn")
+    page.on("dialog", lambda d: d.accept())
     page.click("#submit")  # the closing parts are still empty: refused, in Vietnamese
     expect(page.locator("#report-errors")).to_contain_text("Hãy viết các phần còn trống")
     for selector, text in CLOSING.items():
@@ -55,7 +73,14 @@ def test_commune_sends_province_returns_commune_resends_province_compiles(
 
     # 2. The province returns it with a comment.
     admin = login(browser, base, "admin")
+    admin.on("dialog", lambda d: d.accept())
     admin.goto(f"{base}/bao-cao-nam/")
+    # the province's page opens on its own work: the compiled report and who has reported,
+    # not on a "Lập báo cáo" button for every commune
+    expect(admin.locator("#compile")).to_be_visible()
+    assert admin.locator("#report-status").bounding_box()["y"] < 900
+    expect(admin.locator("button", has_text="Lập báo cáo")).to_have_count(0)
+    shoot(admin, "report", "0-province-list")
     expect(admin.locator("#report-status")).to_contain_text("Phường Phố Hiến")
     expect(admin.locator("#count-sent")).to_have_text("1")
     admin.click(f"#report-status a[href='/bao-cao-nam/{report.pk}/']")

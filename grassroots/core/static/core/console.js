@@ -12,6 +12,12 @@
       event.preventDefault();
       return;
     }
+    // one button of a form may ask too (e.g. "send the report", which freezes its figures)
+    var asker = event.submitter && event.submitter.closest("[data-confirm]");
+    if (asker && asker !== form && !window.confirm(asker.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      return;
+    }
     // a form sent once is not sent twice by a second click (e.g. an answer to a citizen)
     var once = event.target.closest("form[data-disable-on-submit]");
     if (once) {
@@ -23,6 +29,24 @@
       }, 0);
     }
   }, true);
+  // A live character count under a long text field: "1 234 / 20 000 kí tự", red when over
+  // (the server refuses the text then, and keeps what was typed; nothing is cut silently).
+  document.querySelectorAll("textarea[data-max-chars]").forEach(function (area) {
+    var max = parseInt(area.getAttribute("data-max-chars"), 10);
+    var label = area.getAttribute("data-chars-label") || "";
+    var out = document.createElement("div");
+    out.className = "form-text text-end char-count";
+    out.setAttribute("aria-live", "polite");
+    area.insertAdjacentElement("afterend", out);
+    var show = function () {
+      var n = area.value.length;
+      out.textContent = n.toLocaleString("vi-VN") + " / " + max.toLocaleString("vi-VN") + " " + label;
+      out.classList.toggle("text-danger", n > max);
+      out.classList.toggle("fw-semibold", n > max);
+    };
+    area.addEventListener("input", show);
+    show();
+  });
   // Forms rendered by Django without Bootstrap classes get them here.
   document.querySelectorAll("form[data-bs-controls] input, form[data-bs-controls] select")
     .forEach(function (e) {
