@@ -14,7 +14,8 @@ what it sends; the recording becomes an archived audio bulletin (`archive_record
 Thông tư 39 priorities: an `emergency` live session needs the emergency right, skips the usage
 policy and ends any other live session over the same area; a `normal` or `priority` one needs
 the scheduling right, respects the usage policy of every unit of the area and is refused while
-another live session holds any of them.
+another live session holds any of them, or while an emergency (alerts.Emergency) is on air over
+any of them. An emergency live session starts anyway and leaves the running emergency alone.
 """
 
 from __future__ import annotations
@@ -84,6 +85,24 @@ def _overlapping(units: list[Unit]):
     ).distinct()
 
 
+def _emergency_on_air(units: list[Unit]):
+    """An emergency (alerts.Emergency, e.g. from CAP) on air or being prepared over any of these
+    units (one area contains the other), or None."""
+    from .models import Emergency, EmergencyStatus
+
+    q = Q()
+    for u in units:
+        q |= Q(area__path__startswith=u.path)
+        for ancestor in u.path.strip("/").split("/"):
+            q |= Q(area__pk=int(ancestor))
+    ids = Emergency.objects.filter(
+        q,
+        status__in=[EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING],
+        expires_at__gt=timezone.now(),
+    ).values_list("pk", flat=True)
+    return Emergency.objects.filter(pk__in=ids).order_by("-pk").first()
+
+
 def _check_usage(units: list[Unit], start, end) -> None:
     """A non-emergency live session respects the usage policy of every unit of its area."""
     from grassroots.broadcast import engine
@@ -145,6 +164,15 @@ def start(
                 end(other, LiveEndReason.PREEMPTED, user=user)
         busy = [b for b in busy if b.priority == "emergency"]
     else:
+        emergency = _emergency_on_air(units)
+        if emergency is not None:
+            where = ", ".join(sorted(emergency.area.values_list("name", flat=True)))
+            raise Problem(
+                409,
+                f"Đang phát khẩn cấp '{emergency.title}' tại {where}; "
+                "chỉ phiên khẩn cấp mới được phát lúc này.",
+                title="Đang phát khẩn cấp",
+            )
         _check_usage(units, now, until)
     if busy:
         raise Problem(

@@ -213,3 +213,33 @@ def test_the_icecast_hook_answers_only_icecast(client, users, settings, tmp_path
     assert allowed.status_code == 200 and allowed["icecast-auth-user"] == "1"
     denied = client.post(url, {**form, "mount": "/live/other.ogg"}, HTTP_AUTHORIZATION=good)
     assert denied.status_code == 200 and "icecast-auth-user" not in denied
+
+
+@pytest.mark.django_db
+def test_an_emergency_on_air_refuses_normal_and_priority_live_but_not_emergency(client, users):
+    from grassroots.alerts.models import Emergency, EmergencyStatus
+
+    with time_machine.travel(MORNING, tick=False):
+        flood = Emergency.objects.create(
+            unit=get_unit(COMMUNE_A),
+            title="Lũ quét <khẩn>",
+            status=EmergencyStatus.ACTIVE,
+            expires_at=MORNING + datetime.timedelta(hours=1),
+        )
+        flood.area.set([get_unit(COMMUNE_A)])
+        for priority in ("normal", "priority"):
+            refused = assert_problem(open_session(client, users["admin"], priority=priority), 409)
+            assert "Đang phát khẩn cấp 'Lũ quét <khẩn>' tại " in refused["detail"]
+            assert get_unit(COMMUNE_A).name in refused["detail"]
+            assert "chỉ phiên khẩn cấp mới được phát lúc này" in refused["detail"]
+        # the province contains the commune: refused too; another commune is free
+        assert_problem(open_session(client, users["admin"], units=["33"]), 409)
+        assert open_session(client, users["operator2"], units=[COMMUNE_B]).status_code == 201
+        # an emergency live session may still start, and leaves the emergency on air
+        assert open_session(client, users["admin"], priority="emergency").status_code == 201
+    flood.refresh_from_db()
+    assert flood.status == EmergencyStatus.ACTIVE
+    # a stopped emergency no longer holds the commune
+    flood.status = EmergencyStatus.STOPPED
+    flood.save()
+    assert live._emergency_on_air([get_unit(COMMUNE_A)]) is None
