@@ -47,6 +47,13 @@ MAX_MINUTES = 4 * 60
 MAX_CHUNK = 256 * 1024  # one MediaRecorder slice of a quarter second is ~1 KB
 LISTEN_TOKEN_SALT = "grassroots.live.listen"
 LISTEN_TOKEN_SECONDS = 6 * 3600
+# A slice arriving this soon after the speaker's own stop is the tail of the speech racing the
+# stop request: answered 410 without a warning in the log (the relay has closed the recording).
+STOP_GRACE_SECONDS = 5
+
+
+class LateSlice(Problem):
+    """A slice for a session the speaker stopped a moment ago (410, not logged as a warning)."""
 
 
 def live_dir() -> Path:
@@ -137,7 +144,7 @@ def start(
     require(user, permission)
     codes = sorted({c.strip() for c in unit_codes if c and c.strip()})
     if not codes:
-        raise Problem(422, "Chọn ít nhất một đơn vị (vùng phát trực tiếp).")
+        raise Problem(422, "Hãy chọn vùng phát (ít nhất một xã, phường).")
     units = list(
         Unit.objects.restrict(user, permission).filter(code__in=codes, valid_to__isnull=True)
     )
@@ -213,6 +220,13 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
     if session.speaker_id != user.pk:
         raise Problem(403, "Chỉ người mở phiên mới được gửi âm thanh vào phiên này.")
     if not session.is_running:
+        if (
+            session.end_reason == LiveEndReason.STOPPED
+            and session.ended_at is not None
+            and timezone.now() - session.ended_at
+            <= datetime.timedelta(seconds=STOP_GRACE_SECONDS)
+        ):
+            raise LateSlice(410, "Phiên phát trực tiếp vừa kết thúc; đoạn âm thanh này đến muộn.")
         raise Problem(409, "Phiên phát trực tiếp đã kết thúc; hãy mở phiên mới.")
     if len(data) > MAX_CHUNK:
         raise Problem(413, "Đoạn âm thanh quá lớn; trình duyệt gửi từng đoạn ngắn.")
