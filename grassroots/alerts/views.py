@@ -265,9 +265,12 @@ def cap_alert_detail(request, alert_id: int):
     if alert is None:
         raise Http404
     try:
+        # as text (not ASCII bytes): Vietnamese stays readable, not &#361; references
         pretty = etree.tostring(
-            etree.fromstring(alert.xml.encode(), hardened_parser()), pretty_print=True
-        ).decode()
+            etree.fromstring(alert.xml.encode(), hardened_parser()),
+            pretty_print=True,
+            encoding="unicode",
+        )
     except etree.XMLSyntaxError:
         pretty = alert.xml
     published = export.message(alert.emergency).decode() if alert.emergency_id else ""

@@ -30,6 +30,14 @@ def test_received_alerts_list_and_detail_show_state_reason_and_escape(client, us
     detail = client.get(f"/canh-bao/{alert.pk}/").content.decode()
     assert "Thành phố Đà Nẵng" in detail and "&lt;alert" in detail  # the XML, escaped
     assert "<script>x()" not in detail
+    # the XML as received: Vietnamese text, not numeric character references
+    xml = detail.split('id="cap-xml">', 1)[1].split("</pre>", 1)[0]
+    assert "&lt;areaDesc&gt;Thành phố Đà Nẵng&lt;/areaDesc&gt;" in xml
+    assert "&amp;#" not in xml
+    # the CAP values read in Vietnamese on the pages; the XML keeps the CAP words
+    assert "Nghiêm trọng / Ngay lập tức / Đã quan sát thấy" in detail
+    assert "&lt;severity&gt;Severe&lt;/severity&gt;" in xml
+    assert "Nghiêm trọng / Ngay lập tức / Đã quan sát thấy" in page
     assert client.get("/canh-bao/?state=refused").content.decode().count('data-state="') == 1
     assert client.get("/canh-bao/?state=on_air").content.decode().count('data-state="') == 0
 
