@@ -319,6 +319,7 @@ def cap_settings(request):
                     url=request.POST.get("url", ""),
                     interval_seconds=_int(request.POST.get("interval"), "Chu kỳ"),
                     enabled=bool(request.POST.get("enabled")),
+                    own_hosts=[request.get_host()],
                 )
                 messages.success(request, "Đã lưu luồng cảnh báo; hệ thống sẽ đọc luồng ngay.")
         except Problem as exc:

@@ -105,3 +105,28 @@ def test_emergency_confirmation_previews_the_cap_to_be_published(client, users):
     assert "urn:oasis:names:tc:emergency:cap:1.2" in answer.content.decode()
     assert "Cảnh báo lũ" in cap and COMMUNE_A in cap
     assert not CapAlert.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_provinces_own_feed_is_refused_as_an_input(client, users, settings):
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "SITE_URL": "https://thongtin.hungyen.gov.vn"}
+    client.force_login(users["admin"])
+    for url in (
+        "http://testserver/feeds/cap.atom",  # the address the officer is using
+        "https://thongtin.hungyen.gov.vn/feeds/cap.atom",
+        "http://127.0.0.1:8000/feeds/cap.atom",
+    ):
+        answer = client.post(
+            "/canh-bao/cai-dat/",
+            {"step": "feed", "name": "Tỉnh", "url": url, "interval": "60"},
+            follow=True,
+        )
+        assert "vòng lặp" in answer.content.decode(), url
+    assert not CapFeed.objects.exists()
+    # another province's platform publishes the same path: that one is welcome
+    client.post(
+        "/canh-bao/cai-dat/",
+        {"step": "feed", "name": "Hà Nội", "url": "https://hanoi.example/feeds/cap.atom",
+         "interval": "60"},
+    )  # fmt: skip
+    assert CapFeed.objects.count() == 1
