@@ -286,6 +286,10 @@ def cap_alert_detail(request, alert_id: int):
     )
 
 
+def _pk(value) -> int:
+    return int(value) if value and str(value).isdigit() and len(str(value)) < 10 else 0
+
+
 @login_required
 def cap_settings(request):
     """Sender rules and polled feeds; province administrators change them."""
@@ -322,17 +326,31 @@ def cap_settings(request):
                     own_hosts=[request.get_host()],
                 )
                 messages.success(request, "Đã lưu luồng cảnh báo; hệ thống sẽ đọc luồng ngay.")
+            elif step == "delete_sender":
+                config.delete_sender(user=request.user, pk=_pk(request.POST.get("id")))
+                messages.success(request, "Đã xoá quy tắc của nguồn cảnh báo.")
+            elif step == "delete_feed":
+                config.delete_feed(user=request.user, pk=_pk(request.POST.get("id")))
+                messages.success(request, "Đã xoá luồng cảnh báo.")
         except Problem as exc:
             messages.error(request, exc.detail)
         except Http404:
             messages.error(request, "Chỉ quản trị cấp tỉnh được sửa cài đặt cảnh báo CAP.")
         return redirect("cap-settings")
+    senders = CapSender.objects.restrict(request.user, "broadcast.view").order_by("name")
+    feeds = CapFeed.objects.restrict(request.user, "broadcast.view").order_by("name")
+    edit_sender = edit_feed = None
+    if can_manage:  # "Sửa": the form below is filled with the chosen row
+        edit_sender = senders.filter(pk=_pk(request.GET.get("sua-nguon"))).first()
+        edit_feed = feeds.filter(pk=_pk(request.GET.get("sua-luong"))).first()
     return render(
         request,
         "alerts/cap_settings.html",
         {
-            "senders": CapSender.objects.restrict(request.user, "broadcast.view").order_by("name"),
-            "feeds": CapFeed.objects.restrict(request.user, "broadcast.view").order_by("name"),
+            "senders": senders,
+            "feeds": feeds,
+            "edit_sender": edit_sender,
+            "edit_feed": edit_feed,
             "can_manage": can_manage,
             "severities": SEVERITIES,
             "urgencies": URGENCIES,

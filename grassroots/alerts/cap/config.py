@@ -112,3 +112,27 @@ def save_feed(*, user, name: str, url: str, interval_seconds: int, enabled: bool
     audit.record(feed, ChangeAction.CREATE if created else ChangeAction.UPDATE, user=user,
                  before=before)  # fmt: skip
     return feed
+
+
+@transaction.atomic
+def delete_sender(*, user, pk: int) -> None:
+    """Remove a sender rule: its alerts are archived only from now on (as for an unknown sender)."""
+    require(user, "accounts.manage")
+    _province_for(user)
+    rule = CapSender.objects.filter(pk=pk).first()
+    if rule is None:
+        raise Problem(404, "Quy tắc nguồn này không còn.")
+    audit.record(rule, ChangeAction.DELETE, user=user, before=audit.snapshot(rule))
+    rule.delete()
+
+
+@transaction.atomic
+def delete_feed(*, user, pk: int) -> None:
+    """Remove a polled feed; the alerts read from it stay (their feed becomes empty)."""
+    require(user, "accounts.manage")
+    _province_for(user)
+    feed = CapFeed.objects.filter(pk=pk).first()
+    if feed is None:
+        raise Problem(404, "Luồng này không còn.")
+    audit.record(feed, ChangeAction.DELETE, user=user, before=audit.snapshot(feed))
+    feed.delete()

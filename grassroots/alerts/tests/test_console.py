@@ -130,3 +130,53 @@ def test_the_provinces_own_feed_is_refused_as_an_input(client, users, settings):
          "interval": "60"},
     )  # fmt: skip
     assert CapFeed.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_sender_rules_and_feeds_are_edited_disabled_and_deleted_by_administrators(client, users):
+    client.force_login(users["admin"])
+    client.post(
+        "/canh-bao/cai-dat/",
+        {"step": "sender", "sender": "kttv@example.vn", "name": "KTTV <tỉnh>", "repeat": "2",
+         "live_severity": "Extreme", "live_urgency": "Immediate", "live_certainty": "Observed",
+         "priority_severity": "Severe", "priority_urgency": "Expected",
+         "priority_certainty": "Likely"},
+    )  # fmt: skip
+    client.post(
+        "/canh-bao/cai-dat/",
+        {"step": "feed", "name": "KTTV", "url": "https://example.org/cap.atom", "interval": "60",
+         "enabled": "1"},
+    )  # fmt: skip
+    rule, feed = CapSender.objects.get(), CapFeed.objects.get()
+    page = client.get("/canh-bao/cai-dat/").content.decode()
+    assert "Xác nhận xoá" in page and "KTTV &lt;tỉnh&gt;" in page
+    # "Sửa" fills the form with the row's values
+    edit = client.get(f"/canh-bao/cai-dat/?sua-nguon={rule.pk}").content.decode()
+    assert 'value="kttv@example.vn" readonly' in edit
+    assert '<option value="Extreme" selected>Cực kỳ nghiêm trọng</option>' in edit
+    edit = client.get(f"/canh-bao/cai-dat/?sua-luong={feed.pk}").content.decode()
+    assert 'value="https://example.org/cap.atom" readonly' in edit and 'value="60"' in edit
+    # disabling a feed: the same form without "Đang dùng"
+    client.post(
+        "/canh-bao/cai-dat/",
+        {"step": "feed", "name": "KTTV", "url": "https://example.org/cap.atom", "interval": "90"},
+    )
+    feed.refresh_from_db()
+    assert (feed.enabled, feed.interval_seconds) == (False, 90)
+    # only a province administrator deletes
+    client.force_login(users["operator"])
+    assert "Xác nhận xoá" not in client.get("/canh-bao/cai-dat/").content.decode()
+    client.post("/canh-bao/cai-dat/", {"step": "delete_sender", "id": str(rule.pk)})
+    client.post("/canh-bao/cai-dat/", {"step": "delete_feed", "id": str(feed.pk)})
+    assert CapSender.objects.count() == 1 and CapFeed.objects.count() == 1
+    client.force_login(users["admin"])
+    client.post("/canh-bao/cai-dat/", {"step": "delete_sender", "id": str(rule.pk)})
+    done = client.post(
+        "/canh-bao/cai-dat/", {"step": "delete_feed", "id": str(feed.pk)}, follow=True
+    )
+    assert "Đã xoá luồng cảnh báo." in done.content.decode()
+    assert not CapSender.objects.exists() and not CapFeed.objects.exists()
+    gone = client.post(
+        "/canh-bao/cai-dat/", {"step": "delete_feed", "id": "99999999999999"}, follow=True
+    )
+    assert gone.status_code == 200
