@@ -223,8 +223,7 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
         if (
             session.end_reason == LiveEndReason.STOPPED
             and session.ended_at is not None
-            and timezone.now() - session.ended_at
-            <= datetime.timedelta(seconds=STOP_GRACE_SECONDS)
+            and timezone.now() - session.ended_at <= datetime.timedelta(seconds=STOP_GRACE_SECONDS)
         ):
             raise LateSlice(410, "Phiên phát trực tiếp vừa kết thúc; đoạn âm thanh này đến muộn.")
         raise Problem(409, "Phiên phát trực tiếp đã kết thúc; hãy mở phiên mới.")

@@ -209,10 +209,7 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
     levels = cap_levels(info.severity, info.urgency, info.certainty)
     if decision == "archive":
         alert.state = CapState.ARCHIVED
-        alert.reason = (
-            f"Mức {levels} dưới ngưỡng phát của nguồn "
-            f"{rule.name}: chỉ lưu trữ."
-        )
+        alert.reason = f"Mức {levels} dưới ngưỡng phát của nguồn {rule.name}: chỉ lưu trữ."
         _end(replaced, CapState.REPLACED, f"Được cập nhật bởi bản tin CAP {msg.identifier}.")
         return
     _end(replaced, CapState.REPLACED, f"Được cập nhật bởi bản tin CAP {msg.identifier}.")

@@ -37,6 +37,8 @@ class caplog_silent:
 
     def __exit__(self, *exc):
         self.logger.removeHandler(self.handler)
+
+
 _serial = iter(range(300_000, 399_999))
 VN = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 MORNING = datetime.datetime(2026, 12, 1, 7, 0, tzinfo=VN)

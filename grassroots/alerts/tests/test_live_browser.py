@@ -107,9 +107,9 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
         late = []  # slices answered 409/410: the end of the speech lost
         page.on(
             "response",
-            lambda r: late.append(r.status)
-            if "/source" in r.url and r.status in (409, 410)
-            else None,
+            lambda r: (
+                late.append(r.status) if "/source" in r.url and r.status in (409, 410) else None
+            ),
         )
         long_title = "Phátlầnhai" + "x" * 150
         page.fill("#live-title", long_title)
