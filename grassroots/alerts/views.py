@@ -380,6 +380,13 @@ def live_console(request):
     for s in running:
         s.listen = live.listen_url(request.user, s)
         s.area_names = ", ".join(s.area.values_list("name", flat=True))
+    # units with an IP device somewhere under them: the page warns before an area with none
+    from grassroots.devices.models import Device
+
+    with_devices: set[int] = set()
+    for path in Device.objects.ip().values_list("unit__path", flat=True).distinct():
+        with_devices.update(int(pk) for pk in (path or "").strip("/").split("/") if pk)
+    equipped = sorted(units.filter(pk__in=with_devices).values_list("code", flat=True))
     return render(
         request,
         "alerts/live.html",
@@ -392,5 +399,6 @@ def live_console(request):
             "running": running,
             "recent": sessions.filter(status=LiveStatus.ENDED)[:10],
             "max_minutes": live.MAX_MINUTES,
+            "equipped": " ".join(equipped),
         },
     )

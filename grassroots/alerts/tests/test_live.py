@@ -272,3 +272,14 @@ def test_an_emergency_on_air_refuses_normal_and_priority_live_but_not_emergency(
     flood.status = EmergencyStatus.STOPPED
     flood.save()
     assert live._emergency_on_air([get_unit(COMMUNE_A)]) is None
+
+
+@pytest.mark.django_db
+def test_the_page_knows_which_units_have_devices_before_a_start(client, users):
+    device(COMMUNE_A)
+    client.force_login(users["admin"])
+    page = client.get("/truc-tiep/")
+    equipped = page.context["equipped"].split()
+    assert COMMUNE_A in equipped and "33" in equipped  # the commune and the province above it
+    assert COMMUNE_B not in equipped
+    assert f'data-equipped="{page.context["equipped"]}"' in page.content.decode()

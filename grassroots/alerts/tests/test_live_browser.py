@@ -76,6 +76,14 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
         page.select_option("#live-priority", "emergency")
         page.fill("#live-units .unit-picker-search", "pho hien")
         page.locator(f"#live-units .unit-picker-row[data-code='{COMMUNE_A}'] input").check()
+        # an area without devices is said before starting
+        from grassroots.alerts.actions import devices_under
+        from grassroots.core.testing import unit as get_unit
+
+        if devices_under([get_unit(COMMUNE_A)]).exists():
+            expect(page.locator("#live-warning")).to_be_hidden()
+        else:
+            expect(page.locator("#live-warning")).to_contain_text("chưa có thiết bị nào")
         shoot(page, "live", "1-ready")
         page.click("#live-start")
         expect(page.locator("#live-status")).to_contain_text("ĐANG PHÁT TRỰC TIẾP", timeout=30_000)

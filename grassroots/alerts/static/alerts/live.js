@@ -64,6 +64,15 @@
   }
   setInterval(refreshPanels, 5000);
 
+  // before starting: an area none of whose units has a device plays to nobody
+  const equipped = new Set((d.equipped || "").split(" ").filter(Boolean));
+  function checkArea() {
+    if (session) return;
+    const codes = new FormData(form).getAll("units").filter((c) => c.trim());
+    showWarning(codes.length && !codes.some((c) => equipped.has(c)) ? d.msgNodevices : "");
+  }
+  form.addEventListener("change", checkArea);
+
   const micAvailable =
     window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia;
   if (!micAvailable) {
