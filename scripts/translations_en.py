@@ -671,6 +671,35 @@ EN = {
     "muộn": "late",
     "Không có đơn vị nào trong phạm vi của bạn.": "No unit in your scope.",
     "Hạn gửi và ngày nhắc hạn": "Deadline and reminder days",
+    # live broadcast and CAP console (QA fixes)
+    "Cực kỳ nghiêm trọng": "Extreme",
+    "Nghiêm trọng": "Severe",
+    "Trung bình": "Moderate",
+    "Nhẹ": "Minor",
+    "Chưa rõ": "Unknown",
+    "Ngay lập tức": "Immediate",
+    "Sắp xảy ra": "Expected",
+    "Trong tương lai": "Future",
+    "Đã qua": "Past",
+    "Đã quan sát thấy": "Observed",
+    "Có khả năng cao": "Likely",
+    "Có thể": "Possible",
+    "Ít khả năng": "Unlikely",
+    "Xoá quy tắc của nguồn “%(n)s”? Cảnh báo từ nguồn này sau đó chỉ được lưu trữ.": (
+        "Delete the rule of the sender “%(n)s”? Its alerts will then only be archived."
+    ),
+    "Xác nhận xoá": "Confirm deletion",
+    "Huỷ sửa": "Cancel editing",
+    "Sửa hoặc tắt": "Edit or disable",
+    "Xoá luồng “%(n)s”? Hệ thống thôi đọc luồng này; các cảnh báo đã nhận vẫn được giữ.": (
+        "Delete the feed “%(n)s”? It will no longer be read; alerts already received are kept."
+    ),
+    "Hãy chọn vùng phát (ít nhất một xã, phường).": "Choose the area (at least one commune or ward).",
+    "Vùng phát chưa có thiết bị nào: phiên vẫn được ghi âm nhưng không loa nào phát. Hãy kiểm tra vùng phát đã chọn.": (
+        "The area has no devices: the session is recorded but no loudspeaker plays it. "
+        "Check the area you chose."
+    ),
+    "Đang gửi nốt đoạn âm thanh cuối…": "Sending the last piece of audio…",
 }
 
 

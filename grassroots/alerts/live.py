@@ -14,7 +14,8 @@ what it sends; the recording becomes an archived audio bulletin (`archive_record
 Thông tư 39 priorities: an `emergency` live session needs the emergency right, skips the usage
 policy and ends any other live session over the same area; a `normal` or `priority` one needs
 the scheduling right, respects the usage policy of every unit of the area and is refused while
-another live session holds any of them.
+another live session holds any of them, or while an emergency (alerts.Emergency) is on air over
+any of them. An emergency live session starts anyway and leaves the running emergency alone.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ MAX_MINUTES = 4 * 60
 MAX_CHUNK = 256 * 1024  # one MediaRecorder slice of a quarter second is ~1 KB
 LISTEN_TOKEN_SALT = "grassroots.live.listen"
 LISTEN_TOKEN_SECONDS = 6 * 3600
+# A slice arriving this soon after the speaker's own stop is the tail of the speech racing the
+# stop request: answered 410 without a warning in the log (the relay has closed the recording).
+STOP_GRACE_SECONDS = 5
+
+
+class LateSlice(Problem):
+    """A slice for a session the speaker stopped a moment ago (410, not logged as a warning)."""
 
 
 def live_dir() -> Path:
@@ -84,6 +92,24 @@ def _overlapping(units: list[Unit]):
     ).distinct()
 
 
+def _emergency_on_air(units: list[Unit]):
+    """An emergency (alerts.Emergency, e.g. from CAP) on air or being prepared over any of these
+    units (one area contains the other), or None."""
+    from .models import Emergency, EmergencyStatus
+
+    q = Q()
+    for u in units:
+        q |= Q(area__path__startswith=u.path)
+        for ancestor in u.path.strip("/").split("/"):
+            q |= Q(area__pk=int(ancestor))
+    ids = Emergency.objects.filter(
+        q,
+        status__in=[EmergencyStatus.ACTIVE, EmergencyStatus.PREPARING],
+        expires_at__gt=timezone.now(),
+    ).values_list("pk", flat=True)
+    return Emergency.objects.filter(pk__in=ids).order_by("-pk").first()
+
+
 def _check_usage(units: list[Unit], start, end) -> None:
     """A non-emergency live session respects the usage policy of every unit of its area."""
     from grassroots.broadcast import engine
@@ -118,7 +144,7 @@ def start(
     require(user, permission)
     codes = sorted({c.strip() for c in unit_codes if c and c.strip()})
     if not codes:
-        raise Problem(422, "Chọn ít nhất một đơn vị (vùng phát trực tiếp).")
+        raise Problem(422, "Hãy chọn vùng phát (ít nhất một xã, phường).")
     units = list(
         Unit.objects.restrict(user, permission).filter(code__in=codes, valid_to__isnull=True)
     )
@@ -145,6 +171,15 @@ def start(
                 end(other, LiveEndReason.PREEMPTED, user=user)
         busy = [b for b in busy if b.priority == "emergency"]
     else:
+        emergency = _emergency_on_air(units)
+        if emergency is not None:
+            where = ", ".join(sorted(emergency.area.values_list("name", flat=True)))
+            raise Problem(
+                409,
+                f"Đang phát khẩn cấp '{emergency.title}' tại {where}; "
+                "chỉ phiên khẩn cấp mới được phát lúc này.",
+                title="Đang phát khẩn cấp",
+            )
         _check_usage(units, now, until)
     if busy:
         raise Problem(
@@ -185,6 +220,12 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
     if session.speaker_id != user.pk:
         raise Problem(403, "Chỉ người mở phiên mới được gửi âm thanh vào phiên này.")
     if not session.is_running:
+        if (
+            session.end_reason == LiveEndReason.STOPPED
+            and session.ended_at is not None
+            and timezone.now() - session.ended_at <= datetime.timedelta(seconds=STOP_GRACE_SECONDS)
+        ):
+            raise LateSlice(410, "Phiên phát trực tiếp vừa kết thúc; đoạn âm thanh này đến muộn.")
         raise Problem(409, "Phiên phát trực tiếp đã kết thúc; hãy mở phiên mới.")
     if len(data) > MAX_CHUNK:
         raise Problem(413, "Đoạn âm thanh quá lớn; trình duyệt gửi từng đoạn ngắn.")

@@ -11,10 +11,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from ninja import Field, Router, Schema
 from ninja.responses import Status
+from pydantic import field_validator
 
 from grassroots.accounts.policies import require
 from grassroots.core import icecast
-from grassroots.core.errors import Problem
+from grassroots.core.errors import Problem, problem_response
 
 from . import live
 from .models import LiveSession, LiveStatus
@@ -23,11 +24,21 @@ router = Router(tags=["live"])
 PREFIX = "/live"
 
 
+NO_AREA = "Hãy chọn vùng phát (ít nhất một xã, phường)."
+
+
 class LiveCreate(Schema):
-    units: list[str] = Field(..., min_length=1, max_length=200)
+    units: list[str] = Field(..., max_length=200)
     title: str = Field(..., min_length=1, max_length=200)
     priority: str = Field("normal", pattern="^(normal|priority|emergency)$")
     max_minutes: int = Field(30, ge=1, le=live.MAX_MINUTES)
+
+    @field_validator("units")
+    @classmethod
+    def _some_area(cls, value: list[str]) -> list[str]:
+        if not [c for c in value if c and c.strip()]:
+            raise ValueError(NO_AREA)
+        return value
 
 
 class LiveRead(Schema):
@@ -38,6 +49,7 @@ class LiveRead(Schema):
     status: str
     status_label: str
     end_reason: str
+    end_reason_label: str
     units: list[str]
     speaker: str
     created_at: datetime
@@ -58,6 +70,7 @@ def _read(request, s: LiveSession) -> dict:
         "status": s.status,
         "status_label": str(s.get_status_display()),
         "end_reason": s.end_reason,
+        "end_reason_label": str(s.get_end_reason_display()) if s.end_reason else "",
         "units": list(s.area.values_list("code", flat=True)),
         "speaker": (s.speaker.get_full_name() or s.speaker.username) if s.speaker else "",
         "created_at": s.created_at,
@@ -110,9 +123,14 @@ def source(request, session_id: int, offset: int = 0):
     require(request.user, "broadcast.view")
     if offset < 0:
         raise Problem(422, "Vị trí đoạn âm thanh (offset) không được âm.")
-    size = live.add_source(
-        user=request.user, session_id=session_id, offset=offset, data=request.body
-    )
+    try:
+        size = live.add_source(
+            user=request.user, session_id=session_id, offset=offset, data=request.body
+        )
+    except live.LateSlice as late:
+        response = problem_response(late.status, late.detail, request=request)
+        response._has_been_logged = True  # the tail racing the speaker's stop: no warning
+        return response
     return {"received": size}
 
 

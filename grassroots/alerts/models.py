@@ -138,6 +138,33 @@ class EmergencyAck(models.Model):
 SEVERITIES = ["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
 URGENCIES = ["Immediate", "Expected", "Future", "Past", "Unknown"]
 CERTAINTIES = ["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+# What a person reads for the CAP values (the XML keeps the CAP words)
+CAP_LABELS = {
+    "Extreme": _("Cực kỳ nghiêm trọng"),
+    "Severe": _("Nghiêm trọng"),
+    "Moderate": _("Trung bình"),
+    "Minor": _("Nhẹ"),
+    "Unknown": _("Chưa rõ"),
+    "Immediate": _("Ngay lập tức"),
+    "Expected": _("Sắp xảy ra"),
+    "Future": _("Trong tương lai"),
+    "Past": _("Đã qua"),
+    "Observed": _("Đã quan sát thấy"),
+    "Likely": _("Có khả năng cao"),
+    "Possible": _("Có thể"),
+    "Unlikely": _("Ít khả năng"),
+}
+
+
+def cap_label(value: str) -> str:
+    """The Vietnamese (or English) label of a CAP severity, urgency or certainty value."""
+    label = CAP_LABELS.get(value or "")
+    return str(label) if label is not None else (value or "")
+
+
+def cap_levels(severity: str, urgency: str, certainty: str) -> str:
+    """'Nghiêm trọng / Sắp xảy ra / Có khả năng cao' for a sentence."""
+    return " / ".join(cap_label(v) or "—" for v in (severity, urgency, certainty))
 
 
 class CapSender(TimeStampedModel):

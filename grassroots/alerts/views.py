@@ -265,9 +265,12 @@ def cap_alert_detail(request, alert_id: int):
     if alert is None:
         raise Http404
     try:
+        # as text (not ASCII bytes): Vietnamese stays readable, not &#361; references
         pretty = etree.tostring(
-            etree.fromstring(alert.xml.encode(), hardened_parser()), pretty_print=True
-        ).decode()
+            etree.fromstring(alert.xml.encode(), hardened_parser()),
+            pretty_print=True,
+            encoding="unicode",
+        )
     except etree.XMLSyntaxError:
         pretty = alert.xml
     published = export.message(alert.emergency).decode() if alert.emergency_id else ""
@@ -281,6 +284,10 @@ def cap_alert_detail(request, alert_id: int):
             "published": published,
         },
     )
+
+
+def _pk(value) -> int:
+    return int(value) if value and str(value).isdigit() and len(str(value)) < 10 else 0
 
 
 @login_required
@@ -316,19 +323,34 @@ def cap_settings(request):
                     url=request.POST.get("url", ""),
                     interval_seconds=_int(request.POST.get("interval"), "Chu kỳ"),
                     enabled=bool(request.POST.get("enabled")),
+                    own_hosts=[request.get_host()],
                 )
                 messages.success(request, "Đã lưu luồng cảnh báo; hệ thống sẽ đọc luồng ngay.")
+            elif step == "delete_sender":
+                config.delete_sender(user=request.user, pk=_pk(request.POST.get("id")))
+                messages.success(request, "Đã xoá quy tắc của nguồn cảnh báo.")
+            elif step == "delete_feed":
+                config.delete_feed(user=request.user, pk=_pk(request.POST.get("id")))
+                messages.success(request, "Đã xoá luồng cảnh báo.")
         except Problem as exc:
             messages.error(request, exc.detail)
         except Http404:
             messages.error(request, "Chỉ quản trị cấp tỉnh được sửa cài đặt cảnh báo CAP.")
         return redirect("cap-settings")
+    senders = CapSender.objects.restrict(request.user, "broadcast.view").order_by("name")
+    feeds = CapFeed.objects.restrict(request.user, "broadcast.view").order_by("name")
+    edit_sender = edit_feed = None
+    if can_manage:  # "Sửa": the form below is filled with the chosen row
+        edit_sender = senders.filter(pk=_pk(request.GET.get("sua-nguon"))).first()
+        edit_feed = feeds.filter(pk=_pk(request.GET.get("sua-luong"))).first()
     return render(
         request,
         "alerts/cap_settings.html",
         {
-            "senders": CapSender.objects.restrict(request.user, "broadcast.view").order_by("name"),
-            "feeds": CapFeed.objects.restrict(request.user, "broadcast.view").order_by("name"),
+            "senders": senders,
+            "feeds": feeds,
+            "edit_sender": edit_sender,
+            "edit_feed": edit_feed,
             "can_manage": can_manage,
             "severities": SEVERITIES,
             "urgencies": URGENCIES,
@@ -358,6 +380,13 @@ def live_console(request):
     for s in running:
         s.listen = live.listen_url(request.user, s)
         s.area_names = ", ".join(s.area.values_list("name", flat=True))
+    # units with an IP device somewhere under them: the page warns before an area with none
+    from grassroots.devices.models import Device
+
+    with_devices: set[int] = set()
+    for path in Device.objects.ip().values_list("unit__path", flat=True).distinct():
+        with_devices.update(int(pk) for pk in (path or "").strip("/").split("/") if pk)
+    equipped = sorted(units.filter(pk__in=with_devices).values_list("code", flat=True))
     return render(
         request,
         "alerts/live.html",
@@ -370,5 +399,6 @@ def live_console(request):
             "running": running,
             "recent": sessions.filter(status=LiveStatus.ENDED)[:10],
             "max_minutes": live.MAX_MINUTES,
+            "equipped": " ".join(equipped),
         },
     )

@@ -3,6 +3,9 @@ feeds. Audited like every mutation."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 
@@ -61,14 +64,44 @@ def save_sender(*, user, sender: str, name: str, trusted: bool, live: tuple[str,
     return rule
 
 
+OWN_FEED_PATH = "/feeds/cap.atom"
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _own_host(host: str) -> str:
+    return (urlsplit(f"//{host}").hostname or "").lower()
+
+
+def is_own_feed(url: str, own_hosts=()) -> bool:
+    """Is this the platform's own published feed (reading it back would loop every emergency
+    the province publishes into the province again)?"""
+    parts = urlsplit(url)
+    if parts.path.rstrip("/") != OWN_FEED_PATH:
+        return False
+    ours = {_own_host(h) for h in own_hosts if h} | LOOPBACK
+    site = settings.GRASSROOTS.get("SITE_URL", "")
+    if site:
+        ours.add((urlsplit(site).hostname or "").lower())
+    ours |= {h.lstrip(".").lower() for h in settings.ALLOWED_HOSTS if h not in ("*", "")}
+    return (parts.hostname or "").lower() in ours
+
+
 @transaction.atomic
-def save_feed(*, user, name: str, url: str, interval_seconds: int, enabled: bool) -> CapFeed:
-    """Create or change a polled CAP feed (Atom or RSS), by its URL."""
+def save_feed(*, user, name: str, url: str, interval_seconds: int, enabled: bool,
+              own_hosts=()) -> CapFeed:  # fmt: skip
+    """Create or change a polled CAP feed (Atom or RSS), by its URL. `own_hosts`: the names
+    this platform is reached by (the request's host), to refuse its own feed."""
     require(user, "accounts.manage")
     unit = _province_for(user)
     url, name = (url or "").strip()[:500], clean_text(name or "").strip()[:200]
     if not url.startswith(("http://", "https://")) or not name:
         raise Problem(422, "Cần tên và địa chỉ luồng bắt đầu bằng http:// hoặc https://.")
+    if is_own_feed(url, own_hosts):
+        raise Problem(
+            422,
+            "Đây là luồng cảnh báo CAP do chính hệ thống này xuất bản (/feeds/cap.atom): đọc lại "
+            "nó sẽ tạo vòng lặp phát lại cảnh báo của tỉnh. Hãy nhập luồng của cơ quan khác.",
+        )
     if not (30 <= interval_seconds <= 86400):
         raise Problem(422, "Chu kỳ đọc luồng phải từ 30 đến 86400 giây.")
     feed, created = CapFeed.objects.get_or_create(url=url, defaults={"unit": unit, "name": name})
@@ -79,3 +112,27 @@ def save_feed(*, user, name: str, url: str, interval_seconds: int, enabled: bool
     audit.record(feed, ChangeAction.CREATE if created else ChangeAction.UPDATE, user=user,
                  before=before)  # fmt: skip
     return feed
+
+
+@transaction.atomic
+def delete_sender(*, user, pk: int) -> None:
+    """Remove a sender rule: its alerts are archived only from now on (as for an unknown sender)."""
+    require(user, "accounts.manage")
+    _province_for(user)
+    rule = CapSender.objects.filter(pk=pk).first()
+    if rule is None:
+        raise Problem(404, "Quy tắc nguồn này không còn.")
+    audit.record(rule, ChangeAction.DELETE, user=user, before=audit.snapshot(rule))
+    rule.delete()
+
+
+@transaction.atomic
+def delete_feed(*, user, pk: int) -> None:
+    """Remove a polled feed; the alerts read from it stay (their feed becomes empty)."""
+    require(user, "accounts.manage")
+    _province_for(user)
+    feed = CapFeed.objects.filter(pk=pk).first()
+    if feed is None:
+        raise Problem(404, "Luồng này không còn.")
+    audit.record(feed, ChangeAction.DELETE, user=user, before=audit.snapshot(feed))
+    feed.delete()

@@ -38,6 +38,7 @@ from ..models import (
     CapSender,
     CapState,
     EmergencyStatus,
+    cap_levels,
 )
 from . import geo
 from .parse import CapMessage, Info, parse
@@ -205,12 +206,10 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
     if msg.msg_type == "Update":
         replaced = _referenced(msg)
     decision = level(rule, info)
+    levels = cap_levels(info.severity, info.urgency, info.certainty)
     if decision == "archive":
         alert.state = CapState.ARCHIVED
-        alert.reason = (
-            f"Mức {info.severity}/{info.urgency}/{info.certainty} dưới ngưỡng phát của nguồn "
-            f"{rule.name}: chỉ lưu trữ."
-        )
+        alert.reason = f"Mức {levels} dưới ngưỡng phát của nguồn {rule.name}: chỉ lưu trữ."
         _end(replaced, CapState.REPLACED, f"Được cập nhật bởi bản tin CAP {msg.identifier}.")
         return
     _end(replaced, CapState.REPLACED, f"Được cập nhật bởi bản tin CAP {msg.identifier}.")
@@ -232,14 +231,14 @@ def _decide(alert: CapAlert, msg: CapMessage, *, user) -> None:
         )
         alert.state = CapState.ON_AIR
         alert.reason = (
-            f"Nguồn tin cậy {rule.name}, mức {info.severity}/{info.urgency}/{info.certainty}: "
+            f"Nguồn tin cậy {rule.name}, mức {levels}: "
             f"phát khẩn cấp ngay tại {len(units)} xã, phường đến {_when(expires)}."
         )
         return
     alert._priority = (info, rule)  # type: ignore[attr-defined]
     alert.state = CapState.AWAITING_APPROVAL
     alert.reason = (
-        f"Mức {info.severity}/{info.urgency}/{info.certainty}"
+        f"Mức {levels}"
         + ("" if rule.trusted else f" từ nguồn chưa tin cậy {rule.name}")
         + ": tạo bản tin ưu tiên, chờ phê duyệt."
     )

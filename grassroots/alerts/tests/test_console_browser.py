@@ -73,6 +73,14 @@ def test_cap_console_pages_at_desk_and_phone_size(browser, live_demo):
         page.wait_for_selector(ready)
         shoot(page, "cap", name)
     assert "Nhắc lại mỗi 30 phút" in page.inner_text("#e-repeat")
+    # "Sửa" fills the form; "Xoá" asks for a confirmation first
+    page.goto(f"{live_demo.url}/canh-bao/cai-dat/")
+    page.locator("#cap-senders a", has_text="Sửa").first.click()
+    assert page.input_value("#s-sender") and page.get_attribute("#s-sender", "readonly") is not None
+    page.locator("#cap-feeds summary", has_text="Xoá").click()
+    assert page.locator("#cap-feeds button", has_text="Xác nhận xoá").is_visible()
+    shoot(page, "cap", "settings-edit")
+    page.goto(f"{live_demo.url}/khan-cap/{emergency.pk}/")
     assert "Từ cảnh báo CAP NCHMF-LU-20261129-001 của canhbao@nchmf.gov.vn" in page.inner_text(
         "body"
     )

@@ -66,15 +66,37 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
         page = login(chromium, live_demo.url, "admin")
         page.goto(f"{live_demo.url}/truc-tiep/")
         expect(page.locator("#live-error")).to_be_hidden()
+        # no area: the page says so before sending anything
         page.fill("#live-title", "Thông báo khẩn về phòng chống bão")
+        page.click("#live-start")
+        expect(page.locator("#live-error")).to_have_text(
+            "Hãy chọn vùng phát (ít nhất một xã, phường)."
+        )
+        assert not LiveSession.objects.exists()
         page.select_option("#live-priority", "emergency")
         page.fill("#live-units .unit-picker-search", "pho hien")
         page.locator(f"#live-units .unit-picker-row[data-code='{COMMUNE_A}'] input").check()
+        # an area without devices is said before starting
+        from grassroots.alerts.actions import devices_under
+        from grassroots.core.testing import unit as get_unit
+
+        if devices_under([get_unit(COMMUNE_A)]).exists():
+            expect(page.locator("#live-warning")).to_be_hidden()
+        else:
+            expect(page.locator("#live-warning")).to_contain_text("chưa có thiết bị nào")
         shoot(page, "live", "1-ready")
         page.click("#live-start")
         expect(page.locator("#live-status")).to_contain_text("ĐANG PHÁT TRỰC TIẾP", timeout=30_000)
         session = LiveSession.objects.get()
         assert session.status == LiveStatus.ON_AIR
+        # an area without devices is said before anyone speaks to nobody
+        warning = page.locator("#live-warning")
+        if session.expected_devices:
+            expect(warning).to_be_hidden()
+        else:
+            expect(warning).to_contain_text("chưa có thiết bị nào")
+        # the speaker's own page shows the session under "Đang phát" without a reload
+        expect(page.locator("#live-running")).to_contain_text("Thông báo khẩn", timeout=10_000)
         assert list(session.area.values_list("code", flat=True)) == [COMMUNE_A]
         assert page.evaluate("document.getElementById('live-meter').value") >= 0
         shoot(page, "live", "2-speaking")
@@ -90,7 +112,15 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
             time.sleep(0.2)
         page.reload()
         expect(page.locator("#live-running")).to_contain_text("Không có phiên")
-        page.fill("#live-title", "Phát lần hai")
+        late = []  # slices answered 409/410: the end of the speech lost
+        page.on(
+            "response",
+            lambda r: (
+                late.append(r.status) if "/source" in r.url and r.status in (409, 410) else None
+            ),
+        )
+        long_title = "Phátlầnhai" + "x" * 150
+        page.fill("#live-title", long_title)
         page.select_option("#live-priority", "emergency")
         page.fill("#live-units .unit-picker-search", "pho hien")
         page.locator(f"#live-units .unit-picker-row[data-code='{COMMUNE_A}'] input").check()
@@ -98,8 +128,12 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
         expect(page.locator("#live-status")).to_contain_text("ĐANG PHÁT TRỰC TIẾP", timeout=30_000)
         page.wait_for_timeout(1500)
         page.click("#live-stop")
-        expect(page.locator("#live-status")).to_contain_text("Đã kết thúc", timeout=20_000)
-        second = LiveSession.objects.get(title="Phát lần hai")
+        expect(page.locator("#live-status")).to_have_text("Đã kết thúc phiên phát.", timeout=20_000)
+        assert late == []  # the last slice was sent before the stop
+        # "Đang phát" empties and "Gần đây" lists it, without a reload
+        expect(page.locator("#live-running")).to_contain_text("Không có phiên", timeout=10_000)
+        expect(page.locator("#live-recent")).to_contain_text("Phátlầnhai", timeout=10_000)
+        second = LiveSession.objects.get(title=long_title)
         assert second.status == LiveStatus.ENDED and second.end_reason == LiveEndReason.STOPPED
         first = LiveSession.objects.get(title__startswith="Thông báo khẩn")
         assert first.end_reason == LiveEndReason.SOURCE_LOST
@@ -109,6 +143,11 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
             time.sleep(0.2)
         page.reload()
         expect(page.locator("#live-recent")).to_contain_text("Bản ghi âm")
+        # a long unbroken title wraps inside its card
+        assert page.evaluate(
+            "Array.from(document.querySelectorAll('#live-recent li'))"
+            ".every(li => li.scrollWidth <= li.clientWidth + 1)"
+        )
         shoot(page, "live", "4-ended")
         page.set_viewport_size(DESK)
     finally:

@@ -8,6 +8,7 @@
   const d = form.dataset;
   const $ = (id) => document.getElementById(id);
   const errorBox = $("live-error");
+  const warningBox = $("live-warning");
   const statusBox = $("live-status");
   const meter = $("live-meter");
   const startBtn = $("live-start");
@@ -31,10 +32,46 @@
     errorBox.textContent = "";
     errorBox.classList.add("d-none");
   }
+  function showWarning(text) {
+    warningBox.textContent = text || "";
+    warningBox.classList.toggle("d-none", !text);
+  }
   function setStatus(text, onAir) {
     statusBox.textContent = text;
     statusBox.classList.toggle("text-danger", !!onAir);
   }
+
+  // "Đang phát" and "Gần đây": the page's own panels, fetched again (rendered and escaped by the
+  // server); a panel is replaced only when its sessions changed, so a listen-in player keeps playing
+  function signature(list) {
+    return Array.from(list.children)
+      .map((li) => `${li.dataset.id || ""}:${li.querySelector(".badge")?.textContent || ""}`)
+      .join(",");
+  }
+  async function refreshPanels() {
+    try {
+      const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const html = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const id of ["live-running", "live-recent"]) {
+        const fresh = html.getElementById(id);
+        const here = $(id);
+        if (fresh && here && signature(fresh) !== signature(here)) here.innerHTML = fresh.innerHTML;
+      }
+    } catch (err) {
+      /* the next tick tries again */
+    }
+  }
+  setInterval(refreshPanels, 5000);
+
+  // before starting: an area none of whose units has a device plays to nobody
+  const equipped = new Set((d.equipped || "").split(" ").filter(Boolean));
+  function checkArea() {
+    if (session) return;
+    const codes = new FormData(form).getAll("units").filter((c) => c.trim());
+    showWarning(codes.length && !codes.some((c) => equipped.has(c)) ? d.msgNodevices : "");
+  }
+  form.addEventListener("change", checkArea);
 
   const micAvailable =
     window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia;
@@ -125,12 +162,20 @@
     if (message) setStatus(message, false);
   }
 
+  function endedText(s) {
+    // the speaker's own stop needs no reason; the relay's ending says why (no signal, time limit)
+    return s.end_reason && s.end_reason !== "stopped" && s.end_reason_label
+      ? `${d.msgEnded} ${s.end_reason_label}`
+      : d.msgEnded;
+  }
+
   async function refresh() {
     if (!session) return;
     try {
       const s = await api("GET", `/${session.id}`);
       if (s.status === "ended") {
-        finish(`${d.msgEnded} ${s.status_label}`);
+        finish(endedText(s));
+        refreshPanels();
         return;
       }
       const onAir = s.status === "on_air";
@@ -146,6 +191,12 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError();
+    showWarning("");
+    const fields = new FormData(form);
+    if (!fields.getAll("units").filter((c) => c.trim()).length) {
+      showError(d.msgNoarea);
+      return;
+    }
     startBtn.disabled = true;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
@@ -156,7 +207,6 @@
       startBtn.disabled = false;
       return;
     }
-    const fields = new FormData(form);
     try {
       session = await api(
         "POST",
@@ -188,21 +238,34 @@
     startBtn.classList.add("d-none");
     stopBtn.classList.remove("d-none");
     setStatus(d.msgWaiting, false);
+    if (!session.expected_devices) showWarning(d.msgNodevices);
     poller = setInterval(refresh, 1500);
+    refreshPanels();
   });
 
   stopBtn.addEventListener("click", async () => {
     if (!session) return;
     const id = session.id;
     stopping = true;
-    if (recorder && recorder.state !== "inactive") recorder.stop();
-    await queue; // the last slices reach the recording
+    stopBtn.disabled = true;
+    setStatus(d.msgStopping, false);
+    if (recorder && recorder.state !== "inactive") {
+      // the recorder hands over its last slice (dataavailable) before it says "stop"
+      const stopped = new Promise((resolve) => {
+        recorder.addEventListener("stop", resolve, { once: true });
+      });
+      recorder.stop();
+      await stopped;
+    }
+    await queue; // every slice, the last one included, reached the recording
     try {
-      const s = await api("POST", `/${id}/stop`);
-      finish(`${d.msgEnded} ${s.status_label}`);
+      await api("POST", `/${id}/stop`);
+      finish(d.msgEnded);
     } catch (err) {
       finish();
       showError(err.message);
     }
+    stopBtn.disabled = false;
+    refreshPanels();
   });
 })();
