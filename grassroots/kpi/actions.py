@@ -176,7 +176,11 @@ def open_provincial(*, user, province: Unit, year: int) -> YearlyReport:
 
 
 def _locked(report: YearlyReport) -> YearlyReport:
-    return YearlyReport.objects.select_for_update().select_related("unit", "body").get(pk=report.pk)
+    return (
+        YearlyReport.objects.select_for_update(of=("self",))
+        .select_related("unit", "body")
+        .get(pk=report.pk)
+    )
 
 
 @transaction.atomic
