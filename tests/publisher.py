@@ -60,5 +60,6 @@ class TelemetryPublisher(threading.Thread):
         deadline = time.monotonic() + timeout
         while self.pending and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.client.loop_stop()
+        # disconnect first: loop_stop() waits forever for a network loop that is reconnecting
         self.client.disconnect()
+        self.client.loop_stop()

@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 
 from grassroots.core import broker, icecast
+from grassroots.core.testing.icecast import start_icecast
 
 pytestmark = [pytest.mark.mqtt]
 
@@ -53,27 +54,6 @@ def _wav_seconds(directory) -> float:
     return sum(max(0, f.stat().st_size - 44) for f in files) / 32000
 
 
-def _start_icecast(home, auth_url):
-    port = broker.free_port()
-    conf = icecast.write_config(home, port, auth_url)
-    proc = subprocess.Popen(
-        [icecast.icecast_binary(), "-c", str(conf)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=0.5)  # noqa: S310
-            break
-        except urllib.error.HTTPError:
-            break  # it answers
-        except OSError:
-            assert time.monotonic() < deadline, "icecast did not start"
-            time.sleep(0.1)
-    return proc, port
-
-
 def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path, settings):
     from django.test import Client
 
@@ -92,7 +72,7 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
     settings.LIVE_SOURCE_TIMEOUT = 2.0
-    ice, ice_port = _start_icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
+    ice, ice_port = start_icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
     settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{ice_port}"
     port = broker.free_port()
     conf = broker.write_config(tmp_path, port, auth=True)

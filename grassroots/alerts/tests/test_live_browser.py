@@ -4,43 +4,19 @@ the page says it is on air, the officer stops, the session ends and its recordin
 Screenshots at desk and phone size under var/screenshots/live/."""
 
 import os
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from grassroots.core import broker, icecast
 from grassroots.core.testing import COMMUNE_A
 from grassroots.core.testing.browser import DESK, login, shoot
+from grassroots.core.testing.icecast import start_icecast
 
 pytestmark = pytest.mark.browser
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 FAKE_MIC = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-def _icecast(home, auth_url):
-    port = broker.free_port()
-    conf = icecast.write_config(home, port, auth_url)
-    proc = subprocess.Popen(
-        [icecast.icecast_binary(), "-c", str(conf)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=0.5)  # noqa: S310
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "icecast did not start"
-            time.sleep(0.1)
-    return proc, port
 
 
 def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, settings, tmp_path):
@@ -52,7 +28,7 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
     settings.LIVE_SOURCE_TIMEOUT = 2.0
-    ice, port = _icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
+    ice, port = start_icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
     settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{port}"
     stop_relay = threading.Event()
     relay = threading.Thread(target=LiveRelay().run, args=(stop_relay,), daemon=True)
