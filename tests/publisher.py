@@ -4,6 +4,7 @@ accepted: the reference the gateway's "nothing accepted is lost" tests count aga
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 import uuid
@@ -12,8 +13,9 @@ import paho.mqtt.client as paho
 
 
 class TelemetryPublisher(threading.Thread):
-    """Publishes one event every `interval` s; `accepted` holds the ids the broker PUBACKed and
-    `when` the moment it did (monotonic). Reconnects by itself (a broker restart)."""
+    """Publishes one event every `interval` s; after `finish()`, `accepted` holds the ids the
+    broker PUBACKed and `when` the moment it did (monotonic). Reconnects by itself (a broker
+    restart)."""
 
     def __init__(self, device_id: str, password: str, port: int, interval: float) -> None:
         super().__init__(daemon=True)
@@ -22,6 +24,7 @@ class TelemetryPublisher(threading.Thread):
         self.accepted: set[str] = set()
         self.when: dict[str, float] = {}
         self.pending: dict[int, str] = {}
+        self.acks: queue.SimpleQueue = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.halt = threading.Event()
         self.client = paho.Client(
@@ -36,11 +39,21 @@ class TelemetryPublisher(threading.Thread):
         self.client.loop_start()
 
     def _acked(self, client, userdata, mid, reason_code, properties):
+        # paho calls this holding its own lock, while publish() (under self.lock) may be waiting
+        # for that lock: taking self.lock here deadlocked. Acks are queued and matched later.
+        self.acks.put((mid, not reason_code.is_failure, time.monotonic()))
+
+    def _match_acks(self) -> None:
         with self.lock:
-            event_id = self.pending.pop(mid, None)
-            if event_id and not reason_code.is_failure:
-                self.accepted.add(event_id)
-                self.when[event_id] = time.monotonic()
+            while True:
+                try:
+                    mid, ok, when = self.acks.get_nowait()
+                except queue.Empty:
+                    return
+                event_id = self.pending.pop(mid, None)
+                if event_id and ok:
+                    self.accepted.add(event_id)
+                    self.when[event_id] = when
 
     def run(self) -> None:
         topic = f"grassroots/v1/dev/{self.device_id}/events"
@@ -58,8 +71,10 @@ class TelemetryPublisher(threading.Thread):
         self.halt.set()
         self.join(5)
         deadline = time.monotonic() + timeout
+        self._match_acks()
         while self.pending and time.monotonic() < deadline:
             time.sleep(0.05)
+            self._match_acks()
         # disconnect first: loop_stop() waits forever for a network loop that is reconnecting
         self.client.disconnect()
         self.client.loop_stop()

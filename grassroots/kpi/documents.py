@@ -135,7 +135,14 @@ def _printed(t: dict) -> dict:
 
 
 def pdf(report, progress: Progress | None = None) -> bytes:
+    from PIL import ImageFile
+
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     from weasyprint import HTML
+
+    # WeasyPrint turns on Pillow's "load truncated images" for the whole process when it is
+    # imported; the upload checks (content.media.image) must keep refusing truncated files.
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated
 
     progress = progress or (lambda _p, _s: None)
     p = parts(report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import MediaRejected
 
@@ -67,6 +67,9 @@ def check(
                         code="too_much_memory",
                     )
                 img.verify()
+            # A library may have switched Pillow to pad truncated files (WeasyPrint does when
+            # imported): a partial upload must still fail to load here.
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             with Image.open(path) as img:
                 img.draft("RGB", BOARD_SIZE)  # JPEG: decode at a reduced scale, still all data
                 img.load()  # verify() does not decode pixels; a truncated file fails here

@@ -300,3 +300,20 @@ def test_video_gets_an_h264_rendition(inbox):
     head = board.read_bytes()[:100_000]
     assert head.find(b"moov") < head.find(b"mdat")  # faststart: playable while downloading
     assert "thumb" in result["renditions"]
+
+
+def test_truncated_jpeg_is_rejected_after_weasyprint_is_imported(inbox):
+    """WeasyPrint (the yearly report's PDF) switches Pillow to pad truncated images when it is
+    imported; a worker that made a PDF must still refuse a half-uploaded photo."""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint leaves it
+    try:
+        photo = inbox / "photo.jpg"
+        Image.effect_noise((400, 300), 64).convert("RGB").save(photo, "JPEG")
+        photo.write_bytes(photo.read_bytes()[:5000])
+        assert "Tệp ảnh bị hỏng" in _rejected(photo, "anh.jpg", "image", "corrupt")
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
