@@ -71,14 +71,14 @@ def agent_for(tmp_path):
     """A real agent (not started: commands are handed to it as the network thread would)."""
     made: list[Agent] = []
 
-    def make(device: Device, *, clock=None) -> tuple[Agent, Recorder]:
+    def make(device: Device, *, clock=None, token=None) -> tuple[Agent, Recorder]:
         units = [u.code for u in reversed(device.unit.ancestors(include_self=True))]
         cfg = AgentConfig(
             device_id=str(device.pk),
             units=units,
             mqtt=MqttSettings.from_url("mqtt://127.0.0.1:1"),
             server_url=None,
-            token=None,
+            token=token,
             keys={k["kid"]: k["public_key"] for k in signing.published_keys()},
             state_dir=tmp_path / f"agent-{device.pk}",
         )
@@ -204,6 +204,37 @@ def test_an_emergency_play_now_is_taken_by_the_agent_and_its_ack_counts(
         ]
         == 1
     )
+
+
+def test_a_live_session_is_opened_by_the_agent_with_its_token_and_stopped(
+    users, client, settings, agent_for
+):
+    """The server's signed live.start (with auth "device") and live.stop, read by the real agent:
+    the stream is opened with the device token in the header Icecast's hook checks."""
+    from grassroots.alerts import live
+
+    settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = "http://127.0.0.1:18832"
+    device = speaker()
+    op = users["operator"]
+    body = {"title": "Thông báo trực tiếp", "units": [COMMUNE_A]}
+    answer = call(client, "post", "/api/v1/live", user=op, body=body)
+    assert answer.status_code == 201, answer.content
+    session = live.went_on_air(answer.json()["id"])
+    agent, _ = agent_for(device, token="gd_contract")
+    topic = f"grassroots/v1/unit/{COMMUNE_A}/cmd"
+
+    (start,) = OutboxMessage.objects.filter(topic=topic)
+    assert agent.handle_message(start.topic, start.payload.encode()) == "ok"
+    agent.rt.net._run_deferred()  # the command's effect, as the network loop runs it
+    job = agent.player.live
+    assert job is not None and job.url == live.stream_url(session)
+    assert job.headers == {wire.LIVE_TOKEN_HEADER: "gd_contract"}
+
+    live.stop(user=op, session_id=session.pk)
+    stop = OutboxMessage.objects.filter(topic=topic).exclude(pk=start.pk).get()
+    assert agent.handle_message(stop.topic, stop.payload.encode()) == "ok"
+    agent.rt.net._run_deferred()
+    assert agent.player.live is None
 
 
 @pytest.mark.parametrize(
