@@ -3,36 +3,22 @@ the textarea that cut long texts, the messages, Vietnamese order, the PDF's page
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from grassroots.core.testing import make_user
 from grassroots.kpi import actions, documents
 from grassroots.kpi.choices import JobKind, JobStatus
 from grassroots.kpi.models import ReportingBody, ReportJob
 from grassroots.kpi.tasks import compile_report
 from grassroots.units.models import Unit
 
-from .dataset import at, build_all
+from .conftest import CLOSING, YEAR, pdf_text
+from .dataset import at
 
 pytestmark = pytest.mark.django_db
-YEAR = 2026
-CLOSING = {"assessment": "Hoàn thành cơ bản.", "next_year": "Lắp thêm bảng tin.",
-           "proposals": "Đề nghị hỗ trợ kinh phí."}  # fmt: skip
-
-
-@pytest.fixture
-def world():
-    w = build_all()
-    w.writer = make_user("canbo-phuong", permissions=["kpi.view", "kpi.report"],
-                         unit_code="99001")  # fmt: skip
-    w.reviewer = make_user("so-vhttdl", permissions=["kpi.view", "kpi.review", "kpi.report"],
-                           unit_code="99")  # fmt: skip
-    return w
 
 
 def draft(w):
@@ -155,10 +141,7 @@ def test_pdf_rows_do_not_break_across_pages(world, tmp_path):
     assert "table.data tr { break-inside: avoid" in html
     assert "table.data thead { display: table-header-group; }" in html
     assert "break-after: avoid" in html
-    path = Path(tmp_path) / "r.pdf"
-    path.write_bytes(documents.pdf(report))
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          check=True).stdout.decode()  # fmt: skip
+    text = pdf_text(documents.pdf(report), tmp_path)
     assert "Phường có bảng tin" in text and "thị trấn" not in text
 
 
@@ -182,12 +165,10 @@ def test_inspection_table_gives_room_to_who_inspected_and_what_they_found(world,
     tables = report.figures["sections"]["inspections"]
     assert tables[0]["headers"][0] == "Ngày" and tables[0]["widths"][0] < 20
     assert tables[0]["widths"][3] > tables[0]["widths"][0] < tables[0]["widths"][4]
-    path = Path(tmp_path) / "r.pdf"
-    path.write_bytes(documents.pdf(report))
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          check=True).stdout.decode()  # fmt: skip
+    data = documents.pdf(report)
+    text = pdf_text(data, tmp_path)
     assert "01/03/2026" in text  # the date on one line, not cut into "01/03/20" + "26"
     import os
 
     if os.environ.get("REPORT_PDF_OUT"):  # to look at the pages: pdftoppm -png -r 60
-        Path(os.environ["REPORT_PDF_OUT"]).write_bytes(path.read_bytes())
+        Path(os.environ["REPORT_PDF_OUT"]).write_bytes(data)

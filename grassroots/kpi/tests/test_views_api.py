@@ -18,15 +18,15 @@ PERIOD = "ky=tuy-chon&tu=2026-03-10&den=2026-03-12"
 
 
 @pytest.fixture
-def world():
+def scoped():
     w = build_all()
     w.viewer = make_user("kpi-viewer", permissions=["kpi.view"], unit_code="99")
     w.operator = make_user("kpi-op", permissions=["kpi.view"], unit_code="99001")
     return w
 
 
-def test_api_indicators_and_values_scoped(client, world):
-    r = call(client, "get", "/api/v1/kpi/indicators", user=world.viewer)
+def test_api_indicators_and_values_scoped(client, scoped):
+    r = call(client, "get", "/api/v1/kpi/indicators", user=scoped.viewer)
     assert r.status_code == 200
     by_id = {i["id"]: i for i in r.json()}
     assert by_id["eboard_communes"]["targets"][0] == {
@@ -35,14 +35,14 @@ def test_api_indicators_and_values_scoped(client, world):
     }  # fmt: skip
     assert by_id["staff_trained"]["has_data"] is True  # the training records (may be empty)
     url = "/api/v1/kpi/values?indicator=device_availability&from=2026-03-10&to=2026-03-12&by=day"
-    body = call(client, "get", url + "&unit=99", user=world.viewer).json()
+    body = call(client, "get", url + "&unit=99", user=scoped.viewer).json()
     assert body["total"] == 72.2
     assert [p["value"] for p in body["values"]] == [83.3, 66.7, 66.7]
     # the operator's default unit is their commune; the province is not theirs (404)
-    mine = call(client, "get", url, user=world.operator).json()
+    mine = call(client, "get", url, user=scoped.operator).json()
     assert (mine["unit"], mine["total"]) == ("99001", 58.3)
-    assert_problem(call(client, "get", url + "&unit=99", user=world.operator), 404)
-    assert_problem(call(client, "get", url + "&unit=99002", user=world.operator), 404)
+    assert_problem(call(client, "get", url + "&unit=99", user=scoped.operator), 404)
+    assert_problem(call(client, "get", url + "&unit=99002", user=scoped.operator), 404)
     no_perm = make_user("kpi-none", permissions=["units.view"], unit_code="99")
     assert call(client, "get", url, user=no_perm).status_code == 403
     assert call(client, "get", url).status_code == 401
@@ -58,15 +58,15 @@ def test_api_indicators_and_values_scoped(client, world):
         ("indicator=bulletins&from=2025-01-01&to=2026-12-31&by=day", "by=month"),
     ],
 )
-def test_api_bad_input_is_a_vietnamese_422(client, world, query, words):
+def test_api_bad_input_is_a_vietnamese_422(client, scoped, query, words):
     body = assert_problem(
-        call(client, "get", f"/api/v1/kpi/values?{query}", user=world.viewer), 422
+        call(client, "get", f"/api/v1/kpi/values?{query}", user=scoped.viewer), 422
     )
     assert words in body["detail"]
 
 
-def test_pages_province_viewer_and_commune_operator(client, world):
-    client.force_login(world.viewer)
+def test_pages_province_viewer_and_commune_operator(client, scoped):
+    client.force_login(scoped.viewer)
     page = client.get(f"/chi-so/?{PERIOD}").content.decode()
     assert "Tỉnh Thử" in page and "Xã Ba" in page and "chưa có dữ liệu" in page
     assert 'data-indicator="eboard_communes"' in page
@@ -85,7 +85,7 @@ def test_pages_province_viewer_and_commune_operator(client, world):
     assert client.get(f"/chi-so/du-lieu/nope/?{PERIOD}").status_code == 404
     assert client.get(f"/chi-so/?{PERIOD}&xuat=pdf").status_code == 404
 
-    client.force_login(world.operator)
+    client.force_login(scoped.operator)
     page = client.get(f"/chi-so/?{PERIOD}").content.decode()
     assert "Phường Một" in page and "Xã Hai" not in page and "W2" in page
     assert client.get(f"/chi-so/don-vi/99002/?{PERIOD}").status_code == 404

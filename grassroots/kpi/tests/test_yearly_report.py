@@ -8,15 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from grassroots.core.testing import make_user
 from grassroots.feedback.models import Notification
 from grassroots.kpi import actions, documents, querysets, reminders
 from grassroots.kpi.choices import JobKind, JobStatus, ReportKind, ReportState
@@ -24,40 +21,15 @@ from grassroots.kpi.indicators import BY_ID
 from grassroots.kpi.models import ReportingBody, ReportJob, YearlyReport
 from grassroots.kpi.tasks import compile_report, run_report_job
 
-from .dataset import at, build_all
+from .conftest import CLOSING, YEAR, pdf_text
+from .dataset import at
 
 pytestmark = pytest.mark.django_db
-YEAR = 2026
-CLOSING = {"assessment": "Hoàn thành cơ bản.", "next_year": "Lắp thêm bảng tin.",
-           "proposals": "Đề nghị hỗ trợ kinh phí."}  # fmt: skip
-
-
-@pytest.fixture
-def world():
-    w = build_all()
-    w.writer = make_user("canbo-phuong", permissions=["kpi.view", "kpi.report"],
-                         unit_code="99001")  # fmt: skip
-    w.writer.email = "canbo@phuongmot.example"
-    w.writer.save()
-    w.other = make_user("canbo-xa-hai", permissions=["kpi.view", "kpi.report"],
-                        unit_code="99002")  # fmt: skip
-    w.reviewer = make_user("so-vhttdl", permissions=["kpi.view", "kpi.review", "kpi.report"],
-                           unit_code="99")  # fmt: skip
-    w.reviewer.email = "tonghop@sovhttdl.example"
-    w.reviewer.save()
-    return w
 
 
 def year_value(unit, indicator: str) -> float | None:
     t = querysets.totals(unit, dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31))
     return BY_ID[indicator].value(t)
-
-
-def pdf_text(data: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "bao-cao.pdf"
-    path.write_bytes(data)
-    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
-    return out.stdout.decode("utf-8")
 
 
 def written(w) -> YearlyReport:
