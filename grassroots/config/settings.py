@@ -213,6 +213,9 @@ GRASSROOTS = {
     "GATEWAY_ID": os.environ.get("GRASSROOTS_GATEWAY_ID", "1"),
     # several gateways on one broker share the device traffic ($share); one subscribes plainly
     "GATEWAY_SHARED": os.environ.get("GRASSROOTS_GATEWAY_SHARED", "") in ("1", "true", "yes"),
+    # Days a yearly report's exported file (PDF/DOCX/XLSX) is kept once a newer export of the
+    # same report and format exists; the latest export of each is always kept (kpi/tasks.py).
+    "REPORT_FILE_DAYS": int(os.environ.get("GRASSROOTS_REPORT_FILE_DAYS", "30")),
     # Public base URL used in links sent to citizens (email, SMS).
     "SITE_URL": os.environ.get("GRASSROOTS_SITE_URL", ""),
     # Dotted path of the SMS gateway backend (`send(phone, text)`); the default only logs.

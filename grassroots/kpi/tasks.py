@@ -3,6 +3,7 @@ remind units of the yearly report's deadline, compile and write the yearly repor
 
 from __future__ import annotations
 
+import datetime
 import logging
 from pathlib import Path
 
@@ -34,6 +35,46 @@ def yearly_report_reminders() -> int:
     from . import reminders
 
     return reminders.send_due()
+
+
+@every(86400)
+def clean_report_files() -> int:
+    """Once a day: delete the exported files older than GRASSROOTS["REPORT_FILE_DAYS"] that a
+    newer export of the same report and format has replaced (the latest is always kept), and
+    files no job names any more (their report was deleted). The job keeps its row, without
+    its file, so the console says the file was cleaned up. Returns the number of files removed."""
+    from .choices import JobKind, JobStatus
+    from .models import ReportJob
+
+    days = settings.GRASSROOTS["REPORT_FILE_DAYS"]
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    root = Path(settings.MEDIA_ROOT)
+    done = ReportJob.objects.filter(kind=JobKind.EXPORT, status=JobStatus.DONE).exclude(file="")
+    latest: set[int] = set()
+    seen: set[tuple[int, str]] = set()
+    for pk, report_id, fmt in done.order_by("-finished_at", "-id").values_list(
+        "pk", "report_id", "fmt"
+    ):
+        if (report_id, fmt) not in seen:
+            seen.add((report_id, fmt))
+            latest.add(pk)
+    removed = 0
+    for job in done.filter(finished_at__lt=cutoff).exclude(pk__in=latest):
+        (root / job.file).unlink(missing_ok=True)
+        job.file, job.step = "", f"Tệp đã được dọn sau {days} ngày; hãy xuất lại nếu cần."
+        job.save(update_fields=["file", "step"])
+        removed += 1
+    named = {root / f for f in done.exclude(file="").values_list("file", flat=True)}
+    folder = reports_dir()
+    if folder.is_dir():
+        for path in folder.rglob("*"):
+            old = path.stat().st_mtime < cutoff.timestamp() if path.is_file() else False
+            if old and path not in named:
+                path.unlink(missing_ok=True)
+                removed += 1
+    if removed:
+        log.info("removed %d yearly report file(s) older than %d days", removed, days)
+    return removed
 
 
 def reports_dir() -> Path:

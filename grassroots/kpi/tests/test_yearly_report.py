@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -274,3 +276,40 @@ def test_an_agency_reports_its_bulletins(world):
 
     doc = Document(io.BytesIO(documents.docx(report)))
     assert "SỞ Y TẾ" in doc.tables[0].rows[0].cells[0].text
+
+
+def test_old_exports_are_cleaned_up_but_the_latest_of_each_format_is_kept(world, settings, client):
+    from grassroots.kpi.tasks import clean_report_files, reports_dir, write_file
+
+    report = written(world)
+
+    def export(fmt: str, days_ago: int) -> ReportJob:
+        with time_machine.travel(timezone.now() - dt.timedelta(days=days_ago, seconds=1)):
+            path = write_file(report, fmt, lambda p, s: None)
+            return ReportJob.objects.create(report=report, kind=JobKind.EXPORT, fmt=fmt,
+                                            status=JobStatus.DONE, progress=100, file=path,
+                                            finished_at=timezone.now())  # fmt: skip
+
+    old_docx, new_docx = export("docx", 45), export("docx", 40)
+    old_xlsx = export("xlsx", 45)  # the only xlsx: the latest of its format, kept however old
+    recent = export("docx", 1)
+    stray = reports_dir() / "2020" / "bao-cao-cua-bao-cao-da-xoa.pdf"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"%PDF-")
+    past = (timezone.now() - dt.timedelta(days=60)).timestamp()
+    os.utime(stray, (past, past))
+
+    assert clean_report_files() == 3  # the two old docx (a newer one exists) and the stray file
+    root = Path(settings.MEDIA_ROOT)
+    for job in (old_docx, new_docx):
+        job.refresh_from_db()
+        assert job.file == "" and "đã được dọn" in job.step
+    assert not stray.exists()
+    for job in (old_xlsx, recent):
+        job.refresh_from_db()
+        assert (root / job.file).is_file()
+    client.force_login(world.writer)
+    assert client.get(f"/bao-cao-nam/tep/{old_docx.pk}/").status_code == 404
+    page = client.get(f"/bao-cao-nam/viec/{old_docx.pk}/").content.decode()
+    assert "Tệp đã được dọn sau 30 ngày" in page
+    assert clean_report_files() == 0
