@@ -206,5 +206,5 @@ def _receiver(row: OutboundMessage, fate: BulletinFate | None) -> dict[str, Any]
         "plays": fate.plays if fate else 0,
         "reported_at": fate.updated_at if fate else None,
         "state": state.value,
-        "state_label": state.label,
+        "state_label": str(state.label),
     }

@@ -232,10 +232,19 @@ def test_sent_bulletin_province_by_province(client, users):
     assert "Gửi tới 2 tỉnh: 1 đã nhận, 1 đã xếp lịch phát, 1 đã phát." in page
     national = client.get(reverse("exchange-national")).content.decode()
     assert f'data-message="{message_id}"' in national and 'data-count="aired">1<' in national
+    api = client.get(f"/api/v1/exchange/bulletins/{bulletin.pk}/receivers").json()
+    assert api["message_id"] == message_id and api["counts"] == {
+        "sent": 2, "received": 1, "placed": 1, "aired": 1,
+    }  # fmt: skip
+    by_peer = {r["peer"]: r for r in api["receivers"]}
+    assert by_peer["province-33"]["state"] == "aired" and by_peer["province-33"]["plays"] == 5
+    assert by_peer["province-x"]["state"] == "failed" and by_peer["province-x"]["error"]
 
     # a commune operator sees neither the peers nor their bulletins
     client.force_login(users["operator"])
     assert client.get(url).status_code == 404
+    receivers = f"/api/v1/exchange/bulletins/{bulletin.pk}/receivers"
+    assert client.get(receivers).status_code == 404
     assert message_id not in client.get(reverse("exchange-national")).content.decode()
     client.force_login(users["admin"])
     assert (
