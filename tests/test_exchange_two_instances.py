@@ -340,6 +340,8 @@ def test_the_national_chain_airs_reports_back_and_catches_up(pair, browser):
     [hy] = figures["provinces"]
     assert hy["name"] == "Tỉnh Hưng Yên" and hy["communes"] == len(shares)
     assert hy["plays"] >= 1 and figures["country"]["plays"] == hy["plays"]
+    # the bulletin Hưng Yên published is the province's own fact, counted once
+    assert hy["indicators"]["bulletins"] == 1 == figures["country"]["indicators"]["bulletins"]
     # … and its console says so, in a real browser
     page = login(browser, central.url, "admin")
     open_nav(page, "Quản trị", "Gửi xuống, số liệu toàn quốc")

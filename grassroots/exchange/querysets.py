@@ -18,7 +18,7 @@ SUMMED = ("plays", "plays_scheduled", "reports_received", "reports_handled", "es
 def national(user, month: datetime.date) -> dict[str, Any]:
     """One month's figures per peer (province) and for the country: communes reporting, the
     counters summed, devices, availability, feedback."""
-    peers = Peer.objects.restrict(user, "exchange.view").order_by("name")
+    peers = Peer.objects.restrict(user, "exchange.view").select_related("unit").order_by("name")
     rows = []
     total: dict[str, Any] = {"communes": 0, "devices_total": 0, "devices_online": 0,
                              **dict.fromkeys(SUMMED, 0)}  # fmt: skip
@@ -32,9 +32,10 @@ def national(user, month: datetime.date) -> dict[str, Any]:
                                    **dict.fromkeys(SUMMED, 0)}  # fmt: skip
         counters = dict.fromkeys(_kpi_fields(), 0)
         for u in UnitMonth.objects.filter(peer=peer, month=month).only(
-            "counters", "devices_total", "devices_online"
+            "unit_code", "counters", "devices_total", "devices_online"
         ):
-            figures["communes"] += 1
+            # the province's own row (its bulletins, approvals: stats.unit_rows) is no commune
+            figures["communes"] += int(u.unit_code != peer.unit.code)
             figures["devices_total"] += u.devices_total
             figures["devices_online"] += u.devices_online
             for name in counters:

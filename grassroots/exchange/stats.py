@@ -38,7 +38,11 @@ def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
 
 
 def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[dict]:
-    """One row per commune-level unit in force under the province."""
+    """One row per commune-level unit in force under the province, then, when it has any, a
+    row for the province's own facts (kpi counts a fact at the unit it belongs to: the
+    bulletins the province publishes and approves are the province's, in no commune's row):
+    unit = the province's code, its counters = the province's totals less the communes', no
+    indicators (they are the centre's to compute from the sums)."""
     from grassroots.devices.models import Device
     from grassroots.kpi.indicators import INDICATORS
     from grassroots.kpi.querysets import totals
@@ -67,6 +71,24 @@ def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[
                     "total": devices.get(unit.pk, 0),
                     "online": int(t["speakers_ip_seen"]),
                     "availability": round(100 * online / expected, 1) if expected else None,
+                },
+            }
+        )
+    whole = totals(province, start, end, emergencies=False)
+    own = {
+        name: max(0, int(whole[name]) - sum(r["counters"][name] for r in rows)) for name in counters
+    }
+    if any(own.values()):
+        rows.append(
+            {
+                "unit": province.code,
+                "name": province.name,
+                "indicators": {},
+                "counters": own,
+                "devices": {
+                    "total": Device.objects.filter(unit=province, enabled=True).count(),
+                    "online": own["speakers_ip_seen"],
+                    "availability": None,
                 },
             }
         )

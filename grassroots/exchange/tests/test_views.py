@@ -287,3 +287,38 @@ def test_national_indicators_use_the_kpi_definitions(client, users):
     page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
     assert 'data-indicator="essential_reach"' in page
     assert "66,7" in page or "66.7" in page
+
+
+def test_statistics_carry_the_provinces_own_facts(client, users):
+    """A bulletin the province publishes is counted at the province, in no commune's row: the
+    statistics add a row for the province's own facts, and the centre sums it into the
+    province's figures without counting it as a commune."""
+    import json
+
+    from django.utils import timezone
+
+    from grassroots.content.tests.conftest import make_bulletin
+
+    peer = Remote().declare(kinds_out=[Kind.STATISTICS])
+    make_bulletin("33", status="published", title="Tin của tỉnh")
+    month = timezone.localdate().strftime("%Y-%m")
+    assert stats.send(month=month) == 1  # brings the kpi rollups up to date first
+    envelope = json.loads(OutboundMessage.objects.get(peer=peer, kind=Kind.STATISTICS).envelope)
+    body = federation.StatisticsBody.model_validate(envelope["body"])
+    [own] = [u for u in body.units if u.unit == "33"]
+    assert own.counters["bulletins_provincial"] == 1 and own.indicators == {}
+    communes = [u for u in body.units if u.unit != "33"]
+    assert len(communes) == 104 and not any(u.counters["bulletins_provincial"] for u in communes)
+
+    # the same body, received at a centre: one more bulletin, not one more commune
+    centre_side = Remote(code="province-33")
+    centre_side.declare(unit_code="33", kinds_in=[Kind.STATISTICS], name="Hưng Yên")
+    sealed = centre_side.seal(Kind.STATISTICS, envelope["body"], message_id="s")
+    r = client.post(
+        "/api/v1/exchange/inbox", data=json.dumps(sealed), content_type="application/json"
+    )
+    assert r.status_code == 202, r.content
+    client.force_login(users["admin"])
+    figures = client.get(f"/api/v1/exchange/national?month={month}").json()
+    [hy] = figures["provinces"]
+    assert hy["communes"] == 104 and hy["indicators"]["bulletins"] == 1
