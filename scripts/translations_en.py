@@ -1995,6 +1995,15 @@ EN.update(
         "Cả nước": "Whole country",
         "Hãy chọn một bản tin đã duyệt.": "Choose an approved bulletin.",
         "Đã đưa bản tin vào hàng đợi gửi tới %(n)s hệ thống.": "The bulletin is queued for %(n)s systems.",
+        "Đã gửi, chưa có số liệu": "Delivered, no figures yet",
+        "Số tỉnh đã nhận, đã xếp lịch phát và đã phát theo số liệu thống kê các tỉnh gửi lên.": "Provinces that received, scheduled and aired each bulletin, from the statistics they send up.",
+        "Tỉnh nhận": "Provinces sent to",
+        "Chưa gửi bản tin nào xuống.": "No bulletin sent down yet.",
+        "Chỉ số theo tỉnh và cả nước": "Indicators by province and for the country",
+        "Tính theo đúng định nghĩa chỉ số của hệ thống, từ số liệu các xã gửi lên. Các chỉ số về bảng tin điện tử, đào tạo và phát khẩn cấp chỉ có theo từng xã.": "Computed with the system's own indicator definitions from the communes' figures. Indicators on e-boards, training and emergency broadcasts exist per commune only.",
+        "Gửi tới %(n)s tỉnh: %(received)s đã nhận, %(placed)s đã xếp lịch phát, %(aired)s đã phát.": "Sent to %(n)s provinces: %(received)s received, %(placed)s scheduled, %(aired)s aired.",
+        "Số liệu lúc": "Figures as of",
+        "kéo": "pulled",
     }
 )
 

@@ -267,6 +267,56 @@ def national_figures(request, params: Query[ExchangeNationalQuery]):
     return national(request.user, _month(params.month))
 
 
+class ExchangeReceiverRead(Schema):
+    peer: str
+    name: str
+    state: str
+    state_label: str
+    status: str
+    via: str
+    delivered_at: datetime.datetime | None
+    error: str
+    version: int
+    received: bool
+    approved: bool
+    communes: int
+    placed: int
+    aired_communes: int
+    plays: int
+    reported_at: datetime.datetime | None
+
+
+class ExchangeSentRead(Schema):
+    message_id: str
+    bulletin_id: int
+    title: str
+    sent_at: datetime.datetime
+    counts: dict[str, int]
+    receivers: list[ExchangeReceiverRead]
+
+
+@router.get(
+    "/bulletins/{bulletin_id}/receivers",
+    response=ExchangeSentRead,
+    summary="Bản tin đã gửi xuống: từng tỉnh đã nhận, đã xếp lịch, đã phát",
+)
+def sent_bulletin(request, bulletin_id: int):
+    """Central mode: one bulletin sent down, receiver by receiver (`querysets.sent_bulletins`):
+    the delivery from our outbox and what the receiver's statistics say. 404 when it was not
+    sent to any receiver the user may see."""
+    from django.http import Http404
+
+    from grassroots.accounts.policies import require
+
+    from .querysets import sent_bulletins
+
+    require(request.user, "exchange.view")
+    rows = sent_bulletins(request.user, bulletin_id=bulletin_id)
+    if not rows:
+        raise Http404
+    return rows[0]
+
+
 def _month(value: str) -> datetime.date:
     if not value:
         return timezone.localdate().replace(day=1)

@@ -39,3 +39,16 @@ class Refusal(models.TextChoices):
     OLD_VERSION = "old_version", _("Phiên bản cũ hơn đã nhận")
     CONFLICT = "conflict", _("Cùng phiên bản, khác nội dung")
     MEDIA = "media", _("Tệp đính kèm không tải được hoặc sai mã băm")
+
+
+class FateState(models.TextChoices):
+    """How far a bulletin sent down has come at one receiver (central mode): the delivery from
+    our outbox, then what the receiver's statistics say (`BulletinFate`); the furthest step."""
+
+    FAILED = "failed", _("Gửi lỗi")
+    PENDING = "pending", _("Chờ gửi")
+    DELIVERED = "delivered", _("Đã gửi, chưa có số liệu")
+    RECEIVED = "received", _("Đã nhận")
+    APPROVED = "approved", _("Đã duyệt")
+    PLACED = "placed", _("Đã xếp lịch")
+    AIRED = "aired", _("Đã phát")

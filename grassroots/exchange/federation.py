@@ -103,7 +103,8 @@ class DeviceFigures(_Model):
 
 
 class UnitStatistics(_Model):
-    """One commune-level unit in one month: KPI values, counters, devices."""
+    """One commune-level unit in one month: KPI values, counters, devices; or the province's
+    own facts (`unit` = the province's code, no indicators)."""
 
     unit: UnitCode
     name: Annotated[str, Field(max_length=200)] = ""

@@ -1,8 +1,10 @@
 """Statistics going up: one month of the province's figures, from the kpi app's numbers.
 
 Per commune-level unit: every KPI indicator's value (kpi.indicators, the same numbers as the
-dashboard), the month's counters (kpi DailyRollup sums) and its devices; per bulletin received
-from a peer: received, approved, placed (communes that scheduled it) and aired (as-run plays).
+dashboard), the month's counters (every kpi DailyRollup field: the flows summed over the month,
+the inventory of its last day, so that the centre can compute the same indicators for a province
+and for the country) and its devices; per bulletin received from a peer: received, approved,
+placed (communes that scheduled it) and aired (as-run plays).
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ from . import keys, outbound
 from .choices import Kind
 from .models import InboundMessage, OutboundMessage, Peer
 
-COUNTERS = (
-    "plays", "plays_failed", "plays_scheduled", "plays_on_time", "device_expected_s",
-    "device_online_s", "reports_received", "reports_handled", "reports_in_time",
-    "bulletins_own", "bulletins_provincial", "bulletins_national", "essential_due",
-    "essential_aired",
-)  # fmt: skip
+
+def _counters() -> tuple[str, ...]:
+    from grassroots.kpi.models import FLOW_FIELDS, STOCK_FIELDS
+
+    return (*FLOW_FIELDS, *STOCK_FIELDS)
 
 
 def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
@@ -37,7 +38,11 @@ def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
 
 
 def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[dict]:
-    """One row per commune-level unit in force under the province."""
+    """One row per commune-level unit in force under the province, then, when it has any, a
+    row for the province's own facts (kpi counts a fact at the unit it belongs to: the
+    bulletins the province publishes and approves are the province's, in no commune's row):
+    unit = the province's code, its counters = the province's totals less the communes', no
+    indicators (they are the centre's to compute from the sums)."""
     from grassroots.devices.models import Device
     from grassroots.kpi.indicators import INDICATORS
     from grassroots.kpi.querysets import totals
@@ -52,6 +57,7 @@ def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[
         .values_list("unit_id", "n")
     )
     rows = []
+    counters = _counters()
     for unit in communes.order_by("path"):
         t = totals(unit, start, end, emergencies=False)
         expected, online = t["device_expected_s"], t["device_online_s"]
@@ -60,11 +66,29 @@ def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[
                 "unit": unit.code,
                 "name": unit.name,
                 "indicators": {i.id: i.value(t) for i in INDICATORS},
-                "counters": {name: int(t[name]) for name in COUNTERS},
+                "counters": {name: int(t[name]) for name in counters},
                 "devices": {
                     "total": devices.get(unit.pk, 0),
                     "online": int(t["speakers_ip_seen"]),
                     "availability": round(100 * online / expected, 1) if expected else None,
+                },
+            }
+        )
+    whole = totals(province, start, end, emergencies=False)
+    own = {
+        name: max(0, int(whole[name]) - sum(r["counters"][name] for r in rows)) for name in counters
+    }
+    if any(own.values()):
+        rows.append(
+            {
+                "unit": province.code,
+                "name": province.name,
+                "indicators": {},
+                "counters": own,
+                "devices": {
+                    "total": Device.objects.filter(unit=province, enabled=True).count(),
+                    "online": own["speakers_ip_seen"],
+                    "availability": None,
                 },
             }
         )
@@ -129,12 +153,17 @@ def peer_province() -> Unit:
 
 def send(*, month: str | None = None) -> int:
     """Send this month's statistics to every peer that receives statistics (a newer version
-    each time: the receiver keeps the latest)."""
+    each time: the receiver keeps the latest). The kpi rollups are brought up to date first,
+    so that what aired since the worker's last rollup run is counted."""
+    from grassroots.kpi import rollup
+
     month = month or timezone.localdate().strftime("%Y-%m")
+    peers = [p for p in Peer.objects.filter(active=True) if Kind.STATISTICS in (p.kinds_out or [])]
+    if not peers:
+        return 0
+    rollup.refresh()
     sent = 0
-    for peer in Peer.objects.filter(active=True):
-        if Kind.STATISTICS not in (peer.kinds_out or []):
-            continue
+    for peer in peers:
         body = body_for(peer, month)
         message_id = f"{keys.own_id()}:statistics:{month}"
         with transaction.atomic():

@@ -6,5 +6,10 @@ urlpatterns = [
     path("lien-thong/", views.peers, name="exchange-peers"),
     path("lien-thong/thong-diep/", views.messages_page, name="exchange-messages"),
     path("lien-thong/toan-quoc/", views.national, name="exchange-national"),
+    path(
+        "lien-thong/toan-quoc/ban-tin/<int:bulletin_id>/",
+        views.sent_bulletin,
+        name="exchange-sent-bulletin",
+    ),
     path("lien-thong/thong-diep/<int:message_id>/gui-lai/", views.retry, name="exchange-retry"),
 ]

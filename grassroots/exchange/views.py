@@ -167,8 +167,10 @@ def retry(request, message_id: int):
 
 @login_required
 def national(request):
-    """Central mode: send an approved bulletin down to chosen provinces, see what became of the
-    bulletins sent (from the provinces' statistics) and the month's national figures."""
+    """Central mode: send an approved bulletin down to chosen provinces, see how far each
+    bulletin sent came in each province (from the outbox and the provinces' statistics) and the
+    month's national figures (per province and for the country, with the KPI indicators the
+    communes' counters give)."""
     from grassroots.content.choices import Status
     from grassroots.content.models import Bulletin
 
@@ -211,6 +213,7 @@ def national(request):
         if may_manage
         else []
     )
+    figures = querysets.national(request.user, month)
     return render(
         request,
         "exchange/national.html",
@@ -218,8 +221,42 @@ def national(request):
             "senders": senders,
             "bulletins": bulletins,
             "may_manage": may_manage,
-            "fates": querysets.fates(request.user)[:100],
-            "figures": querysets.national(request.user, month),
+            "sent": querysets.sent_bulletins(request.user),
+            "figures": figures,
+            "indicator_rows": _indicator_rows(figures),
             "month": month.strftime("%Y-%m"),
         },
     )
+
+
+def _indicator_rows(figures: dict) -> list[dict]:
+    """The national figures' KPI values as rows (indicator) × columns (provinces, country)."""
+    from . import querysets
+
+    if not figures["provinces"]:
+        return []
+    return [
+        {
+            "id": i.id,
+            "name": i.name,
+            "unit": i.unit,
+            "fmt": i.fmt,
+            "values": [p["indicators"].get(i.id) for p in figures["provinces"]],
+            "country": figures["country"]["indicators"].get(i.id),
+        }
+        for i in querysets.national_indicators()
+    ]
+
+
+@login_required
+def sent_bulletin(request, bulletin_id: int):
+    """Central mode: one bulletin sent down, province by province: delivered, received,
+    approved, placed (communes that scheduled it), aired (communes, plays), from the outbox and
+    the provinces' statistics."""
+    from . import querysets
+
+    require(request.user, "exchange.view")
+    rows = querysets.sent_bulletins(request.user, bulletin_id=bulletin_id)
+    if not rows:
+        raise Http404
+    return render(request, "exchange/sent_bulletin.html", {"sent": rows[0]})

@@ -66,3 +66,72 @@ def test_admin_sees_peers_and_retries_a_failed_message(browser, live_demo):
     page.click("#peer-list details summary")
     page.wait_for_selector(".peer-settings input[name=url]")
     shoot(page, "exchange", "peer-settings")
+
+
+@pytest.mark.browser
+def test_central_officer_follows_a_bulletin_province_by_province(browser, live_demo):
+    """The national page lists the bulletin sent down with how many provinces received,
+    placed and aired it, and the month's indicators per province and for the country; the
+    bulletin's page shows each province's state. Statistics come through the real inbox."""
+    import json
+    import urllib.request
+
+    from django.utils import timezone
+
+    from grassroots.accounts.models import User
+    from grassroots.content.tests.conftest import make_bulletin
+    from grassroots.exchange import actions
+    from grassroots.exchange.choices import Kind
+
+    from .helpers import Remote
+
+    hy = Remote(code="province-33")
+    hy_peer = hy.declare(
+        kinds_in=[Kind.STATISTICS], kinds_out=[Kind.BULLETIN], name="Tỉnh Hưng Yên"
+    )
+    other_peer = Remote(code="province-y").declare(
+        unit_code="11977", kinds_out=[Kind.BULLETIN], name="Tỉnh <i>thử</i>"
+    )
+    bulletin = make_bulletin("33", status="published", title="Thông báo lịch nghỉ Tết Nguyên đán")
+    admin = User.objects.get(username="admin")
+    rows = actions.send_bulletin(user=admin, bulletin=bulletin, peers=[hy_peer, other_peer])
+    message_id = rows[0].message_id
+    month = timezone.localdate().strftime("%Y-%m")
+    body = {
+        "province": "33", "month": month, "feedback_received": 4, "feedback_handled": 3,
+        "units": [{"unit": "11953", "name": "Phường Phố Hiến",
+                   "counters": {"plays": 6, "plays_scheduled": 4, "plays_on_time": 3,
+                                "essential_due": 2, "essential_aired": 2}}],
+        "aired": [{"ref": message_id, "approved": True, "communes": 104, "placed": 3,
+                   "aired_communes": 2, "plays": 6}],
+    }  # fmt: skip
+    request = urllib.request.Request(
+        f"{live_demo.url}/api/v1/exchange/inbox",
+        data=json.dumps(hy.seal(Kind.STATISTICS, body, message_id="s")).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 202
+
+    page = login(browser, live_demo.url, "admin")
+    open_nav(page, "Quản trị", "Gửi xuống, số liệu toàn quốc")
+    sent = page.locator(f"#sent-table tr[data-message='{message_id}']")
+    counts = [
+        sent.locator(f"[data-count={c}]").inner_text() for c in ("received", "placed", "aired")
+    ]
+    assert counts == ["1", "1", "1"]
+    reach = page.locator("#national-indicators [data-indicator=essential_reach] td")
+    assert reach.last.inner_text() == "100"  # the country: 2 of 2
+    assert "Tỉnh Hưng Yên" in page.inner_text("#national-table")
+    shoot(page, "exchange", "national-sent")
+    sent.locator("a").click()
+    page.wait_for_selector("#receiver-list")
+    hy_row = page.locator("#receiver-list tr[data-peer=province-33]")
+    assert hy_row.get_attribute("data-state") == "aired"
+    other = page.locator("#receiver-list tr[data-peer=province-y]")
+    assert other.get_attribute("data-state") == "pending"
+    assert "<i>thử</i>" in other.inner_text()  # shown as text
+    assert "Gửi tới 2 tỉnh: 1 đã nhận, 1 đã xếp lịch phát, 1 đã phát." in page.inner_text(
+        "#sent-summary"
+    )
+    shoot(page, "exchange", "sent-bulletin")

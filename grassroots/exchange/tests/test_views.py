@@ -175,3 +175,150 @@ def test_send_down_withdraw_and_national_figures(client, users):
     page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
     assert "Cả nước" in page
     assert client.get("/api/v1/exchange/national?month=11-2026").status_code == 422
+
+
+def _send_down(client, admin, peers, title="Tin gửi xuống các tỉnh"):
+    from grassroots.content.tests.conftest import make_bulletin
+
+    bulletin = make_bulletin("33", status="published", title=title)
+    client.force_login(admin)
+    r = client.post(
+        reverse("exchange-national"),
+        {"bulletin": bulletin.pk, "peers": [p.pk for p in peers]},
+        follow=True,
+    )
+    assert r.status_code == 200
+    return bulletin
+
+
+def test_sent_bulletin_province_by_province(client, users):
+    """Each province's row goes from 'sent' to 'aired' as its statistics come in; a failed
+    delivery shows its error; a user outside the peers' scope sees nothing."""
+    import json
+
+    hy, other = Remote(code="province-33"), Remote(code="province-x")
+    hy_peer = hy.declare(kinds_in=[Kind.STATISTICS], kinds_out=[Kind.BULLETIN], name="Hưng Yên")
+    other_peer = other.declare(kinds_out=[Kind.BULLETIN], name="Tỉnh <b>khác</b>")
+    bulletin = _send_down(client, users["admin"], [hy_peer, other_peer])
+    message_id = OutboundMessage.objects.filter(kind=Kind.BULLETIN).first().message_id
+    OutboundMessage.objects.filter(peer=other_peer).update(
+        status=DeliveryStatus.FAILED, last_error="HTTP 503: bảo trì"
+    )
+    url = reverse("exchange-sent-bulletin", args=[bulletin.pk])
+    page = client.get(url).content.decode()
+    assert 'data-peer="province-33" data-state="pending"' in page
+    assert 'data-peer="province-x" data-state="failed"' in page and "HTTP 503: bảo trì" in page
+    assert "Tỉnh &lt;b&gt;khác&lt;/b&gt;" in page  # escaped
+
+    OutboundMessage.objects.filter(peer=hy_peer).update(status=DeliveryStatus.DELIVERED)
+    assert 'data-peer="province-33" data-state="delivered"' in client.get(url).content.decode()
+
+    def statistics(version: int, **fate):
+        body = {"province": "33", "month": "2026-11", "units": [],
+                "aired": [{"ref": message_id, **fate}]}  # fmt: skip
+        envelope = hy.seal(Kind.STATISTICS, body, message_id="s", version=version)
+        r = client.post(
+            "/api/v1/exchange/inbox", data=json.dumps(envelope), content_type="application/json"
+        )
+        assert r.status_code == 202, r.content
+
+    statistics(1, approved=True, communes=104)
+    assert 'data-peer="province-33" data-state="approved"' in client.get(url).content.decode()
+    statistics(2, approved=True, communes=104, placed=3)
+    assert 'data-peer="province-33" data-state="placed"' in client.get(url).content.decode()
+    statistics(3, approved=True, communes=104, placed=3, aired_communes=2, plays=5)
+    page = client.get(url).content.decode()
+    assert 'data-peer="province-33" data-state="aired"' in page
+    assert "Gửi tới 2 tỉnh: 1 đã nhận, 1 đã xếp lịch phát, 1 đã phát." in page
+    national = client.get(reverse("exchange-national")).content.decode()
+    assert f'data-message="{message_id}"' in national and 'data-count="aired">1<' in national
+    api = client.get(f"/api/v1/exchange/bulletins/{bulletin.pk}/receivers").json()
+    assert api["message_id"] == message_id and api["counts"] == {
+        "sent": 2, "received": 1, "placed": 1, "aired": 1,
+    }  # fmt: skip
+    by_peer = {r["peer"]: r for r in api["receivers"]}
+    assert by_peer["province-33"]["state"] == "aired" and by_peer["province-33"]["plays"] == 5
+    assert by_peer["province-x"]["state"] == "failed" and by_peer["province-x"]["error"]
+
+    # a commune operator sees neither the peers nor their bulletins
+    client.force_login(users["operator"])
+    assert client.get(url).status_code == 404
+    receivers = f"/api/v1/exchange/bulletins/{bulletin.pk}/receivers"
+    assert client.get(receivers).status_code == 404
+    assert message_id not in client.get(reverse("exchange-national")).content.decode()
+    client.force_login(users["admin"])
+    assert (
+        client.get(reverse("exchange-sent-bulletin", args=[bulletin.pk + 999])).status_code == 404
+    )
+
+
+def test_national_indicators_use_the_kpi_definitions(client, users):
+    """A province's and the country's indicators are the kpi app's formulas over the summed
+    counters of the communes (not an average of the communes' percentages)."""
+    import json
+
+    senders = (("33", "province-33", "Hưng Yên", [(9, 10), (1, 10)]),
+               ("11977", "province-y", "Tỉnh Y", [(10, 10)]))  # fmt: skip
+    for code, remote_code, name, communes in senders:
+        remote = Remote(code=remote_code)
+        remote.declare(unit_code=code, kinds_in=[Kind.STATISTICS], name=name)
+        units = [
+            {"unit": f"{code}-{n}", "counters": {"essential_aired": a, "essential_due": d,
+                                                 "plays_scheduled": 4, "plays_on_time": 3}}
+            for n, (a, d) in enumerate(communes)
+        ]  # fmt: skip
+        body = {"province": code, "month": "2026-11", "units": units}
+        envelope = remote.seal(Kind.STATISTICS, body, message_id="s")
+        r = client.post(
+            "/api/v1/exchange/inbox", data=json.dumps(envelope), content_type="application/json"
+        )
+        assert r.status_code == 202, r.content
+    client.force_login(users["admin"])
+    figures = client.get("/api/v1/exchange/national?month=2026-11").json()
+    by_name = {r["name"]: r for r in figures["provinces"]}
+    # (9 + 1) / (10 + 10), a ratio of sums …
+    assert by_name["Hưng Yên"]["indicators"]["essential_reach"] == 50.0
+    assert by_name["Tỉnh Y"]["indicators"]["essential_reach"] == 100.0
+    # … and so is the country: 20 / 30, not the mean of the provinces' 50 % and 100 %
+    assert figures["country"]["indicators"]["essential_reach"] == 66.7
+    assert figures["country"]["indicators"]["on_time_play"] == 75.0  # 9 of 12 on time
+    assert figures["country"]["communes"] == 3
+    assert "staff_trained" not in figures["country"]["indicators"]  # not in the counters
+    page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
+    assert 'data-indicator="essential_reach"' in page
+    assert "66,7" in page or "66.7" in page
+
+
+def test_statistics_carry_the_provinces_own_facts(client, users):
+    """A bulletin the province publishes is counted at the province, in no commune's row: the
+    statistics add a row for the province's own facts, and the centre sums it into the
+    province's figures without counting it as a commune."""
+    import json
+
+    from django.utils import timezone
+
+    from grassroots.content.tests.conftest import make_bulletin
+
+    peer = Remote().declare(kinds_out=[Kind.STATISTICS])
+    make_bulletin("33", status="published", title="Tin của tỉnh")
+    month = timezone.localdate().strftime("%Y-%m")
+    assert stats.send(month=month) == 1  # brings the kpi rollups up to date first
+    envelope = json.loads(OutboundMessage.objects.get(peer=peer, kind=Kind.STATISTICS).envelope)
+    body = federation.StatisticsBody.model_validate(envelope["body"])
+    [own] = [u for u in body.units if u.unit == "33"]
+    assert own.counters["bulletins_provincial"] == 1 and own.indicators == {}
+    communes = [u for u in body.units if u.unit != "33"]
+    assert len(communes) == 104 and not any(u.counters["bulletins_provincial"] for u in communes)
+
+    # the same body, received at a centre: one more bulletin, not one more commune
+    centre_side = Remote(code="province-33")
+    centre_side.declare(unit_code="33", kinds_in=[Kind.STATISTICS], name="Hưng Yên")
+    sealed = centre_side.seal(Kind.STATISTICS, envelope["body"], message_id="s")
+    r = client.post(
+        "/api/v1/exchange/inbox", data=json.dumps(sealed), content_type="application/json"
+    )
+    assert r.status_code == 202, r.content
+    client.force_login(users["admin"])
+    figures = client.get(f"/api/v1/exchange/national?month={month}").json()
+    [hy] = figures["provinces"]
+    assert hy["communes"] == 104 and hy["indicators"]["bulletins"] == 1
