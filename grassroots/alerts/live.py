@@ -338,13 +338,18 @@ def catch_up(device_ids) -> int:
 # --- listeners (Icecast url authentication) ---------------------------------------------------
 
 
-def listen_token(user, session: LiveSession) -> str:
-    """A signed, expiring ticket that lets this officer's browser open the session's mount."""
-    return signing.dumps([user.pk, session.pk], salt=LISTEN_TOKEN_SALT, compress=True)
+def listen_token(user, session: LiveSession, device=None) -> str:
+    """A signed, expiring ticket that lets this officer's browser open the session's mount.
+
+    With `device` (listen-in from a device's page, devices.listen) the ticket holds while the
+    officer still sees that device and the device is in the session's area, so an officer of a
+    commune hears a province-wide session on their own cluster without seeing the session."""
+    data = [user.pk, session.pk] + ([device.pk] if device is not None else [])
+    return signing.dumps(data, salt=LISTEN_TOKEN_SALT, compress=True)
 
 
-def listen_url(user, session: LiveSession) -> str:
-    return f"{stream_url(session)}?listen={listen_token(user, session)}"
+def listen_url(user, session: LiveSession, device=None) -> str:
+    return f"{stream_url(session)}?listen={listen_token(user, session, device)}"
 
 
 def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") -> bool:
@@ -372,20 +377,25 @@ def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") ->
     if not listen:
         return False
     try:
-        user_id, session_id = signing.loads(
+        user_id, session_id, *device_id = signing.loads(
             listen, salt=LISTEN_TOKEN_SALT, max_age=LISTEN_TOKEN_SECONDS
         )
-    except signing.BadSignature:
+    except (signing.BadSignature, ValueError, TypeError):
         return False
     if session_id != session.pk:
         return False
     from grassroots.accounts.models import User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    return (
-        bool(user)
-        and LiveSession.objects.restrict(user, "broadcast.view").filter(pk=session.pk).exists()
-    )
+    if not user:
+        return False
+    if device_id:
+        from grassroots.devices.models import Device
+
+        seen = Device.objects.restrict(user, "devices.view").filter(pk=device_id[0])
+        area = devices_under(list(session.area.all())).filter(pk=device_id[0])
+        return seen.exists() and area.exists()
+    return LiveSession.objects.restrict(user, "broadcast.view").filter(pk=session.pk).exists()
 
 
 # --- the recording ----------------------------------------------------------------------------
