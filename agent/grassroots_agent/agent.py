@@ -467,7 +467,12 @@ class Agent:
             if cmd.auth == "device" and self.cfg.token:
                 headers = {wire.LIVE_TOKEN_HEADER: self.cfg.token}
             job = LiveJob(
-                cmd.live_id or cmd.id, cmd.url, until=cmd.until, volume=cmd.volume, headers=headers
+                cmd.live_id or cmd.id,
+                cmd.url,
+                until=cmd.until,
+                volume=cmd.volume,
+                headers=headers,
+                frequency=cmd.relay.frequency if cmd.relay is not None else None,
             )
             return partial(self._live_start, job)
         if isinstance(cmd, wire.LiveStop):

@@ -49,15 +49,17 @@ class PriorityJob:
 
 @dataclass
 class LiveJob:
-    """A live.start command: an HTTP stream played until live.stop (or `until`)."""
+    """A live.start command: an HTTP stream (or, with `frequency`, the FM receiver) played
+    until live.stop (or `until`)."""
 
     id: str
-    url: str
+    url: str | None
     until: datetime | None = None
     volume: int | None = None
     headers: dict[str, str] | None = None  # e.g. the device's token for the platform's Icecast
     reopened: int = 0  # times the stream was opened again after it closed by itself
     reopen_at: datetime | None = None  # when to open it again (back-off with jitter)
+    frequency: float | None = None  # an FM relay started live: MHz the tuner plays
 
 
 @dataclass
@@ -324,9 +326,13 @@ class Player:
             self.audio.start(want.item_id, sources, volume)
         elif want.origin == "live" and want.live is not None:
             volume = want.live.volume if want.live.volume is not None else volume
-            self.audio.start(
-                want.item_id, [Source(url=want.live.url, headers=want.live.headers)], volume
-            )
+            if want.live.frequency is not None:
+                output = "tuner"
+                self.tuner.start(want.item_id, want.live.frequency, volume)
+            else:
+                self.audio.start(
+                    want.item_id, [Source(url=want.live.url, headers=want.live.headers)], volume
+                )
             ends_at = want.live.until
         elif item is not None:
             if item.volume is not None:  # the manifest gives each item its absolute volume
@@ -411,7 +417,12 @@ class Player:
             self.jobs.remove(job)
         elif cur.want.origin == "live":
             live = cur.want.live
-            if live is not None and self.live is live and live.reopened < LIVE_REOPEN:
+            if (
+                live is not None
+                and self.live is live
+                and live.frequency is None
+                and live.reopened < LIVE_REOPEN
+            ):
                 # a dropped connection, or a server busy letting a whole area in (Icecast holds
                 # ~100 listeners awaiting authentication): open the stream again, in the same
                 # as-run entry, after a randomised back-off, until live.stop, `until` or the limit

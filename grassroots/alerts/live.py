@@ -40,7 +40,7 @@ from grassroots.devices import protocol
 from grassroots.units.models import Unit
 
 from .actions import _common_ancestor, devices_under
-from .models import LiveEndReason, LiveSession, LiveStatus
+from .models import LiveEndReason, LiveSession, LiveSource, LiveStatus
 
 PRIORITIES = ("normal", "priority", "emergency")
 MAX_MINUTES = 4 * 60
@@ -136,8 +136,20 @@ def start(
     title: str,
     priority: str = "normal",
     max_minutes: int = 30,
+    source: str = LiveSource.CONSOLE,
+    relay_source: int | None = None,
+    frequency: float | None = None,
 ) -> LiveSession:
-    """Open a live session over an area of the user's scope; it goes on air when sound arrives."""
+    """Open a live session over an area of the user's scope.
+
+    `source` (alerts.models.LiveSource): `console` (the officer's microphone; on air when its
+    sound reaches Icecast), `stream` (relay the RelaySource `relay_source`, which must be listed
+    for every unit of the area or one of their ancestors; on air when the relay has it on the
+    mount) or `fm` (each cluster tunes its own FM receiver to `frequency` MHz, 64–108; on air at
+    once). Same rights, Thông tư 39 priorities and usage policy for all. Raises Problem (422 bad
+    input, 404 out of scope, 409 clash, 503 no Icecast) and PermissionDenied."""
+    if source not in (LiveSource.CONSOLE, LiveSource.STREAM, LiveSource.FM):
+        raise Problem(422, "Nguồn phát phải là: micro, tiếp sóng đài hoặc tiếp sóng FM.")
     if priority not in PRIORITIES:
         raise Problem(422, "Mức ưu tiên phải là: thông thường, ưu tiên hoặc khẩn cấp.")
     permission = permission_for(priority)
@@ -150,7 +162,8 @@ def start(
     )
     if len(units) != len(codes):
         raise Problem(404, "Có đơn vị không tồn tại hoặc nằm ngoài phạm vi phát của bạn.")
-    if not settings.ICECAST_URL:
+    relay = _relay_of(source, units, relay_source, frequency)
+    if not settings.ICECAST_URL and source != LiveSource.FM:
         raise Problem(
             503,
             "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình: hãy báo quản trị hệ thống.",
@@ -194,12 +207,47 @@ def start(
         speaker=user,
         mount=f"/live/{secrets.token_urlsafe(18)}.ogg",
         until=until,
+        source=source,
+        **relay,
     )
     session.area.set(units)
     session.expected_devices = devices_under(units).count()
     session.save(update_fields=["expected_devices"])
-    audit.record(session, ChangeAction.CREATE, user=user, comment=priority)
+    audit.record(session, ChangeAction.CREATE, user=user, comment=f"{priority} {source}")
+    if source == LiveSource.FM:
+        went_on_air(session.pk)  # nothing to wait for: each cluster tunes its own receiver
+        session.refresh_from_db()
     return session
+
+
+def _relay_of(source: str, units: list[Unit], relay_source: int | None, frequency) -> dict:
+    """The relay fields of a new session (checked like a scheduled relay, broadcast.actions)."""
+    from decimal import Decimal, InvalidOperation
+
+    from grassroots.broadcast.actions import relay_sources_for
+
+    if source == LiveSource.FM:
+        try:
+            freq = Decimal(str(frequency)).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            freq = None
+        if freq is None or not (Decimal("64") <= freq <= Decimal("108")):
+            raise Problem(422, "Tiếp sóng FM cần tần số từ 64 đến 108 MHz (ví dụ 99.5).")
+        return {"relay_frequency": freq}
+    if source == LiveSource.STREAM:
+        if relay_source is None:
+            raise Problem(422, "Hãy chọn đài cần tiếp sóng trong danh sách nguồn tiếp sóng.")
+        for unit in units:
+            found = relay_sources_for(unit).filter(pk=relay_source).first()
+            if found is None:
+                raise Problem(
+                    422,
+                    f"Nguồn tiếp sóng này không có trong danh sách được phép của {unit.name}. "
+                    "Hãy chọn một nguồn trong danh sách (Phát thanh → Nguồn tiếp sóng) hoặc đề "
+                    "nghị quản trị tỉnh bổ sung.",
+                )
+        return {"relay_source": found, "relay_url": found.url}
+    return {}
 
 
 def running_for(user, session_id: int, *, lock: bool = False) -> LiveSession:
@@ -243,13 +291,19 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
 
 
 def _live_body(session: LiveSession) -> dict[str, Any]:
-    return {
-        "url": stream_url(session),
+    """The body of `live.start` (grassroots_protocol.LiveStart): the session's mount, opened
+    with the device's token, or for an FM relay the frequency each cluster tunes to."""
+    body: dict[str, Any] = {
         "live_id": session.live_id,
-        "auth": "device",
         "priority": session.priority,
         "until": session.until.isoformat(),
     }
+    if session.source == LiveSource.FM:
+        body["relay"] = {"type": "fm", "frequency": float(session.relay_frequency or 0)}
+    else:
+        body["url"] = stream_url(session)
+        body["auth"] = "device"
+    return body
 
 
 def _ttl(session: LiveSession) -> datetime.timedelta:

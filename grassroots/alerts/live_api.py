@@ -18,7 +18,7 @@ from grassroots.core import icecast
 from grassroots.core.errors import Problem, problem_response
 
 from . import live
-from .models import LiveSession, LiveStatus
+from .models import LiveSession, LiveSource, LiveStatus
 
 router = Router(tags=["live"])
 PREFIX = "/live"
@@ -32,6 +32,14 @@ class LiveCreate(Schema):
     title: str = Field(..., min_length=1, max_length=200)
     priority: str = Field("normal", pattern="^(normal|priority|emergency)$")
     max_minutes: int = Field(30, ge=1, le=live.MAX_MINUTES)
+    source: str = Field(
+        "console",
+        pattern="^(console|stream|fm)$",
+        description="console: the microphone of this page; stream: relay `relay_source`; "
+        "fm: each cluster's FM receiver on `frequency`",
+    )
+    relay_source: int | None = Field(None, description="a relay source id (GET /relay-sources)")
+    frequency: float | None = Field(None, description="MHz, 64–108 (source fm)")
 
     @field_validator("units")
     @classmethod
@@ -59,6 +67,9 @@ class LiveRead(Schema):
     expected_devices: int
     listen_url: str
     bulletin_id: int | None
+    source: str
+    source_label: str
+    relay: str = Field("", description="the radio relayed, or the FM frequency")
 
 
 def _read(request, s: LiveSession) -> dict:
@@ -78,9 +89,25 @@ def _read(request, s: LiveSession) -> dict:
         "ended_at": s.ended_at,
         "until": s.until,
         "expected_devices": s.expected_devices,
-        "listen_url": live.listen_url(request.user, s) if s.is_running else "",
+        "listen_url": live.listen_url(request.user, s)
+        if s.is_running and s.source != LiveSource.FM
+        else "",
         "bulletin_id": s.bulletin_id,
+        "source": s.source,
+        "source_label": str(s.get_source_display()),
+        "relay": relay_label(s),
     }
+
+
+def relay_label(s: LiveSession) -> str:
+    """What is relayed, for a person: the radio's name, "FM 99.5 MHz", the station's cluster."""
+    if s.source == LiveSource.FM:
+        return f"FM {s.relay_frequency.normalize():f} MHz" if s.relay_frequency else "FM"
+    if s.source == LiveSource.STREAM:
+        return s.relay_source.name if s.relay_source else s.relay_url
+    if s.source == LiveSource.DEVICE and s.source_device:
+        return s.source_device.name
+    return ""
 
 
 @router.post("", response={201: LiveRead}, summary="Mở phiên phát trực tiếp")
@@ -91,6 +118,9 @@ def create(request, data: LiveCreate):
         title=data.title,
         priority=data.priority,
         max_minutes=data.max_minutes,
+        source=data.source,
+        relay_source=data.relay_source,
+        frequency=data.frequency,
     )
     return Status(201, _read(request, s))
 

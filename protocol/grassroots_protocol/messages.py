@@ -178,6 +178,11 @@ class PlayNow(_Command):
     emergency: EmergencyInfo | None = None
 
 
+class FmRelay(Message):
+    type: Literal["fm"]
+    frequency: Annotated[float, Field(gt=0, strict=False)]
+
+
 LIVE_TOKEN_HEADER = "X-Grassroots-Token"
 """The HTTP header in which a device presents its token when a live stream asks for it."""
 
@@ -187,15 +192,24 @@ class LiveStart(_Command):
 
     With `auth: "device"` the device sends its own token (header `LIVE_TOKEN_HEADER`) when it
     opens the stream: the platform's Icecast lets in only the devices of the session's area.
+    Instead of `url`, `relay` (an FM relay started live) has the device tune its own FM
+    receiver to `relay.frequency` MHz. Exactly one of `url` and `relay` is given.
     """
 
     type: Literal["live.start"]
-    url: HttpUrl
+    url: HttpUrl | None = None
+    relay: FmRelay | None = None
     live_id: Id | None = None
     auth: Literal["device"] | None = None
     priority: Priority = "priority"
     volume: Percent | None = None
     until: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LiveStart:
+        if (self.url is None) == (self.relay is None):
+            raise ValueError("give exactly one of url (a stream) and relay (the FM receiver)")
+        return self
 
 
 class LiveStop(_Command):
@@ -284,11 +298,6 @@ class Envelope(Message):
 
 
 # -- manifests (server → device over HTTP, signed) -----------------------------------------------
-
-
-class FmRelay(Message):
-    type: Literal["fm"]
-    frequency: Annotated[float, Field(gt=0, strict=False)]
 
 
 class StreamRelay(Message):
