@@ -112,7 +112,7 @@ def platform(live_demo, tmp_path, settings, codes, **fleet_extra):
             connect_spread=0,
             audio_backend="record",
             timeline=True,
-            extra=fleet_extra,
+            **fleet_extra,
         )
         fleet = Fleet(specs, opts).start()
         _wait(lambda: fleet.connected() == len(specs), what="agents online")
@@ -272,3 +272,84 @@ def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, setti
         if radio.poll() is None:
             radio.kill()
         radio.wait(5)
+
+
+def test_a_station_shares_its_own_microphone_with_the_commune(live_demo, tmp_path, settings):
+    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
+    from grassroots.broadcast.models import AsRunEntry
+    from grassroots.content.models import MediaAsset
+
+    codes = _communes(2)
+    tone = ["-re", "-f", "lavfi", "-i", "sine=frequency=1000"]  # stands in for the ALSA input
+    with platform(
+        live_demo, tmp_path, settings, [codes[0], codes[0], codes[1]], mic_input=tone
+    ) as (fleet, specs, client):
+        station, neighbour, elsewhere = fleet.agents
+        dirs = [tmp_path / "agent" / s.id / "audio" for s in specs]
+        live_id = station.mic_start(share=True, title="Đài xã thông báo khẩn")
+        session = LiveSession.objects.get(source="device")
+        assert live_id == session.live_id and session.source_device_id == int(specs[0].id)
+        assert session.speaker is None and session.expected_devices == 1
+        # heard on the station's own speaker at once, straight from the input
+        _wait(lambda: _wav_seconds(dirs[0]) >= 1.0, timeout=10, what="the local microphone")
+        _wait(
+            lambda: LiveSession.objects.get(pk=session.pk).status == LiveStatus.ON_AIR,
+            what="the microphone on Icecast",
+        )
+        _wait(
+            lambda: _wav_seconds(dirs[1]) >= 2.0,
+            what=f"the commune's other cluster hearing it: {[_wav_seconds(d) for d in dirs]}",
+        )
+        assert _wav_seconds(dirs[2]) == 0, "a cluster of another commune heard the microphone"
+        # the station ignored its own live.start: it still plays the input, not the stream
+        assert station.player.current.output == "mic"
+        assert len(list(dirs[0].glob("*.wav"))) == 1
+        # the console shows who speaks: the station's cluster
+        listed = client.get(f"/api/v1/live/{session.pk}").json()
+        assert listed["source"] == "device" and listed["relay"] == "Cụm loa 0"
+        # another device's token cannot send into this session
+        from django.test import Client
+
+        other = Client().post(
+            f"/api/v1/live/device/{session.pk}/source?offset=0",
+            data=b"x",
+            content_type="application/octet-stream",
+            HTTP_AUTHORIZATION=f"Bearer {specs[1].token}",
+        )
+        assert other.status_code == 404
+        station.mic_stop()
+        _wait(
+            lambda: LiveSession.objects.get(pk=session.pk).status == LiveStatus.ENDED,
+            what="the session ended by the station",
+        )
+        assert LiveSession.objects.get(pk=session.pk).end_reason == LiveEndReason.STOPPED
+        _wait(lambda: neighbour.player.current is None, what="the neighbour back to its schedule")
+        assert station.player.current is None
+        _wait(lambda: LiveSession.objects.get(pk=session.pk).bulletin_id, what="the recording")
+        asset = MediaAsset.objects.get(
+            bulletin_id=LiveSession.objects.get(pk=session.pk).bulletin_id
+        )
+        _wait(
+            lambda: MediaAsset.objects.get(pk=asset.pk).status in ("ready", "rejected"),
+            what="the recording processed",
+        )
+        assert MediaAsset.objects.get(pk=asset.pk).status == "ready"
+        _wait(
+            lambda: (
+                set(
+                    AsRunEntry.objects.filter(
+                        kind="live", manifest_item=session.live_id
+                    ).values_list("device_id", flat=True)
+                )
+                == {int(specs[0].id), int(specs[1].id)}
+            ),
+            what="both clusters journaling the session",
+        )
+        # an emergency needs an officer: the device is refused, says why, and still sounds here
+        refused = Client().post(
+            "/api/v1/live/device",
+            data=json.dumps({"title": "x", "priority": "emergency"}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {specs[0].token}",
+        )
+        assert refused.status_code == 422  # not in the protocol's DeviceLiveRequest

@@ -265,8 +265,12 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
     """Append one slice of the speaker's recording (webm/Opus) at byte `offset`; returns the
     source's length. A slice sent again (a retry) is accepted once; a gap is refused (409)."""
     session = running_for(user, session_id)
-    if session.speaker_id != user.pk:
+    if session.speaker_id != user.pk or session.source != LiveSource.CONSOLE:
         raise Problem(403, "Chỉ người mở phiên mới được gửi âm thanh vào phiên này.")
+    return _append(session, offset, data)
+
+
+def _append(session: LiveSession, offset: int, data: bytes) -> int:
     if not session.is_running:
         if (
             session.end_reason == LiveEndReason.STOPPED
@@ -288,6 +292,83 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
     with path.open("ab") as fh:
         fh.write(data)
     return size + len(data)
+
+
+# --- a station controller's own microphone ---------------------------------------------------
+
+
+@transaction.atomic
+def start_from_device(
+    device, *, title: str, priority: str = "priority", max_minutes: int = 30
+) -> LiveSession:
+    """A station controller shares its microphone with the other clusters of its unit: a live
+    session of source `device` over the device's unit (grassroots_protocol.DeviceLiveRequest).
+
+    The device plays its microphone itself; it sends the sound like the console does
+    (`add_device_source`) and the relay puts it on Icecast; `live.start` goes to the unit's
+    devices (the source device ignores its own session). `normal` and `priority` only: an
+    emergency needs an officer's right. The usage policy and the clash rules are those of any
+    live session. Raises Problem (409 clash or emergency on air, 422 policy, 503 no Icecast)."""
+    if priority not in ("normal", "priority"):
+        raise Problem(
+            403, "Phát khẩn cấp cần quyền của cán bộ: hãy phát từ bảng điều khiển (Phát trực tiếp)."
+        )
+    if not settings.ICECAST_URL:
+        raise Problem(
+            503,
+            "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình: hãy báo quản trị hệ thống.",
+        )
+    units = [device.unit]
+    now = timezone.now()
+    until = now + datetime.timedelta(minutes=max_minutes)
+    ids = list(_overlapping(units).values_list("pk", flat=True))
+    busy = list(LiveSession.objects.filter(pk__in=ids).select_for_update().order_by("pk"))
+    emergency = _emergency_on_air(units)
+    if emergency is not None:
+        raise Problem(409, f"Đang phát khẩn cấp '{emergency.title}'; chưa phát micro được.")
+    if busy:
+        raise Problem(409, f"Đang có phiên phát trực tiếp '{busy[0].title}' trên cùng địa bàn.")
+    _check_usage(units, now, until)
+    session = LiveSession.objects.create(
+        unit=device.unit,
+        title=(title or "").strip()[:200] or f"Micro tại {device.name}",
+        priority=priority,
+        speaker=None,
+        mount=f"/live/{secrets.token_urlsafe(18)}.ogg",
+        until=until,
+        source=LiveSource.DEVICE,
+        source_device=device,
+    )
+    session.area.set(units)
+    session.expected_devices = devices_under(units).exclude(pk=device.pk).count()
+    session.save(update_fields=["expected_devices"])
+    audit.record(session, ChangeAction.CREATE, user=None, comment=f"{priority} device {device.pk}")
+    return session
+
+
+def _device_session(device, session_id: int, *, lock: bool = False) -> LiveSession:
+    qs = LiveSession.objects.filter(pk=session_id, source_device=device)
+    session = (qs.select_for_update() if lock else qs).first()
+    if session is None:
+        raise Http404
+    return session
+
+
+def add_device_source(device, session_id: int, *, offset: int, data: bytes) -> int:
+    """Append the device's microphone bytes (Ogg/Opus or WebM) at `offset`, as `add_source`."""
+    session = _device_session(device, session_id)
+    if len(data) > MAX_CHUNK:
+        raise Problem(413, "Đoạn âm thanh quá lớn; hãy gửi từng đoạn ngắn.")
+    return _append(session, offset, data)
+
+
+@transaction.atomic
+def stop_from_device(device, session_id: int) -> LiveSession:
+    """The station's operator ended the microphone: `live.stop` to the unit."""
+    session = _device_session(device, session_id, lock=True)
+    if not session.is_running:
+        raise Problem(409, "Phiên phát trực tiếp này đã kết thúc.")
+    return end(session, LiveEndReason.STOPPED)
 
 
 def _live_body(session: LiveSession) -> dict[str, Any]:
@@ -377,6 +458,8 @@ def catch_up(device_ids) -> int:
     sent = 0
     for session in LiveSession.objects.filter(status=LiveStatus.ON_AIR):
         due = devices_under(list(session.area.all())).filter(pk__in=device_ids)
+        if session.source_device_id:
+            due = due.exclude(pk=session.source_device_id)  # it plays its own microphone
         for device_id in due.values_list("pk", flat=True):
             protocol.send_to_device(
                 device_id,

@@ -16,6 +16,7 @@ from pydantic import field_validator
 from grassroots.accounts.policies import require
 from grassroots.core import icecast
 from grassroots.core.errors import Problem, problem_response
+from grassroots_protocol import messages as wire
 
 from . import live
 from .models import LiveSession, LiveSource, LiveStatus
@@ -134,14 +135,78 @@ def list_(request, running: bool = False):
     return [_read(request, s) for s in qs[:50]]
 
 
+class SourceAccepted(Schema):
+    received: int
+
+
+# (before /{session_id}, which would take "device" for an id)
+# --- a station controller's own microphone (device token) ---------------------------------
+
+
+def _device_auth():
+    from grassroots.devices.auth import DeviceTokenAuth
+
+    return [DeviceTokenAuth()]
+
+
+@router.post(
+    "/device",
+    response={201: wire.DeviceLiveAnswer},
+    auth=_device_auth(),
+    summary="Cụm loa chia sẻ micro tại đài cho các cụm loa khác của đơn vị (token thiết bị)",
+)
+def device_start(request, data: wire.DeviceLiveRequest):
+    """grassroots_protocol.DeviceLiveRequest → DeviceLiveAnswer (docs/protocol/)."""
+    device = request.device
+    s = live.start_from_device(
+        device, title=data.title, priority=data.priority, max_minutes=data.max_minutes
+    )
+    return Status(
+        201,
+        {
+            "session": s.pk,
+            "live_id": s.live_id,
+            "source_url": f"/api/v1/live/device/{s.pk}/source",
+            "stop_url": f"/api/v1/live/device/{s.pk}/stop",
+            "until": s.until,
+            "expected_devices": s.expected_devices,
+        },
+    )
+
+
+@router.post(
+    "/device/{session_id}/source",
+    response=SourceAccepted,
+    auth=_device_auth(),
+    summary="Cụm loa gửi một đoạn âm thanh micro (Ogg/Opus, thân yêu cầu là dữ liệu nhị phân)",
+)
+def device_source(request, session_id: int, offset: int = 0):
+    if offset < 0:
+        raise Problem(422, "Vị trí đoạn âm thanh (offset) không được âm.")
+    try:
+        size = live.add_device_source(request.device, session_id, offset=offset, data=request.body)
+    except live.LateSlice as late:
+        response = problem_response(late.status, late.detail, request=request)
+        response._has_been_logged = True
+        return response
+    return {"received": size}
+
+
+@router.post(
+    "/device/{session_id}/stop",
+    response={204: None},
+    auth=_device_auth(),
+    summary="Cụm loa kết thúc phiên micro tại đài",
+)
+def device_stop(request, session_id: int):
+    live.stop_from_device(request.device, session_id)
+    return Status(204, None)
+
+
 @router.get("/{session_id}", response=LiveRead, summary="Tình trạng phiên phát trực tiếp")
 def detail(request, session_id: int):
     require(request.user, "broadcast.view")
     return _read(request, live.running_for(request.user, session_id))
-
-
-class SourceAccepted(Schema):
-    received: int
 
 
 @router.post(

@@ -604,6 +604,31 @@ class AsRunUploadAnswer(Message):
     rejected: list[RejectedEntry] = Field(default_factory=list)
 
 
+class DeviceLiveRequest(Message):
+    """`POST /api/v1/live/device`: a station controller asks to share its own microphone with
+    the other clusters of its unit, as a live session (device token). `priority` is `normal` or
+    `priority` (Thông tư 39; an emergency needs an officer's right); `max_minutes` 1–240."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    priority: Literal["normal", "priority"] = "priority"
+    max_minutes: Annotated[int, Field(ge=1, le=240)] = 30
+
+
+class DeviceLiveAnswer(Message):
+    """The session opened for a device's microphone: the device POSTs its Ogg/Opus (or WebM)
+    bytes in order to `source_url` (`?offset=<bytes sent before>`, device token; a retried
+    slice is kept once, a gap is 409, an ended session 409/410) and ends it at `stop_url`. The
+    platform signs `live.start` to the unit's other devices once the sound is on its Icecast;
+    the source device journals the session under `live_id` and ignores that `live.start`."""
+
+    session: int
+    live_id: Id
+    source_url: Annotated[str, Field(min_length=1, max_length=2000)]
+    stop_url: Annotated[str, Field(min_length=1, max_length=2000)]
+    until: Timestamp
+    expected_devices: Annotated[int, Field(ge=0)]
+
+
 class EnrolmentAnswer(Message):
     """`POST /api/v1/devices/enrol`: everything a device needs, given once."""
 
