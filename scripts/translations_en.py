@@ -700,6 +700,20 @@ EN = {
         "Check the area you chose."
     ),
     "Đang gửi nốt đoạn âm thanh cuối…": "Sending the last piece of audio…",
+    "Micro trên máy tính, điện thoại": "Microphone of a computer or phone",
+    "Tiếp sóng đài phát thanh": "Radio stream relay",
+    "Tiếp sóng FM tại cụm loa": "FM relay at the clusters",
+    "Micro tại đài truyền thanh": "Station microphone",
+    "cụm loa phát micro": "cluster sharing its microphone",
+    "Nguồn phát": "Source",
+    "Micro của máy này": "This device's microphone",
+    "Tiếp sóng FM (máy thu tại cụm loa)": "FM relay (the clusters' receivers)",
+    "Dừng phiên này": "Stop this session",
+    "Nghe đang phát": "Listen in",
+    "Không mở được âm thanh đang phát. Hãy thử lại.": "Could not open what is playing. Try again.",
+    "đang ở phút": "now at",
+    "Tắt nghe": "Stop listening",
+    "Âm thanh cụm loa đang phát": "What the cluster is playing",
 }
 
 

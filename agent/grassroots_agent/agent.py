@@ -22,6 +22,8 @@ from grassroots_agent.cache import CacheError, HttpClient, MediaCache, MediaRef
 from grassroots_agent.clock import Clock, ServerClock, iso
 from grassroots_agent.config import AgentConfig
 from grassroots_agent.manifest import Manifest, ManifestError, ManifestFile, fetch, verify
+from grassroots_agent.microphone import Microphone
+from grassroots_agent.microphone import parse_input as parse_mic_input
 from grassroots_agent.player import LiveJob, Player, PriorityJob
 from grassroots_agent.runtime import Backoff, Link, Runtime, Timer
 from grassroots_agent.signing import EnvelopeError, load_public_key, open_envelope
@@ -89,11 +91,20 @@ class Agent:
         self.topics = topics(self.id, config.units)
         volume = int(self.store.get("volume", str(config.volume)) or config.volume)
         power = self.store.get("power", "1") == "1"
+        audio = make_audio(config.audio_backend, self.timeline, self.clock, config.audio_options)
+        self.mic = Microphone(
+            config.mic_input or parse_mic_input(None),
+            audio.local_output,
+            self._post_bytes,
+            on_fault=lambda code, detail: self.fault(code, detail),
+        )
+        self._mic_id: str | None = None
         self.player = Player(
             clock=self.clock,
             store=self.store,
-            audio=make_audio(config.audio_backend, self.timeline, self.clock, config.audio_options),
+            audio=audio,
             tuner=make_tuner(config.tuner_backend, self.timeline, config.tuner_command),
+            mic=self.mic,
             media_path=self._media_path,
             volume=volume,
             power=power,
@@ -467,7 +478,12 @@ class Agent:
             if cmd.auth == "device" and self.cfg.token:
                 headers = {wire.LIVE_TOKEN_HEADER: self.cfg.token}
             job = LiveJob(
-                cmd.live_id or cmd.id, cmd.url, until=cmd.until, volume=cmd.volume, headers=headers
+                cmd.live_id or cmd.id,
+                cmd.url,
+                until=cmd.until,
+                volume=cmd.volume,
+                headers=headers,
+                frequency=cmd.relay.frequency if cmd.relay is not None else None,
             )
             return partial(self._live_start, job)
         if isinstance(cmd, wire.LiveStop):
@@ -524,8 +540,78 @@ class Agent:
             self._submit(self.sync_manifest)
 
     def _live_start(self, job: LiveJob) -> None:
+        current = self.player.live
+        if current is not None and current.mic and current.id == job.id:
+            return  # our own microphone, shared: it already sounds here, straight from the input
         self.player.live_start(job)
         self.poke()
+
+    # -- the station's own microphone (microphone.Microphone) ----------------------------------
+    def mic_start(
+        self, *, share: bool = False, title: str = "", priority: str | None = None
+    ) -> str:
+        """The operator opens the station's microphone: it sounds on this cluster at once (a
+        live job: before the schedule, journaled); with `share` the platform is asked for a
+        session (grassroots_protocol.DeviceLiveRequest, device token) and the sound is sent to
+        it for the unit's other clusters. If the platform refuses or cannot be reached, the
+        microphone still sounds here and a fault says why. Returns the live id."""
+        self.mic_stop()
+        answer = None
+        if share:
+            answer = self._open_mic_session(title, priority or self.cfg.mic_priority)
+        live_id = answer.live_id if answer else f"mic-{uuid.uuid4().hex[:12]}"
+        job = LiveJob(live_id, None, until=answer.until if answer else None, mic=True)
+        with self._lock:
+            self._mic_id = live_id
+        self.player.live_start(job)
+        self._tick()
+        if answer is not None:
+            self.mic.share(answer.source_url, answer.stop_url)
+        return live_id
+
+    def mic_stop(self) -> None:
+        """The operator closes the microphone; a shared session ends on the platform too."""
+        with self._lock:
+            live_id, self._mic_id = self._mic_id, None
+        if live_id is not None:
+            self.player.live_stop(live_id)
+            self.poke()
+
+    def _open_mic_session(self, title: str, priority: str) -> wire.DeviceLiveAnswer | None:
+        if not self.cfg.server_url:
+            self.fault("live.refused", "no server configured")
+            return None
+        body = wire.DeviceLiveRequest(
+            title=(title or self.cfg.mic_title or f"Micro tại đài ({self.id})")[:200],
+            priority=priority,
+        )
+        req = self.http.request(
+            "api/v1/live/device",
+            method="POST",
+            data=json.dumps(body.wire(), ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with self.http.open(req) as resp:
+                return wire.DeviceLiveAnswer.model_validate(json.loads(resp.read()))
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:500]
+            self.fault("live.refused", f"{exc.code}: {detail}")
+        except (OSError, ValueError) as exc:
+            self.fault("live.unreachable", str(exc))
+        return None
+
+    def _post_bytes(self, url: str, data: bytes) -> int:
+        """POST bytes to the platform with the device token; the HTTP status."""
+        req = self.http.request(
+            url, method="POST", data=data, headers={"Content-Type": "application/octet-stream"}
+        )
+        try:
+            with self.http.open(req) as resp:
+                resp.read()
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
 
     def _live_stop(self, live_id: str | None) -> None:
         self.player.live_stop(live_id)

@@ -117,6 +117,11 @@ class NullAudio:
     def set_volume(self, volume: int) -> None:
         pass
 
+    def local_output(self, item: str, volume: int) -> list[str]:
+        """ffmpeg output options for a local capture (the microphone): nothing sounds."""
+        self.timeline.write("start", item, "microphone")
+        return ["-f", "null", "-"]
+
 
 class ProcessGroup:
     """A shell pipeline or command run in its own process group, stopped as a whole."""
@@ -240,6 +245,20 @@ class ProcessAudio:
 
     def set_volume(self, volume: int) -> None:
         self.volume = volume  # applies from the next file
+
+    def local_output(self, item: str, volume: int) -> list[str]:
+        """ffmpeg output options that play a local capture (the microphone) on this output:
+        the sound card through ALSA, or (`record`) a WAV file like any other item."""
+        gain = ["-af", f"volume={volume / 100:.2f}"]
+        if self.kind == "record":
+            out = Path(self.options.get("dir", "."))
+            out.mkdir(parents=True, exist_ok=True)
+            self._count += 1
+            name = f"{item}-{self._count}.wav".replace("/", "_").replace(":", "_")
+            return [*gain, "-ac", "1", "-ar", "16000", "-flush_packets", "1"] + [
+                *["-f", "wav", "-y", str(out / name)]
+            ]
+        return [*gain, "-f", "alsa", str(self.options.get("device", "default"))]
 
 
 class NullTuner:

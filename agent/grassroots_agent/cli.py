@@ -60,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
+
+    # the station's microphone button (a GPIO watcher or the local panel sends these):
+    # SIGUSR1 opens the microphone and shares it with the unit's clusters, SIGUSR2 closes it
+    def _mic(on: bool) -> None:
+        threading.Thread(
+            target=(lambda: agent.mic_start(share=True)) if on else agent.mic_stop, daemon=True
+        ).start()
+
+    signal.signal(signal.SIGUSR1, lambda *_: _mic(True))
+    signal.signal(signal.SIGUSR2, lambda *_: _mic(False))
     done.wait()
     agent.stop()
     return 0

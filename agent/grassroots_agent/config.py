@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from grassroots_agent.microphone import parse_input
+
 
 class ConfigError(ValueError):
     """The configuration file is missing a value or has a wrong one."""
@@ -72,6 +74,11 @@ class AgentConfig:
     asrun_retry_min: float = 2.0
     asrun_retry_max: float = 300.0
     http_timeout: float = 20.0
+    # the station's own microphone: ffmpeg input options (ALSA `default` when not given; a test
+    # gives an lavfi tone), the title and Thông tư 39 priority of a shared session
+    mic_input: list[str] | None = None
+    mic_title: str = ""
+    mic_priority: str = "priority"
 
     @property
     def cache_dir(self) -> Path:
@@ -126,6 +133,9 @@ def from_dict(data: dict[str, Any], base: Path | None = None) -> AgentConfig:
     override = audio.pop("emergency_overrides_power", True)
     if not isinstance(override, bool):
         raise ConfigError("[audio] emergency_overrides_power must be true or false")
+    mic = data.get("microphone", {})
+    if mic.get("priority", "priority") not in ("normal", "priority"):
+        raise ConfigError("[microphone] priority must be normal or priority")
     keys = {str(k): str(v) for k, v in data.get("keys", {}).items()}
     if not keys:
         raise ConfigError("[keys] must list at least one trusted public key")
@@ -149,6 +159,9 @@ def from_dict(data: dict[str, Any], base: Path | None = None) -> AgentConfig:
         clock_skew=float(security.get("clock_skew", 30)),
         manifest_poll=float(server.get("manifest_poll", 300)),
         http_timeout=float(server.get("timeout", 20)),
+        mic_input=parse_input(mic.get("input")) if "input" in mic else None,
+        mic_title=str(mic.get("title", "")),
+        mic_priority=str(mic.get("priority", "priority")),
     )
 
 

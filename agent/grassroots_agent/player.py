@@ -49,15 +49,18 @@ class PriorityJob:
 
 @dataclass
 class LiveJob:
-    """A live.start command: an HTTP stream played until live.stop (or `until`)."""
+    """A live.start command: an HTTP stream (or, with `frequency`, the FM receiver) played
+    until live.stop (or `until`)."""
 
     id: str
-    url: str
+    url: str | None
     until: datetime | None = None
     volume: int | None = None
     headers: dict[str, str] | None = None  # e.g. the device's token for the platform's Icecast
     reopened: int = 0  # times the stream was opened again after it closed by itself
     reopen_at: datetime | None = None  # when to open it again (back-off with jitter)
+    frequency: float | None = None  # an FM relay started live: MHz the tuner plays
+    mic: bool = False  # the station's own microphone (microphone.Microphone)
 
 
 @dataclass
@@ -96,6 +99,7 @@ class Player:
         audio,
         tuner,
         media_path: Callable[[str], Path | None],
+        mic=None,
         volume: int = 70,
         power: bool = True,
         emergency_overrides_power: bool = True,
@@ -108,6 +112,7 @@ class Player:
         self.store = store
         self.audio = audio
         self.tuner = tuner
+        self.mic = mic
         self.media_path = media_path
         self.volume = volume
         self.power = power
@@ -324,9 +329,19 @@ class Player:
             self.audio.start(want.item_id, sources, volume)
         elif want.origin == "live" and want.live is not None:
             volume = want.live.volume if want.live.volume is not None else volume
-            self.audio.start(
-                want.item_id, [Source(url=want.live.url, headers=want.live.headers)], volume
-            )
+            if want.live.frequency is not None:
+                output = "tuner"
+                self.tuner.start(want.item_id, want.live.frequency, volume)
+            elif want.live.mic:
+                if self.mic is None:
+                    self.live = None
+                    return
+                output = "mic"
+                self.mic.start(want.item_id, volume)
+            else:
+                self.audio.start(
+                    want.item_id, [Source(url=want.live.url, headers=want.live.headers)], volume
+                )
             ends_at = want.live.until
         elif item is not None:
             if item.volume is not None:  # the manifest gives each item its absolute volume
@@ -358,7 +373,7 @@ class Player:
         if cur is None:
             return
         self.current = None
-        backend = self.tuner if cur.output == "tuner" else self.audio
+        backend = self._backend(cur.output)
         backend.stop("end" if status == "played" else "cut")
         if status == "played" and cur.want.item is not None:
             self.done.add(cur.want.item.key)
@@ -373,6 +388,9 @@ class Player:
         )
         self.on_change()
 
+    def _backend(self, output: str):
+        return {"tuner": self.tuner, "mic": self.mic}.get(output) or self.audio
+
     def _record(self, entry: AsRun) -> None:
         try:
             self.on_entry(entry)
@@ -383,7 +401,7 @@ class Player:
         cur = self.current
         if cur is None:
             return
-        backend = self.tuner if cur.output == "tuner" else self.audio
+        backend = self._backend(cur.output)
         live = cur.want.live
         if live is not None and live.reopen_at is not None:
             if now < live.reopen_at:
@@ -411,7 +429,12 @@ class Player:
             self.jobs.remove(job)
         elif cur.want.origin == "live":
             live = cur.want.live
-            if live is not None and self.live is live and live.reopened < LIVE_REOPEN:
+            if (
+                live is not None
+                and self.live is live
+                and live.url is not None
+                and live.reopened < LIVE_REOPEN
+            ):
                 # a dropped connection, or a server busy letting a whole area in (Icecast holds
                 # ~100 listeners awaiting authentication): open the stream again, in the same
                 # as-run entry, after a randomised back-off, until live.stop, `until` or the limit
@@ -453,7 +476,7 @@ class Player:
         delay = self.max_sleep
         cur = self.current
         if cur is not None:
-            backend = self.tuner if cur.output == "tuner" else self.audio
+            backend = self._backend(cur.output)
             check = getattr(backend, "next_check", lambda: None)()
             if check is not None:
                 delay = min(delay, check)

@@ -54,6 +54,8 @@ class FleetOptions:
     # `null` (a timeline only) or `record` (really decode what plays into WAV files under each
     # agent's state directory, `audio/`: live tests and the live benchmark)
     audio_backend: str = "null"
+    # the station microphone's ffmpeg input (e.g. an lavfi tone standing in for ALSA)
+    mic_input: list[str] | None = None
 
 
 def default_devices(n: int, units: list[list[str]] | None = None) -> list[DeviceSpec]:
@@ -87,6 +89,7 @@ def make_config(spec: DeviceSpec, opts: FleetOptions) -> AgentConfig:
         audio_options={"dir": str(state / "audio")} if opts.audio_backend == "record" else {},
         timeline=state / "timeline.jsonl" if opts.timeline else None,
         manifest_poll=opts.manifest_poll,
+        mic_input=opts.mic_input,
     )
 
 

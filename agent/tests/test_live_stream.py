@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grassroots_agent.backends import ProcessAudio, Source
-from grassroots_protocol import LIVE_TOKEN_HEADER, parse_command
+from grassroots_protocol import LIVE_TOKEN_HEADER, ProtocolError, parse_command
 
 from .conftest import free_port, wait_for
 
@@ -81,6 +81,28 @@ def test_live_start_with_device_auth_carries_the_token(make_agent, signer):
     plain = parse_command(signer.command("live.start", url="http://radio.example/a.ogg")["payload"])
     agent.prepare(plain, kid=signer.kid)()
     assert agent.player.live.headers is None  # a relay of a public stream gets no token
+
+
+def test_live_start_with_an_fm_relay_tunes_the_receiver(make_agent, signer):
+    agent = make_agent(None, None)
+    envelope = signer.command(
+        "live.start", relay={"type": "fm", "frequency": 99.5}, live_id="live-8"
+    )
+    cmd = parse_command(envelope["payload"])
+    agent.prepare(cmd, kid=signer.kid)()
+    agent.player.tick()
+    assert agent.player.current.output == "tuner" and agent.player.live.frequency == 99.5
+    agent.prepare(
+        parse_command(signer.command("live.stop", live_id="live-8")["payload"]), kid=signer.kid
+    )()
+    assert agent.player.current is None
+    # neither a stream nor a frequency, or both: refused by the protocol, naming the rule
+    for body in (
+        {},
+        {"url": "http://radio.example/a.ogg", "relay": {"type": "fm", "frequency": 99}},
+    ):
+        with pytest.raises(ProtocolError, match="exactly one of url"):
+            parse_command(signer.command("live.start", **body)["payload"])
 
 
 def test_a_live_stream_that_closes_is_opened_again_then_given_up(stream_server, tmp_path):

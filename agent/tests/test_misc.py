@@ -69,10 +69,15 @@ def test_config_file(tmp_path):
             [tuner]
             backend = "command"
             command = "rtl_fm -f {freq_hz} | aplay"
+            [microphone]
+            input = "-f alsa -i 'hw:1,0'"
+            title = "Đài xã"
             """
         )
     )
     cfg = load(path)
+    assert cfg.mic_input == ["-f", "alsa", "-i", "hw:1,0"] and cfg.mic_title == "Đài xã"
+    assert cfg.mic_priority == "priority"
     assert cfg.device_id == "hy-1" and cfg.units[-1] == "33"
     assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.tls) == ("broker.example", 8883, True)
     assert (cfg.mqtt.username, cfg.mqtt.password) == ("hy-1", "s@cret")

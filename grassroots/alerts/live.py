@@ -40,7 +40,7 @@ from grassroots.devices import protocol
 from grassroots.units.models import Unit
 
 from .actions import _common_ancestor, devices_under
-from .models import LiveEndReason, LiveSession, LiveStatus
+from .models import LiveEndReason, LiveSession, LiveSource, LiveStatus
 
 PRIORITIES = ("normal", "priority", "emergency")
 MAX_MINUTES = 4 * 60
@@ -136,8 +136,20 @@ def start(
     title: str,
     priority: str = "normal",
     max_minutes: int = 30,
+    source: str = LiveSource.CONSOLE,
+    relay_source: int | None = None,
+    frequency: float | None = None,
 ) -> LiveSession:
-    """Open a live session over an area of the user's scope; it goes on air when sound arrives."""
+    """Open a live session over an area of the user's scope.
+
+    `source` (alerts.models.LiveSource): `console` (the officer's microphone; on air when its
+    sound reaches Icecast), `stream` (relay the RelaySource `relay_source`, which must be listed
+    for every unit of the area or one of their ancestors; on air when the relay has it on the
+    mount) or `fm` (each cluster tunes its own FM receiver to `frequency` MHz, 64–108; on air at
+    once). Same rights, Thông tư 39 priorities and usage policy for all. Raises Problem (422 bad
+    input, 404 out of scope, 409 clash, 503 no Icecast) and PermissionDenied."""
+    if source not in (LiveSource.CONSOLE, LiveSource.STREAM, LiveSource.FM):
+        raise Problem(422, "Nguồn phát phải là: micro, tiếp sóng đài hoặc tiếp sóng FM.")
     if priority not in PRIORITIES:
         raise Problem(422, "Mức ưu tiên phải là: thông thường, ưu tiên hoặc khẩn cấp.")
     permission = permission_for(priority)
@@ -150,7 +162,8 @@ def start(
     )
     if len(units) != len(codes):
         raise Problem(404, "Có đơn vị không tồn tại hoặc nằm ngoài phạm vi phát của bạn.")
-    if not settings.ICECAST_URL:
+    relay = _relay_of(source, units, relay_source, frequency)
+    if not settings.ICECAST_URL and source != LiveSource.FM:
         raise Problem(
             503,
             "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình: hãy báo quản trị hệ thống.",
@@ -194,12 +207,47 @@ def start(
         speaker=user,
         mount=f"/live/{secrets.token_urlsafe(18)}.ogg",
         until=until,
+        source=source,
+        **relay,
     )
     session.area.set(units)
     session.expected_devices = devices_under(units).count()
     session.save(update_fields=["expected_devices"])
-    audit.record(session, ChangeAction.CREATE, user=user, comment=priority)
+    audit.record(session, ChangeAction.CREATE, user=user, comment=f"{priority} {source}")
+    if source == LiveSource.FM:
+        went_on_air(session.pk)  # nothing to wait for: each cluster tunes its own receiver
+        session.refresh_from_db()
     return session
+
+
+def _relay_of(source: str, units: list[Unit], relay_source: int | None, frequency) -> dict:
+    """The relay fields of a new session (checked like a scheduled relay, broadcast.actions)."""
+    from decimal import Decimal, InvalidOperation
+
+    from grassroots.broadcast.actions import relay_sources_for
+
+    if source == LiveSource.FM:
+        try:
+            freq = Decimal(str(frequency)).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            freq = None
+        if freq is None or not (Decimal("64") <= freq <= Decimal("108")):
+            raise Problem(422, "Tiếp sóng FM cần tần số từ 64 đến 108 MHz (ví dụ 99.5).")
+        return {"relay_frequency": freq}
+    if source == LiveSource.STREAM:
+        if relay_source is None:
+            raise Problem(422, "Hãy chọn đài cần tiếp sóng trong danh sách nguồn tiếp sóng.")
+        for unit in units:
+            found = relay_sources_for(unit).filter(pk=relay_source).first()
+            if found is None:
+                raise Problem(
+                    422,
+                    f"Nguồn tiếp sóng này không có trong danh sách được phép của {unit.name}. "
+                    "Hãy chọn một nguồn trong danh sách (Phát thanh → Nguồn tiếp sóng) hoặc đề "
+                    "nghị quản trị tỉnh bổ sung.",
+                )
+        return {"relay_source": found, "relay_url": found.url}
+    return {}
 
 
 def running_for(user, session_id: int, *, lock: bool = False) -> LiveSession:
@@ -217,8 +265,12 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
     """Append one slice of the speaker's recording (webm/Opus) at byte `offset`; returns the
     source's length. A slice sent again (a retry) is accepted once; a gap is refused (409)."""
     session = running_for(user, session_id)
-    if session.speaker_id != user.pk:
+    if session.speaker_id != user.pk or session.source != LiveSource.CONSOLE:
         raise Problem(403, "Chỉ người mở phiên mới được gửi âm thanh vào phiên này.")
+    return _append(session, offset, data)
+
+
+def _append(session: LiveSession, offset: int, data: bytes) -> int:
     if not session.is_running:
         if (
             session.end_reason == LiveEndReason.STOPPED
@@ -242,14 +294,97 @@ def add_source(*, user, session_id: int, offset: int, data: bytes) -> int:
     return size + len(data)
 
 
+# --- a station controller's own microphone ---------------------------------------------------
+
+
+@transaction.atomic
+def start_from_device(
+    device, *, title: str, priority: str = "priority", max_minutes: int = 30
+) -> LiveSession:
+    """A station controller shares its microphone with the other clusters of its unit: a live
+    session of source `device` over the device's unit (grassroots_protocol.DeviceLiveRequest).
+
+    The device plays its microphone itself; it sends the sound like the console does
+    (`add_device_source`) and the relay puts it on Icecast; `live.start` goes to the unit's
+    devices (the source device ignores its own session). `normal` and `priority` only: an
+    emergency needs an officer's right. The usage policy and the clash rules are those of any
+    live session. Raises Problem (409 clash or emergency on air, 422 policy, 503 no Icecast)."""
+    if priority not in ("normal", "priority"):
+        raise Problem(
+            403, "Phát khẩn cấp cần quyền của cán bộ: hãy phát từ bảng điều khiển (Phát trực tiếp)."
+        )
+    if not settings.ICECAST_URL:
+        raise Problem(
+            503,
+            "Máy chủ phát trực tiếp (Icecast) chưa được cấu hình: hãy báo quản trị hệ thống.",
+        )
+    units = [device.unit]
+    now = timezone.now()
+    until = now + datetime.timedelta(minutes=max_minutes)
+    ids = list(_overlapping(units).values_list("pk", flat=True))
+    busy = list(LiveSession.objects.filter(pk__in=ids).select_for_update().order_by("pk"))
+    emergency = _emergency_on_air(units)
+    if emergency is not None:
+        raise Problem(409, f"Đang phát khẩn cấp '{emergency.title}'; chưa phát micro được.")
+    if busy:
+        raise Problem(409, f"Đang có phiên phát trực tiếp '{busy[0].title}' trên cùng địa bàn.")
+    _check_usage(units, now, until)
+    session = LiveSession.objects.create(
+        unit=device.unit,
+        title=(title or "").strip()[:200] or f"Micro tại {device.name}",
+        priority=priority,
+        speaker=None,
+        mount=f"/live/{secrets.token_urlsafe(18)}.ogg",
+        until=until,
+        source=LiveSource.DEVICE,
+        source_device=device,
+    )
+    session.area.set(units)
+    session.expected_devices = devices_under(units).exclude(pk=device.pk).count()
+    session.save(update_fields=["expected_devices"])
+    audit.record(session, ChangeAction.CREATE, user=None, comment=f"{priority} device {device.pk}")
+    return session
+
+
+def _device_session(device, session_id: int, *, lock: bool = False) -> LiveSession:
+    qs = LiveSession.objects.filter(pk=session_id, source_device=device)
+    session = (qs.select_for_update() if lock else qs).first()
+    if session is None:
+        raise Http404
+    return session
+
+
+def add_device_source(device, session_id: int, *, offset: int, data: bytes) -> int:
+    """Append the device's microphone bytes (Ogg/Opus or WebM) at `offset`, as `add_source`."""
+    session = _device_session(device, session_id)
+    if len(data) > MAX_CHUNK:
+        raise Problem(413, "Đoạn âm thanh quá lớn; hãy gửi từng đoạn ngắn.")
+    return _append(session, offset, data)
+
+
+@transaction.atomic
+def stop_from_device(device, session_id: int) -> LiveSession:
+    """The station's operator ended the microphone: `live.stop` to the unit."""
+    session = _device_session(device, session_id, lock=True)
+    if not session.is_running:
+        raise Problem(409, "Phiên phát trực tiếp này đã kết thúc.")
+    return end(session, LiveEndReason.STOPPED)
+
+
 def _live_body(session: LiveSession) -> dict[str, Any]:
-    return {
-        "url": stream_url(session),
+    """The body of `live.start` (grassroots_protocol.LiveStart): the session's mount, opened
+    with the device's token, or for an FM relay the frequency each cluster tunes to."""
+    body: dict[str, Any] = {
         "live_id": session.live_id,
-        "auth": "device",
         "priority": session.priority,
         "until": session.until.isoformat(),
     }
+    if session.source == LiveSource.FM:
+        body["relay"] = {"type": "fm", "frequency": float(session.relay_frequency or 0)}
+    else:
+        body["url"] = stream_url(session)
+        body["auth"] = "device"
+    return body
 
 
 def _ttl(session: LiveSession) -> datetime.timedelta:
@@ -323,6 +458,8 @@ def catch_up(device_ids) -> int:
     sent = 0
     for session in LiveSession.objects.filter(status=LiveStatus.ON_AIR):
         due = devices_under(list(session.area.all())).filter(pk__in=device_ids)
+        if session.source_device_id:
+            due = due.exclude(pk=session.source_device_id)  # it plays its own microphone
         for device_id in due.values_list("pk", flat=True):
             protocol.send_to_device(
                 device_id,
@@ -338,13 +475,18 @@ def catch_up(device_ids) -> int:
 # --- listeners (Icecast url authentication) ---------------------------------------------------
 
 
-def listen_token(user, session: LiveSession) -> str:
-    """A signed, expiring ticket that lets this officer's browser open the session's mount."""
-    return signing.dumps([user.pk, session.pk], salt=LISTEN_TOKEN_SALT, compress=True)
+def listen_token(user, session: LiveSession, device=None) -> str:
+    """A signed, expiring ticket that lets this officer's browser open the session's mount.
+
+    With `device` (listen-in from a device's page, devices.listen) the ticket holds while the
+    officer still sees that device and the device is in the session's area, so an officer of a
+    commune hears a province-wide session on their own cluster without seeing the session."""
+    data = [user.pk, session.pk] + ([device.pk] if device is not None else [])
+    return signing.dumps(data, salt=LISTEN_TOKEN_SALT, compress=True)
 
 
-def listen_url(user, session: LiveSession) -> str:
-    return f"{stream_url(session)}?listen={listen_token(user, session)}"
+def listen_url(user, session: LiveSession, device=None) -> str:
+    return f"{stream_url(session)}?listen={listen_token(user, session, device)}"
 
 
 def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") -> bool:
@@ -372,20 +514,25 @@ def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") ->
     if not listen:
         return False
     try:
-        user_id, session_id = signing.loads(
+        user_id, session_id, *device_id = signing.loads(
             listen, salt=LISTEN_TOKEN_SALT, max_age=LISTEN_TOKEN_SECONDS
         )
-    except signing.BadSignature:
+    except (signing.BadSignature, ValueError, TypeError):
         return False
     if session_id != session.pk:
         return False
     from grassroots.accounts.models import User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    return (
-        bool(user)
-        and LiveSession.objects.restrict(user, "broadcast.view").filter(pk=session.pk).exists()
-    )
+    if not user:
+        return False
+    if device_id:
+        from grassroots.devices.models import Device
+
+        seen = Device.objects.restrict(user, "devices.view").filter(pk=device_id[0])
+        area = devices_under(list(session.area.all())).filter(pk=device_id[0])
+        return seen.exists() and area.exists()
+    return LiveSession.objects.restrict(user, "broadcast.view").filter(pk=session.pk).exists()
 
 
 # --- the recording ----------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from pydantic import field_validator
 from grassroots.accounts.policies import require
 from grassroots.core import icecast
 from grassroots.core.errors import Problem, problem_response
+from grassroots_protocol import messages as wire
 
 from . import live
-from .models import LiveSession, LiveStatus
+from .models import LiveSession, LiveSource, LiveStatus
 
 router = Router(tags=["live"])
 PREFIX = "/live"
@@ -32,6 +33,14 @@ class LiveCreate(Schema):
     title: str = Field(..., min_length=1, max_length=200)
     priority: str = Field("normal", pattern="^(normal|priority|emergency)$")
     max_minutes: int = Field(30, ge=1, le=live.MAX_MINUTES)
+    source: str = Field(
+        "console",
+        pattern="^(console|stream|fm)$",
+        description="console: the microphone of this page; stream: relay `relay_source`; "
+        "fm: each cluster's FM receiver on `frequency`",
+    )
+    relay_source: int | None = Field(None, description="a relay source id (GET /relay-sources)")
+    frequency: float | None = Field(None, description="MHz, 64–108 (source fm)")
 
     @field_validator("units")
     @classmethod
@@ -59,6 +68,9 @@ class LiveRead(Schema):
     expected_devices: int
     listen_url: str
     bulletin_id: int | None
+    source: str
+    source_label: str
+    relay: str = Field("", description="the radio relayed, or the FM frequency")
 
 
 def _read(request, s: LiveSession) -> dict:
@@ -78,9 +90,25 @@ def _read(request, s: LiveSession) -> dict:
         "ended_at": s.ended_at,
         "until": s.until,
         "expected_devices": s.expected_devices,
-        "listen_url": live.listen_url(request.user, s) if s.is_running else "",
+        "listen_url": live.listen_url(request.user, s)
+        if s.is_running and s.source != LiveSource.FM
+        else "",
         "bulletin_id": s.bulletin_id,
+        "source": s.source,
+        "source_label": str(s.get_source_display()),
+        "relay": relay_label(s),
     }
+
+
+def relay_label(s: LiveSession) -> str:
+    """What is relayed, for a person: the radio's name, "FM 99.5 MHz", the station's cluster."""
+    if s.source == LiveSource.FM:
+        return f"FM {s.relay_frequency.normalize():f} MHz" if s.relay_frequency else "FM"
+    if s.source == LiveSource.STREAM:
+        return s.relay_source.name if s.relay_source else s.relay_url
+    if s.source == LiveSource.DEVICE and s.source_device:
+        return s.source_device.name
+    return ""
 
 
 @router.post("", response={201: LiveRead}, summary="Mở phiên phát trực tiếp")
@@ -91,6 +119,9 @@ def create(request, data: LiveCreate):
         title=data.title,
         priority=data.priority,
         max_minutes=data.max_minutes,
+        source=data.source,
+        relay_source=data.relay_source,
+        frequency=data.frequency,
     )
     return Status(201, _read(request, s))
 
@@ -104,14 +135,78 @@ def list_(request, running: bool = False):
     return [_read(request, s) for s in qs[:50]]
 
 
+class SourceAccepted(Schema):
+    received: int
+
+
+# (before /{session_id}, which would take "device" for an id)
+# --- a station controller's own microphone (device token) ---------------------------------
+
+
+def _device_auth():
+    from grassroots.devices.auth import DeviceTokenAuth
+
+    return [DeviceTokenAuth()]
+
+
+@router.post(
+    "/device",
+    response={201: wire.DeviceLiveAnswer},
+    auth=_device_auth(),
+    summary="Cụm loa chia sẻ micro tại đài cho các cụm loa khác của đơn vị (token thiết bị)",
+)
+def device_start(request, data: wire.DeviceLiveRequest):
+    """grassroots_protocol.DeviceLiveRequest → DeviceLiveAnswer (docs/protocol/)."""
+    device = request.device
+    s = live.start_from_device(
+        device, title=data.title, priority=data.priority, max_minutes=data.max_minutes
+    )
+    return Status(
+        201,
+        {
+            "session": s.pk,
+            "live_id": s.live_id,
+            "source_url": f"/api/v1/live/device/{s.pk}/source",
+            "stop_url": f"/api/v1/live/device/{s.pk}/stop",
+            "until": s.until,
+            "expected_devices": s.expected_devices,
+        },
+    )
+
+
+@router.post(
+    "/device/{session_id}/source",
+    response=SourceAccepted,
+    auth=_device_auth(),
+    summary="Cụm loa gửi một đoạn âm thanh micro (Ogg/Opus, thân yêu cầu là dữ liệu nhị phân)",
+)
+def device_source(request, session_id: int, offset: int = 0):
+    if offset < 0:
+        raise Problem(422, "Vị trí đoạn âm thanh (offset) không được âm.")
+    try:
+        size = live.add_device_source(request.device, session_id, offset=offset, data=request.body)
+    except live.LateSlice as late:
+        response = problem_response(late.status, late.detail, request=request)
+        response._has_been_logged = True
+        return response
+    return {"received": size}
+
+
+@router.post(
+    "/device/{session_id}/stop",
+    response={204: None},
+    auth=_device_auth(),
+    summary="Cụm loa kết thúc phiên micro tại đài",
+)
+def device_stop(request, session_id: int):
+    live.stop_from_device(request.device, session_id)
+    return Status(204, None)
+
+
 @router.get("/{session_id}", response=LiveRead, summary="Tình trạng phiên phát trực tiếp")
 def detail(request, session_id: int):
     require(request.user, "broadcast.view")
     return _read(request, live.running_for(request.user, session_id))
-
-
-class SourceAccepted(Schema):
-    received: int
 
 
 @router.post(

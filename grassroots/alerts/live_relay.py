@@ -28,7 +28,7 @@ from django.utils import timezone
 from grassroots.core import icecast
 
 from . import live
-from .models import LiveEndReason, LiveSession, LiveStatus
+from .models import LiveEndReason, LiveSession, LiveSource, LiveStatus
 
 log = logging.getLogger("grassroots.live")
 
@@ -69,25 +69,35 @@ def mounts() -> set[str]:
     return set(re.findall(r'<source mount="([^"]+)"', text))
 
 
-def ffmpeg_argv(mount: str, recording: Path) -> list[str]:
+def ffmpeg_argv(mount: str, recording: Path | None, url: str | None = None) -> list[str]:
+    """ffmpeg reading the speaker's slices on stdin (or, for a relay, the radio stream `url`,
+    reconnecting and giving up after the source timeout without data), writing the mount and,
+    when `recording` is given, the recording."""
     opus = ["-ac", "1", "-ar", "48000", "-c:a", "libopus", "-application", "voip"]
+    if url is None:
+        given = ["-fflags", "nobuffer", "-probesize", "4096", "-analyzeduration", "0"]
+        given += ["-i", "pipe:0"]
+    else:
+        timeout = str(int(settings.LIVE_SOURCE_TIMEOUT * 1_000_000))
+        given = [
+            *["-nostdin", "-reconnect", "1", "-reconnect_streamed", "1"],
+            *["-reconnect_delay_max", "4", "-rw_timeout", timeout, "-i", url],
+        ]
+    record = (
+        []
+        if recording is None
+        else [*["-map", "0:a", *opus, "-b:a", "32k", "-f", "ogg", "-y", str(recording)]]
+    )
     return [
         "ffmpeg",
         "-hide_banner",
         "-loglevel",
         "error",
-        "-fflags",
-        "nobuffer",
-        "-probesize",
-        "4096",
-        "-analyzeduration",
-        "0",
-        "-i",
-        "pipe:0",
+        *given,
         *["-map", "0:a", *opus, "-b:a", BITRATE, "-frame_duration", "20"],
         *["-page_duration", "100000", "-flush_packets", "1"],
         *["-content_type", "application/ogg", "-f", "ogg", source_url(mount)],
-        *["-map", "0:a", *opus, "-b:a", "32k", "-f", "ogg", "-y", str(recording)],
+        *record,
     ]
 
 
@@ -105,9 +115,23 @@ class Feed:
     last_data: float | None = None
     proc: subprocess.Popen | None = None
     on_air: bool = False
+    url: str | None = None  # a relay of a radio stream: ffmpeg reads it, nothing is recorded
 
     def pump(self) -> int:
-        """Pass the bytes the web process appended since last time to ffmpeg."""
+        """Pass the bytes the web process appended since last time to ffmpeg (a relay: start
+        ffmpeg on the stream; it counts as sounding while ffmpeg runs)."""
+        if self.url is not None:
+            if self.proc is None:
+                self.proc = subprocess.Popen(
+                    ffmpeg_argv(self.mount, None, self.url),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
+            if self.proc.poll() is None:
+                self.last_data = time.monotonic()
+            return 0
         try:
             with self.source.open("rb") as fh:
                 fh.seek(self.offset)
@@ -139,7 +163,9 @@ class Feed:
     def close(self, timeout: float = 10.0) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(OSError, ValueError):
+        if self.url is not None and self.proc.poll() is None:
+            self.proc.terminate()  # a stream never ends by itself: ffmpeg closes on SIGTERM
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             self.proc.stdin.close()
         try:
             self.proc.wait(timeout)
@@ -172,7 +198,13 @@ class LiveRelay:
             s.pk: s
             for s in LiveSession.objects.filter(status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR])
         }
-        for pk, session in running.items():
+        for pk, session in list(running.items()):
+            if session.source == LiveSource.FM:
+                # each cluster tunes its own receiver: nothing to feed, only the time limit
+                running.pop(pk)
+                if timezone.now() >= session.until:
+                    live.end_by_relay(pk, LiveEndReason.TIME_LIMIT)
+                continue
             if pk not in self.feeds:
                 self.feeds[pk] = Feed(
                     pk,
@@ -180,6 +212,7 @@ class LiveRelay:
                     live.source_path(session),
                     live.recording_path(session),
                     session.until.timestamp(),
+                    url=session.relay_url if session.source == LiveSource.STREAM else None,
                 )
         for pk in [pk for pk in self.feeds if pk not in running]:
             self.finish(self.feeds.pop(pk))

@@ -310,6 +310,15 @@ class LiveEndReason(models.TextChoices):
     PREEMPTED = "preempted", _("Nhường phiên khẩn cấp")
 
 
+class LiveSource(models.TextChoices):
+    """Where a live session's sound comes from (docs/live.md)."""
+
+    CONSOLE = "console", _("Micro trên máy tính, điện thoại")
+    STREAM = "stream", _("Tiếp sóng đài phát thanh")
+    FM = "fm", _("Tiếp sóng FM tại cụm loa")
+    DEVICE = "device", _("Micro tại đài truyền thanh")
+
+
 class LiveSession(TimeStampedModel):
     """One live broadcast (phát trực tiếp): who speaks to which area, at which Thông tư 39
     priority, from when to when, on which Icecast mount.
@@ -317,6 +326,12 @@ class LiveSession(TimeStampedModel):
     `unit` is the lowest unit covering the whole area (for scope); `area` lists the units chosen.
     The mount name is random (`/live/<token>.ogg`): Icecast asks the platform about every
     listener anyway (alerts.live.listener_allowed). The recording becomes `bulletin` (archive).
+
+    `source` says where the sound comes from: the console's microphone, a configured radio
+    stream (`relay_source`, re-encoded by the live relay onto the mount), the FM tuner of each
+    cluster of the area (`relay_frequency`, MHz; no mount: devices tune their own receiver), or
+    a station controller's own microphone (`source_device`, which plays it locally already and
+    is left out of the `live.start`).
     """
 
     scope_field = "unit"
@@ -346,6 +361,29 @@ class LiveSession(TimeStampedModel):
     expected_devices = models.PositiveIntegerField(default=0)
     bulletin = models.ForeignKey(
         "content.Bulletin", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(
+        _("nguồn"), max_length=10, choices=LiveSource.choices, default=LiveSource.CONSOLE
+    )
+    relay_source = models.ForeignKey(
+        "broadcast.RelaySource",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("nguồn tiếp sóng"),
+    )
+    relay_url = models.URLField(max_length=500, blank=True)
+    relay_frequency = models.DecimalField(
+        _("tần số FM (MHz)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    source_device = models.ForeignKey(
+        "devices.Device",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("cụm loa phát micro"),
     )
 
     objects = RestrictedManager()

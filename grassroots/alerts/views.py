@@ -366,7 +366,8 @@ def live_console(request):
     from django.conf import settings as conf
 
     from . import live
-    from .models import LiveSession, LiveStatus
+    from .live_api import relay_label
+    from .models import LiveSession, LiveSource, LiveStatus
 
     require(request.user, "broadcast.view")
     can_normal = has_perm_anywhere(request.user, "broadcast.schedule")
@@ -376,9 +377,14 @@ def live_console(request):
     sessions = LiveSession.objects.restrict(request.user, "broadcast.view").select_related(
         "speaker", "unit"
     )
-    running = list(sessions.filter(status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR])[:20])
+    running = list(
+        sessions.filter(status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR]).select_related(
+            "relay_source", "source_device"
+        )[:20]
+    )
     for s in running:
-        s.listen = live.listen_url(request.user, s)
+        s.listen = live.listen_url(request.user, s) if s.source != LiveSource.FM else ""
+        s.relay_label = relay_label(s)
         s.area_names = ", ".join(s.area.values_list("name", flat=True))
     # units with an IP device somewhere under them: the page warns before an area with none
     from grassroots.devices.models import Device
@@ -400,5 +406,31 @@ def live_console(request):
             "recent": sessions.filter(status=LiveStatus.ENDED)[:10],
             "max_minutes": live.MAX_MINUTES,
             "equipped": " ".join(equipped),
+            "relay_sources": _live_relay_sources(units),
         },
     )
+
+
+def _live_relay_sources(units) -> list:
+    """Radio streams the officer may relay live: listed for their top units or above them, or
+    for a unit under them (the API checks each against every unit of the chosen area)."""
+    from grassroots.broadcast.actions import relay_sources_for
+    from grassroots.broadcast.models import RelaySource
+
+    units = list(units)
+    if not units:
+        return []
+    top = min(u.depth for u in units)
+    found: dict[int, RelaySource] = {}
+    for unit in [u for u in units if u.depth == top][:50]:
+        for source in relay_sources_for(unit):
+            found.setdefault(source.pk, source)
+    paths = [u.path for u in units if u.depth == top][:50]
+    from django.db.models import Q
+
+    q = Q()
+    for path in paths:
+        q |= Q(unit__path__startswith=path)
+    for source in RelaySource.objects.filter(q).select_related("unit")[:200]:
+        found.setdefault(source.pk, source)
+    return sorted(found.values(), key=lambda s: (s.unit.depth, s.name))

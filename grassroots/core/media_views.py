@@ -7,8 +7,8 @@ manifests stay stable and cacheable):
 * a device (bearer `gd_` token) gets the files of its own stored manifest and of emergencies
   sent to its area;
 * an officer (bearer token or console session) gets the files of media assets, schedules and
-  emergencies they may see, and of bulletins shared into their units: never another commune's
-  drafts.
+  emergencies they may see, of bulletins shared into their units, and of the stored manifests
+  of the devices they see (listen-in: what a cluster airs): never another commune's drafts.
 
 `Range: bytes=N-` resumes an interrupted download. Anything else answers 404, as for a file
 that does not exist.
@@ -66,6 +66,12 @@ def _user_may_fetch(user, sha: str) -> bool:
     from grassroots.content.models import BulletinShare, MediaAsset
 
     of_file = Q(sha256=sha) | Q(duplicate_of__sha256=sha) | Q(renditions__icontains=sha)
+    if has_perm_anywhere(user, "devices.view"):
+        # listen-in (devices.listen): what a device the officer sees has on its schedule
+        from grassroots.broadcast.models import Manifest
+
+        if Manifest.objects.restrict(user, "devices.view").filter(body__contains=sha).exists():
+            return True
     if has_perm_anywhere(user, "content.view"):
         if MediaAsset.objects.restrict(user, "content.view").filter(of_file).exists():
             return True

@@ -152,6 +152,34 @@ def send_command(request, device_id: int, data: CommandRequest):
     return {"id": payload["id"], "seq": payload["seq"], "type": payload["type"], "topic": topic}
 
 
+class ListenRead(Schema):
+    """What a device airs now, as the console plays it (devices.listen)."""
+
+    device: int
+    device_name: str
+    state: Literal["live", "file", "stream", "fm", "idle", "offline", "unknown"]
+    message: str = Field("", description="why there is nothing to play (Vietnamese)")
+    title: str = ""
+    priority: str | None = None
+    since: datetime | None = None
+    url: str = Field("", description="what the browser opens (live: with a listen ticket)")
+    offset_seconds: float | None = Field(
+        None, description="file: seconds into `url` the device is at, as of `at`"
+    )
+    at: datetime
+
+
+@router.get(
+    "/{device_id}/listen",
+    response=ListenRead,
+    summary="Nghe đang phát: thiết bị đang phát gì và địa chỉ để nghe từ đúng vị trí",
+)
+def listen_in(request, device_id: int):
+    from . import listen
+
+    return listen.now_playing(request.user, device_id)
+
+
 def fleet_rows(user, filters: FleetFilter) -> list[dict]:
     require(user, "devices.view")
     qs = Device.objects.restrict(user, "devices.view").select_related(

@@ -178,6 +178,11 @@ class PlayNow(_Command):
     emergency: EmergencyInfo | None = None
 
 
+class FmRelay(Message):
+    type: Literal["fm"]
+    frequency: Annotated[float, Field(gt=0, strict=False)]
+
+
 LIVE_TOKEN_HEADER = "X-Grassroots-Token"
 """The HTTP header in which a device presents its token when a live stream asks for it."""
 
@@ -187,15 +192,24 @@ class LiveStart(_Command):
 
     With `auth: "device"` the device sends its own token (header `LIVE_TOKEN_HEADER`) when it
     opens the stream: the platform's Icecast lets in only the devices of the session's area.
+    Instead of `url`, `relay` (an FM relay started live) has the device tune its own FM
+    receiver to `relay.frequency` MHz. Exactly one of `url` and `relay` is given.
     """
 
     type: Literal["live.start"]
-    url: HttpUrl
+    url: HttpUrl | None = None
+    relay: FmRelay | None = None
     live_id: Id | None = None
     auth: Literal["device"] | None = None
     priority: Priority = "priority"
     volume: Percent | None = None
     until: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LiveStart:
+        if (self.url is None) == (self.relay is None):
+            raise ValueError("give exactly one of url (a stream) and relay (the FM receiver)")
+        return self
 
 
 class LiveStop(_Command):
@@ -284,11 +298,6 @@ class Envelope(Message):
 
 
 # -- manifests (server → device over HTTP, signed) -----------------------------------------------
-
-
-class FmRelay(Message):
-    type: Literal["fm"]
-    frequency: Annotated[float, Field(gt=0, strict=False)]
 
 
 class StreamRelay(Message):
@@ -593,6 +602,31 @@ class RejectedEntry(Message):
 class AsRunUploadAnswer(Message):
     accepted: list[str]
     rejected: list[RejectedEntry] = Field(default_factory=list)
+
+
+class DeviceLiveRequest(Message):
+    """`POST /api/v1/live/device`: a station controller asks to share its own microphone with
+    the other clusters of its unit, as a live session (device token). `priority` is `normal` or
+    `priority` (Thông tư 39; an emergency needs an officer's right); `max_minutes` 1–240."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    priority: Literal["normal", "priority"] = "priority"
+    max_minutes: Annotated[int, Field(ge=1, le=240)] = 30
+
+
+class DeviceLiveAnswer(Message):
+    """The session opened for a device's microphone: the device POSTs its Ogg/Opus (or WebM)
+    bytes in order to `source_url` (`?offset=<bytes sent before>`, device token; a retried
+    slice is kept once, a gap is 409, an ended session 409/410) and ends it at `stop_url`. The
+    platform signs `live.start` to the unit's other devices once the sound is on its Icecast;
+    the source device journals the session under `live_id` and ignores that `live.start`."""
+
+    session: int
+    live_id: Id
+    source_url: Annotated[str, Field(min_length=1, max_length=2000)]
+    stop_url: Annotated[str, Field(min_length=1, max_length=2000)]
+    until: Timestamp
+    expected_devices: Annotated[int, Field(ge=0)]
 
 
 class EnrolmentAnswer(Message):

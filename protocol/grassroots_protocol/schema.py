@@ -26,6 +26,8 @@ MESSAGES: dict[str, Any] = {
     "asrun-upload": m.AsRunUpload,
     "asrun-upload-answer": m.AsRunUploadAnswer,
     "enrolment-answer": m.EnrolmentAnswer,
+    "device-live-request": m.DeviceLiveRequest,
+    "device-live-answer": m.DeviceLiveAnswer,
     "display-proof": m.DisplayProof,
     "display-proof-upload": m.DisplayProofUpload,
 }

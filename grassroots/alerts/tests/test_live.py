@@ -283,3 +283,44 @@ def test_the_page_knows_which_units_have_devices_before_a_start(client, users):
     assert COMMUNE_A in equipped and "33" in equipped  # the commune and the province above it
     assert COMMUNE_B not in equipped
     assert f'data-equipped="{page.context["equipped"]}"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_relays_started_live_are_checked_and_signed_like_any_session(client, users):
+    from grassroots.broadcast.models import RelaySource
+    from grassroots_protocol import parse_command
+
+    op = users["operator"]
+    mine = RelaySource.objects.create(
+        unit=get_unit(COMMUNE_A), name="Đài xã", url="http://radio.example/xa.mp3"
+    )
+    # a stream listed only for commune A cannot be relayed over commune B
+    with time_machine.travel(MORNING, tick=False):
+        refused = open_session(
+            client,
+            users["admin"],
+            units=[COMMUNE_A, COMMUNE_B],
+            source="stream",
+            relay_source=mine.pk,
+        )
+        assert "không có trong danh sách được phép" in assert_problem(refused, 422)["detail"]
+        assert_problem(open_session(client, op, source="fm", frequency=120), 422)
+        assert_problem(open_session(client, op, source="fm"), 422)
+        assert_problem(open_session(client, op, source="tape"), 422)
+        stream = open_session(client, op, source="stream", relay_source=mine.pk)
+        assert stream.status_code == 201, stream.content
+        assert stream.json()["relay"] == "Đài xã" and stream.json()["status"] == "waiting"
+        session = LiveSession.objects.get(pk=stream.json()["id"])
+        assert session.relay_url == "http://radio.example/xa.mp3"
+        live.stop(user=op, session_id=session.pk)
+        # FM goes on air at once: every cluster tunes its own receiver; the usage policy holds
+        fm = open_session(client, op, source="fm", frequency=99.5)
+        assert fm.status_code == 201, fm.content
+        assert fm.json()["status"] == "on_air" and fm.json()["listen_url"] == ""
+    [(topic, payload)] = commands("live.start")[-1:]
+    assert topic == f"grassroots/v1/unit/{COMMUNE_A}/cmd"
+    command = parse_command(payload)  # what the agent reads
+    assert command.url is None and command.relay.frequency == 99.5
+    # a second normal session over the same area is refused as for any live session
+    with time_machine.travel(MORNING, tick=False):
+        assert_problem(open_session(client, op), 409)

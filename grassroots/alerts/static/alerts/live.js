@@ -73,21 +73,47 @@
   }
   form.addEventListener("change", checkArea);
 
+  // the source: this page's microphone, a radio stream relayed, or the clusters' FM receivers
+  const sourceSelect = $("live-source");
+  const sourceKind = () => {
+    const option = sourceSelect ? sourceSelect.selectedOptions[0] : null;
+    return option ? option.dataset.kind : "console";
+  };
   const micAvailable =
     window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia;
-  if (!micAvailable) {
-    showError(d.msgNomic);
-    startBtn.disabled = true;
-    return;
-  }
   const mimeType = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/webm"].find(
     (t) => window.MediaRecorder && MediaRecorder.isTypeSupported(t)
   );
-  if (!mimeType) {
-    showError(d.msgNorecorder);
-    startBtn.disabled = true;
-    return;
+  const micProblem = !micAvailable ? d.msgNomic : !mimeType ? d.msgNorecorder : "";
+  function checkSource() {
+    const kind = sourceKind();
+    $("live-fm").classList.toggle("d-none", kind !== "fm");
+    meter.closest(".live-mic").classList.toggle("d-none", kind !== "console");
+    if (session) return;
+    if (kind === "console" && micProblem) {
+      showError(micProblem);
+      startBtn.disabled = true;
+    } else {
+      clearError();
+      startBtn.disabled = false;
+    }
   }
+  if (sourceSelect) sourceSelect.addEventListener("change", checkSource);
+  checkSource();
+
+  // "Dừng" beside a running session in the "Đang phát" panel (any source, this page's or not)
+  $("live-running").addEventListener("click", async (event) => {
+    const button = event.target.closest("button.live-end");
+    if (!button) return;
+    button.disabled = true;
+    try {
+      await api("POST", `/${button.dataset.id}/stop`);
+    } catch (err) {
+      showError(err.message);
+    }
+    if (session && String(session.id) === button.dataset.id) finish(d.msgEnded);
+    refreshPanels();
+  });
 
   async function api(method, path, body, type) {
     const response = await fetch(d.api + path, {
@@ -197,16 +223,20 @@
       showError(d.msgNoarea);
       return;
     }
+    const kind = sourceKind();
     startBtn.disabled = true;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      });
-    } catch (err) {
-      showError(d.msgDenied);
-      startBtn.disabled = false;
-      return;
+    if (kind === "console") {
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({
+          audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        });
+      } catch (err) {
+        showError(d.msgDenied);
+        startBtn.disabled = false;
+        return;
+      }
     }
+    const option = sourceSelect ? sourceSelect.selectedOptions[0] : null;
     try {
       session = await api(
         "POST",
@@ -216,16 +246,32 @@
           title: fields.get("title"),
           priority: fields.get("priority"),
           max_minutes: parseInt(fields.get("max_minutes") || "30", 10),
+          source: kind,
+          relay_source: kind === "stream" ? parseInt(option.dataset.id, 10) : null,
+          frequency: kind === "fm" ? parseFloat(fields.get("frequency")) || null : null,
         })
       );
     } catch (err) {
+      session = null;
       release();
       showError(err.message);
+      checkArea(); // the area's warning stays in place (no jump under the pointer)
       return;
     }
     stopping = false;
     offset = 0;
     queue = Promise.resolve();
+    lockForm(true);
+    startBtn.classList.add("d-none");
+    stopBtn.classList.remove("d-none");
+    poller = setInterval(refresh, 1500);
+    if (!session.expected_devices) showWarning(d.msgNodevices);
+    if (kind !== "console") {
+      // a relay: the server feeds it (stream) or the clusters tune in (FM); nothing to send
+      refresh();
+      refreshPanels();
+      return;
+    }
     recorder = new MediaRecorder(stream, { mimeType: mimeType, audioBitsPerSecond: 32000 });
     recorder.addEventListener("dataavailable", (e) => send(e.data));
     recorder.start(SLICE_MS);
@@ -234,12 +280,7 @@
     analyser.fftSize = 1024;
     audioCtx.createMediaStreamSource(stream).connect(analyser);
     meterLoop(analyser);
-    lockForm(true);
-    startBtn.classList.add("d-none");
-    stopBtn.classList.remove("d-none");
     setStatus(d.msgWaiting, false);
-    if (!session.expected_devices) showWarning(d.msgNodevices);
-    poller = setInterval(refresh, 1500);
     refreshPanels();
   });
 
