@@ -11,6 +11,7 @@ class Kind(models.TextChoices):
     WITHDRAWAL = "withdrawal", _("Thu hồi bản tin")
     STATISTICS = "statistics", _("Số liệu thống kê")
     CITIZEN_REPORT = "citizen_report", _("Phản ánh của người dân")
+    REPORT_STATUS = "report_status", _("Kết quả xử lý phản ánh")
 
 
 class DeliveryStatus(models.TextChoices):
