@@ -40,3 +40,4 @@ class Refusal(models.TextChoices):
     OLD_VERSION = "old_version", _("Phiên bản cũ hơn đã nhận")
     CONFLICT = "conflict", _("Cùng phiên bản, khác nội dung")
     MEDIA = "media", _("Tệp đính kèm không tải được hoặc sai mã băm")
+    UNROUTABLE = "unroutable", _("Không xác định được xã/phường chịu trách nhiệm")

@@ -158,11 +158,12 @@ class StatisticsBody(_Model):
 
 class ReportMedia(_Model):
     """A photo of a citizen report: fetched by the receiver, checked against `sha256` and
-    `size` (at most 10 MB, JPEG/PNG/WebP/HEIC like the phone form)."""
+    `size`, then checked and re-encoded like a photo sent from the phone form (JPEG, PNG or
+    WebP, at most 8 MB, its EXIF location dropped)."""
 
     url: Annotated[str, Field(min_length=1, max_length=2000)]
     sha256: Sha256
-    size: Annotated[int, Field(ge=1, le=10 * 1024**2)]
+    size: Annotated[int, Field(ge=1, le=8 * 1024**2)]
     mime: Annotated[str, Field(max_length=100)] = ""
 
 
@@ -183,7 +184,7 @@ class CitizenReportBody(_Model):
     reporter_contact: Annotated[str, Field(max_length=254)] = Field(
         "", description="as the citizen gave it: an e-mail address or a phone number"
     )
-    media: list[ReportMedia] = Field(default_factory=list, max_length=5)
+    media: list[ReportMedia] = Field(default_factory=list, max_length=3)
 
 
 ReportState = Literal["new", "in_progress", "answered", "closed"]
@@ -204,8 +205,11 @@ class ReportStatusBody(_Model):
     unit: UnitCode
     unit_name: Annotated[str, Field(max_length=200)] = ""
     due_at: Timestamp | None = None
-    answer: Annotated[str, Field(max_length=5000)] = Field(
-        "", description="the public answer, as the citizen may read it"
+    answer: Annotated[str, Field(max_length=10_000)] = Field(
+        "", description="the public answer, as anyone may read it"
+    )
+    private_answer: Annotated[str, Field(max_length=10_000)] = Field(
+        "", description="the answer for the citizen alone: shown to them, never published"
     )
     answered_at: Timestamp | None = None
     updated_at: Timestamp

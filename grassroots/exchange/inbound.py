@@ -203,6 +203,17 @@ def check_scope(peer: Peer, kind: str, body: Any, ctx: Context | None = None) ->
     elif kind == Kind.STATISTICS:
         if _in_scope(peer, [body.province], ctx) is None:
             return f"Số liệu của tỉnh '{body.province}' nằm ngoài phạm vi của hệ thống gửi."
+    elif kind == Kind.REPORT_STATUS:
+        from .models import OutboundMessage
+
+        sent = OutboundMessage.objects.filter(
+            peer=peer, kind=Kind.CITIZEN_REPORT, message_id=body.ref
+        ).exists()
+        if not sent:
+            return (
+                f"Kết quả xử lý cho phản ánh '{body.ref}', phản ánh không được chuyển từ hệ "
+                f"thống này tới '{peer.name}'."
+            )
     elif kind == Kind.CITIZEN_REPORT and _in_scope(peer, [body.unit], ctx) is None:
         return (
             f"Phản ánh ở đơn vị '{body.unit}' nằm ngoài phạm vi của hệ thống gửi "
@@ -239,6 +250,25 @@ def fetch_media(peer: Peer, media: list[Any], data: dict, via: str) -> list[byte
     return out
 
 
+def _check_report(peer: Peer, body: Any, files: list[bytes], data: dict, via: str) -> list:
+    """Before anything is stored: a commune of ours is responsible for the report, and its
+    photos are photos (re-encoded like the phone form's). Refused, in Vietnamese, if not."""
+    from django.core.exceptions import ValidationError
+
+    from . import reports
+
+    try:
+        reports.responsible_unit(peer, body)
+    except reports.Unroutable as exc:
+        raise _refuse(422, Refusal.UNROUTABLE, str(exc), data=data, via=via, peer=peer) from None
+    try:
+        return reports.photos_of(body.media, files)
+    except ValidationError as exc:
+        raise _refuse(
+            422, Refusal.MEDIA, " ".join(exc.messages), data=data, via=via, peer=peer
+        ) from None
+
+
 def receive(data: dict[str, Any], *, via: str, ctx: Context | None = None) -> Outcome:
     """Take one message once: `duplicate` when this version was taken before, `applied` when it
     is new or newer; Refused otherwise (logged). `ctx`: lookups shared by a batch."""
@@ -258,9 +288,11 @@ def receive(data: dict[str, Any], *, via: str, ctx: Context | None = None) -> Ou
     seen = _seen(peer, envelope, data, via, ctx)
     if seen is not None:
         return Outcome("duplicate", seen)
-    files: list[bytes] = []
+    files: list[Any] = []
     if envelope.kind in (Kind.BULLETIN, Kind.CITIZEN_REPORT) and body.media:
         files = fetch_media(peer, body.media, data, via)
+    if envelope.kind == Kind.CITIZEN_REPORT:
+        files = _check_report(peer, body, files, data, via)
     from . import handlers
 
     with transaction.atomic():
