@@ -26,7 +26,7 @@ log = logging.getLogger("grassroots.exchange")
 FIRST_RETRY = 10  # seconds; doubled at each failure
 LONGEST_RETRY = 3600
 MAX_ATTEMPTS = 12  # then `failed`, shown in the console with a retry button (pull still works)
-PUSH_BATCH = 1000  # messages looked at per round of the periodic job
+PUSH_BATCH = 500  # messages looked at per round of the periodic job (a few seconds of work)
 BATCH_MESSAGES = 100  # messages per POST (protocol 1.1 batches)
 BATCH_BYTES = 4 * 1024 * 1024  # and about this much JSON per POST (the inbox takes 10 MB)
 
@@ -167,8 +167,8 @@ def _deliver(peer: Peer, rows: list[OutboundMessage], now: datetime.datetime) ->
 def push_due(*, now: datetime.datetime | None = None, limit: int = PUSH_BATCH) -> int:
     """Push the messages whose time has come, in outbox order, per peer, in batches. A peer
     with a message that could not be delivered yet is not tried again in this round (its
-    messages wait for their back-off, and later ones never overtake them). Returns how many
-    were handed over (taken or found duplicate by the peer)."""
+    messages wait for their back-off). Returns how many were handed over (taken or found
+    duplicate by the peer)."""
     now = now or timezone.now()
     due = list(
         OutboundMessage.objects.filter(
