@@ -2,7 +2,8 @@
 
 `FederationAdapter` (HTTPS + JSON, this platform's own protocol, docs/exchange.md) is the first
 implementation. A ministry connector (e.g. through the provincial LGSP) implements the same
-three methods and is named in the peer's `adapter` field; docs/exchange.md lists what it must do.
+three methods (and may implement `send_batch`) and is named in the peer's `adapter` field;
+docs/exchange.md lists what it must do.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from grassroots_protocol import format_time
 
 from . import federation, keys
 
-TIMEOUT = 20  # seconds per HTTP call; the worker, never a web request, waits on it
-USER_AGENT = "grassroots-exchange/1"
+TIMEOUT = 60  # seconds per HTTP call (a batch); the worker, never a web request, waits on it
+USER_AGENT = "grassroots-exchange/1.1"
 
 
 class DeliveryError(Exception):
@@ -47,6 +48,45 @@ class Adapter(Protocol):
     def fetch_media(self, peer, url: str, max_bytes: int) -> bytes:
         """The bytes of a file a message refers to (checked against its SHA-256 by the caller)."""
 
+    # optional: send_batch(peer, envelopes) -> list of receipts (federation.BatchItemReceipt);
+    # without it the outbox sends one message at a time through `send` (`send_each`).
+
+
+def _receipt_of_error(index: int, envelope: dict[str, Any], exc: DeliveryError) -> dict:
+    """A failed single send as a batch receipt: refused for good (4xx) or deferred."""
+    return {
+        "index": index,
+        "id": envelope.get("id", ""),
+        "version": envelope.get("version"),
+        "outcome": "refused" if exc.permanent else "deferred",
+        "status": exc.status if exc.permanent and exc.status else 503,
+        "reason": "",
+        "detail": exc.detail,
+    }
+
+
+def send_each(adapter, peer, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Send one message at a time, as receipts of a batch: a message the peer refused does not
+    stop the others; one that could not be delivered (the peer is down) defers the rest."""
+    receipts: list[dict[str, Any]] = []
+    for index, envelope in enumerate(envelopes):
+        if receipts and receipts[-1]["outcome"] == "deferred":
+            receipts.append({**receipts[-1], "index": index, "id": envelope.get("id", ""),
+                             "version": envelope.get("version")})  # fmt: skip
+            continue
+        try:
+            answer = adapter.send(peer, envelope)
+        except DeliveryError as exc:
+            receipts.append(_receipt_of_error(index, envelope, exc))
+            continue
+        outcome = answer.get("outcome") if isinstance(answer, dict) else None
+        receipts.append({
+            "index": index, "id": envelope.get("id", ""), "version": envelope.get("version"),
+            "outcome": outcome if outcome in ("applied", "duplicate") else "applied",
+            "status": 200 if outcome == "duplicate" else 202, "reason": "", "detail": "",
+        })  # fmt: skip
+    return receipts
+
 
 def _base(peer) -> str:
     return peer.url.rstrip("/")
@@ -71,10 +111,40 @@ def _problem_detail(body: bytes) -> str:
 
 
 class FederationAdapter:
-    """This platform's protocol over HTTPS: POST to the inbox, GET messages after a cursor."""
+    """This platform's protocol over HTTPS: POST to the inbox (a batch of messages, protocol
+    1.1), GET messages after a cursor."""
+
+    batches = True
+
+    def send_batch(self, peer, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """POST the messages as one batch; one receipt per message (`BatchItemReceipt`), or
+        DeliveryError when the batch as a whole did not arrive (retried). A receiver that does
+        not know batches (protocol 1.0) refuses the batch as a whole: then one message at a
+        time."""
+        if not self.batches or len(envelopes) == 1:
+            return send_each(self, peer, envelopes)
+        document = {"protocol": federation.BATCH_PROTOCOL, "messages": envelopes}
+        try:
+            answer = self._post(peer, document)
+        except DeliveryError as exc:
+            if exc.status in (400, 404, 405, 413, 415, 422):
+                return send_each(self, peer, envelopes)
+            raise
+        try:
+            receipts = federation.BatchReceipt.model_validate(answer).receipts
+        except ValueError:
+            return send_each(self, peer, envelopes)
+        if len(receipts) != len(envelopes):
+            raise DeliveryError(
+                f"hệ thống nhận trả {len(receipts)} biên nhận cho {len(envelopes)} thông điệp"
+            )
+        return [r.model_dump() for r in receipts]
 
     def send(self, peer, envelope: dict[str, Any]) -> dict[str, Any]:
-        data = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        return self._post(peer, envelope)
+
+    def _post(self, peer, document: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         try:
             with _open(
                 f"{_base(peer)}/api/v1/exchange/inbox",
@@ -125,7 +195,16 @@ class FederationAdapter:
         return data
 
 
-ADAPTERS = {"federation": "grassroots.exchange.adapters.FederationAdapter"}
+class FederationAdapter10(FederationAdapter):
+    """A peer that speaks only protocol 1.0: one message per POST (no batch tried first)."""
+
+    batches = False
+
+
+ADAPTERS = {
+    "federation": "grassroots.exchange.adapters.FederationAdapter",
+    "federation-1.0": "grassroots.exchange.adapters.FederationAdapter10",
+}
 
 
 def adapter_for(peer) -> Adapter:

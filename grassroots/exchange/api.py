@@ -16,7 +16,7 @@ from grassroots_protocol.messages import parse_time
 
 from . import federation, keys, outbound
 from .choices import Refusal, Via
-from .inbound import Refused, receive
+from .inbound import Refused, receive, receive_batch
 from .models import BulletinFate, OutboundMessage, Peer, RefusedMessage
 
 router = Router(tags=["exchange"])
@@ -30,6 +30,8 @@ class ExchangeKeyRead(Schema):
     alg: str
     public_key: str
     protocol: str
+    versions: list[str]
+    batch_max: int
     level: str
 
 
@@ -47,6 +49,8 @@ def exchange_key(request):
         "alg": "Ed25519",
         "public_key": keys.public_key_b64(),
         "protocol": federation.PROTOCOL_NAME,
+        "versions": list(federation.VERSIONS),
+        "batch_max": federation.MAX_BATCH,
         "level": keys.level(),
     }
 
@@ -55,7 +59,7 @@ def exchange_key(request):
     "/inbox",
     auth=None,
     response={200: dict, 202: dict},
-    summary="Nhận một thông điệp liên thông đã ký",
+    summary="Nhận thông điệp liên thông đã ký (một thông điệp, hoặc một lô từ phiên bản 1.1)",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -64,14 +68,30 @@ def exchange_key(request):
     },
 )
 def inbox(request):
-    """202 when the message was taken, 200 when this version was taken before; a refusal is
-    a 4xx problem+json in Vietnamese (and logged). The body is read as it was signed."""
+    """One envelope: 202 when the message was taken, 200 when this version was taken before; a
+    refusal is a 4xx problem+json in Vietnamese (and logged). A batch (`federation.Batch`,
+    protocol 1.1): 200 with a `federation.BatchReceipt`, one receipt per message; only a batch
+    that is not one (its shape, more than `MAX_BATCH` messages) is refused as a whole (422).
+    The body is read as it was signed."""
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "Nội dung không phải JSON hợp lệ.") from None
     if not isinstance(data, dict):
         raise Problem(422, "Thông điệp phải là một đối tượng JSON.")
+    if federation.is_batch(data):
+        try:
+            batch = federation.parse_batch(data)
+        except federation.FederationError as exc:
+            raise Problem(
+                422,
+                f"Lô thông điệp sai cấu trúc ở trường '{exc.field}': {exc.detail} (tối đa "
+                f"{federation.MAX_BATCH} thông điệp một lô).",
+                title="Lô thông điệp bị từ chối",
+                reason=Refusal.MALFORMED,
+            ) from None
+        receipts = receive_batch(batch.messages, via=Via.PUSH)
+        return Status(200, {"protocol": federation.BATCH_PROTOCOL, "receipts": receipts})
     try:
         outcome = receive(data, via=Via.PUSH)
     except Refused as exc:

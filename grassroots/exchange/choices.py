@@ -11,6 +11,7 @@ class Kind(models.TextChoices):
     WITHDRAWAL = "withdrawal", _("Thu hồi bản tin")
     STATISTICS = "statistics", _("Số liệu thống kê")
     CITIZEN_REPORT = "citizen_report", _("Phản ánh của người dân")
+    REPORT_STATUS = "report_status", _("Kết quả xử lý phản ánh")
 
 
 class DeliveryStatus(models.TextChoices):
@@ -39,6 +40,7 @@ class Refusal(models.TextChoices):
     OLD_VERSION = "old_version", _("Phiên bản cũ hơn đã nhận")
     CONFLICT = "conflict", _("Cùng phiên bản, khác nội dung")
     MEDIA = "media", _("Tệp đính kèm không tải được hoặc sai mã băm")
+    UNROUTABLE = "unroutable", _("Không xác định được xã/phường chịu trách nhiệm")
 
 
 class FateState(models.TextChoices):

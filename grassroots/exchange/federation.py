@@ -12,6 +12,12 @@ Rules (docs/exchange.md):
 - (`source`, `id`) names a message across its versions: the same version twice changes nothing,
   a newer version replaces the older one, an older one is refused;
 - unknown fields are ignored, a wrong type or a missing field is refused naming the field.
+
+Versions: the envelope is version 1 (`protocol: grassroots-federation/1`). Protocol 1.1 adds,
+without changing the envelope: batches (`Batch`, up to `MAX_BATCH` envelopes in one POST,
+answered per message by a `BatchReceipt`), the `report_status` kind and a citizen report's
+media. A 1.0 receiver refuses a batch as a whole (it is not an envelope): the sender then
+falls back to one message per POST.
 """
 
 from __future__ import annotations
@@ -33,9 +39,22 @@ from grassroots_protocol.messages import Sha256, Timestamp
 
 FEDERATION_VERSION = 1
 PROTOCOL_NAME = f"grassroots-federation/{FEDERATION_VERSION}"
+"""The envelope's version (its `protocol` field): unchanged by the minor versions."""
+MINOR_VERSION = "1.1"
+BATCH_PROTOCOL = f"grassroots-federation/{MINOR_VERSION}"
+"""A batch's `protocol`: batches exist from 1.1 on."""
+VERSIONS: tuple[str, ...] = ("1.0", "1.1")
+MAX_BATCH = 500
+"""Envelopes in one batch, at most (the receiver refuses a longer batch as a whole, 422)."""
 
-Kind = Literal["bulletin", "withdrawal", "statistics", "citizen_report"]
-KINDS: tuple[str, ...] = ("bulletin", "withdrawal", "statistics", "citizen_report")
+Kind = Literal["bulletin", "withdrawal", "statistics", "citizen_report", "report_status"]
+KINDS: tuple[str, ...] = (
+    "bulletin",
+    "withdrawal",
+    "statistics",
+    "citizen_report",
+    "report_status",
+)
 Priority = Literal["normal", "priority", "emergency"]
 """Thông tư 39/2020 priorities, the same words as the device protocol."""
 
@@ -138,8 +157,21 @@ class StatisticsBody(_Model):
     feedback_handled: Annotated[int, Field(ge=0)] = 0
 
 
+class ReportMedia(_Model):
+    """A photo of a citizen report: fetched by the receiver, checked against `sha256` and
+    `size`, then checked and re-encoded like a photo sent from the phone form (JPEG, PNG or
+    WebP, at most 8 MB, its EXIF location dropped)."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    sha256: Sha256
+    size: Annotated[int, Field(ge=1, le=8 * 1024**2)]
+    mime: Annotated[str, Field(max_length=100)] = ""
+
+
 class CitizenReportBody(_Model):
-    """A citizen's report forwarded from a central citizen app to the responsible province."""
+    """A citizen's report forwarded from a central citizen app to the responsible province
+    (Open311-like: `category` is the receiver's service code, `unit` the commune-level unit
+    responsible, or the GPS position when the unit is a district or the province)."""
 
     unit: UnitCode
     title: Annotated[str, Field(min_length=1, max_length=200)]
@@ -148,8 +180,43 @@ class CitizenReportBody(_Model):
     reported_at: Timestamp
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    address: Annotated[str, Field(max_length=300)] = ""
     reporter_name: Annotated[str, Field(max_length=100)] = ""
-    reporter_contact: Annotated[str, Field(max_length=254)] = ""
+    reporter_contact: Annotated[str, Field(max_length=254)] = Field(
+        "", description="as the citizen gave it: an e-mail address or a phone number"
+    )
+    media: list[ReportMedia] = Field(default_factory=list, max_length=3)
+
+
+ReportState = Literal["new", "in_progress", "answered", "closed"]
+"""The feedback app's report states (Open311 maps `new`/`in_progress` to `open`)."""
+
+
+class ReportStatusBody(_Model):
+    """What became of a citizen report received (`ref`: the `citizen_report` message id),
+    going back to the system that forwarded it: sent when the report is taken (with its
+    tracking code and deadline), rerouted, answered, closed and reopened. Each is a newer
+    version of the message `<source>:report-status:<ref>`; the newest is the report's state."""
+
+    ref: Code
+    tracking_code: Annotated[str, Field(max_length=20)]
+    status: ReportState
+    open311_status: Literal["open", "closed"]
+    resolution: Annotated[str, Field(max_length=30)] = ""
+    unit: UnitCode
+    unit_name: Annotated[str, Field(max_length=200)] = ""
+    due_at: Timestamp | None = None
+    answer: Annotated[str, Field(max_length=10_000)] = Field(
+        "", description="the public answer, as anyone may read it"
+    )
+    private_answer: Annotated[str, Field(max_length=10_000)] = Field(
+        "", description="the answer for the citizen alone: shown to them, never published"
+    )
+    answered_at: Timestamp | None = None
+    updated_at: Timestamp
+    event: Annotated[str, Field(max_length=20)] = Field(
+        "", description="the step that caused this version (received, rerouted, answered…)"
+    )
 
 
 BODIES: dict[str, type[_Model]] = {
@@ -157,6 +224,7 @@ BODIES: dict[str, type[_Model]] = {
     "withdrawal": WithdrawalBody,
     "statistics": StatisticsBody,
     "citizen_report": CitizenReportBody,
+    "report_status": ReportStatusBody,
 }
 
 
@@ -195,14 +263,51 @@ class Receipt(_Model):
     version: int
 
 
+class Batch(_Model):
+    """Protocol 1.1: several envelopes in one `POST /api/v1/exchange/inbox`, taken in order.
+    Each is checked (signature, hash, peer, kind, scope, version) and answered on its own."""
+
+    protocol: Literal["grassroots-federation/1.1"]
+    messages: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="envelopes; an item that is not one is refused alone, in its receipt",
+    )
+
+
+class BatchItemReceipt(_Model):
+    """What became of one message of a batch (same position). `status` is what a single POST
+    would have answered: 202 applied, 200 duplicate, 4xx refused for good (logged, `reason`
+    as in docs/exchange.md), 503 refused for now or `deferred` (not looked at because an
+    earlier message of the batch could not be taken yet: send it again later, in order)."""
+
+    index: Annotated[int, Field(ge=0)]
+    id: str = ""
+    version: int | None = None
+    outcome: Literal["applied", "duplicate", "refused", "deferred"]
+    status: Annotated[int, Field(ge=200, le=599)]
+    reason: str = ""
+    detail: str = ""
+
+
+class BatchReceipt(_Model):
+    """The answer (HTTP 200) to a batch: one receipt per message, in the batch's order."""
+
+    protocol: Literal["grassroots-federation/1.1"]
+    receipts: list[BatchItemReceipt]
+
+
 SCHEMAS: dict[str, Any] = {
     "envelope": Envelope,
     "bulletin": BulletinBody,
     "withdrawal": WithdrawalBody,
     "statistics": StatisticsBody,
     "citizen-report": CitizenReportBody,
+    "report-status": ReportStatusBody,
     "message-page": MessagePage,
     "receipt": Receipt,
+    "batch": Batch,
+    "batch-receipt": BatchReceipt,
 }
 
 
@@ -232,6 +337,19 @@ def parse_envelope(data: Any) -> Envelope:
         return Envelope.model_validate(data)
     except ValidationError as exc:
         raise _errors(exc, "") from None
+
+
+def parse_batch(data: Any) -> Batch:
+    """Validate a batch's shape (not its messages): FederationError naming the field."""
+    try:
+        return Batch.model_validate(data)
+    except ValidationError as exc:
+        raise _errors(exc, "") from None
+
+
+def is_batch(data: Any) -> bool:
+    """A batch (1.1) rather than a single envelope: an object with `messages` and no `source`."""
+    return isinstance(data, dict) and "messages" in data and "source" not in data
 
 
 def parse_body(envelope: Envelope) -> _Model:

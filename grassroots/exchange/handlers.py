@@ -6,7 +6,9 @@
 - withdrawal: the bulletin withdrawn everywhere, its emergency stopped;
 - statistics: the commune figures stored per month (central side), and what became of each
   bulletin sent (received, approved, placed, aired);
-- citizen_report: a citizen report in the responsible commune's feedback queue.
+- citizen_report: a citizen report in the responsible commune's feedback queue (its status
+  going back to the sender: exchange.reports);
+- report_status: what became of a report we forwarded, mirrored onto it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def apply(
         Kind.WITHDRAWAL: _withdrawal,
         Kind.STATISTICS: _statistics,
         Kind.CITIZEN_REPORT: _citizen_report,
+        Kind.REPORT_STATUS: _report_status,
     }[envelope.kind](peer=peer, envelope=envelope, body=body, record=record, files=files)
 
 
@@ -261,33 +264,58 @@ def _statistics(*, peer, envelope, body: federation.StatisticsBody, record, file
 
 
 def _citizen_report(*, peer, envelope, body: federation.CitizenReportBody, record, files):
+    """Taken like a report made on the phone: the responsible commune (checked before, in
+    inbound.receive), the category's deadline, a tracking code; the photos were fetched,
+    hash-checked and re-encoded before. What became of it goes back to the sender."""
     from grassroots.feedback import actions as feedback
     from grassroots.feedback.choices import Channel
     from grassroots.feedback.models import Category
 
-    unit = Unit.objects.current().get(code=body.unit, path__startswith=peer.unit.path)
+    from . import reports
+
+    if record.pk and record.report_id:
+        record.note = "Phiên bản mới của phản ánh đã nhận: giữ phản ánh đang xử lý."
+        return
+    unit = reports.responsible_unit(peer, body)
+    feedback.ensure_default_categories()
     category = (
         Category.objects.filter(code=body.category, is_active=True).first()
         if body.category
         else None
-    ) or Category.objects.filter(is_active=True).order_by("pk").first()
-    if category is None:
-        feedback.ensure_default_categories()
-        category = Category.objects.filter(is_active=True).order_by("pk").first()
-    if record.pk and record.report_id:
-        record.note = "Phiên bản mới của phản ánh đã nhận: giữ phản ánh đang xử lý."
-        return
+    )
+    note = ""
+    if category is None:  # a service the province does not have: its "other" category
+        category = (
+            Category.objects.filter(code="khac", is_active=True).first()
+            or Category.objects.filter(is_active=True).order_by("order", "pk").first()
+        )
+        if body.category:
+            note = f"Lĩnh vực '{body.category}' không có ở tỉnh: xếp vào '{category.name}'. "
     contact = body.reporter_contact
+    text = feedback.clean_text(f"{body.title}\n\n{body.description}")
     report = feedback.submit_report(
         category=category,
-        text=f"{body.title}\n\n{body.description}",
+        text=text,
         unit=unit,
+        photos=files,
         latitude=body.latitude,
         longitude=body.longitude,
         share_location=body.latitude is not None and body.longitude is not None,
+        address=body.address,
         name=body.reporter_name,
         email=contact if "@" in contact else "",
-        phone=contact if contact and "@" not in contact else "",
-        channel=Channel.WEB,
+        phone=contact[:20] if contact and "@" not in contact else "",
+        channel=Channel.EXCHANGE,
     )
     record.report = report
+    record.note = f"{note}Mã phản ánh {report.tracking_code}, giao {unit.name}."[:500]
+    reports.send_status(report, event="received", origin=record)
+
+
+def _report_status(*, peer, envelope, body: federation.ReportStatusBody, record, files):
+    """What became of a report we forwarded: kept as received, and mirrored onto our own
+    report when it was one of ours (reports.mirror_status)."""
+    from . import reports
+
+    record.title = f"{body.tracking_code}: {body.status}"[:300]
+    record.note = reports.mirror_status(peer, body, envelope.version)[:500]

@@ -7,17 +7,17 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from grassroots_protocol import format_time
 
 from . import federation, keys
-from .adapters import DeliveryError, adapter_for
+from .adapters import DeliveryError, adapter_for, send_each
 from .choices import DeliveryStatus, Via
 from .models import OutboundMessage, Peer
 
@@ -26,7 +26,9 @@ log = logging.getLogger("grassroots.exchange")
 FIRST_RETRY = 10  # seconds; doubled at each failure
 LONGEST_RETRY = 3600
 MAX_ATTEMPTS = 12  # then `failed`, shown in the console with a retry button (pull still works)
-PUSH_BATCH = 200
+PUSH_BATCH = 500  # messages looked at per round of the periodic job (a few seconds of work)
+BATCH_MESSAGES = 100  # messages per POST (protocol 1.1 batches)
+BATCH_BYTES = 4 * 1024 * 1024  # and about this much JSON per POST (the inbox takes 10 MB)
 
 
 def backoff(attempts: int) -> datetime.timedelta:
@@ -89,52 +91,103 @@ def emit(
     return rows
 
 
-def _deliver(row: OutboundMessage, now: datetime.datetime) -> bool:
-    try:
-        adapter_for(row.peer).send(row.peer, json.loads(row.envelope))
-    except DeliveryError as exc:
-        attempts = row.attempts + 1
-        # a refusal for an older version than the peer holds, or the same twice: done
-        failed = exc.permanent or attempts >= MAX_ATTEMPTS
-        OutboundMessage.objects.filter(pk=row.pk, status=DeliveryStatus.PENDING).update(
-            attempts=attempts,
-            last_error=exc.detail[:500],
-            status=DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING,
-            next_attempt_at=None if failed else now + backoff(attempts),
-        )
-        log.warning("exchange push %s to %s failed: %s", row.message_id, row.peer.code, exc)
-        return False
-    OutboundMessage.objects.filter(pk=row.pk).exclude(status=DeliveryStatus.SUPERSEDED).update(
-        attempts=row.attempts + 1,
-        status=DeliveryStatus.DELIVERED,
-        delivered_at=timezone.now(),
-        delivered_via=Via.PUSH,
-        last_error="",
-        next_attempt_at=None,
+def _batches(rows: list[OutboundMessage]) -> Iterator[list[OutboundMessage]]:
+    """The rows in order, cut into batches of at most BATCH_MESSAGES messages and about
+    BATCH_BYTES (a message larger than that goes alone)."""
+    batch: list[OutboundMessage] = []
+    size = 0
+    for row in rows:
+        length = len(row.envelope)
+        if batch and (len(batch) >= BATCH_MESSAGES or size + length > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(row)
+        size += length
+    if batch:
+        yield batch
+
+
+def _failed(row: OutboundMessage, detail: str, *, permanent: bool, now) -> None:
+    attempts = row.attempts + 1
+    # refused for good (an older version than the peer holds…), or tried too often: failed
+    failed = permanent or attempts >= MAX_ATTEMPTS
+    OutboundMessage.objects.filter(pk=row.pk, status=DeliveryStatus.PENDING).update(
+        attempts=attempts,
+        last_error=detail[:500],
+        status=DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING,
+        next_attempt_at=None if failed else now + backoff(attempts),
     )
-    return True
+
+
+def _deliver(peer: Peer, rows: list[OutboundMessage], now: datetime.datetime) -> tuple[int, bool]:
+    """Send these messages of one peer (one POST when the adapter takes batches) and record
+    each one's fate: (how many were handed over, whether all were settled). Not settled when
+    some could not be delivered *yet* (the peer waits for its back-off); a message the peer
+    refused for good is `failed` and does not stop the others."""
+    adapter = adapter_for(peer)
+    envelopes = [json.loads(row.envelope) for row in rows]
+    try:
+        if hasattr(adapter, "send_batch"):
+            receipts = adapter.send_batch(peer, envelopes)
+        else:
+            receipts = send_each(adapter, peer, envelopes)
+    except DeliveryError as exc:
+        for row in rows:
+            _failed(row, exc.detail, permanent=exc.permanent, now=now)
+        log.warning("exchange push of %d messages to %s failed: %s", len(rows), peer.code, exc)
+        return 0, False
+    delivered = []
+    waiting = False
+    for row, receipt in zip(rows, receipts, strict=True):
+        if receipt["outcome"] in ("applied", "duplicate"):
+            delivered.append(row.pk)
+            continue
+        status = int(receipt.get("status") or 503)
+        permanent = receipt["outcome"] == "refused" and 400 <= status < 500
+        permanent = permanent and status not in (408, 429)
+        waiting = waiting or not permanent
+        detail = f"HTTP {status}: {receipt.get('detail') or receipt.get('reason') or ''}"
+        _failed(row, detail, permanent=permanent, now=now)
+        log.warning("exchange push %s to %s: %s", row.message_id, peer.code, detail)
+    handed = (
+        OutboundMessage.objects.filter(pk__in=delivered)
+        .exclude(status=DeliveryStatus.SUPERSEDED)
+        .update(
+            attempts=F("attempts") + 1,
+            status=DeliveryStatus.DELIVERED,
+            delivered_at=timezone.now(),
+            delivered_via=Via.PUSH,
+            last_error="",
+            next_attempt_at=None,
+        )
+    )
+    return handed, not waiting
 
 
 def push_due(*, now: datetime.datetime | None = None, limit: int = PUSH_BATCH) -> int:
-    """Push the messages whose time has come, in outbox order, per peer. A peer that fails
-    is not tried again in this round (its messages wait for their back-off)."""
+    """Push the messages whose time has come, in outbox order, per peer, in batches. A peer
+    with a message that could not be delivered yet is not tried again in this round (its
+    messages wait for their back-off). Returns how many were handed over (taken or found
+    duplicate by the peer)."""
     now = now or timezone.now()
-    due = (
+    due = list(
         OutboundMessage.objects.filter(
             status=DeliveryStatus.PENDING, next_attempt_at__lte=now, peer__active=True
         )
         .select_related("peer")
         .order_by("id")[:limit]
     )
-    sent = 0
-    down: set[int] = set()
+    by_peer: dict[int, list[OutboundMessage]] = {}
     for row in due:
-        if row.peer_id in down:
-            continue
-        if _deliver(row, now):
-            sent += 1
-        else:
-            down.add(row.peer_id)
+        by_peer.setdefault(row.peer_id, []).append(row)
+    sent = 0
+    for rows in by_peer.values():
+        peer = rows[0].peer
+        for batch in _batches(rows):
+            handed, settled = _deliver(peer, batch, now)
+            sent += handed
+            if not settled:
+                break
     return sent
 
 
@@ -201,7 +254,7 @@ def pull(peer: Peer, *, limit: int = 500, max_pages: int = 1000) -> dict[str, in
     """Fetch and take what the peer holds for us after our cursor, page by page. The cursor
     moves only past messages taken or refused for good; a message that cannot be taken yet
     (its media cannot be fetched) stops the round and is asked for again next time."""
-    from .inbound import Refused, receive
+    from .inbound import receive_batch
 
     adapter = adapter_for(peer)
     counts = {"applied": 0, "duplicate": 0, "refused": 0}
@@ -212,16 +265,13 @@ def pull(peer: Peer, *, limit: int = 500, max_pages: int = 1000) -> dict[str, in
             Peer.objects.filter(pk=peer.pk).update(last_error=exc.detail[:500])
             raise
         stop = False
-        for envelope in page.messages:
-            try:
-                outcome = receive(envelope, via=Via.PULL)
-            except Refused as exc:
-                if exc.temporary:
-                    stop = True
-                    break
+        for receipt in receive_batch(page.messages, via=Via.PULL) if page.messages else ():
+            if receipt["outcome"] in ("applied", "duplicate"):
+                counts[receipt["outcome"]] += 1
+            elif receipt["outcome"] == "refused" and 400 <= receipt["status"] < 500:
                 counts["refused"] += 1
-            else:
-                counts[outcome.outcome] += 1
+            else:  # to be taken later (its media, a fault of ours): keep the cursor
+                stop = True
         # a page is taken whole or its cursor kept (taking it again is idempotent)
         if not stop:
             peer.pull_cursor = page.next

@@ -33,6 +33,7 @@ class Channel(models.TextChoices):
     WEB = "web", _("Ứng dụng phản ánh")
     OPEN311 = "open311", _("Open311")
     CONSOLE = "console", _("Cán bộ nhập")
+    EXCHANGE = "exchange", _("Chuyển từ hệ thống khác (liên thông)")
 
 
 class EventKind(models.TextChoices):
