@@ -66,9 +66,9 @@ def _icecast(home: Path, auth_url: str) -> tuple[subprocess.Popen, int]:
 
     port = broker.free_port()
     conf = icecast.write_config(home, port, auth_url)
-    level = os.environ.get("BENCH_LIVE_ICECAST_LOGLEVEL")  # 3: every listener's authentication
-    if level:
-        conf.write_text(conf.read_text().replace("<loglevel>2<", f"<loglevel>{int(level)}<"))
+    # 3 (information): Icecast notes every listener queued for authentication and how many wait
+    level = int(os.environ.get("BENCH_LIVE_ICECAST_LOGLEVEL", "3"))
+    conf.write_text(conf.read_text().replace("<loglevel>2<", f"<loglevel>{level}<"))
     log = (home / "icecast" / "bench.log").open("w")  # noqa: SIM115 - the process keeps it
     proc = subprocess.Popen([icecast.icecast_binary(), "-c", str(conf)], stdout=log, stderr=log)
     time.sleep(0.5)
@@ -300,6 +300,8 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
 
         expected = len(measured) * n_agents
         icecast_log = (ctx["home"] / "icecast" / "bench.log").read_text(errors="replace")
+        icecast_log, ctx["icecast_log_at"] = icecast_log[ctx["icecast_log_at"] :], len(icecast_log)
+        pending = [int(n) for n in re.findall(r"has (\d+) pending", icecast_log)]
         web_log = ctx["web_log"].read_text(errors="replace")[ctx["web_log_at"] :]
         ctx["web_log_at"] += len(web_log)
         deadline = time.monotonic() + 30
@@ -332,6 +334,7 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
                 re.findall(re.escape(live.mount) + r' HTTP/1\.1" 403', icecast_log)
             ),
             "hook_requests": web_log.count("/api/v1/live/icecast/listener"),
+            "auth_pending_max": max(pending, default=None),  # Icecast refuses past 100
             "kbps_per_device": round(sent * 8 / 1000 / listened, 1) if listened else None,
             "listener_peak": listeners,
             # each beep: seconds after live.start it was spoken, agents that heard it, p50, p95
@@ -402,6 +405,7 @@ def run() -> dict:
             "token": token,
             "web_log": web_log,
             "web_log_at": 0,
+            "icecast_log_at": 0,
         }
         rounds = {}
         for n in SIZES:
@@ -412,7 +416,8 @@ def run() -> dict:
                 f"p50 {result['delay_p50_s']} s p95 {result['delay_p95_s']} s, "
                 f"{result['beeps_detected']}/{result['beeps_expected']} beeps; while joining "
                 f"{result['joining_beeps_detected']}/{result['joining_beeps_expected']} beeps; "
-                f"{result['icecast_refused']} refused, {result['hook_requests']} hook requests; "
+                f"{result['icecast_refused']} refused, {result['hook_requests']} hook requests, "
+                f"at most {result['auth_pending_max']} awaiting authentication; "
                 f"{result['kbps_per_device']} kb/s per device",
                 flush=True,
             )
