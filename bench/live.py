@@ -40,6 +40,7 @@ import urllib.request
 from pathlib import Path
 
 SIZES = [int(n) for n in os.environ.get("BENCH_LIVE_AGENTS", "1,200").split(",")]
+PROBE = int(os.environ.get("BENCH_LIVE_PROBE", "200"))  # plain listeners joining at once; 0: none
 BEEPS = int(os.environ.get("BENCH_LIVE_BEEPS", "4"))
 GAP_S = 4.0  # a delay up to GAP_S is matched to its own beep
 JOIN_CAP_S = float(os.environ.get("BENCH_LIVE_JOIN_CAP", "40"))  # longest wait for the area
@@ -347,6 +348,111 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
         fleet.stop()
 
 
+def _probe_round(n: int, specs: list[dict], ctx: dict) -> dict:
+    """The platform's own join capacity: when the session goes on air, `n` plain HTTP listeners
+    (no decoder) open the mount at once, each with a device's token, as `n` devices with their
+    own CPUs would; time from on air to the first stream bytes, and how many were turned away."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    from grassroots.alerts.models import LiveSession, LiveStatus
+
+    headers = {"Authorization": f"Bearer {ctx['token']}"}
+    body = json.dumps({"units": ["33"], "title": f"Bench join {n}", "priority": "emergency"})
+    req = urllib.request.Request(
+        f"{ctx['web']}/api/v1/live",
+        data=body.encode(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    session = json.loads(urllib.request.urlopen(req, timeout=30).read())  # noqa: S310
+    seconds = 20.0
+    audio = _source(seconds)
+    n_slices = int(seconds / SLICE_S)
+    per = len(audio) / n_slices
+    stop = threading.Event()
+
+    def speak():
+        t0, offset = time.monotonic(), 0
+        for i in range(n_slices):
+            while time.monotonic() < t0 + (i + 1) * SLICE_S:
+                time.sleep(0.005)
+            if stop.is_set():
+                return
+            piece = audio[round(i * per) : round((i + 1) * per)]
+            r = urllib.request.Request(
+                f"{ctx['web']}/api/v1/live/{session['id']}/source?offset={offset}",
+                data=piece,
+                headers={**headers, "Content-Type": "application/octet-stream"},
+            )
+            urllib.request.urlopen(r, timeout=10).read()  # noqa: S310
+            offset += len(piece)
+
+    speaker = threading.Thread(target=speak, daemon=True)
+    speaker.start()
+    deadline = time.monotonic() + 30
+    while (live := LiveSession.objects.get(pk=session["id"])).status != LiveStatus.ON_AIR:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the session did not go on air")
+        time.sleep(0.05)
+    on_air = time.monotonic()
+    url = urlsplit(f"http://127.0.0.1:{ctx['icecast_port']}{live.mount}")
+    joined: list[float] = []
+    refused: list[int] = []
+    lock = threading.Lock()
+    from grassroots_agent.player import LIVE_REOPEN, live_reopen_delay
+    from grassroots_protocol.messages import LIVE_TOKEN_HEADER
+
+    def listen(token: str) -> None:
+        """Open the mount as an agent does: turned away, it tries again after the agent's own
+        back-off (grassroots_agent.player), up to its limit."""
+        for attempt in range(1, LIVE_REOPEN + 2):
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+            try:
+                conn.request("GET", url.path, headers={LIVE_TOKEN_HEADER: token})
+                resp = conn.getresponse()
+                if resp.status == 200:
+                    resp.read(1)
+                    with lock:
+                        joined.append(time.monotonic() - on_air)
+                    time.sleep(2)
+                    return
+                with lock:
+                    refused.append(resp.status)
+            except OSError:
+                with lock:
+                    refused.append(0)
+            finally:
+                conn.close()
+            if attempt <= LIVE_REOPEN:
+                time.sleep(live_reopen_delay(attempt))
+
+    threads = [threading.Thread(target=listen, args=(s["token"],)) for s in specs[:n]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stop.set()
+    speaker.join(10)
+    urllib.request.urlopen(  # noqa: S310
+        urllib.request.Request(
+            f"{ctx['web']}/api/v1/live/{session['id']}/stop", data=b"", headers=headers
+        ),
+        timeout=30,
+    ).read()
+    from .fleet import _percentile
+
+    joined.sort()
+    return {
+        "listeners": n,
+        "joined": len(joined),
+        "refused": len(refused),  # times a listener was turned away (then tried again)
+        "join_p50_s": round(_percentile(joined, 0.5), 3) if joined else None,
+        "join_p95_s": round(_percentile(joined, 0.95), 3) if joined else None,
+        "join_max_s": round(joined[-1], 3) if joined else None,
+    }
+
+
 def run() -> dict:
     from django.conf import settings
 
@@ -357,7 +463,7 @@ def run() -> dict:
     from .fleet import _prepare_db
 
     _prepare_db()
-    specs = simulation.ensure_fleet(max(SIZES))
+    specs = simulation.ensure_fleet(max([*SIZES, PROBE]))
     home = Path(settings.GRASSROOTS["HOME"])
     mqtt_port = broker.free_port()
     shutil.rmtree(home / "mosquitto" / "data", ignore_errors=True)
@@ -422,6 +528,16 @@ def run() -> dict:
                 flush=True,
             )
             rounds[f"agents_{n}"] = result
+        if PROBE:
+            result = _probe_round(PROBE, specs, ctx)
+            print(
+                f"live: {PROBE} plain listeners (no decoders) at on air: joined "
+                f"{result['joined']}, {result['refused']} refused; first bytes p50 "
+                f"{result['join_p50_s']} s p95 {result['join_p95_s']} s "
+                f"max {result['join_max_s']} s",
+                flush=True,
+            )
+            rounds[f"platform_join_{PROBE}"] = result
         return {
             **rounds,
             "goal_p95_s": 2.0,
