@@ -389,12 +389,15 @@ def _cached_device_hashes(mount: str) -> frozenset[str] | None:
         .only("pk")
         .first()
     )
-    with _allowed_lock:
+    with _allowed_lock:  # one thread makes the set; the others asking meanwhile take it
         for key in [k for k, (expires, _) in _allowed.items() if expires <= now]:
             del _allowed[key]
         if session is None:
             _allowed.pop(mount, None)
             return None
+        hit = _allowed.get(mount)
+        if hit is not None:
+            return hit[1]
         hashes = _device_hashes(session)
         _allowed[mount] = (now + ALLOWED_TTL, hashes)
     return hashes
