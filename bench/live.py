@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -257,7 +258,14 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
                 data=piece,
                 headers={**headers, "Content-Type": "application/octet-stream"},
             )
-            urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
+            try:
+                urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
+            except urllib.error.HTTPError as exc:  # e.g. the relay ended a starved session
+                ended = LiveSession.objects.get(pk=session["id"])
+                raise RuntimeError(
+                    f"slice {i} refused ({exc.code}: {exc.read()[:200]!r}); session "
+                    f"{ended.status} {ended.end_reason}"
+                ) from exc
             offset += len(piece)
         live = LiveSession.objects.get(pk=session["id"])
         stats = _stats(ctx["icecast_port"], ctx["home"], live.mount)
