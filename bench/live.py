@@ -1,4 +1,5 @@
-"""Live broadcast: delay from a speaker's word to the agents' audio output; bandwidth per device.
+"""Live broadcast: how fast an area joins, then the delay from a speaker's word to the agents'
+audio output; bandwidth per device.
 
 The whole path, real processes: a timestamped source (quiet noise with a short 1 kHz beep every
 `GAP_S` seconds, Opus in WebM as a browser's MediaRecorder makes it, CBR) is POSTed in 250 ms
@@ -6,12 +7,24 @@ slices to `/api/v1/live/{id}/source` on a real gunicorn, each slice when it woul
 a browser; the live relay (`grassroots live`, its own process) feeds ffmpeg → a real Icecast
 (listener hook → the web); the real gateway and Mosquitto carry the signed `live.start`; N real
 agents (the `record` audio backend: ffmpeg decoding the stream into a WAV file, as it would into
-the sound card) play it. The delay of a beep is the time its first loud samples appear in an
-agent's output minus the time the speaker made it (the start of its slice); p50/p95 over every
-beep × agent. Bandwidth per device: bytes Icecast sent to listeners / listeners / seconds.
+the sound card) play it.
+
+- **Join:** from the signed `live.start` (the session on air) to each agent's stream being open
+  (its first WAV file) and to its first audio out; p50/p95/max.
+- **Delay (the goal):** once every agent plays (or after `JOIN_CAP_S`), BEEPS more beeps; the
+  delay of a beep is the time its first loud samples appear in an agent's output minus the time
+  the speaker made it (the start of its slice); p50/p95 over beep × agent, with beeps detected
+  out of expected (a beep an agent never played is missed, not a delay).
+- **While joining:** the beeps spoken between `live.start` and the whole area playing: how many
+  the agents already playing heard, and their p95.
+- **Evidence** of where joining waits: listeners Icecast turned away ("too many clients awaiting
+  authentication", 403) and the listener hook's requests (web access log).
+- **Bandwidth per device:** bytes Icecast sent to listeners / the seconds they listened.
 
 Goals (issue 20): p95 ≤ 2 s for 1 and 200 agents; ≤ 32 kb/s per device. The decoders of 200
-agents and the load generator share this machine's cores with everything else.
+agents (each ffmpeg start costs ~60 ms of CPU: 200 of them are ~12 CPU-seconds, which 200 real
+devices spend each on its own CPU), the load generator and the platform share this machine's
+cores: report the load average with the numbers.
 """
 
 from __future__ import annotations
@@ -23,12 +36,15 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 SIZES = [int(n) for n in os.environ.get("BENCH_LIVE_AGENTS", "1,200").split(",")]
+PROBE = int(os.environ.get("BENCH_LIVE_PROBE", "200"))  # plain listeners joining at once; 0: none
 BEEPS = int(os.environ.get("BENCH_LIVE_BEEPS", "4"))
 GAP_S = 4.0  # a delay up to GAP_S is matched to its own beep
+JOIN_CAP_S = float(os.environ.get("BENCH_LIVE_JOIN_CAP", "40"))  # longest wait for the area
 SLICE_S = 0.25
 RATE = 16000  # the record backend writes 16 kHz mono s16
 
@@ -52,21 +68,25 @@ def _icecast(home: Path, auth_url: str) -> tuple[subprocess.Popen, int]:
 
     port = broker.free_port()
     conf = icecast.write_config(home, port, auth_url)
+    # 3 (information): Icecast notes every listener queued for authentication and how many wait
+    level = int(os.environ.get("BENCH_LIVE_ICECAST_LOGLEVEL", "3"))
+    conf.write_text(conf.read_text().replace("<loglevel>2<", f"<loglevel>{level}<"))
     log = (home / "icecast" / "bench.log").open("w")  # noqa: SIM115 - the process keeps it
     proc = subprocess.Popen([icecast.icecast_binary(), "-c", str(conf)], stdout=log, stderr=log)
     time.sleep(0.5)
     return proc, port
 
 
-def _web(port: int, env: dict, home: Path) -> subprocess.Popen:
+def _web(port: int, env: dict, home: Path, log: Path | None = None) -> subprocess.Popen:
     """The web process as `grassroots run` starts it (gunicorn, threaded workers): it answers
     Icecast's listener hook for a whole area joining at once."""
     from grassroots.core.management.commands.run import web_argv
 
+    out = log.open("w") if log else subprocess.DEVNULL  # noqa: SIM115 - the process keeps it
     proc = subprocess.Popen(
         web_argv(home, "127.0.0.1", port, 2),
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=out,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
@@ -105,11 +125,33 @@ class Onsets:
         self.offsets: dict[Path, int] = {}
         self.loud: dict[Path, bool] = {}
         self.seen: dict[Path, list[float]] = {d: [] for d in dirs}
+        # when each agent's stream opened (its first WAV file appeared: Icecast let it in and
+        # ffmpeg read the stream's headers) and when its first audio came out
+        self.opened: dict[Path, float] = {}
+        self.first_audio: dict[Path, float] = {}
+        self.files: dict[Path, list[Path]] = {}
+        self._scanned = 0.0
 
     def poll(self) -> None:
+        """One look at every output. Cheap (it shares the cores with what it measures): a
+        directory is listed again only until its first file shows up, and every half second
+        for the files of a reopened stream; a file is read only when it grew."""
         now = time.monotonic()
+        rescan = now - self._scanned > 0.5
+        if rescan:
+            self._scanned = now
         for d in self.dirs:
-            for f in sorted(d.glob("*.wav")) if d.exists() else []:
+            files = self.files.setdefault(d, [])
+            if rescan or not files:
+                try:
+                    names = sorted(e.name for e in os.scandir(d) if e.name.endswith(".wav"))
+                except FileNotFoundError:
+                    names = []
+                for name in names:
+                    if d / name not in files:
+                        files.append(d / name)
+                        self.opened.setdefault(d, now)
+            for f in files:
                 self._read(d, f, now)
 
     def _read(self, d: Path, f: Path, now: float) -> None:
@@ -117,6 +159,8 @@ class Onsets:
 
         offset = self.offsets.setdefault(f, 44)
         try:
+            if os.stat(f).st_size < offset + 2:
+                return
             with f.open("rb") as fh:
                 fh.seek(offset)
                 data = fh.read()
@@ -126,7 +170,9 @@ class Onsets:
         if not data:
             return
         self.offsets[f] = offset + len(data)
-        peak = max(abs(s) for s in array.array("h", data))
+        self.first_audio.setdefault(d, now)
+        samples = array.array("h", data)
+        peak = max(max(samples), -min(samples))
         seen = self.seen[d]
         # a new onset: loud after quiet, and not the same beep read in two pieces
         if peak > 6000 and not self.loud.get(f) and (not seen or now - seen[-1] > 1.0):
@@ -169,7 +215,11 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
             headers={**headers, "Content-Type": "application/json"},
         )
         session = json.loads(urllib.request.urlopen(req, timeout=30).read())  # noqa: S310
-        seconds = GAP_S * (BEEPS + 1) + 1
+        # The speaker talks from t0 on (a beep every GAP_S). The agents join as live.start
+        # reaches them; once every agent plays (or JOIN_CAP_S passed) BEEPS more beeps are
+        # measured: the delay of a joined area. The beeps spoken while the area was still
+        # joining are reported apart, with the join times themselves.
+        seconds = JOIN_CAP_S + GAP_S * (BEEPS + 1) + 1
         audio = _source(seconds)
         n_slices = int(seconds / SLICE_S)
         per = len(audio) / n_slices
@@ -186,23 +236,40 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         t0 = time.monotonic()
-        spoken = [t0 + k * GAP_S for k in range(1, BEEPS + 1)]
         offset = 0
+        all_joined: float | None = None
+        end_at = t0 + seconds
         for i in range(n_slices):
             due = t0 + (i + 1) * SLICE_S  # a browser hands over a slice when it is complete
+            if due > end_at:
+                break
             while time.monotonic() < due:
                 time.sleep(0.005)
+            if all_joined is None and (
+                len(onsets.first_audio) == n_agents or due - t0 > JOIN_CAP_S
+            ):
+                all_joined = time.monotonic()
+                # BEEPS whole gaps after the next beep, then a little for the last one
+                next_beep = t0 + GAP_S * (int((all_joined - t0) / GAP_S) + 1)
+                end_at = next_beep + GAP_S * (BEEPS - 1) + 1
             piece = audio[cuts[i] : cuts[i + 1]]
             req = urllib.request.Request(
                 f"{ctx['web']}/api/v1/live/{session['id']}/source?offset={offset}",
                 data=piece,
                 headers={**headers, "Content-Type": "application/octet-stream"},
             )
-            urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
+            try:
+                urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
+            except urllib.error.HTTPError as exc:  # e.g. the relay ended a starved session
+                ended = LiveSession.objects.get(pk=session["id"])
+                raise RuntimeError(
+                    f"slice {i} refused ({exc.code}: {exc.read()[:200]!r}); session "
+                    f"{ended.status} {ended.end_reason}"
+                ) from exc
             offset += len(piece)
         live = LiveSession.objects.get(pk=session["id"])
         stats = _stats(ctx["icecast_port"], ctx["home"], live.mount)
-        stream_s = time.monotonic() - t0
+        stream_end = time.monotonic()
         time.sleep(GAP_S)  # the last beep reaches everyone
         watching.set()
         watcher.join(10)
@@ -210,20 +277,42 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
             f"{ctx['web']}/api/v1/live/{session['id']}/stop", data=b"", headers=headers
         )
         urllib.request.urlopen(req, timeout=30).read()  # noqa: S310
-        delays = []
-        heard = 0
+        on_air = live.started_at.timestamp() - (time.time() - time.monotonic())
+        spoken = [t0 + k * GAP_S for k in range(1, int(seconds / GAP_S) + 1)]
+        spoken = [t for t in spoken if on_air <= t <= stream_end - 0.2]
+        measured = [t for t in spoken if all_joined is not None and t > all_joined]
+        joining = [t for t in spoken if t not in measured]
+        delays: list[float] = []  # the measured beeps x agents
+        early: list[float] = []  # beeps spoken while the area was joining
+        by_beep: dict[float, list[float]] = {s: [] for s in spoken}
         for seen in onsets.seen.values():
             # match each detected onset to the beep spoken just before it (within GAP_S)
             for t in seen:
                 before = [s for s in spoken if s <= t]
                 if before and t - before[-1] < GAP_S:
-                    delays.append(t - before[-1])
-            heard += 1 if seen else 0
+                    (delays if before[-1] in measured else early).append(t - before[-1])
+                    by_beep[before[-1]].append(t - before[-1])
         delays.sort()
+        early.sort()
+        # joining: from the signed live.start (the session going on air) to each agent's stream
+        # being open (Icecast let it in, its first WAV file appeared) and to its first audio
+        join_open = sorted(t - on_air for t in onsets.opened.values())
+        join_audio = sorted(t - on_air for t in onsets.first_audio.values())
         sent = int(stats.get("total_bytes_sent", 0) or 0)
         listeners = max(1, int(stats.get("listener_peak", 0) or n_agents))
+        # bandwidth per device: bytes sent over the seconds each agent was listening
+        listened = sum(max(0.0, stream_end - t) for t in onsets.opened.values())
         from .fleet import _percentile
 
+        def pct(values: list[float], q: float) -> float | None:
+            return round(_percentile(values, q), 3) if values else None
+
+        expected = len(measured) * n_agents
+        icecast_log = (ctx["home"] / "icecast" / "bench.log").read_text(errors="replace")
+        icecast_log, ctx["icecast_log_at"] = icecast_log[ctx["icecast_log_at"] :], len(icecast_log)
+        pending = [int(n) for n in re.findall(r"has (\d+) pending", icecast_log)]
+        web_log = ctx["web_log"].read_text(errors="replace")[ctx["web_log_at"] :]
+        ctx["web_log_at"] += len(web_log)
         deadline = time.monotonic() + 30
         while LiveSession.objects.get(pk=session["id"]).status != LiveStatus.ENDED:
             if time.monotonic() > deadline:
@@ -231,17 +320,145 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
             time.sleep(0.2)
         return {
             "agents": n_agents,
-            "agents_heard": heard,
-            "beeps_expected": BEEPS * n_agents,
+            "agents_joined": len(join_audio),
+            # from live.start to each agent's stream open and to its first audio out
+            "join_open_p50_s": pct(join_open, 0.5),
+            "join_open_p95_s": pct(join_open, 0.95),
+            "join_audio_p50_s": pct(join_audio, 0.5),
+            "join_audio_p95_s": pct(join_audio, 0.95),
+            "join_audio_max_s": round(join_audio[-1], 3) if join_audio else None,
+            # the joined area: the goal's delay
+            "beeps_expected": expected,
             "beeps_detected": len(delays),
-            "delay_p50_s": round(_percentile(delays, 0.5), 3) if delays else None,
-            "delay_p95_s": round(_percentile(delays, 0.95), 3) if delays else None,
+            "delay_p50_s": pct(delays, 0.5),
+            "delay_p95_s": pct(delays, 0.95),
             "delay_max_s": round(delays[-1], 3) if delays else None,
-            "kbps_per_device": round(sent * 8 / 1000 / listeners / stream_s, 1),
+            # beeps spoken between live.start and the whole area playing
+            "joining_beeps_expected": len(joining) * n_agents,
+            "joining_beeps_detected": len(early),
+            "joining_delay_p95_s": pct(early, 0.95),
+            # evidence of where joining waits: listeners Icecast turned away ("too many clients
+            # awaiting authentication", 403) and the platform's listener hook requests
+            "icecast_refused": len(
+                re.findall(re.escape(live.mount) + r' HTTP/1\.1" 403', icecast_log)
+            ),
+            "hook_requests": web_log.count("/api/v1/live/icecast/listener"),
+            "auth_pending_max": max(pending, default=None),  # Icecast refuses past 100
+            "kbps_per_device": round(sent * 8 / 1000 / listened, 1) if listened else None,
             "listener_peak": listeners,
+            # each beep: seconds after live.start it was spoken, agents that heard it, p50, p95
+            "beeps": [
+                [round(s - on_air, 2), len(v), pct(sorted(v), 0.5), pct(sorted(v), 0.95)]
+                for s, v in by_beep.items()
+            ],
         }
     finally:
         fleet.stop()
+
+
+def _probe_round(n: int, specs: list[dict], ctx: dict) -> dict:
+    """The platform's own join capacity: when the session goes on air, `n` plain HTTP listeners
+    (no decoder) open the mount at once, each with a device's token, as `n` devices with their
+    own CPUs would; time from on air to the first stream bytes, and how many were turned away."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    from grassroots.alerts.models import LiveSession, LiveStatus
+
+    headers = {"Authorization": f"Bearer {ctx['token']}"}
+    body = json.dumps({"units": ["33"], "title": f"Bench join {n}", "priority": "emergency"})
+    req = urllib.request.Request(
+        f"{ctx['web']}/api/v1/live",
+        data=body.encode(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    session = json.loads(urllib.request.urlopen(req, timeout=30).read())  # noqa: S310
+    seconds = 20.0
+    audio = _source(seconds)
+    n_slices = int(seconds / SLICE_S)
+    per = len(audio) / n_slices
+    stop = threading.Event()
+
+    def speak():
+        t0, offset = time.monotonic(), 0
+        for i in range(n_slices):
+            while time.monotonic() < t0 + (i + 1) * SLICE_S:
+                time.sleep(0.005)
+            if stop.is_set():
+                return
+            piece = audio[round(i * per) : round((i + 1) * per)]
+            r = urllib.request.Request(
+                f"{ctx['web']}/api/v1/live/{session['id']}/source?offset={offset}",
+                data=piece,
+                headers={**headers, "Content-Type": "application/octet-stream"},
+            )
+            urllib.request.urlopen(r, timeout=10).read()  # noqa: S310
+            offset += len(piece)
+
+    speaker = threading.Thread(target=speak, daemon=True)
+    speaker.start()
+    deadline = time.monotonic() + 30
+    while (live := LiveSession.objects.get(pk=session["id"])).status != LiveStatus.ON_AIR:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the session did not go on air")
+        time.sleep(0.05)
+    on_air = time.monotonic()
+    url = urlsplit(f"http://127.0.0.1:{ctx['icecast_port']}{live.mount}")
+    joined: list[float] = []
+    refused: list[int] = []
+    lock = threading.Lock()
+    from grassroots_agent.player import LIVE_REOPEN, live_reopen_delay
+    from grassroots_protocol.messages import LIVE_TOKEN_HEADER
+
+    def listen(token: str) -> None:
+        """Open the mount as an agent does: turned away, it tries again after the agent's own
+        back-off (grassroots_agent.player), up to its limit."""
+        for attempt in range(1, LIVE_REOPEN + 2):
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+            try:
+                conn.request("GET", url.path, headers={LIVE_TOKEN_HEADER: token})
+                resp = conn.getresponse()
+                if resp.status == 200:
+                    resp.read(1)
+                    with lock:
+                        joined.append(time.monotonic() - on_air)
+                    time.sleep(2)
+                    return
+                with lock:
+                    refused.append(resp.status)
+            except OSError:
+                with lock:
+                    refused.append(0)
+            finally:
+                conn.close()
+            if attempt <= LIVE_REOPEN:
+                time.sleep(live_reopen_delay(attempt))
+
+    threads = [threading.Thread(target=listen, args=(s["token"],)) for s in specs[:n]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stop.set()
+    speaker.join(10)
+    urllib.request.urlopen(  # noqa: S310
+        urllib.request.Request(
+            f"{ctx['web']}/api/v1/live/{session['id']}/stop", data=b"", headers=headers
+        ),
+        timeout=30,
+    ).read()
+    from .fleet import _percentile
+
+    joined.sort()
+    return {
+        "listeners": n,
+        "joined": len(joined),
+        "refused": len(refused),  # times a listener was turned away (then tried again)
+        "join_p50_s": round(_percentile(joined, 0.5), 3) if joined else None,
+        "join_p95_s": round(_percentile(joined, 0.95), 3) if joined else None,
+        "join_max_s": round(joined[-1], 3) if joined else None,
+    }
 
 
 def run() -> dict:
@@ -254,7 +471,7 @@ def run() -> dict:
     from .fleet import _prepare_db
 
     _prepare_db()
-    specs = simulation.ensure_fleet(max(SIZES))
+    specs = simulation.ensure_fleet(max([*SIZES, PROBE]))
     home = Path(settings.GRASSROOTS["HOME"])
     mqtt_port = broker.free_port()
     shutil.rmtree(home / "mosquitto" / "data", ignore_errors=True)
@@ -286,7 +503,8 @@ def run() -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    web_proc = _web(web_port, env, home)
+    web_log = home / "icecast" / "bench-web.log"  # the access log: the hook's requests
+    web_proc = _web(web_port, env, home, web_log)
     settings.ICECAST_URL = env["ICECAST_URL"]
     try:
         broker.sync(home)
@@ -299,17 +517,35 @@ def run() -> dict:
             "icecast_port": icecast_port,
             "web": web,
             "token": token,
+            "web_log": web_log,
+            "web_log_at": 0,
+            "icecast_log_at": 0,
         }
         rounds = {}
         for n in SIZES:
             result = _round(n, specs, ctx)
             print(
-                f"live: {n} agents: delay p50 {result['delay_p50_s']} s, p95 "
-                f"{result['delay_p95_s']} s; {result['beeps_detected']}/"
-                f"{result['beeps_expected']} beeps; {result['kbps_per_device']} kb/s per device",
+                f"live: {n} agents: joined {result['agents_joined']}, first audio p50 "
+                f"{result['join_audio_p50_s']} s p95 {result['join_audio_p95_s']} s; then delay "
+                f"p50 {result['delay_p50_s']} s p95 {result['delay_p95_s']} s, "
+                f"{result['beeps_detected']}/{result['beeps_expected']} beeps; while joining "
+                f"{result['joining_beeps_detected']}/{result['joining_beeps_expected']} beeps; "
+                f"{result['icecast_refused']} refused, {result['hook_requests']} hook requests, "
+                f"at most {result['auth_pending_max']} awaiting authentication; "
+                f"{result['kbps_per_device']} kb/s per device",
                 flush=True,
             )
             rounds[f"agents_{n}"] = result
+        if PROBE:
+            result = _probe_round(PROBE, specs, ctx)
+            print(
+                f"live: {PROBE} plain listeners (no decoders) at on air: joined "
+                f"{result['joined']}, {result['refused']} refused; first bytes p50 "
+                f"{result['join_p50_s']} s p95 {result['join_p95_s']} s "
+                f"max {result['join_max_s']} s",
+                flush=True,
+            )
+            rounds[f"platform_join_{PROBE}"] = result
         return {
             **rounds,
             "goal_p95_s": 2.0,

@@ -31,6 +31,13 @@ MAX_SLEEP = 1.0
 LIVE_REOPEN = 5
 
 
+def live_reopen_delay(attempt: int) -> float:
+    """Seconds before opening a live stream again the `attempt`-th time: 0.5 s doubling up to
+    8 s, each randomised ±50 % so that a whole area turned away at once (Icecast lets at most
+    100 listeners wait for authentication) does not come back at once."""
+    return min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+
 @dataclass
 class PriorityJob:
     """A play.now command: media played `repeat` times, preempting the schedule."""
@@ -440,7 +447,7 @@ class Player:
                 # as-run entry, after a randomised back-off, until live.stop, `until` or the limit
                 live.reopened += 1
                 self.audio.stop("cut")
-                wait = min(8.0, 0.5 * 2 ** (live.reopened - 1)) * random.uniform(0.5, 1.5)
+                wait = live_reopen_delay(live.reopened)
                 live.reopen_at = now + timedelta(seconds=wait)
                 log.info("live %s closed; opening it again in %.1f s", live.id, wait)
                 return

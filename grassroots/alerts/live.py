@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import datetime
 import secrets
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -417,6 +419,7 @@ def end(session: LiveSession, reason: str, *, user=None) -> LiveSession:
     if session.status == LiveStatus.ON_AIR:
         codes = list(session.area.values_list("code", flat=True))
         protocol.send_to_units(codes, protocol.CommandType.LIVE_STOP, {"live_id": session.live_id})
+    forget_allowed(session.mount)
     session.status = LiveStatus.ENDED
     session.end_reason = reason
     session.ended_at = timezone.now()
@@ -489,10 +492,96 @@ def listen_url(user, session: LiveSession, device=None) -> str:
     return f"{stream_url(session)}?listen={listen_token(user, session, device)}"
 
 
+# Icecast 2.4 asks about listeners one at a time (one authentication thread; past 100 waiting it
+# turns listeners away), so a whole area joining at once waits on this hook, request after
+# request. Each process keeps, per running mount, the token hashes of the devices of its area
+# for ALLOWED_TTL seconds: a device of the area is let in without a database query. A token not
+# in the set is checked against the database (a device enrolled a moment ago), so the cache only
+# ever lets in a device that was allowed less than ALLOWED_TTL seconds ago (a revoked token, a
+# session that just ended: its mount is gone with its source anyway).
+ALLOWED_TTL = 10.0
+_clock = time.monotonic
+_allowed: dict[str, tuple[float, frozenset[str]]] = {}
+_allowed_lock = threading.Lock()
+
+
+def _device_hashes(session: LiveSession) -> frozenset[str]:
+    from grassroots.devices.models import DeviceCredential
+
+    return frozenset(
+        DeviceCredential.objects.filter(
+            device__in=devices_under(list(session.area.all())),
+            revoked_at__isnull=True,
+            enrolled_at__isnull=False,
+        )
+        .exclude(token_hash="")
+        .values_list("token_hash", flat=True)
+    )
+
+
+def _cached_device_hashes(mount: str) -> frozenset[str] | None:
+    """The token hashes allowed on this running mount (cached), or None if it is not running."""
+    now = _clock()
+    with _allowed_lock:
+        hit = _allowed.get(mount)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    session = (
+        LiveSession.objects.filter(mount=mount, status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR])
+        .only("pk")
+        .first()
+    )
+    with _allowed_lock:  # one thread makes the set; the others asking meanwhile take it
+        for key in [k for k, (expires, _) in _allowed.items() if expires <= now]:
+            del _allowed[key]
+        if session is None:
+            _allowed.pop(mount, None)
+            return None
+        hit = _allowed.get(mount)
+        if hit is not None:
+            return hit[1]
+        hashes = _device_hashes(session)
+        _allowed[mount] = (now + ALLOWED_TTL, hashes)
+    return hashes
+
+
+def forget_allowed(mount: str | None = None) -> None:
+    """Drop this process's cached allow-sets (one mount's, or all)."""
+    with _allowed_lock:
+        if mount is None:
+            _allowed.clear()
+        else:
+            _allowed.pop(mount, None)
+
+
 def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") -> bool:
     """Icecast asks whether a listener may open `mount`: a device of the session's area (by its
     token), or an officer holding a listen ticket for this session who still sees it."""
     path, _, query = mount.partition("?")
+    if device_token:
+        from grassroots.devices.provisioning import _hash, authenticate_token
+
+        allowed = _cached_device_hashes(path)
+        if allowed is None:
+            return False
+        if _hash(device_token) in allowed:
+            return True
+        device = authenticate_token(device_token)
+        if device is None:
+            return False
+        session = (
+            LiveSession.objects.filter(
+                mount=path, status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR]
+            )
+            .only("pk")
+            .first()
+        )
+        if session is None:
+            return False
+        ok = devices_under(list(session.area.all())).filter(pk=device.pk).exists()
+        if ok:
+            forget_allowed(path)  # enrolled since the set was made: make it again next time
+        return ok
     session = (
         LiveSession.objects.filter(mount=path, status__in=[LiveStatus.WAITING, LiveStatus.ON_AIR])
         .only("pk", "unit_id")
@@ -500,13 +589,6 @@ def listener_allowed(*, mount: str, device_token: str = "", listen: str = "") ->
     )
     if session is None:
         return False
-    if device_token:
-        from grassroots.devices.provisioning import authenticate_token
-
-        device = authenticate_token(device_token)
-        if device is None:
-            return False
-        return devices_under(list(session.area.all())).filter(pk=device.pk).exists()
     if not listen and query:
         from urllib.parse import parse_qs
 
