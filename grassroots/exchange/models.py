@@ -131,6 +131,8 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["peer", "id"]),
+            # outbound.next_version: the last version of a message id, to any peer
+            models.Index(fields=["message_id", "version"]),
         ]
         verbose_name = _("thông điệp gửi đi")
         verbose_name_plural = _("thông điệp gửi đi")
