@@ -276,7 +276,11 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
         req = urllib.request.Request(
             f"{ctx['web']}/api/v1/live/{session['id']}/stop", data=b"", headers=headers
         )
-        urllib.request.urlopen(req, timeout=30).read()  # noqa: S310
+        try:
+            urllib.request.urlopen(req, timeout=30).read()  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:  # 409: the relay already ended it (the source stopped)
+                raise
         on_air = live.started_at.timestamp() - (time.time() - time.monotonic())
         spoken = [t0 + k * GAP_S for k in range(1, int(seconds / GAP_S) + 1)]
         spoken = [t for t in spoken if on_air <= t <= stream_end - 0.2]
