@@ -514,9 +514,12 @@ def run() -> dict:
         stderr=subprocess.DEVNULL,
     )
     web_log = home / "icecast" / "bench-web.log"  # the access log: the hook's requests
-    web_proc = _web(web_port, env, home, web_log)
-    settings.ICECAST_URL = env["ICECAST_URL"]
+    web_proc = None
     try:
+        # inside the try: a web that does not start must not leave the others running (a
+        # leftover relay would take the next run's sessions onto its own Icecast)
+        web_proc = _web(web_port, env, home, web_log)
+        settings.ICECAST_URL = env["ICECAST_URL"]
         broker.sync(home)
         time.sleep(0.5)
         admin = User.objects.get(username="admin")
@@ -564,9 +567,10 @@ def run() -> dict:
             "note": "decoders, load generator and platform share the machine's cores",
         }
     finally:
-        for proc in (web_proc, relay, gateway, icecast_proc, mosquitto):
+        procs = [p for p in (web_proc, relay, gateway, icecast_proc, mosquitto) if p is not None]
+        for proc in procs:
             proc.terminate()
-        for proc in (web_proc, relay, gateway, icecast_proc, mosquitto):
+        for proc in procs:
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
