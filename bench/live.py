@@ -239,10 +239,12 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
         offset = 0
         all_joined: float | None = None
         end_at = t0 + seconds
+        spoken_until = t0  # the end of the last slice sent
         for i in range(n_slices):
             due = t0 + (i + 1) * SLICE_S  # a browser hands over a slice when it is complete
             if due > end_at:
                 break
+            spoken_until = due
             while time.monotonic() < due:
                 time.sleep(0.005)
             if all_joined is None and (
@@ -283,7 +285,7 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
                 raise
         on_air = live.started_at.timestamp() - (time.time() - time.monotonic())
         spoken = [t0 + k * GAP_S for k in range(1, int(seconds / GAP_S) + 1)]
-        spoken = [t for t in spoken if on_air <= t <= stream_end - 0.2]
+        spoken = [t for t in spoken if on_air <= t <= spoken_until - 0.2]
         measured = [t for t in spoken if all_joined is not None and t > all_joined]
         joining = [t for t in spoken if t not in measured]
         delays: list[float] = []  # the measured beeps x agents
@@ -322,8 +324,12 @@ def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
+        ended = LiveSession.objects.get(pk=session["id"])
         return {
             "agents": n_agents,
+            # "stopped" by the bench; "source_lost": the speaker (this process) was starved for
+            # longer than the relay's source timeout, and the round is not valid
+            "ended_by": ended.end_reason,
             "agents_joined": len(join_audio),
             # from live.start to each agent's stream open and to its first audio out
             "join_open_p50_s": pct(join_open, 0.5),
@@ -508,9 +514,12 @@ def run() -> dict:
         stderr=subprocess.DEVNULL,
     )
     web_log = home / "icecast" / "bench-web.log"  # the access log: the hook's requests
-    web_proc = _web(web_port, env, home, web_log)
-    settings.ICECAST_URL = env["ICECAST_URL"]
+    web_proc = None
     try:
+        # inside the try: a web that does not start must not leave the others running (a
+        # leftover relay would take the next run's sessions onto its own Icecast)
+        web_proc = _web(web_port, env, home, web_log)
+        settings.ICECAST_URL = env["ICECAST_URL"]
         broker.sync(home)
         time.sleep(0.5)
         admin = User.objects.get(username="admin")
@@ -529,7 +538,8 @@ def run() -> dict:
         for n in SIZES:
             result = _round(n, specs, ctx)
             print(
-                f"live: {n} agents: joined {result['agents_joined']}, first audio p50 "
+                f"live: {n} agents (ended: {result['ended_by']}): joined "
+                f"{result['agents_joined']}, first audio p50 "
                 f"{result['join_audio_p50_s']} s p95 {result['join_audio_p95_s']} s; then delay "
                 f"p50 {result['delay_p50_s']} s p95 {result['delay_p95_s']} s, "
                 f"{result['beeps_detected']}/{result['beeps_expected']} beeps; while joining "
@@ -557,9 +567,10 @@ def run() -> dict:
             "note": "decoders, load generator and platform share the machine's cores",
         }
     finally:
-        for proc in (web_proc, relay, gateway, icecast_proc, mosquitto):
+        procs = [p for p in (web_proc, relay, gateway, icecast_proc, mosquitto) if p is not None]
+        for proc in procs:
             proc.terminate()
-        for proc in (web_proc, relay, gateway, icecast_proc, mosquitto):
+        for proc in procs:
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
