@@ -70,6 +70,15 @@ class LiveJob:
     mic: bool = False  # the station's own microphone (microphone.Microphone)
 
 
+def live_source(live: LiveJob) -> Source:
+    """The stream of a live session: the platform's live mounts are Ogg (`/live/<id>.ogg`, see
+    docs/live.md), opened without probing; any other URL is probed as usual."""
+    from urllib.parse import urlsplit
+
+    ogg = urlsplit(live.url or "").path.endswith(".ogg")
+    return Source(url=live.url, headers=live.headers, container="ogg" if ogg else None)
+
+
 @dataclass
 class Want:
     """What should sound now."""
@@ -346,9 +355,7 @@ class Player:
                 output = "mic"
                 self.mic.start(want.item_id, volume)
             else:
-                self.audio.start(
-                    want.item_id, [Source(url=want.live.url, headers=want.live.headers)], volume
-                )
+                self.audio.start(want.item_id, [live_source(want.live)], volume)
             ends_at = want.live.until
         elif item is not None:
             if item.volume is not None:  # the manifest gives each item its absolute volume
@@ -415,7 +422,7 @@ class Player:
                 return
             live.reopen_at = None
             volume = live.volume if live.volume is not None else self.volume
-            self.audio.start(cur.want.item_id, [Source(url=live.url, headers=live.headers)], volume)
+            self.audio.start(cur.want.item_id, [live_source(live)], volume)
             return
         if cur.ends_at is not None and now >= cur.ends_at:
             if cur.want.origin == "live":

@@ -69,6 +69,24 @@ def test_the_record_backend_opens_a_stream_with_the_device_token(stream_server, 
     assert seen == ["gd_secret", None]
 
 
+def test_a_platform_live_mount_is_opened_as_ogg_without_probing(stream_server, tmp_path):
+    """The platform's mounts are Ogg: ffmpeg is told so (probing would wait for ~2 KB, speech
+    a sound card then plays behind the speaker), and the stream still decodes; a radio's URL
+    of unknown format is probed as before."""
+    from grassroots_agent.player import LiveJob, live_source
+
+    url, _ = stream_server
+    token = {LIVE_TOKEN_HEADER: "gd_secret"}
+    source = live_source(LiveJob(id="live-3", url=url + "?x=1", headers=token))
+    audio = ProcessAudio("record", {"dir": str(tmp_path / "ogg")})
+    assert audio._input(source)[-4:] == ["-f", "ogg", "-i", url + "?x=1"]
+    audio.start("live-3", [source], 80)
+    wait_for(audio.finished, 20)
+    assert _seconds(tmp_path / "ogg") > 0.4
+    radio = live_source(LiveJob(id="live-4", url="http://radio.example/vov1"))
+    assert radio.container is None and "-f" not in audio._input(radio)
+
+
 def test_live_start_with_device_auth_carries_the_token(make_agent, signer):
     agent = make_agent(None, None)
     envelope = signer.command(
