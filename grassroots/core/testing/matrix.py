@@ -109,6 +109,11 @@ RULES: dict[str, Rule] = {
     "POST /live": perm("broadcast.schedule"),
     "POST /live/{session_id}/stop": perm("broadcast.schedule"),
     "POST /live/{session_id}/source": Rule(kind=SELF, why="only the session's speaker (operator)"),
+    # the station's own microphone: a device opens a session over its own unit, sends and stops
+    # only its own (an officer's session is not found for it)
+    "POST /live/device": Rule(kind=DEVICE, why="the station microphone, over the device's unit"),
+    "POST /live/device/{session_id}/source": Rule(kind=DEVICE, why="the device's own session"),
+    "POST /live/device/{session_id}/stop": Rule(kind=DEVICE, why="the device's own session"),
     "POST /alerts/cap": Rule(
         "broadcast.emergency", ANYWHERE, why="a CAP 1.2 XML body; its area is cut to the scope"
     ),
