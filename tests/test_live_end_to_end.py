@@ -5,7 +5,6 @@ communes decode it (the `record` audio backend), a fourth outside hears nothing 
 refused by Icecast → the source stops, the session ends by itself, devices stop, the recording is
 an archived audio bulletin and each device's as-run log holds the live entry."""
 
-import asyncio
 import json
 import subprocess
 import threading
@@ -16,18 +15,12 @@ import urllib.request
 import pytest
 
 from grassroots.core import broker, icecast
+from grassroots.core.testing.fleet import wait_until, wav_seconds
 from grassroots.core.testing.icecast import start_icecast
 
 pytestmark = [pytest.mark.mqtt]
 
 SECONDS = 5  # of tone
-
-
-def _wait(cond, timeout=40, what=""):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def _tone_webm(seconds: float) -> bytes:
@@ -48,12 +41,6 @@ def _tone_webm(seconds: float) -> bytes:
     ).stdout
 
 
-def _wav_seconds(directory) -> float:
-    """Seconds of decoded audio (16 kHz mono s16) an agent wrote."""
-    files = list(directory.glob("*.wav")) if directory.exists() else []
-    return sum(max(0, f.stat().st_size - 44) for f in files) / 32000
-
-
 def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path, settings):
     from django.test import Client
 
@@ -62,11 +49,10 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
     from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import MediaAsset
-    from grassroots.core.gateway import Gateway, discover
-    from grassroots.core.testing import COMMUNE_A, COMMUNE_B, call, unit
-    from grassroots.devices.models import Device
+    from grassroots.core.testing import COMMUNE_A, COMMUNE_B, unit
+    from grassroots.core.testing.fleet import enrol_speaker, private_gateway
     from grassroots.units.models import Unit
-    from grassroots_agent.simulate import DeviceSpec, Fleet, FleetOptions
+    from grassroots_agent.simulate import Fleet, FleetOptions
 
     assert icecast.icecast_binary(), "icecast2 is not installed: run `make test`"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -74,159 +60,129 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
     settings.LIVE_SOURCE_TIMEOUT = 2.0
     ice, ice_port = start_icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
     settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{ice_port}"
-    port = broker.free_port()
-    conf = broker.write_config(tmp_path, port, auth=True)
-    mosquitto = subprocess.Popen([broker.mosquitto_binary(), "-c", str(conf)])
-    settings.MQTT_URL = (
-        f"mqtt://{broker.SERVER_USER}:{broker.server_password(tmp_path)}@127.0.0.1:{port}"
-    )
-    gateway = Gateway(settings.MQTT_URL)
-    loop = asyncio.new_event_loop()
-    discover()
-    gw_thread = threading.Thread(target=loop.run_until_complete, args=(gateway.run(),), daemon=True)
     stop_relay = threading.Event()
     relay = threading.Thread(target=LiveRelay().run, args=(stop_relay,), daemon=True)
     fleet = None
     client = Client()
-    try:
-        gw_thread.start()
-        relay.start()
-        admin = User.objects.get(username="admin")
-        others = list(
-            Unit.objects.filter(kind=unit(COMMUNE_A).kind, valid_to__isnull=True)
-            .exclude(code__in=[COMMUNE_A, COMMUNE_B])
-            .order_by("code")
-            .values_list("code", flat=True)[:2]
-        )
-        chosen = [COMMUNE_A, COMMUNE_B, others[0]]
-        outside = others[1]
-        specs = []
-        for i, code in enumerate([*chosen, outside]):
-            device = Device.objects.create(
-                kind="speaker",
-                unit=Unit.objects.get(code=code, valid_to__isnull=True),
-                name=f"Cụm loa trực tiếp {i}",
-                serial=f"LIVE-{i}",
-                technology="ip_4g",
+    with private_gateway(tmp_path, settings) as port:
+        try:
+            relay.start()
+            admin = User.objects.get(username="admin")
+            others = list(
+                Unit.objects.filter(kind=unit(COMMUNE_A).kind, valid_to__isnull=True)
+                .exclude(code__in=[COMMUNE_A, COMMUNE_B])
+                .order_by("code")
+                .values_list("code", flat=True)[:2]
             )
-            code_ = call(client, "post", f"/api/v1/devices/{device.pk}/authorise", user=admin)
-            config = client.post(
-                "/api/v1/devices/enrol",
-                data=json.dumps({"code": code_.json()["enrolment_code"]}),
+            chosen = [COMMUNE_A, COMMUNE_B, others[0]]
+            outside = others[1]
+            specs = []
+            for i, code in enumerate([*chosen, outside]):
+                _, spec, config = enrol_speaker(client, admin, code, name=f"Cụm loa trực tiếp {i}",
+                                                serial=f"LIVE-{i}")  # fmt: skip
+                specs.append(spec)
+            assert broker.sync(tmp_path)
+            opts = FleetOptions(
+                broker_url=f"mqtt://127.0.0.1:{port}",
+                server_url=live_demo.url,
+                keys=config["trusted_keys"],
+                state_dir=str(tmp_path / "agent"),
+                connect_spread=0,
+                audio_backend="record",
+            )
+            fleet = Fleet(specs, opts).start()
+            wait_until(lambda: fleet.connected() == 4, what="agents online")
+
+            client.force_login(admin)
+            response = client.post(
+                "/api/v1/live",
+                data=json.dumps(
+                    {"units": chosen, "title": "Thông báo phòng chống bão", "priority": "emergency"}
+                ),
                 content_type="application/json",
-            ).json()
-            specs.append(
-                DeviceSpec(
-                    id=str(config["device_id"]),
-                    units=list(reversed(config["units"])),
-                    username=config["mqtt_username"],
-                    password=config["mqtt_password"],
-                    token=config["token"],
+            )
+            assert response.status_code == 201, response.content
+            session_id = response.json()["id"]
+            session = LiveSession.objects.get(pk=session_id)
+            assert session.status == LiveStatus.WAITING
+            assert len(session.mount) > 25  # not guessable
+
+            audio = _tone_webm(SECONDS)
+            slices = [audio[i : i + 1000] for i in range(0, len(audio), 1000)]
+            pace = SECONDS / len(slices)
+            offset = 0
+            for piece in slices:  # in real time, as MediaRecorder would
+                r = client.post(
+                    f"/api/v1/live/{session_id}/source?offset={offset}",
+                    data=piece,
+                    content_type="audio/webm",
+                )
+                assert r.status_code == 200, r.content
+                offset += len(piece)
+                time.sleep(pace)
+            session.refresh_from_db()
+            assert session.status == LiveStatus.ON_AIR, session.status
+
+            dirs = [tmp_path / "agent" / s.id / "audio" for s in specs]
+            wait_until(
+                lambda: all(wav_seconds(d) >= SECONDS * 0.5 for d in dirs[:3]),
+                what=f"the three agents decoding the tone: {[wav_seconds(d) for d in dirs]}",
+            )
+            assert wav_seconds(dirs[3]) == 0, "the device outside the area heard the live session"
+
+            # the fourth device's own token does not open the mount
+            req = urllib.request.Request(
+                f"{settings.ICECAST_URL}{session.mount}",
+                headers={icecast.TOKEN_HEADER: specs[3].token},
+            )
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=5)  # noqa: S310
+            assert refused.value.code in (401, 403)
+
+            # the source stopped: the session ends by itself and the devices stop
+            wait_until(
+                lambda: LiveSession.objects.get(pk=session_id).status == LiveStatus.ENDED,
+                what="the session to end after its source stopped",
+            )
+            session.refresh_from_db()
+            assert session.end_reason == LiveEndReason.SOURCE_LOST
+            agents = fleet.agents[:3]
+            wait_until(
+                lambda: all(a.player.live is None and a.player.current is None for a in agents),
+                what="the agents to stop the live stream",
+            )
+            # the recording is in the archive, as audio of about the tone's length
+            wait_until(
+                lambda: LiveSession.objects.get(pk=session_id).bulletin_id, what="the recording"
+            )
+            session.refresh_from_db()
+            asset = MediaAsset.objects.get(bulletin_id=session.bulletin_id)
+            wait_until(
+                lambda: MediaAsset.objects.get(pk=asset.pk).status in ("ready", "rejected"),
+                what="the recording processed",
+            )
+            asset.refresh_from_db()
+            assert asset.status == "ready", asset.error
+            assert SECONDS - 1.5 <= asset.duration_seconds <= SECONDS + 1.5
+            assert session.bulletin.status == "archived"
+            # each device of the area journaled the live session
+            wait_until(
+                lambda: (
+                    AsRunEntry.objects.filter(kind="live", manifest_item=session.live_id).count()
+                    >= 3
+                ),
+                what="as-run entries of the live session",
+            )
+            journaled = set(
+                AsRunEntry.objects.filter(kind="live", manifest_item=session.live_id).values_list(
+                    "device_id", flat=True
                 )
             )
-        assert broker.sync(tmp_path)
-        opts = FleetOptions(
-            broker_url=f"mqtt://127.0.0.1:{port}",
-            server_url=live_demo.url,
-            keys=config["trusted_keys"],
-            state_dir=str(tmp_path / "agent"),
-            connect_spread=0,
-            audio_backend="record",
-        )
-        fleet = Fleet(specs, opts).start()
-        _wait(lambda: fleet.connected() == 4, what="agents online")
-
-        client.force_login(admin)
-        response = client.post(
-            "/api/v1/live",
-            data=json.dumps(
-                {"units": chosen, "title": "Thông báo phòng chống bão", "priority": "emergency"}
-            ),
-            content_type="application/json",
-        )
-        assert response.status_code == 201, response.content
-        session_id = response.json()["id"]
-        session = LiveSession.objects.get(pk=session_id)
-        assert session.status == LiveStatus.WAITING
-        assert len(session.mount) > 25  # not guessable
-
-        audio = _tone_webm(SECONDS)
-        slices = [audio[i : i + 1000] for i in range(0, len(audio), 1000)]
-        pace = SECONDS / len(slices)
-        offset = 0
-        for piece in slices:  # in real time, as MediaRecorder would
-            r = client.post(
-                f"/api/v1/live/{session_id}/source?offset={offset}",
-                data=piece,
-                content_type="audio/webm",
-            )
-            assert r.status_code == 200, r.content
-            offset += len(piece)
-            time.sleep(pace)
-        session.refresh_from_db()
-        assert session.status == LiveStatus.ON_AIR, session.status
-
-        dirs = [tmp_path / "agent" / s.id / "audio" for s in specs]
-        _wait(
-            lambda: all(_wav_seconds(d) >= SECONDS * 0.5 for d in dirs[:3]),
-            what=f"the three agents decoding the tone: {[_wav_seconds(d) for d in dirs]}",
-        )
-        assert _wav_seconds(dirs[3]) == 0, "the device outside the area heard the live session"
-
-        # the fourth device's own token does not open the mount
-        req = urllib.request.Request(
-            f"{settings.ICECAST_URL}{session.mount}",
-            headers={icecast.TOKEN_HEADER: specs[3].token},
-        )
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(req, timeout=5)  # noqa: S310
-        assert refused.value.code in (401, 403)
-
-        # the source stopped: the session ends by itself and the devices stop
-        _wait(
-            lambda: LiveSession.objects.get(pk=session_id).status == LiveStatus.ENDED,
-            what="the session to end after its source stopped",
-        )
-        session.refresh_from_db()
-        assert session.end_reason == LiveEndReason.SOURCE_LOST
-        agents = fleet.agents[:3]
-        _wait(
-            lambda: all(a.player.live is None and a.player.current is None for a in agents),
-            what="the agents to stop the live stream",
-        )
-        # the recording is in the archive, as audio of about the tone's length
-        _wait(lambda: LiveSession.objects.get(pk=session_id).bulletin_id, what="the recording")
-        session.refresh_from_db()
-        asset = MediaAsset.objects.get(bulletin_id=session.bulletin_id)
-        _wait(
-            lambda: MediaAsset.objects.get(pk=asset.pk).status in ("ready", "rejected"),
-            what="the recording processed",
-        )
-        asset.refresh_from_db()
-        assert asset.status == "ready", asset.error
-        assert SECONDS - 1.5 <= asset.duration_seconds <= SECONDS + 1.5
-        assert session.bulletin.status == "archived"
-        # each device of the area journaled the live session
-        _wait(
-            lambda: (
-                AsRunEntry.objects.filter(kind="live", manifest_item=session.live_id).count() >= 3
-            ),
-            what="as-run entries of the live session",
-        )
-        journaled = set(
-            AsRunEntry.objects.filter(kind="live", manifest_item=session.live_id).values_list(
-                "device_id", flat=True
-            )
-        )
-        assert journaled == {int(s.id) for s in specs[:3]}
-    finally:
-        if fleet is not None:
-            fleet.stop()
-        stop_relay.set()
-        relay.join(15)
-        loop.call_soon_threadsafe(gateway.stop)
-        gw_thread.join(10)
-        mosquitto.terminate()
-        mosquitto.wait(5)
-        ice.terminate()
-        ice.wait(5)
+            assert journaled == {int(s.id) for s in specs[:3]}
+        finally:
+            if fleet is not None:
+                fleet.stop()
+            stop_relay.set()
+            relay.join(15)
+            ice.terminate()
+            ice.wait(5)

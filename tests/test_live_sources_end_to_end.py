@@ -12,32 +12,18 @@ relay and real agents:
   session with its token, streams it, and the commune's other cluster hears it through Icecast.
 """
 
-import asyncio
 import contextlib
 import json
 import subprocess
 import threading
-import time
 
 import pytest
 
 from grassroots.core import broker, icecast
+from grassroots.core.testing.fleet import wait_until, wav_seconds
 from grassroots.core.testing.icecast import start_icecast
 
 pytestmark = [pytest.mark.mqtt]
-
-
-def _wait(cond, timeout=40, what=""):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def _wav_seconds(directory) -> float:
-    """Seconds of decoded audio (16 kHz mono s16) an agent wrote."""
-    files = list(directory.glob("*.wav")) if directory.exists() else []
-    return sum(max(0, f.stat().st_size - 44) for f in files) / 32000
 
 
 @contextlib.contextmanager
@@ -49,11 +35,8 @@ def platform(live_demo, tmp_path, settings, codes, **fleet_extra):
 
     from grassroots.accounts.models import User
     from grassroots.alerts.live_relay import LiveRelay
-    from grassroots.core.gateway import Gateway, discover
-    from grassroots.core.testing import call
-    from grassroots.devices.models import Device
-    from grassroots.units.models import Unit
-    from grassroots_agent.simulate import DeviceSpec, Fleet, FleetOptions
+    from grassroots.core.testing.fleet import enrol_speaker, private_gateway
+    from grassroots_agent.simulate import Fleet, FleetOptions
 
     assert icecast.icecast_binary(), "icecast2 is not installed: run `make test`"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -61,74 +44,41 @@ def platform(live_demo, tmp_path, settings, codes, **fleet_extra):
     settings.LIVE_SOURCE_TIMEOUT = 2.0
     ice, ice_port = start_icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
     settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{ice_port}"
-    port = broker.free_port()
-    conf = broker.write_config(tmp_path, port, auth=True)
-    mosquitto = subprocess.Popen([broker.mosquitto_binary(), "-c", str(conf)])
-    settings.MQTT_URL = (
-        f"mqtt://{broker.SERVER_USER}:{broker.server_password(tmp_path)}@127.0.0.1:{port}"
-    )
-    gateway = Gateway(settings.MQTT_URL)
-    loop = asyncio.new_event_loop()
-    discover()
-    gw_thread = threading.Thread(target=loop.run_until_complete, args=(gateway.run(),), daemon=True)
     stop_relay = threading.Event()
     relay = threading.Thread(target=LiveRelay().run, args=(stop_relay,), daemon=True)
     fleet = None
     client = Client()
-    try:
-        gw_thread.start()
-        relay.start()
-        admin = User.objects.get(username="admin")
-        specs = []
-        for i, code in enumerate(codes):
-            device = Device.objects.create(
-                kind="speaker",
-                unit=Unit.objects.get(code=code, valid_to__isnull=True),
-                name=f"Cụm loa {i}",
-                serial=f"SRC-{i}",
-                technology="ip_4g",
+    with private_gateway(tmp_path, settings) as port:
+        try:
+            relay.start()
+            admin = User.objects.get(username="admin")
+            specs = []
+            for i, code in enumerate(codes):
+                _, spec, config = enrol_speaker(client, admin, code, name=f"Cụm loa {i}",
+                                                serial=f"SRC-{i}")  # fmt: skip
+                specs.append(spec)
+            assert broker.sync(tmp_path)
+            opts = FleetOptions(
+                broker_url=f"mqtt://127.0.0.1:{port}",
+                server_url=live_demo.url,
+                keys=config["trusted_keys"],
+                state_dir=str(tmp_path / "agent"),
+                connect_spread=0,
+                audio_backend="record",
+                timeline=True,
+                **fleet_extra,
             )
-            code_ = call(client, "post", f"/api/v1/devices/{device.pk}/authorise", user=admin)
-            config = client.post(
-                "/api/v1/devices/enrol",
-                data=json.dumps({"code": code_.json()["enrolment_code"]}),
-                content_type="application/json",
-            ).json()
-            specs.append(
-                DeviceSpec(
-                    id=str(config["device_id"]),
-                    units=list(reversed(config["units"])),
-                    username=config["mqtt_username"],
-                    password=config["mqtt_password"],
-                    token=config["token"],
-                )
-            )
-        assert broker.sync(tmp_path)
-        opts = FleetOptions(
-            broker_url=f"mqtt://127.0.0.1:{port}",
-            server_url=live_demo.url,
-            keys=config["trusted_keys"],
-            state_dir=str(tmp_path / "agent"),
-            connect_spread=0,
-            audio_backend="record",
-            timeline=True,
-            **fleet_extra,
-        )
-        fleet = Fleet(specs, opts).start()
-        _wait(lambda: fleet.connected() == len(specs), what="agents online")
-        client.force_login(admin)
-        yield fleet, specs, client
-    finally:
-        if fleet is not None:
-            fleet.stop()
-        stop_relay.set()
-        relay.join(15)
-        loop.call_soon_threadsafe(gateway.stop)
-        gw_thread.join(10)
-        mosquitto.terminate()
-        mosquitto.wait(5)
-        ice.terminate()
-        ice.wait(5)
+            fleet = Fleet(specs, opts).start()
+            wait_until(lambda: fleet.connected() == len(specs), what="agents online")
+            client.force_login(admin)
+            yield fleet, specs, client
+        finally:
+            if fleet is not None:
+                fleet.stop()
+            stop_relay.set()
+            relay.join(15)
+            ice.terminate()
+            ice.wait(5)
 
 
 def _radio(port: int) -> subprocess.Popen:
@@ -196,20 +146,20 @@ def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, setti
             assert response.json()["source"] == "stream"
             assert response.json()["relay"] == "VOV1 (thử)"
             session_id = response.json()["id"]
-            _wait(
+            wait_until(
                 lambda: LiveSession.objects.get(pk=session_id).status == LiveStatus.ON_AIR,
                 what="the relay on air",
             )
             dirs = [tmp_path / "agent" / s.id / "audio" for s in specs]
-            _wait(
-                lambda: all(_wav_seconds(d) >= 2.5 for d in dirs[:2]),
-                what=f"the area's agents decoding the radio: {[_wav_seconds(d) for d in dirs]}",
+            wait_until(
+                lambda: all(wav_seconds(d) >= 2.5 for d in dirs[:2]),
+                what=f"the area's agents decoding the radio: {[wav_seconds(d) for d in dirs]}",
             )
-            assert _wav_seconds(dirs[2]) == 0, "the device outside the area heard the relay"
+            assert wav_seconds(dirs[2]) == 0, "the device outside the area heard the relay"
             # the radio goes off the air: the session ends by itself, the devices stop
             radio.terminate()
             radio.wait(5)
-            _wait(
+            wait_until(
                 lambda: LiveSession.objects.get(pk=session_id).status == LiveStatus.ENDED,
                 what="the session to end when the radio stopped",
             )
@@ -217,11 +167,11 @@ def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, setti
             assert session.end_reason == LiveEndReason.SOURCE_LOST
             assert session.bulletin_id is None  # a broadcaster's programme is not archived
             agents = fleet.agents[:2]
-            _wait(
+            wait_until(
                 lambda: all(a.player.live is None and a.player.current is None for a in agents),
                 what="the agents to stop the relay",
             )
-            _wait(
+            wait_until(
                 lambda: (
                     set(
                         AsRunEntry.objects.filter(
@@ -252,7 +202,7 @@ def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, setti
             assert fm["status"] == "on_air" and fm["listen_url"] == ""
             assert fm["relay"] == "FM 99.5 MHz"
             tuned = fleet.agents[0]
-            _wait(
+            wait_until(
                 lambda: tuned.player.current is not None and tuned.player.current.output == "tuner",
                 what="the first agent tuning its FM receiver",
             )
@@ -261,8 +211,8 @@ def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, setti
             assert fleet.agents[1].player.current is None  # not in the area
             stopped = client.post(f"/api/v1/live/{fm['id']}/stop")
             assert stopped.status_code == 200 and stopped.json()["status"] == "ended"
-            _wait(lambda: tuned.player.current is None, what="the tuner released")
-            _wait(
+            wait_until(lambda: tuned.player.current is None, what="the tuner released")
+            wait_until(
                 lambda: AsRunEntry.objects.filter(
                     kind="live", manifest_item=f"live-{fm['id']}", device_id=int(specs[0].id)
                 ).exists(),
@@ -291,16 +241,16 @@ def test_a_station_shares_its_own_microphone_with_the_commune(live_demo, tmp_pat
         assert live_id == session.live_id and session.source_device_id == int(specs[0].id)
         assert session.speaker is None and session.expected_devices == 1
         # heard on the station's own speaker at once, straight from the input
-        _wait(lambda: _wav_seconds(dirs[0]) >= 1.0, timeout=10, what="the local microphone")
-        _wait(
+        wait_until(lambda: wav_seconds(dirs[0]) >= 1.0, timeout=10, what="the local microphone")
+        wait_until(
             lambda: LiveSession.objects.get(pk=session.pk).status == LiveStatus.ON_AIR,
             what="the microphone on Icecast",
         )
-        _wait(
-            lambda: _wav_seconds(dirs[1]) >= 2.0,
-            what=f"the commune's other cluster hearing it: {[_wav_seconds(d) for d in dirs]}",
+        wait_until(
+            lambda: wav_seconds(dirs[1]) >= 2.0,
+            what=f"the commune's other cluster hearing it: {[wav_seconds(d) for d in dirs]}",
         )
-        assert _wav_seconds(dirs[2]) == 0, "a cluster of another commune heard the microphone"
+        assert wav_seconds(dirs[2]) == 0, "a cluster of another commune heard the microphone"
         # the station ignored its own live.start: it still plays the input, not the stream
         assert station.player.current.output == "mic"
         assert len(list(dirs[0].glob("*.wav"))) == 1
@@ -318,23 +268,25 @@ def test_a_station_shares_its_own_microphone_with_the_commune(live_demo, tmp_pat
         )
         assert other.status_code == 404
         station.mic_stop()
-        _wait(
+        wait_until(
             lambda: LiveSession.objects.get(pk=session.pk).status == LiveStatus.ENDED,
             what="the session ended by the station",
         )
         assert LiveSession.objects.get(pk=session.pk).end_reason == LiveEndReason.STOPPED
-        _wait(lambda: neighbour.player.current is None, what="the neighbour back to its schedule")
+        wait_until(
+            lambda: neighbour.player.current is None, what="the neighbour back to its schedule"
+        )
         assert station.player.current is None
-        _wait(lambda: LiveSession.objects.get(pk=session.pk).bulletin_id, what="the recording")
+        wait_until(lambda: LiveSession.objects.get(pk=session.pk).bulletin_id, what="the recording")
         asset = MediaAsset.objects.get(
             bulletin_id=LiveSession.objects.get(pk=session.pk).bulletin_id
         )
-        _wait(
+        wait_until(
             lambda: MediaAsset.objects.get(pk=asset.pk).status in ("ready", "rejected"),
             what="the recording processed",
         )
         assert MediaAsset.objects.get(pk=asset.pk).status == "ready"
-        _wait(
+        wait_until(
             lambda: (
                 set(
                     AsRunEntry.objects.filter(
