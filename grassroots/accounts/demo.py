@@ -43,6 +43,22 @@ def demo_users(province: Unit) -> list[tuple[str, str, str, Unit]]:
     ]
 
 
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(username, role, unit name) of the demo accounts `load_demo` made, for the start banner:
+    the province's, or in central mode (`GRASSROOTS_LEVEL=central`) the national system's."""
+    if settings.GRASSROOTS.get("LEVEL") == "central":
+        from grassroots.exchange.central import DEMO_USERS, ROOT_CODE
+
+        root = Unit.objects.filter(code=ROOT_CODE, valid_to__isnull=True).first()
+        return [(name, role, root.name) for name, _, role in DEMO_USERS] if root else []
+    province = Unit.objects.filter(
+        code=settings.GRASSROOTS["PROVINCE_CODE"], valid_to__isnull=True
+    ).first()
+    if province is None:
+        return []
+    return [(name, role, unit.name) for name, _, role, unit in demo_users(province)]
+
+
 @transaction.atomic
 def load_demo(password: str | None = None) -> dict[str, int]:
     """Load units, roles and demo users; running it twice changes nothing."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from grassroots.accounts.demo import demo_users
+from grassroots.accounts.demo import demo_logins
 from grassroots.core import broker, icecast, instance
 from grassroots.core.supervisor import Child, Supervisor
 
@@ -155,7 +155,6 @@ class Command(BaseCommand):
         self.stdout.write("grassroots stopped.")
 
     def _banner(self, host: str, port: int, mqtt_url: str, icecast_url: str = "") -> None:
-        from grassroots.units.models import Unit
 
         password = settings.GRASSROOTS["DEMO_PASSWORD"]
         lines = [
@@ -166,12 +165,8 @@ class Command(BaseCommand):
             f"  API docs:    http://{host}:{port}/api/v1/docs",
             "  Demo logins (password: " + password + "):",
         ]
-        province = Unit.objects.filter(
-            code=settings.GRASSROOTS["PROVINCE_CODE"], valid_to__isnull=True
-        ).first()
-        if province:
-            for username, _, role, unit in demo_users(province):
-                lines.append(f"    {username:<10} {role:<15} {unit.name}")
+        for username, role, unit_name in demo_logins():
+            lines.append(f"    {username:<10} {role:<15} {unit_name}")
         lines.append("  Press Ctrl-C to stop.\n")
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
