@@ -1851,6 +1851,21 @@ EN.update(
         "Đã kết thúc": "Ended",
         "Người phát dừng": "Stopped by the speaker",
         "Mất tín hiệu micro": "Microphone signal lost",
+        "Mất tín hiệu đài tiếp sóng (không kết nối được hoặc đài ngừng phát)": (
+            "Relayed station's signal lost (could not connect, or the station stopped)"
+        ),
+        "Đang kết nối tới đài tiếp sóng…": "Connecting to the relayed station…",
+        "Máy chủ nhận tín hiệu của đài và phát lại trên loa của vùng đã chọn sau khoảng 1–2 giây; "
+        "phiên tự kết thúc khi đài ngừng phát. Phiên tiếp sóng không được ghi âm.": (
+            "The server takes the station's signal and plays it on the chosen area's loudspeakers "
+            "about 1–2 seconds later; the session ends by itself when the station stops. Relay "
+            "sessions are not recorded."
+        ),
+        "Mỗi cụm loa của vùng đã chọn bật máy thu FM tại chỗ ở tần số đã nhập. Phiên tiếp sóng "
+        "FM không được ghi âm.": (
+            "Each loudspeaker cluster of the chosen area tunes its own FM receiver to the "
+            "frequency entered. FM relay sessions are not recorded."
+        ),
         "Hết thời lượng tối đa": "Time limit reached",
         "Nhường phiên khẩn cấp": "Gave way to an emergency session",
         "người nói": "speaker",

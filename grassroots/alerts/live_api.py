@@ -82,7 +82,7 @@ def _read(request, s: LiveSession) -> dict:
         "status": s.status,
         "status_label": str(s.get_status_display()),
         "end_reason": s.end_reason,
-        "end_reason_label": str(s.get_end_reason_display()) if s.end_reason else "",
+        "end_reason_label": s.end_reason_text,
         "units": list(s.area.values_list("code", flat=True)),
         "speaker": (s.speaker.get_full_name() or s.speaker.username) if s.speaker else "",
         "created_at": s.created_at,

@@ -404,3 +404,11 @@ class LiveSession(TimeStampedModel):
     @property
     def is_running(self) -> bool:
         return self.status in (LiveStatus.WAITING, LiveStatus.ON_AIR)
+
+    @property
+    def end_reason_text(self) -> str:
+        """Why it ended, in the words of its source: a relay that lost its radio did not lose
+        a microphone ("" while it runs)."""
+        if self.end_reason == LiveEndReason.SOURCE_LOST and self.source == LiveSource.STREAM:
+            return str(_("Mất tín hiệu đài tiếp sóng (không kết nối được hoặc đài ngừng phát)"))
+        return str(self.get_end_reason_display()) if self.end_reason else ""

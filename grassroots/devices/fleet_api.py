@@ -208,11 +208,14 @@ def fleet_rows(user, filters: FleetFilter) -> list[dict]:
     faults = {c["device_id"]: c["open"] for c in counts}
     last_faults = _last_faults([d.pk for d in devices if faults.get(d.pk)])
     rows = []
+    live_titles = _live_titles(devices)
     for d in devices:
         status = getattr(d, "status", None)
         state = (status.state if status else None) or {}
         cred = getattr(d, "credential", None)
         playing = _playing(state)
+        if playing["playing"] in live_titles:  # an agent knows a live session by its live_id
+            playing["playing"] = live_titles[playing["playing"]]
         clock = state.get("clock") if isinstance(state.get("clock"), dict) else {}
         fault = last_faults.get(d.pk)
         rows.append(
@@ -246,6 +249,26 @@ PRIORITY_LABELS = {
     "priority": _("Ưu tiên"),
     "emergency": _("Khẩn cấp"),
 }
+
+
+def _live_titles(devices) -> dict[str, str]:
+    """{"live-<id>": title} of the live sessions the devices report playing (one query): the
+    agent's state names a live session by its `live_id` only."""
+    from grassroots.alerts.models import LiveSession
+
+    ids = set()
+    for d in devices:
+        status = getattr(d, "status", None)
+        playing = ((status.state if status else None) or {}).get("playing")
+        if not isinstance(playing, dict) or playing.get("title"):
+            continue
+        item = playing.get("item_id")
+        if isinstance(item, str) and item.startswith("live-") and item[5:].isdigit():
+            ids.add(int(item[5:]))
+    if not ids:
+        return {}
+    return {f"live-{pk}": title for pk, title in LiveSession.objects.filter(
+        pk__in=ids).values_list("pk", "title")}  # fmt: skip
 
 
 def _playing(state: dict) -> dict:

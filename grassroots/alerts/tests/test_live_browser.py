@@ -125,6 +125,22 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
             ".every(li => li.scrollWidth <= li.clientWidth + 1)"
         )
         shoot(page, "live", "4-ended")
+        # the session is ended for the speaker (an emergency took the area over): the page says
+        # why, not that its sound could not be sent, and no longer says it is on air
+        from grassroots.alerts import live
+
+        page.fill("#live-title", "Phiên bị chen ngang")
+        page.select_option("#live-priority", "emergency")
+        page.fill("#live-units .unit-picker-search", "pho hien")
+        page.locator(f"#live-units .unit-picker-row[data-code='{COMMUNE_A}'] input").check()
+        page.click("#live-start")
+        expect(page.locator("#live-status")).to_contain_text("ĐANG PHÁT TRỰC TIẾP", timeout=30_000)
+        live.end(LiveSession.objects.get(title="Phiên bị chen ngang"), LiveEndReason.PREEMPTED)
+        expect(page.locator("#live-status")).to_have_text(
+            "Đã kết thúc phiên phát. Nhường phiên khẩn cấp", timeout=20_000
+        )
+        expect(page.locator("#live-error")).to_be_hidden()
+        expect(page.locator("#live-start")).to_be_visible()
         page.set_viewport_size(DESK)
     finally:
         chromium.close()

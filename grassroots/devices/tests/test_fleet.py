@@ -3,6 +3,7 @@
 import json
 import subprocess
 import time
+from datetime import timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -205,6 +206,27 @@ def test_fleet_status_is_scoped(client, users):
         for r in call(client, "get", "/api/v1/devices/fleet/status", user=users["viewer"]).json()
     }
     assert {mine.pk, other.pk} <= ids
+
+
+def test_a_live_session_on_the_fleet_page_is_shown_by_its_title(client, users):
+    """The agent's state names a live session by its live_id only ("live-7"): the page says
+    the session's title; a title the device reported is kept."""
+    from grassroots.alerts.models import LiveSession
+
+    session = LiveSession.objects.create(
+        unit=unit(COMMUNE_A), title="Thông báo lịch tiêm chủng", speaker=users["operator"],
+        mount="/live/fleet.ogg", until=timezone.now() + timedelta(minutes=10),
+    )  # fmt: skip
+    mine = device(COMMUNE_A)
+    playing = {"item_id": session.live_id, "kind": "live", "origin": "live"}
+    dispatch([(f"grassroots/v1/dev/{mine.pk}/state",
+               json.dumps({"online": True, "playing": playing}).encode())])  # fmt: skip
+    rows = call(client, "get", "/api/v1/devices/fleet/status", user=users["operator"]).json()
+    assert [r["playing"] for r in rows if r["id"] == mine.pk] == ["Thông báo lịch tiêm chủng"]
+    client.force_login(users["operator"])
+    page = client.get("/thiet-bi/giam-sat/")
+    assert "Thông báo lịch tiêm chủng" in page.content.decode()
+    assert session.live_id not in page.content.decode()
 
 
 @pytest.mark.mqtt

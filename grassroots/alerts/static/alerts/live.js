@@ -89,6 +89,10 @@
     const kind = sourceKind();
     $("live-fm").classList.toggle("d-none", kind !== "fm");
     meter.closest(".live-mic").classList.toggle("d-none", kind !== "console");
+    // how it reaches the loudspeakers, and whether it is recorded, depends on the source
+    form.querySelectorAll("[data-help-for]").forEach((p) => {
+      p.classList.toggle("d-none", p.dataset.helpFor !== kind);
+    });
     if (session) return;
     if (kind === "console" && micProblem) {
       showError(micProblem);
@@ -151,10 +155,17 @@
         await api("POST", `/${session.id}/source?offset=${offset}`, data, "application/octet-stream");
         offset += data.byteLength;
       } catch (err) {
-        if (!stopping) {
-          showError(`${d.msgFailed} ${err.message}`);
-          finish();
+        if (stopping) return;
+        // the session may have been ended for us (an emergency took over, an officer stopped
+        // it, its time limit): say that, not that the sound could not be sent
+        const ended = await api("GET", `/${session.id}`).catch(() => null);
+        if (ended && ended.status === "ended") {
+          finish(endedText(ended));
+          refreshPanels();
+          return;
         }
+        showError(`${d.msgFailed} ${err.message}`);
+        finish();
       }
     });
   }
@@ -185,7 +196,7 @@
     stopping = true;
     release();
     session = null;
-    if (message) setStatus(message, false);
+    setStatus(message || "", false);
   }
 
   function endedText(s) {
@@ -205,8 +216,9 @@
         return;
       }
       const onAir = s.status === "on_air";
+      const waiting = s.source === "stream" ? d.msgWaitingRelay : d.msgWaiting;
       setStatus(
-        `${onAir ? d.msgOnair : d.msgWaiting} — ${s.title} · ${s.expected_devices} ${d.msgDevices}`,
+        `${onAir ? d.msgOnair : waiting} — ${s.title} · ${s.expected_devices} ${d.msgDevices}`,
         onAir
       );
     } catch (err) {
