@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.policies import require
-from grassroots.accounts.scope import has_perm_anywhere
+from grassroots.accounts.scope import covers, has_perm_anywhere
 from grassroots.core.errors import Problem
 from grassroots.units.models import Unit
 
@@ -105,9 +106,12 @@ def peers(request):
         .select_related("unit")
         .prefetch_related("keys")
     )
-    # unknown senders have no peer: only those who manage the exchange see them
-    refused = (
-        RefusedMessage.objects.all() if may_manage else RefusedMessage.objects.filter(peer__in=qs)
+    # a refusal of a declared peer is seen by those who see the peer; unknown senders have no
+    # peer: only those who manage the exchange of the whole system (its root unit) see them
+    root = Unit.objects.current().filter(parent__isnull=True).first()
+    whole = root is not None and covers(request.user, "exchange.manage", root)
+    refused = RefusedMessage.objects.filter(
+        Q(peer__in=qs) | Q(peer__isnull=True) if whole else Q(peer__in=qs)
     )
     return render(
         request,

@@ -89,6 +89,28 @@ def test_viewer_sees_but_cannot_change(client, users):
     assert "central" not in client.get(reverse("exchange-peers")).content.decode()
 
 
+def test_refusals_are_shown_within_the_users_scope(client, users):
+    """An exchange manager of one commune sees neither another peer's refusals nor those of
+    unknown senders; the province's manager sees both."""
+    from grassroots.core.testing import COMMUNE_A, make_user
+    from grassroots.exchange.choices import Refusal, Via
+    from grassroots.exchange.models import RefusedMessage
+
+    peer = Remote().declare()
+    RefusedMessage.objects.create(peer=peer, source="central", reason=Refusal.BAD_SIGNATURE,
+                                  detail="Chữ ký của trung ương sai", via=Via.PUSH)  # fmt: skip
+    RefusedMessage.objects.create(source="la-mat", reason=Refusal.UNKNOWN_PEER,
+                                  detail="Hệ thống lạ gửi tới", via=Via.PUSH)  # fmt: skip
+    commune = make_user("lienthong-xa", permissions=["exchange.view", "exchange.manage"],
+                        unit_code=COMMUNE_A)  # fmt: skip
+    client.force_login(commune)
+    page = client.get(reverse("exchange-peers")).content.decode()
+    assert "Chữ ký của trung ương sai" not in page and "Hệ thống lạ gửi tới" not in page
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-peers")).content.decode()
+    assert "Chữ ký của trung ương sai" in page and "Hệ thống lạ gửi tới" in page
+
+
 def test_failed_message_shown_with_error_and_retried(client, users):
     peer = Remote().declare(kinds_out=[Kind.BULLETIN])
     [row] = outbound.emit(
