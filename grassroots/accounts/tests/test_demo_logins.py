@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_the_province_lists_its_demo_accounts(users):
     logins = demo_logins()
     assert [name for name, _, _ in logins][:4] == ["admin", "editor", "approver", "viewer"]
-    assert ("operator", "operator") == logins[4][:2] and logins[4][2].startswith(("Phường", "Xã"))
+    assert logins[4][:2] == ("operator", "operator") and logins[4][2].startswith(("Phường", "Xã"))
 
 
 def test_central_mode_lists_the_national_accounts_and_starts(settings):
