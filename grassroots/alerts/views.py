@@ -393,10 +393,16 @@ def live_console(request):
     for path in Device.objects.ip().values_list("unit__path", flat=True).distinct():
         with_devices.update(int(pk) for pk in (path or "").strip("/").split("/") if pk)
     equipped = sorted(units.filter(pk__in=with_devices).values_list("code", flat=True))
+    # an officer of one commune speaks to it: chosen already (a wider scope chooses on purpose)
+    top = list(units[:2])
+    own = [top[0].code] if len(top) == 1 or (top and top[0].depth < top[1].depth) else []
+    if own and not top[0].is_commune_level:
+        own = []
     return render(
         request,
         "alerts/live.html",
         {
+            "own_area": own,
             "can_start": (can_normal or can_emergency) and bool(conf.ICECAST_URL),
             "configured": bool(conf.ICECAST_URL),
             "can_normal": can_normal,

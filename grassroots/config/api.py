@@ -64,7 +64,8 @@ def _unauthenticated(request, exc):
 @api.exception_handler(ValidationError)
 def _invalid(request, exc: ValidationError):
     errors = validation_errors(exc.errors)
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    # one full stop at the end, not a second one after a message that has its own
+    detail = "; ".join(f"{e['field']}: {e['message'].rstrip('.')}" for e in errors[:5])
     return problem_response(
         422, f"Dữ liệu gửi lên chưa đúng: {detail}.", request=request, errors=errors
     )

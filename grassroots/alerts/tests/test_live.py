@@ -4,6 +4,7 @@ live.stop, late joiners, the source's slices, and who Icecast lets listen."""
 import base64
 import datetime
 import json
+import re
 import zoneinfo
 
 import pytest
@@ -106,6 +107,7 @@ def test_scope_and_rights(client, users, settings):
     assert_problem(open_session(client, users["editor"], priority="emergency"), 403)
     no_area = assert_problem(open_session(client, users["operator"], units=[]), 422)
     assert "Hãy chọn vùng phát (ít nhất một xã, phường)." in no_area["detail"]
+    assert not no_area["detail"].endswith("..")
     assert "không hợp lệ" not in no_area["detail"]
     assert_problem(open_session(client, users["operator"], priority="loud"), 422)
     with time_machine.travel(MORNING, tick=False):
@@ -115,6 +117,19 @@ def test_scope_and_rights(client, users, settings):
     assert_problem(other, 404)
     settings.ICECAST_URL = ""
     assert_problem(open_session(client, users["admin"], units=[COMMUNE_B]), 503)
+
+
+@pytest.mark.django_db
+def test_a_commune_officer_finds_their_commune_chosen_a_province_officer_chooses(client, users):
+    def chosen(user) -> list[str]:
+        client.force_login(users[user])
+        page = client.get("/truc-tiep/").content.decode()
+        area = page[page.index('id="live-area"') :]
+        area = area[: area.index("unit-picker-chips")]
+        return re.findall(r'type="hidden" name="units" value="([^"]+)"', area)
+
+    assert chosen("operator") == [COMMUNE_A]
+    assert chosen("admin") == []  # a whole province is never the default area
 
 
 @pytest.mark.django_db
