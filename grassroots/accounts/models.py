@@ -29,6 +29,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.full_name or self.username
 
+    def get_full_name(self) -> str:
+        """The person's name as they gave it (`full_name`): Vietnamese names are not split into
+        Django's first and last name, which stay empty."""
+        return self.full_name
+
 
 class Role(TimeStampedModel):
     """A named permission set; admins may edit which permissions it grants."""

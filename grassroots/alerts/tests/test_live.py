@@ -84,6 +84,8 @@ def test_a_session_goes_on_air_with_signed_live_start_and_stops_with_live_stop(c
     assert response.status_code == 201, response.content
     session = LiveSession.objects.get(pk=response.json()["id"])
     assert session.status == LiveStatus.WAITING and session.speaker == op
+    # the speaker by name, as the console's menu calls the person, not by login
+    assert op.full_name and response.json()["speaker"] == op.full_name
     assert not commands("live.start")  # nothing on air before sound arrives
     live.went_on_air(session.pk)
     [(topic, payload)] = commands("live.start")
