@@ -18,7 +18,7 @@ from grassroots_protocol import format_time
 
 from . import federation, keys
 from .adapters import DeliveryError, adapter_for, send_each
-from .choices import DeliveryStatus, Via
+from .choices import DeliveryStatus, Kind, Via
 from .models import OutboundMessage, Peer
 
 log = logging.getLogger("grassroots.exchange")
@@ -164,11 +164,47 @@ def _deliver(peer: Peer, rows: list[OutboundMessage], now: datetime.datetime) ->
     return handed, not waiting
 
 
+def depends_on(row: OutboundMessage) -> set[str]:
+    """The message ids that must reach the peer before this message: its own (an older
+    version of it) and, for a withdrawal, the bulletin it withdraws (`ref`)."""
+    ids = {row.message_id}
+    if row.kind == Kind.WITHDRAWAL:
+        ref = json.loads(row.envelope).get("body", {}).get("ref")
+        if ref:
+            ids.add(ref)
+    return ids
+
+
+def sendable(
+    due: list[OutboundMessage], waiting: Iterable[tuple[int, int, str]]
+) -> list[OutboundMessage]:
+    """The due rows that may go now, in outbox order: a row waits while an earlier pending
+    row of the same peer that is not going now (in back-off, or itself waiting) carries a
+    message id it depends on (`depends_on`). `waiting`: (id, peer id, message id) of the
+    peers' pending rows that are not due. Unrelated messages are not held up."""
+    blocked: dict[int, set[str]] = {}
+    events = sorted(
+        [(pk, peer_id, message_id, None) for pk, peer_id, message_id in waiting]
+        + [(row.pk, row.peer_id, row.message_id, row) for row in due],
+        key=lambda e: e[0],
+    )
+    out = []
+    for _pk, peer_id, message_id, row in events:
+        held = blocked.setdefault(peer_id, set())
+        if row is None or depends_on(row) & held:
+            held.add(message_id)
+        else:
+            out.append(row)
+    return out
+
+
 def push_due(*, now: datetime.datetime | None = None, limit: int = PUSH_BATCH) -> int:
-    """Push the messages whose time has come, in outbox order, per peer, in batches. A peer
-    with a message that could not be delivered yet is not tried again in this round (its
-    messages wait for their back-off). Returns how many were handed over (taken or found
-    duplicate by the peer)."""
+    """Push the messages whose time has come, in outbox order, per peer, in batches. Order
+    per (peer, message id) holds across rounds: a message waits while an earlier one it
+    depends on (`depends_on`) is still pending for that peer (`sendable`). A peer with a
+    message that could not be delivered yet is not tried again in this round (its messages
+    wait for their back-off). Returns how many were handed over (taken or found duplicate by
+    the peer)."""
     now = now or timezone.now()
     due = list(
         OutboundMessage.objects.filter(
@@ -177,6 +213,17 @@ def push_due(*, now: datetime.datetime | None = None, limit: int = PUSH_BATCH) -
         .select_related("peer")
         .order_by("id")[:limit]
     )
+    if due:
+        waiting = (
+            OutboundMessage.objects.filter(
+                status=DeliveryStatus.PENDING,
+                peer_id__in={row.peer_id for row in due},
+                pk__lt=due[-1].pk,
+            )
+            .exclude(next_attempt_at__lte=now)
+            .values_list("pk", "peer_id", "message_id")
+        )
+        due = sendable(due, waiting)
     by_peer: dict[int, list[OutboundMessage]] = {}
     for row in due:
         by_peer.setdefault(row.peer_id, []).append(row)
@@ -212,6 +259,12 @@ def retry(*, message: OutboundMessage, user) -> OutboundMessage:
         raise Http404
     if message.status != DeliveryStatus.FAILED:
         raise Problem(409, "Chỉ gửi lại được thông điệp gửi lỗi.")
+    if withdrawn_later(message):
+        raise Problem(
+            409,
+            "Bản tin này đã được thu hồi ở hệ thống nhận sau lần gửi lỗi; gửi lại sẽ đưa bản "
+            "tin đã thu hồi lên lại ở nơi nhận, nên không gửi lại.",
+        )
     before = audit.snapshot(message)
     message.status = DeliveryStatus.PENDING
     message.attempts = 0
@@ -219,6 +272,18 @@ def retry(*, message: OutboundMessage, user) -> OutboundMessage:
     message.save(update_fields=["status", "attempts", "next_attempt_at"])
     audit.record(message, ChangeAction.UPDATE, user=user, before=before, comment="Gửi lại")
     return message
+
+
+def withdrawn_later(message: OutboundMessage) -> bool:
+    """Whether a later withdrawal of this message was delivered to the same peer: sent now,
+    the message would arrive after its withdrawal (and be on the air again there)."""
+    later = OutboundMessage.objects.filter(
+        peer_id=message.peer_id,
+        kind=Kind.WITHDRAWAL,
+        pk__gt=message.pk,
+        status=DeliveryStatus.DELIVERED,
+    ).only("pk", "kind", "message_id", "envelope")
+    return any(message.message_id in depends_on(row) for row in later)
 
 
 # -- pull ---------------------------------------------------------------------------------------
