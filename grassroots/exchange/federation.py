@@ -121,17 +121,44 @@ class DeviceFigures(_Model):
     availability: Annotated[float, Field(ge=0, le=100)] | None = None
 
 
+class StaffFigures(_Model):
+    """Staff of the unit whose position requires training and who held it in the month
+    (`required`), and those of them who passed a course that ended in the month (`trained`)."""
+
+    trained: Annotated[int, Field(ge=0)] = 0
+    required: Annotated[int, Field(ge=0)] = 0
+
+
+UnitKindCode = Literal["xa", "phuong", "thi_tran", "dac_khu", ""]
+"""A commune-level unit's kind (xã, phường, thị trấn, đặc khu); empty for the province's row."""
+
+
 class UnitStatistics(_Model):
-    """One commune-level unit in one month: KPI values, counters, devices; or the province's
-    own facts (`unit` = the province's code, no indicators)."""
+    """One commune-level unit in one month: KPI values, counters, devices, its kind and its
+    staff to be trained (1.1, optional: the centre's e-board and training indicators); or the
+    province's own facts (`unit` = the province's code, no indicators)."""
 
     unit: UnitCode
     name: Annotated[str, Field(max_length=200)] = ""
+    kind: UnitKindCode = ""
     indicators: dict[Annotated[str, Field(max_length=40)], float | None] = Field(
         default_factory=dict
     )
     counters: dict[Annotated[str, Field(max_length=40)], int] = Field(default_factory=dict)
     devices: DeviceFigures = Field(default_factory=DeviceFigures)
+    staff: StaffFigures | None = Field(
+        default=None, description="none: the unit has no staff who must be trained on record"
+    )
+
+
+class EmergencyFigures(_Model):
+    """The province's emergencies sent in the month: devices expected to take them, devices
+    that acknowledged, and for each emergency that reached 95 % of its devices the seconds it
+    took (the kpi app's definitions, summed over the province)."""
+
+    expected: Annotated[int, Field(ge=0)] = 0
+    delivered: Annotated[int, Field(ge=0)] = 0
+    t95_s: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list, max_length=100_000)
 
 
 class Aired(_Model):
@@ -155,6 +182,9 @@ class StatisticsBody(_Model):
     aired: list[Aired] = Field(default_factory=list, max_length=20_000)
     feedback_received: Annotated[int, Field(ge=0)] = 0
     feedback_handled: Annotated[int, Field(ge=0)] = 0
+    emergencies: EmergencyFigures | None = Field(
+        default=None, description="1.1, optional: none from a sender that does not count them"
+    )
 
 
 class ReportMedia(_Model):

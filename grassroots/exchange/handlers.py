@@ -216,6 +216,9 @@ def _statistics(*, peer, envelope, body: federation.StatisticsBody, record, file
             devices_total=u.devices.total,
             devices_online=u.devices.online,
             availability=u.devices.availability,
+            unit_kind=u.kind,
+            staff_trained=u.staff.trained if u.staff else None,
+            staff_required=u.staff.required if u.staff else None,
         )
         for u in body.units
     ]
@@ -226,7 +229,7 @@ def _statistics(*, peer, envelope, body: federation.StatisticsBody, record, file
         unique_fields=["peer", "unit_code", "month"],
         update_fields=[
             "unit_name", "indicators", "counters", "devices_total", "devices_online",
-            "availability",
+            "availability", "unit_kind", "staff_trained", "staff_required",
         ],
     )  # fmt: skip
     PeerMonth.objects.update_or_create(
@@ -235,6 +238,7 @@ def _statistics(*, peer, envelope, body: federation.StatisticsBody, record, file
         defaults={
             "feedback_received": body.feedback_received,
             "feedback_handled": body.feedback_handled,
+            "emergencies": body.emergencies.model_dump() if body.emergencies else None,
             "version": envelope.version,
         },
     )

@@ -212,12 +212,18 @@ class UnitMonth(models.Model):
     peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="unit_months")
     unit_code = models.CharField(_("mã đơn vị"), max_length=16)
     unit_name = models.CharField(_("tên đơn vị"), max_length=200, blank=True)
+    # xã, phường, thị trấn, đặc khu (UnitKind); empty for the province's own row or when the
+    # sender did not say (then the e-board indicators do not count the row)
+    unit_kind = models.CharField(_("loại đơn vị"), max_length=16, blank=True)
     month = models.DateField(_("tháng"))
     indicators = models.JSONField(default=dict)
     counters = models.JSONField(default=dict)
     devices_total = models.IntegerField(default=0)
     devices_online = models.IntegerField(default=0)
     availability = models.FloatField(null=True, blank=True)
+    # staff who must be trained and those trained in the month; null: none on record
+    staff_trained = models.IntegerField(null=True, blank=True)
+    staff_required = models.IntegerField(null=True, blank=True)
 
     objects = RestrictedManager()
 
@@ -234,7 +240,8 @@ class UnitMonth(models.Model):
 
 
 class PeerMonth(models.Model):
-    """A peer's province-wide figures of one month (feedback), from its statistics."""
+    """A peer's province-wide figures of one month (feedback, emergencies), from its
+    statistics."""
 
     scope_field = "peer__unit"
 
@@ -242,6 +249,9 @@ class PeerMonth(models.Model):
     month = models.DateField(_("tháng"))
     feedback_received = models.IntegerField(default=0)
     feedback_handled = models.IntegerField(default=0)
+    # the month's emergencies (federation.EmergencyFigures: expected, delivered, t95_s);
+    # null when the sender did not count them
+    emergencies = models.JSONField(null=True, blank=True)
     version = models.BigIntegerField(default=0)
 
     objects = RestrictedManager()

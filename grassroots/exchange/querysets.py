@@ -7,6 +7,7 @@ import datetime
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .choices import DeliveryStatus, FateState, Kind
 from .models import BulletinFate, OutboundMessage, Peer, PeerMonth, UnitMonth
@@ -17,7 +18,10 @@ SUMMED = ("plays", "plays_scheduled", "reports_received", "reports_handled", "es
 
 def national(user, month: datetime.date) -> dict[str, Any]:
     """One month's figures per peer (province) and for the country: communes reporting, the
-    counters summed, devices, availability, feedback."""
+    counters summed, devices, availability, feedback, and every kpi indicator (`indicators`)
+    with the base of those counted per commune or per emergency (`bases`)."""
+    from grassroots.kpi.indicators import Totals
+
     peers = Peer.objects.restrict(user, "exchange.view").select_related("unit").order_by("name")
     rows = []
     total: dict[str, Any] = {"communes": 0, "devices_total": 0, "devices_online": 0,
@@ -26,71 +30,158 @@ def national(user, month: datetime.date) -> dict[str, Any]:
         m.peer_id: m
         for m in PeerMonth.objects.filter(peer__in=peers, month=month).select_related("peer")
     }
-    country_counters = dict.fromkeys(_kpi_fields(), 0)
+    country = Totals(has_rows=True)
     for peer in peers:
         figures: dict[str, Any] = {"communes": 0, "devices_total": 0, "devices_online": 0,
                                    **dict.fromkeys(SUMMED, 0)}  # fmt: skip
-        counters = dict.fromkeys(_kpi_fields(), 0)
+        t = Totals(has_rows=True)
         for u in UnitMonth.objects.filter(peer=peer, month=month).only(
-            "unit_code", "counters", "devices_total", "devices_online"
-        ):
+            "unit_code", "unit_kind", "indicators", "counters", "devices_total",
+            "devices_online", "staff_trained", "staff_required",
+        ):  # fmt: skip
             # the province's own row (its bulletins, approvals: stats.unit_rows) is no commune
             figures["communes"] += int(u.unit_code != peer.unit.code)
             figures["devices_total"] += u.devices_total
             figures["devices_online"] += u.devices_online
-            for name in counters:
-                counters[name] += int(u.counters.get(name, 0) or 0)
+            _add_unit(t, u)
         if not figures["communes"]:
             continue
         for name in SUMMED:
-            figures[name] = counters[name]
+            figures[name] = t[name]
         month_row = fb.get(peer.pk)
         figures["feedback_received"] = month_row.feedback_received if month_row else 0
         figures["feedback_handled"] = month_row.feedback_handled if month_row else 0
+        _add_emergencies(t, month_row.emergencies if month_row else None)
         for k, v in figures.items():
             total[k] = total.get(k, 0) + v
-        for k, v in counters.items():
-            country_counters[k] += v
+        _merge(country, t)
         rows.append(
             {"peer": peer.code, "name": peer.name, **_rates(figures),
-             "indicators": indicators(counters)}
+             "indicators": indicator_values(t), "bases": bases(t)}
         )  # fmt: skip
-    country = _rates(total)
-    country["indicators"] = indicators(country_counters) if rows else {}
-    return {"month": month.strftime("%Y-%m"), "provinces": rows, "country": country}
-
-
-def _kpi_fields() -> tuple[str, ...]:
-    from grassroots.kpi.models import FLOW_FIELDS, STOCK_FIELDS
-
-    return (*FLOW_FIELDS, *STOCK_FIELDS)
+    out = _rates(total)
+    out["indicators"] = indicator_values(country) if rows else {}
+    out["bases"] = bases(country) if rows else {}
+    return {"month": month.strftime("%Y-%m"), "provinces": rows, "country": out}
 
 
 def national_indicators():
-    """The kpi indicators a province's or the country's value can be computed for from the
-    communes' counters (sums of flows, inventories of the month's last day). The others need
-    what the counters do not carry (units by kind with a working e-board, staff on record,
-    each emergency's acceptances): they are shown per commune only."""
+    """The kpi indicators, every one of them computed for a province and the country from the
+    provinces' statistics (`indicator_values`)."""
     from grassroots.kpi.indicators import INDICATORS
 
-    return [i for i in INDICATORS if i.id not in PER_COMMUNE_ONLY]
+    return list(INDICATORS)
 
 
-PER_COMMUNE_ONLY = frozenset(
-    {"eboard_wards", "eboard_communes", "staff_trained", "emergency_delivered", "emergency_t95"}
-)
+def _unit_kind(u: UnitMonth) -> str:
+    """'urban' (phường, thị trấn), 'rural' (xã, đặc khu) or '' (the province's own row, or a
+    sender of 1.1 before units carried their kind: then the commune's own e-board
+    indicators tell, when it had any figures)."""
+    from grassroots.kpi.querysets import RURAL, URBAN
+
+    if u.unit_kind:
+        return "urban" if u.unit_kind in URBAN else "rural" if u.unit_kind in RURAL else ""
+    if (u.indicators or {}).get("eboard_wards") is not None:
+        return "urban"
+    if (u.indicators or {}).get("eboard_communes") is not None:
+        return "rural"
+    return ""
 
 
-def indicators(counters: dict[str, int]) -> dict[str, float | None]:
-    """{indicator id: value} computed from summed counters with the kpi app's own definitions
-    (`kpi.indicators`, the dashboard's numbers); None where the counters give no base."""
-    from grassroots.kpi.indicators import Totals
-    from grassroots.kpi.models import FLOW_FIELDS, STOCK_FIELDS
+def _add_unit(t, u: UnitMonth) -> None:
+    """Add one unit's month to the kpi `Totals` `t`: its counters (flows summed, inventories
+    of its last day), the unit counted by kind with or without a working e-board (the kpi
+    rule: at least one board working on the last day), its staff to be trained."""
+    counters = u.counters or {}
+    for name in t.flow:
+        t.flow[name] += int(counters.get(name, 0) or 0)
+    for name in t.stock:
+        t.stock[name] += int(counters.get(name, 0) or 0)
+    covered = int(int(counters.get("boards_working", 0) or 0) > 0)
+    kind = _unit_kind(u)
+    if kind == "urban":
+        t.wards += 1
+        t.wards_covered += covered
+    elif kind == "rural":
+        t.communes += 1
+        t.communes_covered += covered
+    if u.staff_required:
+        _add_staff(t, u.staff_trained or 0, u.staff_required)
 
-    t = Totals(has_rows=True)
-    t.flow.update({f: counters.get(f, 0) for f in FLOW_FIELDS})
-    t.stock.update({f: counters.get(f, 0) for f in STOCK_FIELDS})
+
+def _add_staff(t, trained: int, required: int) -> None:
+    from grassroots.training.querysets import TrainedShare
+
+    if required:
+        base = t.staff or TrainedShare(0, 0)
+        t.staff = TrainedShare(base.trained + trained, base.required + required)
+
+
+def _add_emergencies(t, figures: dict | None) -> None:
+    """A province's emergencies of the month (`federation.EmergencyFigures`) into `t`."""
+    if not figures:
+        return
+    t.emergency_expected += int(figures.get("expected") or 0)
+    t.emergency_delivered += int(figures.get("delivered") or 0)
+    t.emergency_t95.extend(float(x) for x in figures.get("t95_s") or ())
+    t.has_emergencies = t.has_emergencies or bool(t.emergency_expected or t.emergency_t95)
+
+
+def _merge(into, t) -> None:
+    """The country's totals: every sum of a province's `Totals` added up (a ratio of the
+    country is then a ratio of sums; its emergency delay the mean over every emergency)."""
+    for name in into.flow:
+        into.flow[name] += t.flow[name]
+    for name in into.stock:
+        into.stock[name] += t.stock[name]
+    into.wards += t.wards
+    into.wards_covered += t.wards_covered
+    into.communes += t.communes
+    into.communes_covered += t.communes_covered
+    if t.staff:
+        _add_staff(into, t.staff.trained, t.staff.required)
+    into.emergency_expected += t.emergency_expected
+    into.emergency_delivered += t.emergency_delivered
+    into.emergency_t95.extend(t.emergency_t95)
+    into.has_emergencies = into.has_emergencies or t.has_emergencies
+
+
+def indicator_values(t) -> dict[str, float | None]:
+    """{indicator id: value} of the kpi app's own definitions (`kpi.indicators`, the
+    dashboard's numbers) over totals summed from the communes' rows; None where they give no
+    base (no ward, no staff on record, no emergency…)."""
     return {i.id: i.value(t) for i in national_indicators()}
+
+
+BASE_UNITS = {
+    "eboard_wards": _("phường, thị trấn"),
+    "eboard_communes": _("xã, đặc khu"),
+    "staff_trained": _("cán bộ"),
+    "emergency_delivered": _("thiết bị"),
+    "emergency_t95": _("lần phát khẩn cấp"),
+}
+"""What each base of `bases` counts, as the national page names it."""
+
+
+def bases(t) -> dict[str, dict[str, int | None]]:
+    """What the indicators counted per unit, person or device stand on: {indicator id:
+    {"count": numerator, "of": denominator}}: wards (communes) with a working e-board of
+    those reporting, staff trained of those to be trained, devices that took an emergency of
+    those expected to; for `emergency_t95` the emergencies whose delays are averaged (those
+    that reached 95 % of their devices), `of` None."""
+    return {
+        "eboard_wards": {"count": t.wards_covered, "of": t.wards},
+        "eboard_communes": {"count": t.communes_covered, "of": t.communes},
+        "staff_trained": {
+            "count": t.staff.trained if t.staff else 0,
+            "of": t.staff.required if t.staff else 0,
+        },
+        "emergency_delivered": {
+            "count": min(t.emergency_delivered, t.emergency_expected),
+            "of": t.emergency_expected,
+        },
+        "emergency_t95": {"count": len(t.emergency_t95), "of": None},
+    }
 
 
 def _rates(f: dict[str, Any]) -> dict[str, Any]:

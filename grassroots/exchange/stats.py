@@ -1,10 +1,12 @@
 """Statistics going up: one month of the province's figures, from the kpi app's numbers.
 
-Per commune-level unit: every KPI indicator's value (kpi.indicators, the same numbers as the
-dashboard), the month's counters (every kpi DailyRollup field: the flows summed over the month,
-the inventory of its last day, so that the centre can compute the same indicators for a province
-and for the country) and its devices; per bulletin received from a peer: received, approved,
-placed (communes that scheduled it) and aired (as-run plays).
+Per commune-level unit: its kind, every KPI indicator's value (kpi.indicators, the same numbers
+as the dashboard), the month's counters (every kpi DailyRollup field: the flows summed over the
+month, the inventory of its last day, so that the centre can compute the same indicators for a
+province and for the country), its staff to be trained and trained, and its devices; the
+province's emergencies (devices expected, devices that took them, seconds to 95 % per
+emergency); per bulletin received from a peer: received, approved, placed (communes that
+scheduled it) and aired (as-run plays).
 """
 
 from __future__ import annotations
@@ -37,12 +39,25 @@ def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
     return start, end
 
 
+def _staff(share) -> dict[str, int] | None:
+    return {"trained": share.trained, "required": share.required} if share else None
+
+
 def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[dict]:
-    """One row per commune-level unit in force under the province, then, when it has any, a
-    row for the province's own facts (kpi counts a fact at the unit it belongs to: the
-    bulletins the province publishes and approves are the province's, in no commune's row):
-    unit = the province's code, its counters = the province's totals less the communes', no
-    indicators (they are the centre's to compute from the sums)."""
+    """One row per commune-level unit in force under the province (with its kind and its
+    staff to be trained), then, when it has any, a row for the province's own facts (kpi
+    counts a fact at the unit it belongs to: the bulletins the province publishes and
+    approves, the province's own staff, are in no commune's row): unit = the province's code,
+    its counters and staff = the province's totals less the communes', no indicators (they
+    are the centre's to compute from the sums)."""
+    return province_figures(province, start, end)[0]
+
+
+def province_figures(
+    province: Unit, start: datetime.date, end: datetime.date
+) -> tuple[list[dict], dict[str, Any]]:
+    """(`unit_rows`, the month's emergencies over the province: `federation.EmergencyFigures`
+    from the kpi app's totals)."""
     from grassroots.devices.models import Device
     from grassroots.kpi.indicators import INDICATORS
     from grassroots.kpi.querysets import totals
@@ -65,6 +80,8 @@ def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[
             {
                 "unit": unit.code,
                 "name": unit.name,
+                "kind": unit.kind,
+                "staff": _staff(t.staff),
                 "indicators": {i.id: i.value(t) for i in INDICATORS},
                 "counters": {name: int(t[name]) for name in counters},
                 "devices": {
@@ -74,15 +91,24 @@ def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[
                 },
             }
         )
-    whole = totals(province, start, end, emergencies=False)
+    whole = totals(province, start, end, emergencies=True)
     own = {
         name: max(0, int(whole[name]) - sum(r["counters"][name] for r in rows)) for name in counters
     }
-    if any(own.values()):
+    own_staff = None
+    if whole.staff is not None:
+        trained, required = (
+            whole.staff.trained - sum(r["staff"]["trained"] for r in rows if r["staff"]),
+            whole.staff.required - sum(r["staff"]["required"] for r in rows if r["staff"]),
+        )
+        own_staff = {"trained": trained, "required": required} if required > 0 else None
+    if any(own.values()) or own_staff:
         rows.append(
             {
                 "unit": province.code,
                 "name": province.name,
+                "kind": "",
+                "staff": own_staff,
                 "indicators": {},
                 "counters": own,
                 "devices": {
@@ -92,7 +118,12 @@ def unit_rows(province: Unit, start: datetime.date, end: datetime.date) -> list[
                 },
             }
         )
-    return rows
+    emergencies = {
+        "expected": whole.emergency_expected,
+        "delivered": whole.emergency_delivered,
+        "t95_s": [round(x, 3) for x in whole.emergency_t95],
+    }
+    return rows, emergencies
 
 
 def aired(peer: Peer) -> list[dict[str, Any]]:
@@ -135,13 +166,15 @@ def body_for(peer: Peer, month: str) -> dict[str, Any]:
     reports = Report.objects.filter(
         created_at__date__gte=start, created_at__date__lte=end, unit__path__startswith=province.path
     )
+    units, emergencies = province_figures(province, start, end)
     return {
         "province": province.code,
         "month": month,
-        "units": unit_rows(province, start, end),
+        "units": units,
         "aired": aired(peer),
         "feedback_received": reports.count(),
         "feedback_handled": reports.filter(closed_at__isnull=False).count(),
+        "emergencies": emergencies,
     }
 
 

@@ -234,7 +234,8 @@ def national(request):
 
 
 def _indicator_rows(figures: dict) -> list[dict]:
-    """The national figures' KPI values as rows (indicator) × columns (provinces, country)."""
+    """The national figures' KPI values as rows (indicator) × columns (provinces, country),
+    each value with its base where it counts communes, staff or devices (`querysets.bases`)."""
     from . import querysets
 
     if not figures["provinces"]:
@@ -245,8 +246,12 @@ def _indicator_rows(figures: dict) -> list[dict]:
             "name": i.name,
             "unit": i.unit,
             "fmt": i.fmt,
-            "values": [p["indicators"].get(i.id) for p in figures["provinces"]],
+            "values": [
+                (p["indicators"].get(i.id), p["bases"].get(i.id)) for p in figures["provinces"]
+            ],
             "country": figures["country"]["indicators"].get(i.id),
+            "country_base": figures["country"]["bases"].get(i.id),
+            "base_unit": querysets.BASE_UNITS.get(i.id, ""),
         }
         for i in querysets.national_indicators()
     ]

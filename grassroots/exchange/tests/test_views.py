@@ -3,6 +3,8 @@ and statistics built from the kpi app and read by the protocol's own parser."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -10,6 +12,7 @@ from grassroots.core.models import ObjectChange
 from grassroots.exchange import federation, outbound, stats
 from grassroots.exchange.choices import DeliveryStatus, Kind
 from grassroots.exchange.models import OutboundMessage, Peer
+from grassroots.kpi.indicators import BY_ID
 
 from .helpers import Remote, bulletin_body, public_b64
 
@@ -140,6 +143,8 @@ def test_statistics_from_kpi_parse_as_the_protocol(users):
     assert parsed.province == "33" and len(parsed.units) > 50
     first = parsed.units[0]
     assert "essential_reach" in first.indicators and "plays" in first.counters
+    assert all(u.kind in ("xa", "phuong", "thi_tran", "dac_khu") for u in parsed.units[:104])
+    assert parsed.emergencies is not None and parsed.emergencies.expected >= 0
     assert stats.send(month="2026-11") == 1
     row = OutboundMessage.objects.get(kind=Kind.STATISTICS)
     assert row.message_id == "province-33:statistics:2026-11" and row.version == 1
@@ -305,7 +310,7 @@ def test_national_indicators_use_the_kpi_definitions(client, users):
     assert figures["country"]["indicators"]["essential_reach"] == 66.7
     assert figures["country"]["indicators"]["on_time_play"] == 75.0  # 9 of 12 on time
     assert figures["country"]["communes"] == 3
-    assert "staff_trained" not in figures["country"]["indicators"]  # not in the counters
+    assert figures["country"]["indicators"]["staff_trained"] is None  # no staff on record
     page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
     assert 'data-indicator="essential_reach"' in page
     assert "66,7" in page or "66.7" in page
@@ -344,3 +349,87 @@ def test_statistics_carry_the_provinces_own_facts(client, users):
     figures = client.get(f"/api/v1/exchange/national?month={month}").json()
     [hy] = figures["provinces"]
     assert hy["communes"] == 104 and hy["indicators"]["bulletins"] == 1
+    # the per-commune indicators of a province at the centre are the province's own numbers
+    from grassroots.kpi.querysets import totals
+    from grassroots.units.models import Unit
+
+    start, end = stats.month_bounds(month)
+    own = totals(Unit.objects.current().get(code="33"), start, end)
+    for name in ("eboard_wards", "eboard_communes", "staff_trained", "emergency_delivered"):
+        assert hy["indicators"][name] == BY_ID[name].value(own), name
+    assert (hy["bases"]["eboard_wards"]["of"], hy["bases"]["eboard_communes"]["of"]) == (
+        own.wards,
+        own.communes,
+    )
+    assert own.wards and own.communes and own.wards + own.communes == 104
+
+
+def test_national_per_commune_indicators_are_ratios_of_sums(client, users):
+    """E-boards (wards, communes), staff trained and emergencies at the centre, from two
+    provinces' statistics: each a ratio of the sums over communes and provinces (and the
+    emergency delay a mean over every emergency), where a mean of the provinces' ratios would
+    give another number; with their bases, in the API and on the page."""
+    import json
+
+    def unit(code, kind, boards, staff=None, **extra):
+        row = {"unit": code, "kind": kind, "counters": {"boards_working": boards}, **extra}
+        if staff:
+            row["staff"] = {"trained": staff[0], "required": staff[1]}
+        return row
+
+    senders = (
+        ("33", "province-33", "Hưng Yên", [
+            unit("33-1", "phuong", 1, (1, 1)),
+            unit("33-2", "phuong", 0, (0, 1)),
+            unit("33-3", "xa", 2, (9, 10)),
+            unit("33", "", 0, (0, 3)),  # the province's own staff: no commune, no e-board
+        ], {"expected": 100, "delivered": 90, "t95_s": [60, 120]}),
+        ("11977", "province-y", "Tỉnh Y", [
+            unit("y-1", "xa", 0, (1, 2)),
+            unit("y-2", "xa", 0),
+            unit("y-3", "dac_khu", 1),
+            # a sender whose rows carry no kind yet: the commune's own e-board indicator tells
+            {"unit": "y-4", "counters": {}, "indicators": {"eboard_communes": 0.0,
+                                                         "eboard_wards": None}},
+        ], {"expected": 10, "delivered": 10, "t95_s": [30]}),
+    )  # fmt: skip
+    for code, remote_code, name, units, emergencies in senders:
+        remote = Remote(code=remote_code)
+        remote.declare(unit_code=code, kinds_in=[Kind.STATISTICS], name=name)
+        body = {"province": code, "month": "2026-11", "units": units, "emergencies": emergencies}
+        envelope = remote.seal(Kind.STATISTICS, body, message_id="s")
+        r = client.post(
+            "/api/v1/exchange/inbox", data=json.dumps(envelope), content_type="application/json"
+        )
+        assert r.status_code == 202, r.content
+    client.force_login(users["admin"])
+    figures = client.get("/api/v1/exchange/national?month=2026-11").json()
+    hy, y = (
+        next(r for r in figures["provinces"] if r["name"] == n) for n in ("Hưng Yên", "Tỉnh Y")
+    )
+    country = figures["country"]
+    got = {
+        key: (hy["indicators"][key], y["indicators"][key], country["indicators"][key])
+        for key in ("eboard_wards", "eboard_communes", "staff_trained", "emergency_delivered",
+                    "emergency_t95")
+    }  # fmt: skip
+    assert got == {
+        "eboard_wards": (50.0, None, 50.0),  # Tỉnh Y has no ward
+        "eboard_communes": (100.0, 25.0, 40.0),  # 2 of 5 communes; the mean would be 62.5
+        "staff_trained": (66.7, 50.0, 64.7),  # 11 of 17 (province staff too); mean: 58.3
+        "emergency_delivered": (90.0, 100.0, 90.9),  # 100 of 110 devices; mean: 95
+        "emergency_t95": (90.0, 30.0, 70.0),  # over the 3 emergencies; mean of means: 60
+    }
+    assert country["bases"] == {
+        "eboard_wards": {"count": 1, "of": 2},
+        "eboard_communes": {"count": 2, "of": 5},
+        "staff_trained": {"count": 11, "of": 17},
+        "emergency_delivered": {"count": 100, "of": 110},
+        "emergency_t95": {"count": 3, "of": None},
+    }
+    assert hy["communes"] == 3 and y["communes"] == 4
+    page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
+    row = re.search(r'data-indicator="eboard_communes">(.*?)</tr>', page, re.S).group(1)
+    assert "2/5 xã, đặc khu" in row and ("40,0" in row or "40.0" in row or ">40<" in row)
+    row = re.search(r'data-indicator="staff_trained">(.*?)</tr>', page, re.S).group(1)
+    assert "11/17 cán bộ" in row and "10/15 cán bộ" in row and "1/2 cán bộ" in row
