@@ -99,9 +99,11 @@ def test_central_officer_follows_a_bulletin_province_by_province(browser, live_d
     month = timezone.localdate().strftime("%Y-%m")
     body = {
         "province": "33", "month": month, "feedback_received": 4, "feedback_handled": 3,
-        "units": [{"unit": "11953", "name": "Phường Phố Hiến",
+        "units": [{"unit": "11953", "name": "Phường Phố Hiến", "kind": "phuong",
                    "counters": {"plays": 6, "plays_scheduled": 4, "plays_on_time": 3,
-                                "essential_due": 2, "essential_aired": 2}}],
+                                "essential_due": 2, "essential_aired": 2, "boards_working": 1},
+                   "staff": {"trained": 3, "required": 4}}],
+        "emergencies": {"expected": 12, "delivered": 11, "t95_s": [41.5]},
         "aired": [{"ref": message_id, "approved": True, "communes": 104, "placed": 3,
                    "aired_communes": 2, "plays": 6}],
     }  # fmt: skip
@@ -122,6 +124,10 @@ def test_central_officer_follows_a_bulletin_province_by_province(browser, live_d
     assert counts == ["1", "1", "1"]
     reach = page.locator("#national-indicators [data-indicator=essential_reach] td")
     assert reach.last.inner_text() == "100"  # the country: 2 of 2
+    wards = page.locator("#national-indicators [data-indicator=eboard_wards] td").last
+    assert wards.inner_text().split() == ["100", "1/1", "phường,", "thị", "trấn"]
+    staff = page.locator("#national-indicators [data-indicator=staff_trained] td").last
+    assert "3/4 cán bộ" in staff.inner_text() and "75" in staff.inner_text()
     assert "Tỉnh Hưng Yên" in page.inner_text("#national-table")
     shoot(page, "exchange", "national-sent")
     sent.locator("a").click()
