@@ -45,12 +45,12 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
     from django.test import Client
 
     from grassroots.accounts.models import User
-    from grassroots.alerts.live_relay import LiveRelay
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import MediaAsset
     from grassroots.core.testing import COMMUNE_A, COMMUNE_B, unit
     from grassroots.core.testing.fleet import enrol_speaker, private_gateway
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
+    from grassroots.live.relay import LiveRelay
     from grassroots.units.models import Unit
     from grassroots_agent.simulate import Fleet, FleetOptions
 

@@ -34,8 +34,8 @@ def platform(live_demo, tmp_path, settings, codes, **fleet_extra):
     from django.test import Client
 
     from grassroots.accounts.models import User
-    from grassroots.alerts.live_relay import LiveRelay
     from grassroots.core.testing.fleet import enrol_speaker, private_gateway
+    from grassroots.live.relay import LiveRelay
     from grassroots_agent.simulate import Fleet, FleetOptions
 
     assert icecast.icecast_binary(), "icecast2 is not installed: run `make test`"
@@ -105,9 +105,9 @@ def _communes(n):
 
 
 def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, settings):
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import AsRunEntry, RelaySource
     from grassroots.core.testing import unit
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
 
     codes = _communes(3)
     chosen, outside = codes[:2], codes[2]
@@ -225,9 +225,9 @@ def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, setti
 
 
 def test_a_station_shares_its_own_microphone_with_the_commune(live_demo, tmp_path, settings):
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import MediaAsset
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
 
     codes = _communes(2)
     tone = ["-re", "-f", "lavfi", "-i", "sine=frequency=1000"]  # stands in for the ALSA input

@@ -22,8 +22,8 @@ FAKE_MIC = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-strea
 def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, settings, tmp_path):
     from playwright.sync_api import expect
 
-    from grassroots.alerts.live_relay import LiveRelay
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
+    from grassroots.live.relay import LiveRelay
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
@@ -127,7 +127,7 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
         shoot(page, "live", "4-ended")
         # the session is ended for the speaker (an emergency took the area over): the page says
         # why, not that its sound could not be sent, and no longer says it is on air
-        from grassroots.alerts import live
+        from grassroots.live import actions as live
 
         page.fill("#live-title", "Phiên bị chen ngang")
         page.select_option("#live-priority", "emergency")
