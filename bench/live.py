@@ -183,8 +183,8 @@ class Onsets:
 def _round(n_agents: int, specs: list[dict], ctx: dict) -> dict:
     import json
 
-    from grassroots.alerts.models import LiveSession, LiveStatus
     from grassroots.devices import simulation
+    from grassroots.live.models import LiveSession, LiveStatus
     from grassroots_agent.simulate import DeviceSpec, Fleet, FleetOptions
 
     state = ctx["home"] / f"bench-live-{n_agents}"
@@ -374,7 +374,7 @@ def _probe_round(n: int, specs: list[dict], ctx: dict) -> dict:
     import json
     from urllib.parse import urlsplit
 
-    from grassroots.alerts.models import LiveSession, LiveStatus
+    from grassroots.live.models import LiveSession, LiveStatus
 
     headers = {"Authorization": f"Bearer {ctx['token']}"}
     body = json.dumps({"units": ["33"], "title": f"Bench join {n}", "priority": "emergency"})

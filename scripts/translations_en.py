@@ -1843,7 +1843,7 @@ EN.update(
 )
 
 
-# Live broadcast (alerts.live): the Phát trực tiếp page and the session model.
+# Live broadcast (live app): the Phát trực tiếp page and the session model.
 EN.update(
     {
         "Chờ tín hiệu micro": "Waiting for the microphone",

@@ -7,7 +7,6 @@ an archived audio bulletin and each device's as-run log holds the live entry."""
 
 import json
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,6 @@ import pytest
 
 from grassroots.core import broker, icecast
 from grassroots.core.testing.fleet import wait_until, wav_seconds
-from grassroots.core.testing.icecast import start_icecast
 
 pytestmark = [pytest.mark.mqtt]
 
@@ -45,28 +43,21 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
     from django.test import Client
 
     from grassroots.accounts.models import User
-    from grassroots.alerts.live_relay import LiveRelay
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import MediaAsset
     from grassroots.core.testing import COMMUNE_A, COMMUNE_B, unit
-    from grassroots.core.testing.fleet import enrol_speaker, private_gateway
+    from grassroots.core.testing.fleet import enrol_speaker, live_stack, private_gateway
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.units.models import Unit
     from grassroots_agent.simulate import Fleet, FleetOptions
 
-    assert icecast.icecast_binary(), "icecast2 is not installed: run `make test`"
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
-    settings.LIVE_SOURCE_TIMEOUT = 2.0
-    ice, ice_port = start_icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
-    settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{ice_port}"
-    stop_relay = threading.Event()
-    relay = threading.Thread(target=LiveRelay().run, args=(stop_relay,), daemon=True)
     fleet = None
     client = Client()
-    with private_gateway(tmp_path, settings) as port:
+    with (
+        private_gateway(tmp_path, settings) as port,
+        live_stack(live_demo.url, tmp_path, settings),
+    ):
         try:
-            relay.start()
             admin = User.objects.get(username="admin")
             others = list(
                 Unit.objects.filter(kind=unit(COMMUNE_A).kind, valid_to__isnull=True)
@@ -182,7 +173,3 @@ def test_live_reaches_the_area_only_and_ends_with_its_source(live_demo, tmp_path
         finally:
             if fleet is not None:
                 fleet.stop()
-            stop_relay.set()
-            relay.join(15)
-            ice.terminate()
-            ice.wait(5)

@@ -15,13 +15,11 @@ relay and real agents:
 import contextlib
 import json
 import subprocess
-import threading
 
 import pytest
 
-from grassroots.core import broker, icecast
+from grassroots.core import broker
 from grassroots.core.testing.fleet import wait_until, wav_seconds
-from grassroots.core.testing.icecast import start_icecast
 
 pytestmark = [pytest.mark.mqtt]
 
@@ -34,23 +32,16 @@ def platform(live_demo, tmp_path, settings, codes, **fleet_extra):
     from django.test import Client
 
     from grassroots.accounts.models import User
-    from grassroots.alerts.live_relay import LiveRelay
-    from grassroots.core.testing.fleet import enrol_speaker, private_gateway
+    from grassroots.core.testing.fleet import enrol_speaker, live_stack, private_gateway
     from grassroots_agent.simulate import Fleet, FleetOptions
 
-    assert icecast.icecast_binary(), "icecast2 is not installed: run `make test`"
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": tmp_path}
-    settings.LIVE_SOURCE_TIMEOUT = 2.0
-    ice, ice_port = start_icecast(tmp_path, f"{live_demo.url}/api/v1/live/icecast/listener")
-    settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{ice_port}"
-    stop_relay = threading.Event()
-    relay = threading.Thread(target=LiveRelay().run, args=(stop_relay,), daemon=True)
     fleet = None
     client = Client()
-    with private_gateway(tmp_path, settings) as port:
+    with (
+        private_gateway(tmp_path, settings) as port,
+        live_stack(live_demo.url, tmp_path, settings),
+    ):
         try:
-            relay.start()
             admin = User.objects.get(username="admin")
             specs = []
             for i, code in enumerate(codes):
@@ -75,10 +66,6 @@ def platform(live_demo, tmp_path, settings, codes, **fleet_extra):
         finally:
             if fleet is not None:
                 fleet.stop()
-            stop_relay.set()
-            relay.join(15)
-            ice.terminate()
-            ice.wait(5)
 
 
 def _radio(port: int) -> subprocess.Popen:
@@ -105,9 +92,9 @@ def _communes(n):
 
 
 def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, settings):
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import AsRunEntry, RelaySource
     from grassroots.core.testing import unit
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
 
     codes = _communes(3)
     chosen, outside = codes[:2], codes[2]
@@ -225,9 +212,9 @@ def test_a_radio_stream_and_the_fm_tuner_relayed_live(live_demo, tmp_path, setti
 
 
 def test_a_station_shares_its_own_microphone_with_the_commune(live_demo, tmp_path, settings):
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import AsRunEntry
     from grassroots.content.models import MediaAsset
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
 
     codes = _communes(2)
     tone = ["-re", "-f", "lavfi", "-i", "sine=frequency=1000"]  # stands in for the ALSA input

@@ -211,7 +211,7 @@ def test_a_live_session_is_opened_by_the_agent_with_its_token_and_stopped(
 ):
     """The server's signed live.start (with auth "device") and live.stop, read by the real agent:
     the stream is opened with the device token in the header Icecast's hook checks."""
-    from grassroots.alerts import live
+    from grassroots.live import actions as live
 
     settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = "http://127.0.0.1:18832"
     device = speaker()

@@ -157,7 +157,7 @@ APP_ROUTERS = (
     "broadcast.api",
     "alerts.api",
     "alerts.cap_api",
-    "alerts.live_api",
+    "live.api",
     "devices.fleet_api",  # before devices.api: /devices/enrol must win over /devices/{id}
     "devices.api",
     "devices.hooks",

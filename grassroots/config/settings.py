@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "grassroots.broadcast",
     "grassroots.alerts",
     "grassroots.devices",
+    "grassroots.live",
     "grassroots.signage",
     "grassroots.feedback",
     "grassroots.training",
@@ -183,7 +184,7 @@ MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
 # MQTT over WebSockets as browsers (e-boards) reach it, e.g. ws://127.0.0.1:18831/ or wss://...
 MQTT_WS_URL = os.environ.get("MQTT_WS_URL", "")
 
-# Live audio (alerts.live): the Icecast that devices and officers listen to, e.g.
+# Live audio (live.actions): the Icecast that devices and officers listen to, e.g.
 # http://127.0.0.1:18832 (`grassroots run` starts a private one and sets it), and where the live
 # relay publishes (the same server unless a relay tier sits in front). Empty: no live broadcast.
 ICECAST_URL = os.environ.get("ICECAST_URL", "").rstrip("/")

@@ -32,6 +32,7 @@ URL_MODULES = (
     "content.urls",
     "broadcast.urls",
     "alerts.urls",
+    "live.urls",
     "devices.fleet_urls",
     "devices.urls",
     "signage.urls",

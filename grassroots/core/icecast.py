@@ -7,7 +7,7 @@ delivered live to loudspeakers:
 - no burst on connect and a small queue: a listener joins at the live edge (a 64 KB burst is
   ~20 s of 24 kb/s Opus behind the speaker);
 - every mount asks the platform whether a listener may listen (`url` authentication,
-  `listener_add` → `POST /api/v1/live/icecast/listener`, answered by `alerts.live`), so only the
+  `listener_add` → `POST /api/v1/live/icecast/listener`, answered by `live.actions`), so only the
   devices of a session's area and signed-in officers hear it; mount names are random;
 - the source and admin passwords are random, kept in the home (mode 0600).
 

@@ -254,7 +254,7 @@ PRIORITY_LABELS = {
 def _live_titles(devices) -> dict[str, str]:
     """{"live-<id>": title} of the live sessions the devices report playing (one query): the
     agent's state names a live session by its `live_id` only."""
-    from grassroots.alerts.models import LiveSession
+    from grassroots.live.models import LiveSession
 
     ids = set()
     for d in devices:

@@ -106,8 +106,8 @@ def ingest_state(batch: list[tuple[str, bytes]]) -> None:
         DeviceConnectivity.objects.bulk_create(history)
         back = [h.device_id for h in history if h.online]
         if back:
-            from grassroots.alerts import live
             from grassroots.alerts.actions import catch_up
+            from grassroots.live import actions as live
 
             catch_up(back)
             live.catch_up(back)

@@ -5,7 +5,7 @@ is playing; the answer comes from the device's last state report (`grassroots_pr
 item id, kind, origin, since) and what the platform sent it:
 
 - `live`: a live session (an officer's microphone, a relay started live, a station's own
-  microphone) → the session's Icecast mount with a listen ticket (alerts.live.listen_url);
+  microphone) → the session's Icecast mount with a listen ticket (live.actions.listen_url);
 - `file`: a scheduled media item (the device's stored manifest) or an emergency's `play.now`
   (the Emergency with that command id) → the file the device plays and the offset into it,
   `offset_seconds` = now − since, walked across the item's files (and repeats); the file's URL
@@ -151,8 +151,8 @@ def now_playing(user, device_id: int, *, now: datetime | None = None) -> dict[st
 
 
 def _live(user, device: Device, live_id: str, common: dict) -> dict[str, Any]:
-    from grassroots.alerts import live
-    from grassroots.alerts.models import LiveSession, LiveStatus
+    from grassroots.live import actions as live
+    from grassroots.live.models import LiveSession, LiveStatus
 
     pk = live_id.removeprefix("live-")
     session = (

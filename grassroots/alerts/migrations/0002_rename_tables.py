@@ -11,31 +11,17 @@ Reversible.
 
 from django.db import migrations
 
+from grassroots.core.moves import relabel_content_types
+
 MODELS = ("emergency", "emergencyack", "emergencypolicy")
 
 
-def _relabel(apps, old: str, new: str) -> None:
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ObjectChange = apps.get_model("core", "ObjectChange")
-    for model in MODELS:
-        source = ContentType.objects.filter(app_label=old, model=model).first()
-        if source is None:
-            continue  # a database migrated in one go has no content type for it yet
-        target = ContentType.objects.filter(app_label=new, model=model).first()
-        if target is None:
-            source.app_label = new
-            source.save(update_fields=["app_label"])
-        else:  # both exist (post_migrate ran in between): keep the new one, move the history
-            ObjectChange.objects.filter(content_type=source).update(content_type=target)
-            source.delete()
-
-
 def forwards(apps, schema_editor):
-    _relabel(apps, "broadcast", "alerts")
+    relabel_content_types(apps, MODELS, "broadcast", "alerts")
 
 
 def backwards(apps, schema_editor):
-    _relabel(apps, "alerts", "broadcast")
+    relabel_content_types(apps, MODELS, "alerts", "broadcast")
 
 
 class Migration(migrations.Migration):

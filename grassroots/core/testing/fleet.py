@@ -1,6 +1,6 @@
 """What the end-to-end tests with real agents share: a private Mosquitto with the ACL the
-platform writes and the gateway in a thread, devices enrolled through the real API, and small
-waits on what agents do."""
+platform writes and the gateway in a thread, live delivery (a private Icecast and the live
+relay), devices enrolled through the real API, and small waits on what agents do."""
 
 from __future__ import annotations
 
@@ -54,6 +54,36 @@ def private_gateway(tmp_path: Path, settings) -> Iterator[int]:
         thread.join(10)
         mosquitto.terminate()
         mosquitto.wait(5)
+
+
+@contextlib.contextmanager
+def live_stack(base_url: str, home: Path, settings) -> Iterator[str]:
+    """Live delivery as `grassroots run` starts it: a private Icecast that asks the platform at
+    `base_url` about every listener, and the live relay in a thread. Settings point at them
+    (`ICECAST_URL` and `ICECAST_SOURCE_URL`; `GRASSROOTS["HOME"]` is `home`, where the relay
+    reads the sources), tasks run at once (an archived recording is processed right away)
+    and a source silent for 2 s ends its session. Yields Icecast's URL; stops the relay, then
+    Icecast."""
+    from grassroots.core import icecast
+    from grassroots.core.testing.icecast import start_icecast
+    from grassroots.live.relay import LiveRelay
+
+    assert icecast.icecast_binary(), "icecast2 is not installed: run `make test`"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "HOME": home}
+    settings.LIVE_SOURCE_TIMEOUT = 2.0
+    ice, port = start_icecast(home, f"{base_url}/api/v1/live/icecast/listener")
+    settings.ICECAST_URL = settings.ICECAST_SOURCE_URL = f"http://127.0.0.1:{port}"
+    stop_relay = threading.Event()
+    relay = threading.Thread(target=LiveRelay().run, args=(stop_relay,), daemon=True)
+    try:
+        relay.start()
+        yield settings.ICECAST_URL
+    finally:
+        stop_relay.set()
+        relay.join(15)
+        ice.terminate()
+        ice.wait(5)
 
 
 def enrol_speaker(client, admin, unit_code: str, *, name: str, serial: str):

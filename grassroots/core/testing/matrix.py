@@ -276,7 +276,7 @@ class World:
         self.emergency = emergency.start(
             user=users["operator"], unit_codes=[COMMUNE_A], title="Khẩn", text="Sơ tán"
         )
-        from grassroots.alerts.models import LiveSession
+        from grassroots.live.models import LiveSession
 
         self.live = LiveSession.objects.create(
             unit=a,

@@ -211,7 +211,7 @@ def test_fleet_status_is_scoped(client, users):
 def test_a_live_session_on_the_fleet_page_is_shown_by_its_title(client, users):
     """The agent's state names a live session by its live_id only ("live-7"): the page says
     the session's title; a title the device reported is kept."""
-    from grassroots.alerts.models import LiveSession
+    from grassroots.live.models import LiveSession
 
     session = LiveSession.objects.create(
         unit=unit(COMMUNE_A), title="Thông báo lịch tiêm chủng", speaker=users["operator"],

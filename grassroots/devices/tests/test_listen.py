@@ -10,13 +10,13 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from grassroots.alerts import live
-from grassroots.alerts.models import LiveSession
 from grassroots.broadcast import manifests
 from grassroots.broadcast.models import RelaySource
 from grassroots.broadcast.tests.factories import schedule_body, station, store_media, vn
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B, assert_problem, call, unit
 from grassroots.devices.models_fleet import DeviceStatus
+from grassroots.live import actions as live
+from grassroots.live.models import LiveSession
 
 from .factories import DeviceFactory
 

@@ -1,7 +1,7 @@
 """The live relay (`grassroots live`): feeds each running live session's source into Icecast.
 
 One ffmpeg per session reads the speaker's webm/Opus slices as the web process appends them
-(`alerts.live.source_path`), and writes two outputs: Opus 24 kb/s mono in Ogg pages of 100 ms to
+(`live.actions.source_path`), and writes two outputs: Opus 24 kb/s mono in Ogg pages of 100 ms to
 the session's Icecast mount (what devices hear), and the same sound to the recording file (the
 archive). Once Icecast lists the mount, `live.went_on_air` signs `live.start`; when the session
 ends (stopped, silent source, time limit) ffmpeg is closed and the recording archived.
@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from grassroots.core import icecast
 
-from . import live
+from . import actions as live
 from .models import LiveEndReason, LiveSession, LiveSource, LiveStatus
 
 log = logging.getLogger("grassroots.live")

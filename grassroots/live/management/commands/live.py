@@ -5,7 +5,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from grassroots.alerts.live_relay import LiveRelay
+from grassroots.live.relay import LiveRelay
 
 
 class Command(BaseCommand):

@@ -10,14 +10,14 @@ import zoneinfo
 import pytest
 import time_machine
 
-from grassroots.alerts import live
-from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
 from grassroots.core import icecast
 from grassroots.core.gateway import discover, dispatch
 from grassroots.core.models import OutboxMessage
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B, assert_problem, call, device_token
 from grassroots.core.testing import unit as get_unit
 from grassroots.devices.models import Device
+from grassroots.live import actions as live
+from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
 from grassroots_protocol import parse_envelope
 
 discover()

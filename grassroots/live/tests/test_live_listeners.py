@@ -9,13 +9,13 @@ import zoneinfo
 import pytest
 import time_machine
 
-from grassroots.alerts import live
-from grassroots.alerts.models import LiveSession, LiveStatus
 from grassroots.core import icecast
 from grassroots.core.testing import COMMUNE_A, COMMUNE_B, call, device_token
 from grassroots.core.testing import unit as get_unit
 from grassroots.devices import provisioning
 from grassroots.devices.models import Device
+from grassroots.live import actions as live
+from grassroots.live.models import LiveSession, LiveStatus
 
 VN = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 MORNING = datetime.datetime(2026, 12, 1, 7, 0, tzinfo=VN)

@@ -2,7 +2,7 @@
 
 The path (docs/live.md):
   browser microphone ─(MediaRecorder webm/Opus slices, POST)→ web: appended to the session's
-  source file under `$GRASSROOTS_HOME/live/` → live relay (`grassroots live`, alerts.live_relay):
+  source file under `$GRASSROOTS_HOME/live/` → live relay (`grassroots live`, live.relay):
   ffmpeg → Opus 24 kb/s Ogg → Icecast mount (random name) → devices (ffmpeg, their token in a
   header; Icecast asks `listener_allowed`).
 When the mount is up, the relay calls `went_on_air`, which signs `live.start` to the unit topics
@@ -35,13 +35,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from grassroots.accounts.policies import require
+from grassroots.alerts.actions import _common_ancestor, devices_under
 from grassroots.core import audit
 from grassroots.core.errors import Problem
 from grassroots.core.models import ChangeAction
 from grassroots.devices import protocol
 from grassroots.units.models import Unit
 
-from .actions import _common_ancestor, devices_under
 from .models import LiveEndReason, LiveSession, LiveSource, LiveStatus
 
 PRIORITIES = ("normal", "priority", "emergency")
@@ -97,7 +97,7 @@ def _overlapping(units: list[Unit]):
 def _emergency_on_air(units: list[Unit]):
     """An emergency (alerts.Emergency, e.g. from CAP) on air or being prepared over any of these
     units (one area contains the other), or None."""
-    from .models import Emergency, EmergencyStatus
+    from grassroots.alerts.models import Emergency, EmergencyStatus
 
     q = Q()
     for u in units:

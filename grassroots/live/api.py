@@ -18,7 +18,7 @@ from grassroots.core import icecast
 from grassroots.core.errors import Problem, problem_response
 from grassroots_protocol import messages as wire
 
-from . import live
+from . import actions as live
 from .models import LiveSession, LiveSource, LiveStatus
 
 router = Router(tags=["live"])

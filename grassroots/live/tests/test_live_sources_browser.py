@@ -17,9 +17,9 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 def test_an_officer_relays_the_fm_tuner_live_and_stops_it(browser, live_demo, settings):
     from playwright.sync_api import expect
 
-    from grassroots.alerts.models import LiveEndReason, LiveSession, LiveStatus
     from grassroots.broadcast.models import RelaySource
     from grassroots.core.testing import unit
+    from grassroots.live.models import LiveEndReason, LiveSession, LiveStatus
 
     settings.ICECAST_URL = "http://127.0.0.1:9"  # configured; an FM relay never opens it
     RelaySource.objects.create(
