@@ -120,15 +120,15 @@ def _own_kids() -> set[str]:
 
 def _check_key(parsed: PeerKeyInput, *, code: str, peer: Peer | None = None) -> None:
     """Refuse our own key, a key pasted for another system, and a key another peer uses."""
-    if parsed.source and parsed.source != code:
-        raise ValidationError(
-            {"public_key": f"Khoá đã dán là của hệ thống '{parsed.source}', không phải "
-             f"'{code}'."}
-        )  # fmt: skip
     if parsed.kid in _own_kids():
         raise ValidationError(
             {"public_key": "Đây là khoá của chính hệ thống này, không phải của hệ thống bên kia: "
              "hãy lấy khoá do hệ thống bên kia in ra (`grassroots exchange key`)."}
+        )  # fmt: skip
+    if parsed.source and parsed.source != code:
+        raise ValidationError(
+            {"public_key": f"Khoá đã dán là của hệ thống '{parsed.source}', không phải "
+             f"'{code}'."}
         )  # fmt: skip
     other = (
         PeerKey.objects.filter(kid=parsed.kid, revoked_at__isnull=True, peer__retired_at__isnull=True)
