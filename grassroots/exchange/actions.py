@@ -37,7 +37,6 @@ from .models import (
     UnitMonth,
 )
 
-
 # `user=COMMAND_LINE`: the operator of this machine (`grassroots exchange …`), who holds every
 # right; pages and the API always pass the request's user.
 COMMAND_LINE = None
@@ -131,7 +130,9 @@ def _check_key(parsed: PeerKeyInput, *, code: str, peer: Peer | None = None) -> 
              f"'{code}'."}
         )  # fmt: skip
     other = (
-        PeerKey.objects.filter(kid=parsed.kid, revoked_at__isnull=True, peer__retired_at__isnull=True)
+        PeerKey.objects.filter(
+            kid=parsed.kid, revoked_at__isnull=True, peer__retired_at__isnull=True
+        )
         .exclude(peer=peer)
         .select_related("peer")
         .first()
@@ -232,9 +233,7 @@ def add_peer(
     parsed = check(lambda: parse_key(public_key, kid))
     if parsed is not None and code:
         check(lambda: _check_key(parsed, code=code, peer=existing))
-    kinds_in = check(
-        lambda: _kinds(kinds_in if kinds_in is not None else Kind.values, "kinds_in")
-    )
+    kinds_in = check(lambda: _kinds(kinds_in if kinds_in is not None else Kind.values, "kinds_in"))
     kinds_out = check(
         lambda: _kinds(kinds_out if kinds_out is not None else Kind.values, "kinds_out")
     )

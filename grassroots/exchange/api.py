@@ -476,7 +476,9 @@ def list_peers(request):
     return [_peer_read(p) for p in qs]
 
 
-@router.post("/peers", response={201: PeerRead}, summary="Khai báo (hoặc khai báo lại) một hệ thống")
+@router.post(
+    "/peers", response={201: PeerRead}, summary="Khai báo (hoặc khai báo lại) một hệ thống"
+)
 def create_peer(request, data: PeerCreate):
     """Declare a peer with its first key (`public_key` base64 with `kid`, or the whole JSON
     `grassroots exchange key` prints in `public_key`). 422 naming the field for a bad key, a
@@ -532,9 +534,7 @@ def add_peer_key(request, peer: str, data: PeerKeyCreate):
     return Status(200 if row.outcome == "exists" else 201, body)
 
 
-@router.post(
-    "/peers/{peer}/keys/{key_id}/revoke", response=PeerKeyRead, summary="Thu hồi một khoá"
-)
+@router.post("/peers/{peer}/keys/{key_id}/revoke", response=PeerKeyRead, summary="Thu hồi một khoá")
 def revoke_peer_key(request, peer: str, key_id: int):
     """From now on messages signed with the key are refused (it can be added again)."""
     from django.shortcuts import get_object_or_404

@@ -39,6 +39,7 @@ class RefusedMessageQuerySet(models.QuerySet):
         whole = root is not None and covers(user, "exchange.manage", root)
         return self.filter(Q(peer__in=peers) | Q(peer__isnull=True) if whole else Q(peer__in=peers))
 
+
 SUMMED = ("plays", "plays_scheduled", "reports_received", "reports_handled", "essential_due",
           "essential_aired", "device_expected_s", "device_online_s")  # fmt: skip
 

@@ -213,9 +213,7 @@ def _peers_context(request, may_manage: bool, form: dict) -> dict:
         p.in_use = [k for k in p.keys.all() if k.revoked_at is None]
         p.deletable = not (p.sent or p.received or p.refused_any)
     own_next = keys.next_key()
-    if form and form.get("step") == "peer" and not form.get("kinds_in") and not form.get(
-        "errors"
-    ):
+    if form and form.get("step") == "peer" and not form.get("kinds_in") and not form.get("errors"):
         form["kinds_in"] = list(Kind.values)
     units = (
         Unit.objects.restrict(request.user, "exchange.manage").current()
@@ -232,6 +230,8 @@ def _peers_context(request, may_manage: bool, form: dict) -> dict:
         "refused": RefusedMessage.objects.restrict(request.user).select_related("peer")[:20],
         "form": form,
         "units": units,
+        # the usual scope (the centre's: the whole province) chosen until another is picked
+        "default_unit": units.order_by("depth").values_list("code", flat=True).first() or "",
         "all_kinds": list(Kind.values),
     }
 

@@ -440,8 +440,14 @@ def _new_peer(world: World) -> dict:
     from grassroots.exchange.tests.helpers import public_b64
 
     remote = world.new_remote
-    return {"code": remote.code, "name": "Hệ thống mới", "url": "https://new.invalid",
-            "unit_code": COMMUNE_A, "public_key": public_b64(remote.key), "kid": remote.kid()}  # fmt: skip
+    return {
+        "code": remote.code,
+        "name": "Hệ thống mới",
+        "url": "https://new.invalid",
+        "unit_code": COMMUNE_A,
+        "public_key": public_b64(remote.key),
+        "kid": remote.kid(),
+    }
 
 
 def _new_key(world: World) -> dict:

@@ -52,7 +52,9 @@ class Remote:
         """What `grassroots exchange key` prints on the other side."""
         import json
 
-        return json.dumps({"source": self.code, "kid": self.kid(), "public_key": public_b64(self.key)})
+        return json.dumps(
+            {"source": self.code, "kid": self.kid(), "public_key": public_b64(self.key)}
+        )
 
     def seal(
         self, kind: str, body: dict[str, Any], *, message_id: str = "m-1", version: int = 1

@@ -12,12 +12,17 @@ from html import unescape
 
 import pytest
 from django.core.management import call_command
-from django.urls import reverse
 
 from grassroots.core.models import ObjectChange
 from grassroots.exchange import actions, inbound, keys, outbound
 from grassroots.exchange.choices import DeliveryStatus, Kind, Refusal, Via
-from grassroots.exchange.models import InboundMessage, OutboundMessage, Peer, PeerKey, RefusedMessage
+from grassroots.exchange.models import (
+    InboundMessage,
+    OutboundMessage,
+    Peer,
+    PeerKey,
+    RefusedMessage,
+)
 
 from .helpers import Remote, bulletin_body, public_b64
 
@@ -148,8 +153,10 @@ def test_a_revoked_key_is_added_back(client, users):
 def test_retire_keeps_history_and_the_code_is_declared_again(client, users):
     remote = Remote()
     peer = remote.declare(kinds_in=[Kind.BULLETIN])
-    InboundMessage.objects.create(peer=peer, message_id="central:bulletin:1", version=1,
-                                  kind=Kind.BULLETIN, content_hash="0" * 64, via=Via.PUSH)  # fmt: skip
+    InboundMessage.objects.create(
+        peer=peer, message_id="central:bulletin:1", version=1, kind=Kind.BULLETIN,
+        content_hash="0" * 64, via=Via.PUSH,
+    )  # fmt: skip
     unused = Remote(code="nham").declare(url="https://nham.invalid")
     client.force_login(users["admin"])
     page = client.get(URL).content.decode()
@@ -327,8 +334,10 @@ def test_command_add_peer_goes_through_the_same_checks(users):
 
     own = keys.describe(keys.private_key())
     with pytest.raises(CommandError, match="chính hệ thống này"):
-        call_command("exchange", "add-peer", "--code", "central", "--name", "TW", "--url",
-                     "https://tw.example", "--unit", "33", "--public-key", json.dumps(own))  # fmt: skip
+        call_command(
+            "exchange", "add-peer", "--code", "central", "--name", "TW", "--url",
+            "https://tw.example", "--unit", "33", "--public-key", json.dumps(own),
+        )  # fmt: skip
     remote = Remote()
     out = io.StringIO()
     call_command("exchange", "add-peer", "--code", "central", "--name", "TW", "--url",

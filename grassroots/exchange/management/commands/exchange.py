@@ -30,7 +30,9 @@ class Command(BaseCommand):
             action="store_true",
             help="ký bằng khoá mới từ bây giờ (khi mọi hệ thống liên thông đã thêm khoá mới)",
         )
-        add = sub.add_parser("add-peer", help="khai báo (hoặc khai báo lại) một hệ thống liên thông")
+        add = sub.add_parser(
+            "add-peer", help="khai báo (hoặc khai báo lại) một hệ thống liên thông"
+        )
         add.add_argument("--code", required=True)
         add.add_argument("--name", required=True)
         add.add_argument("--url", required=True)
