@@ -2045,6 +2045,41 @@ EN.update(
 )
 
 
+EN.update(
+    {
+        # exchange: peers and keys an administrator cannot break (issue 19 A)
+        "Đơn vị đã chọn không thuộc phạm vi quản lý của bạn.": "The unit chosen is not within your scope.",
+        "Đã khai báo lại hệ thống %(code)s với khoá %(kid)s; lịch sử thông điệp được giữ.": "System %(code)s declared again with key %(kid)s; its message history is kept.",
+        "Đã thêm lại khoá %(kid)s của %(peer)s (khoá này từng bị thu hồi): thông điệp ký bằng khoá này được nhận lại từ bây giờ.": "Key %(kid)s of %(peer)s added back (it had been revoked): messages signed with it are accepted again from now on.",
+        "Khoá %(kid)s đang được dùng; không có gì thay đổi.": "Key %(kid)s is already in use; nothing changed.",
+        "Đã thu hồi khoá %(kid)s của %(peer)s: thông điệp ký bằng khoá này bị từ chối từ bây giờ. Thu hồi nhầm thì thêm lại chính khoá đó.": "Key %(kid)s of %(peer)s revoked: messages signed with it are refused from now on. Revoked by mistake? Add the same key again.",
+        "Đã ngừng hẳn liên thông với %(peer)s; các thông điệp đã trao đổi vẫn được giữ. Khai báo lại mã %(code)s khi cần.": "Exchange with %(peer)s retired; the messages exchanged are kept. Declare %(code)s again when needed.",
+        "Đã xoá hệ thống %(code)s.": "System %(code)s deleted.",
+        "Trao cho hệ thống bên kia cả dòng JSON dưới đây (lệnh «grassroots exchange key» in ra đúng dòng này); bên kia dán nguyên dòng vào ô khoá.": "Give the other system the whole JSON line below (what «grassroots exchange key» prints); they paste it into the key field as it is.",
+        "Đang xoay khoá: khoá mới %(kid)s đã tạo nhưng chưa dùng để ký. Trao JSON dưới đây cho từng hệ thống liên thông; khi tất cả đã thêm, chạy «grassroots exchange rotate-key --activate».": "Key rotation under way: the new key %(kid)s exists but does not sign yet. Give the JSON below to every peer; once all have added it, run «grassroots exchange rotate-key --activate».",
+        "Tạm ngừng": "Paused",
+        "Không còn khoá nào đang dùng: mọi thông điệp của hệ thống này bị từ chối cho đến khi thêm khoá.": "No key in use: every message of this system is refused until a key is added.",
+        "Thu hồi khoá %(kid)s của %(name)s (%(code)s)? Từ bây giờ mọi thông điệp ký bằng khoá này bị từ chối. Đây là khoá duy nhất đang dùng: hệ thống này sẽ không gửi được gì cho đến khi thêm khoá mới.": "Revoke key %(kid)s of %(name)s (%(code)s)? From now on every message signed with it is refused. It is the only key in use: this system can send nothing until a new key is added.",
+        "Thu hồi khoá %(kid)s của %(name)s (%(code)s)? Từ bây giờ mọi thông điệp ký bằng khoá này bị từ chối.": "Revoke key %(kid)s of %(name)s (%(code)s)? From now on every message signed with it is refused.",
+        "Khoá mới hoặc khoá cần thêm lại (dán cả JSON của bên kia được)": "New key, or a key to add back (the other side's whole JSON may be pasted)",
+        "Mã khoá (kid)": "Key id (kid)",
+        "Đang liên thông (bỏ chọn để tạm ngừng)": "Active (untick to pause)",
+        "Ngừng hẳn liên thông với %(name)s (%(code)s)? Mọi khoá của hệ thống này bị thu hồi, không gửi, không nhận, không kéo tin nữa. Các thông điệp đã trao đổi vẫn được giữ; có thể khai báo lại mã %(code)s với khoá mới.": "Retire the exchange with %(name)s (%(code)s)? All its keys are revoked; nothing is sent, received or pulled any more. The messages exchanged are kept; %(code)s can be declared again with a new key.",
+        "Ngừng hẳn liên thông…": "Retire…",
+        "Xoá hệ thống %(name)s (%(code)s)? Hệ thống này chưa trao đổi thông điệp nào; xoá để khai báo lại từ đầu.": "Delete system %(name)s (%(code)s)? Nothing was exchanged with it yet; delete it to declare it afresh.",
+        "Xoá (khai báo nhầm)": "Delete (declared by mistake)",
+        "%(n)s hệ thống đã ngừng hẳn": ("%(n)s retired system", "%(n)s retired systems"),
+        "ngừng hẳn lúc": "retired at",
+        "Khai báo lại": "Declare again",
+        "Khoá liên thông của hệ thống bên kia": "The other system's exchange key",
+        "Dán nguyên dòng JSON mà bên kia in bằng lệnh «grassroots exchange key» (mã hệ thống, mã khoá, khoá công khai được điền tự động), hoặc chỉ khoá công khai base64 kèm mã khoá.": "Paste the whole JSON line the other side prints with «grassroots exchange key» (system code, key id and public key are filled in), or just the base64 public key with its key id.",
+        "Đã lấy mã hệ thống và mã khoá từ JSON đã dán.": "System code and key id taken from the pasted JSON.",
+        "Phạm vi hành chính (các thông điệp của hệ thống này chỉ được nói về đơn vị này và cấp dưới)": "Administrative scope (this system's messages may concern only this unit and those below it)",
+        "Ngừng hẳn: không nhận, không gửi, mọi khoá bị thu hồi; lịch sử thông điệp giữ nguyên. Khai báo lại cùng mã sẽ dùng lại hệ thống này.": "Retired: nothing received or sent, every key revoked; the message history stays. Declaring the same code again brings this system back.",
+    }
+)
+
+
 def _entry(block: str) -> str:
     """One .po entry with its translation filled in (and its fuzzy mark dropped), if EN has it."""
     lines = block.split("\n")

@@ -261,12 +261,12 @@ def test_the_national_chain_airs_reports_back_and_catches_up(pair, browser):
     assert ckey["source"] == "central" and pkey["source"] == "province-33"
     central.command(
         "exchange", "add-peer", "--code", "province-33", "--name", "Tỉnh Hưng Yên",
-        "--url", province.url, "--unit", "33", "--public-key", pkey["public_key"],
+        "--url", province.url, "--unit", "33", "--public-key", json.dumps(pkey),
         "--kinds-in", "statistics", "--kinds-out", "bulletin,withdrawal",
     )  # fmt: skip
     province.command(
         "exchange", "add-peer", "--code", "central", "--name", "Hệ thống trung ương",
-        "--url", central.url, "--unit", "33", "--public-key", ckey["public_key"],
+        "--url", central.url, "--unit", "33", "--public-key", json.dumps(ckey),
         "--kinds-in", "bulletin,withdrawal,citizen_report", "--kinds-out", "statistics",
     )  # fmt: skip
     central.start_web()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,11 +21,35 @@ from django.utils import timezone
 from grassroots.accounts.policies import require, require_on
 from grassroots.core import audit
 from grassroots.core.models import ChangeAction
+from grassroots.core.text import clean_text
 from grassroots.units.models import Unit
 
 from . import federation, outbound
 from .choices import Kind
-from .models import OutboundMessage, Peer, PeerKey
+from .models import (
+    BulletinFate,
+    InboundMessage,
+    OutboundMessage,
+    Peer,
+    PeerKey,
+    PeerMonth,
+    RefusedMessage,
+    UnitMonth,
+)
+
+# `user=COMMAND_LINE`: the operator of this machine (`grassroots exchange …`), who holds every
+# right; pages and the API always pass the request's user.
+COMMAND_LINE = None
+
+
+@dataclass(frozen=True)
+class PeerKeyInput:
+    """A peer's public key as given: base64 raw key, its `kid`, and the `source` when the whole
+    JSON of `grassroots exchange key` was pasted (else "")."""
+
+    public_key: str
+    kid: str
+    source: str = ""
 
 
 def _public_key(value: str) -> tuple[str, str]:
@@ -39,12 +66,121 @@ def _public_key(value: str) -> tuple[str, str]:
     return base64.b64encode(raw).decode(), federation.key_id(raw)
 
 
+def parse_key(public_key: str, kid: str = "") -> PeerKeyInput:
+    """The key an administrator typed or pasted: the base64 public key with its `kid`, or the
+    whole JSON `grassroots exchange key` prints (`{"source", "kid", "public_key"}`). The `kid`
+    is required (in the JSON or beside the key) and must be the key's own (the first 16 hex
+    digits of its SHA-256): a key mistyped or cut short is caught here. ValidationError on the
+    field `public_key` or `kid`, in Vietnamese."""
+    text = clean_text(public_key or "").strip()
+    kid = clean_text(kid or "").strip().lower()
+    source = ""
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("public_key"), str):
+            raise ValidationError(
+                {"public_key": "Nội dung dán vào không phải JSON khoá liên thông: cần dạng "
+                 '{"source": …, "kid": …, "public_key": …} như lệnh '
+                 "`grassroots exchange key` in ra."}
+            )  # fmt: skip
+        given = str(data.get("kid") or "").strip().lower()
+        if kid and given and kid != given:
+            raise ValidationError(
+                {"kid": f"Mã khoá đã nhập ({kid}) khác mã khoá trong JSON ({given})."}
+            )
+        kid = kid or given
+        source = str(data.get("source") or "").strip()
+        text = data["public_key"]
+    key, actual = _public_key(text)
+    if not kid:
+        raise ValidationError(
+            {"kid": "Hãy nhập mã khoá (kid, 16 ký tự) mà hệ thống bên kia in kèm khoá công khai."}
+        )
+    if kid != actual:
+        raise ValidationError(
+            {"kid": f"Mã khoá {kid} không khớp với khoá công khai đã nhập (khoá này có mã "
+             f"{actual}): khoá hoặc mã khoá bị gõ sai, hãy dán lại cả hai từ hệ thống bên kia."}
+        )  # fmt: skip
+    return PeerKeyInput(public_key=key, kid=kid, source=source)
+
+
+def _own_kids() -> set[str]:
+    from . import keys
+
+    kids = {keys.key_id()}
+    staged = keys.next_key()
+    if staged is not None:
+        kids.add(keys.describe(staged)["kid"])
+    return kids
+
+
+def _check_key(parsed: PeerKeyInput, *, code: str, peer: Peer | None = None) -> None:
+    """Refuse our own key, a key pasted for another system, and a key another peer uses."""
+    if parsed.kid in _own_kids():
+        raise ValidationError(
+            {"public_key": "Đây là khoá của chính hệ thống này, không phải của hệ thống bên kia: "
+             "hãy lấy khoá do hệ thống bên kia in ra (`grassroots exchange key`)."}
+        )  # fmt: skip
+    if parsed.source and parsed.source != code:
+        raise ValidationError(
+            {"public_key": f"Khoá đã dán là của hệ thống '{parsed.source}', không phải "
+             f"'{code}'."}
+        )  # fmt: skip
+    other = (
+        PeerKey.objects.filter(
+            kid=parsed.kid, revoked_at__isnull=True, peer__retired_at__isnull=True
+        )
+        .exclude(peer=peer)
+        .select_related("peer")
+        .first()
+    )
+    if other is not None:
+        raise ValidationError(
+            {"public_key": f"Khoá này đang là khoá của hệ thống '{other.peer.code}' "
+             f"({other.peer.name}): mỗi hệ thống có khoá riêng."}
+        )  # fmt: skip
+
+
+def _url(value: str, *, peer: Peer | None = None) -> str:
+    """A peer's address: http(s), and not the address of another peer in service."""
+    url = clean_text(value or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationError(
+            {"url": "Địa chỉ phải bắt đầu bằng https:// (hoặc http:// khi thử nghiệm), ví dụ "
+             "https://thongtinnguon.hungyen.gov.vn."}
+        )  # fmt: skip
+    same = _same_address(url)
+    for other in Peer.objects.filter(retired_at__isnull=True).exclude(pk=getattr(peer, "pk", None)):
+        if _same_address(other.url) == same:
+            raise ValidationError(
+                {"url": f"Địa chỉ này đã khai báo cho hệ thống '{other.code}' ({other.name})."}
+            )
+    return url
+
+
+def _same_address(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}{parts.path.rstrip('/')}"
+
+
 def _kinds(values: list[str] | None, field: str) -> list[str]:
     values = list(dict.fromkeys(values or []))
     wrong = [v for v in values if v not in Kind.values]
     if wrong:
         raise ValidationError({field: f"Loại tin không hợp lệ: {', '.join(wrong)}."})
     return values
+
+
+def _may_manage(user, unit: Unit | None = None) -> None:
+    if user is COMMAND_LINE:
+        return
+    require(user, "exchange.manage")
+    if unit is not None:
+        require_on(user, "exchange.manage", unit)
 
 
 @transaction.atomic
@@ -54,43 +190,86 @@ def add_peer(
     code: str,
     name: str,
     url: str,
-    unit: Unit,
+    unit: Unit | None,
     public_key: str,
+    kid: str = "",
     kinds_in: list[str] | None = None,
     kinds_out: list[str] | None = None,
     bulletins_need_approval: bool = True,
 ) -> Peer:
-    """Declare another system, its first key and its administrative scope (a unit of ours)."""
-    require(user, "exchange.manage")
-    require_on(user, "exchange.manage", unit)
-    code = (code or "").strip()
-    errors = {}
+    """Declare another system, its first key and its administrative scope (a unit of ours).
+
+    Every field is checked before anything is stored, and every error is reported at once
+    (ValidationError by field: `code`, `name`, `url`, `unit`, `public_key`, `kid`): the key with
+    its `kid` (`parse_key`), not our own key, not a key or an address another peer in service
+    uses. A code of a peer that was retired declares it again (the same row: its messages,
+    pull cursor and idempotency are kept; `peer.redeclared` is True). Console, API and
+    `grassroots exchange add-peer` all come here."""
+    _may_manage(user, unit)
+    code = clean_text(code or "").strip()
+    name = clean_text(name or "").strip()
+    errors: dict[str, list[str]] = {}
+
+    def check(fn):
+        try:
+            return fn()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+            return None
+
+    existing = None
     if not code or not all(c.isalnum() or c in "_.:-" for c in code) or len(code) > 64:
-        errors["code"] = "Mã hệ thống chỉ gồm chữ, số và các dấu _ . : - (tối đa 64 ký tự)."
-    elif Peer.objects.filter(code=code).exists():
-        errors["code"] = f"Đã có hệ thống mã '{code}'."
-    if not (name or "").strip():
-        errors["name"] = "Hãy nhập tên hệ thống."
-    if not (url or "").startswith(("https://", "http://")):
-        errors["url"] = "Địa chỉ phải bắt đầu bằng https:// (hoặc http:// khi thử nghiệm)."
+        errors["code"] = ["Mã hệ thống chỉ gồm chữ, số và các dấu _ . : - (tối đa 64 ký tự)."]
+    else:
+        existing = Peer.objects.select_for_update().filter(code=code).first()
+        if existing is not None and existing.retired_at is None:
+            errors["code"] = [f"Đã có hệ thống mã '{code}' ({existing.name})."]
+    if not name:
+        errors["name"] = ["Hãy nhập tên hệ thống."]
+    if unit is None:
+        errors["unit"] = ["Hãy chọn phạm vi hành chính của hệ thống này."]
+    clean_url = check(lambda: _url(url, peer=existing))
+    parsed = check(lambda: parse_key(public_key, kid))
+    if parsed is not None and code:
+        check(lambda: _check_key(parsed, code=code, peer=existing))
+    kinds_in = check(lambda: _kinds(kinds_in if kinds_in is not None else Kind.values, "kinds_in"))
+    kinds_out = check(
+        lambda: _kinds(kinds_out if kinds_out is not None else Kind.values, "kinds_out")
+    )
     if errors:
         raise ValidationError(errors)
-    key, kid = _public_key(public_key)
-    peer = Peer.objects.create(
-        code=code,
-        name=name.strip()[:200],
-        url=url.strip(),
-        unit=unit,
-        kinds_in=_kinds(kinds_in if kinds_in is not None else Kind.values, "kinds_in"),
-        kinds_out=_kinds(kinds_out if kinds_out is not None else Kind.values, "kinds_out"),
-        bulletins_need_approval=bulletins_need_approval,
-    )
-    PeerKey.objects.create(peer=peer, kid=kid, public_key=key)
-    audit.record(peer, ChangeAction.CREATE, user=user, comment=f"khoá {kid}")
+    fields = {
+        "name": name[:200],
+        "url": clean_url,
+        "unit": unit,
+        "kinds_in": kinds_in,
+        "kinds_out": kinds_out,
+        "bulletins_need_approval": bulletins_need_approval,
+    }
+    if existing is not None:  # retired: declared again
+        before = audit.snapshot(existing)
+        for field, value in fields.items():
+            setattr(existing, field, value)
+        existing.active = True
+        existing.retired_at = None
+        existing.last_error = ""
+        existing.save()
+        peer = existing
+        comment = f"khai báo lại, khoá {parsed.kid}"
+        audit.record(peer, ChangeAction.UPDATE, user=user, before=before, comment=comment)
+        peer.redeclared = True
+    else:
+        peer = Peer.objects.create(code=code, **fields)
+        audit.record(peer, ChangeAction.CREATE, user=user, comment=f"khoá {parsed.kid}")
+        peer.redeclared = False
+    PeerKey.objects.create(peer=peer, kid=parsed.kid, public_key=parsed.public_key)
     return peer
 
 
 def _peer_for(user, peer: Peer) -> Peer:
+    if user is COMMAND_LINE:
+        return Peer.objects.select_for_update().get(pk=peer.pk)
     found = Peer.objects.restrict(user, "exchange.manage").select_for_update().filter(pk=peer.pk)
     peer = found.first()
     if peer is None:
@@ -98,28 +277,46 @@ def _peer_for(user, peer: Peer) -> Peer:
     return peer
 
 
+def _in_service(peer: Peer) -> None:
+    if peer.retired_at is not None:
+        raise ValidationError(
+            {"peer": f"Hệ thống '{peer.code}' đã ngừng hẳn: hãy khai báo lại hệ thống này (cùng "
+             "mã) trước khi thêm khoá hay đổi cài đặt."}
+        )  # fmt: skip
+
+
 @transaction.atomic
-def add_key(*, user, peer: Peer, public_key: str) -> PeerKey:
-    """Key rotation: the new key is trusted at once; the old one stays until revoked."""
-    require(user, "exchange.manage")
+def add_key(*, user, peer: Peer, public_key: str, kid: str = "") -> PeerKey:
+    """Key rotation: the new key is trusted at once; the old one stays until revoked.
+
+    A key revoked by mistake can be added again: a new row (the revoked one stays as history),
+    audited as such. The key is checked as in `add_peer`. Returns the row with `outcome`:
+    `added`, `reinstated` (was revoked) or `exists` (already in use: nothing changed)."""
+    _may_manage(user)
     peer = _peer_for(user, peer)
-    key, kid = _public_key(public_key)
-    existing = peer.keys.filter(kid=kid).first()
-    if existing is not None:
-        if existing.revoked_at:
-            raise ValidationError(
-                {"public_key": "Khoá này đã bị thu hồi; không dùng lại khoá đã thu hồi."}
-            )
+    _in_service(peer)
+    parsed = parse_key(public_key, kid)
+    _check_key(parsed, code=peer.code, peer=peer)
+    existing = peer.keys.filter(kid=parsed.kid).order_by("-added_at").first()
+    if existing is not None and existing.revoked_at is None:
+        existing.outcome = "exists"
         return existing
-    row = PeerKey.objects.create(peer=peer, kid=kid, public_key=key)
-    audit.record(peer, ChangeAction.UPDATE, user=user, comment=f"thêm khoá {kid}")
+    row = PeerKey.objects.create(peer=peer, kid=parsed.kid, public_key=parsed.public_key)
+    if existing is not None:
+        when = timezone.localtime(existing.revoked_at).strftime("%d/%m/%Y %H:%M")
+        comment = f"thêm lại khoá {parsed.kid} (đã thu hồi lúc {when})"
+        row.outcome = "reinstated"
+    else:
+        comment = f"thêm khoá {parsed.kid}"
+        row.outcome = "added"
+    audit.record(peer, ChangeAction.UPDATE, user=user, comment=comment)
     return row
 
 
 @transaction.atomic
 def revoke_key(*, user, key: PeerKey) -> PeerKey:
-    """From now on, messages signed with this key are refused."""
-    require(user, "exchange.manage")
+    """From now on, messages signed with this key are refused (it can be added again)."""
+    _may_manage(user)
     peer = _peer_for(user, key.peer)
     key = peer.keys.select_for_update().get(pk=key.pk)
     if key.revoked_at is None:
@@ -131,25 +328,70 @@ def revoke_key(*, user, key: PeerKey) -> PeerKey:
 
 @transaction.atomic
 def set_peer(*, user, peer: Peer, data: dict[str, Any]) -> Peer:
-    """Change a peer's address, kinds, approval setting or switch it off."""
-    require(user, "exchange.manage")
+    """Change a peer's address, kinds, approval setting or switch it off (a pause: see
+    `retire_peer` to stop for good)."""
+    _may_manage(user)
     peer = _peer_for(user, peer)
+    _in_service(peer)
     before = audit.snapshot(peer)
     if "url" in data:
-        if not str(data["url"]).startswith(("https://", "http://")):
-            raise ValidationError({"url": "Địa chỉ phải bắt đầu bằng https://."})
-        peer.url = data["url"]
+        peer.url = _url(str(data["url"]), peer=peer)
     for field in ("kinds_in", "kinds_out"):
         if field in data:
             setattr(peer, field, _kinds(data[field], field))
     for field in ("active", "pull", "bulletins_need_approval"):
         if field in data:
             setattr(peer, field, bool(data[field]))
-    if "name" in data and str(data["name"]).strip():
-        peer.name = str(data["name"]).strip()[:200]
+    if "name" in data and clean_text(str(data["name"])).strip():
+        peer.name = clean_text(str(data["name"])).strip()[:200]
     peer.save()
     audit.record(peer, ChangeAction.UPDATE, user=user, before=before)
     return peer
+
+
+def has_history(peer: Peer) -> bool:
+    """Whether anything was exchanged with the peer (then it is retired, never deleted)."""
+    return any(
+        related.objects.filter(peer=peer).exists()
+        for related in (OutboundMessage, InboundMessage, RefusedMessage, UnitMonth, PeerMonth,
+                        BulletinFate)
+    )  # fmt: skip
+
+
+@transaction.atomic
+def retire_peer(*, user, peer: Peer) -> Peer:
+    """Stop exchanging with a peer for good: off (nothing pushed, pulled or taken), every key
+    revoked; every message exchanged stays, with its history. Its code can be declared again
+    (`add_peer`), which brings this peer back with a new key."""
+    _may_manage(user)
+    peer = _peer_for(user, peer)
+    if peer.retired_at is not None:
+        return peer
+    before = audit.snapshot(peer)
+    now = timezone.now()
+    kids = list(peer.keys.filter(revoked_at__isnull=True).values_list("kid", flat=True))
+    peer.keys.filter(revoked_at__isnull=True).update(revoked_at=now)
+    peer.active = False
+    peer.retired_at = now
+    peer.save(update_fields=["active", "retired_at", "updated_at"])
+    comment = "ngừng hẳn" + (f"; thu hồi khoá {', '.join(kids)}" if kids else "")
+    audit.record(peer, ChangeAction.UPDATE, user=user, before=before, comment=comment)
+    return peer
+
+
+@transaction.atomic
+def delete_peer(*, user, peer: Peer) -> None:
+    """Delete a peer declared by mistake: only while nothing was exchanged with it (else
+    ValidationError: retire it, which keeps its messages)."""
+    _may_manage(user)
+    peer = _peer_for(user, peer)
+    if has_history(peer):
+        raise ValidationError(
+            {"peer": f"Hệ thống '{peer.code}' đã có thông điệp gửi, nhận hoặc bị từ chối: không "
+             "xoá để giữ lịch sử. Hãy dùng «Ngừng hẳn» (mã hệ thống vẫn khai báo lại được)."}
+        )  # fmt: skip
+    audit.record(peer, ChangeAction.DELETE, user=user, comment=f"xoá hệ thống {peer.code}")
+    peer.delete()
 
 
 # -- sending --------------------------------------------------------------------------------

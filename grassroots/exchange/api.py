@@ -24,6 +24,11 @@ PREFIX = "/exchange"
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
+class ExchangeNextKeyRead(Schema):
+    kid: str
+    public_key: str
+
+
 class ExchangeKeyRead(Schema):
     source: str
     kid: str
@@ -33,6 +38,7 @@ class ExchangeKeyRead(Schema):
     versions: list[str]
     batch_max: int
     level: str
+    next: ExchangeNextKeyRead | None = None
 
 
 class ExchangePageQuery(Schema):
@@ -42,7 +48,11 @@ class ExchangePageQuery(Schema):
 
 @router.get("/key", auth=None, response=ExchangeKeyRead, summary="Khoá liên thông của hệ thống này")
 def exchange_key(request):
-    """What a peer's administrator registers for this system (exchanged out of band)."""
+    """What a peer's administrator registers for this system (exchanged out of band). During
+    a rotation of our key (`grassroots exchange rotate-key`), `next` is the key we will sign
+    with once it is activated: add it beside the current one."""
+    staged = keys.next_key()
+    described = keys.describe(staged) if staged is not None else None
     return {
         "source": keys.own_id(),
         "kid": keys.key_id(),
@@ -52,6 +62,9 @@ def exchange_key(request):
         "versions": list(federation.VERSIONS),
         "batch_max": federation.MAX_BATCH,
         "level": keys.level(),
+        "next": {"kid": described["kid"], "public_key": described["public_key"]}
+        if described
+        else None,
     }
 
 
@@ -345,3 +358,222 @@ def _month(value: str) -> datetime.date:
         return datetime.date(year, month, 1)
     except ValueError:
         raise Problem(422, "Tháng phải viết dạng YYYY-MM, ví dụ 2026-11.") from None
+
+
+# -- peers and their keys (officers) -------------------------------------------------------------
+# The same checks as the console page: both call exchange.actions (add_peer, add_key,
+# revoke_key, set_peer, retire_peer, delete_peer).
+
+
+class PeerKeyRead(Schema):
+    id: int
+    kid: str
+    public_key: str
+    added_at: datetime.datetime
+    revoked_at: datetime.datetime | None
+
+
+class PeerRead(Schema):
+    code: str
+    name: str
+    url: str
+    unit_code: str
+    kinds_in: list[str]
+    kinds_out: list[str]
+    bulletins_need_approval: bool
+    pull: bool
+    active: bool
+    retired_at: datetime.datetime | None
+    last_pull_at: datetime.datetime | None
+    last_error: str
+    keys: list[PeerKeyRead]
+
+
+class PeerCreate(Schema):
+    code: str
+    name: str
+    url: str
+    unit_code: str
+    public_key: str
+    kid: str = ""
+    kinds_in: list[str] | None = None
+    kinds_out: list[str] | None = None
+    bulletins_need_approval: bool = True
+
+
+class PeerChange(Schema):
+    name: str | None = None
+    url: str | None = None
+    kinds_in: list[str] | None = None
+    kinds_out: list[str] | None = None
+    bulletins_need_approval: bool | None = None
+    pull: bool | None = None
+    active: bool | None = None
+
+
+class PeerKeyCreate(Schema):
+    public_key: str
+    kid: str = ""
+
+
+class RefusedRead(Schema):
+    id: int
+    at: datetime.datetime
+    peer: str | None
+    source: str
+    message_id: str
+    version: int | None
+    kind: str
+    reason: str
+    detail: str
+    via: str
+
+
+def _peer_read(peer: Peer) -> dict:
+    return {
+        "code": peer.code,
+        "name": peer.name,
+        "url": peer.url,
+        "unit_code": peer.unit.code,
+        "kinds_in": peer.kinds_in,
+        "kinds_out": peer.kinds_out,
+        "bulletins_need_approval": peer.bulletins_need_approval,
+        "pull": peer.pull,
+        "active": peer.active,
+        "retired_at": peer.retired_at,
+        "last_pull_at": peer.last_pull_at,
+        "last_error": peer.last_error,
+        "keys": [
+            {"id": k.pk, "kid": k.kid, "public_key": k.public_key, "added_at": k.added_at,
+             "revoked_at": k.revoked_at}
+            for k in peer.keys.all()
+        ],
+    }  # fmt: skip
+
+
+def _peer(request, code: str, action: str = "exchange.manage") -> Peer:
+    from django.shortcuts import get_object_or_404
+
+    from grassroots.accounts.policies import require
+
+    require(request.user, action)
+    return get_object_or_404(
+        Peer.objects.restrict(request.user, action).select_related("unit"), code=code
+    )
+
+
+@router.get("/peers", response=list[PeerRead], summary="Các hệ thống liên thông và khoá")
+def list_peers(request):
+    """The peers the user may see (retired ones too, with `retired_at`), each with its keys."""
+    from grassroots.accounts.policies import require
+
+    require(request.user, "exchange.view")
+    qs = (
+        Peer.objects.restrict(request.user, "exchange.view")
+        .select_related("unit")
+        .prefetch_related("keys")
+    )
+    return [_peer_read(p) for p in qs]
+
+
+@router.post(
+    "/peers", response={201: PeerRead}, summary="Khai báo (hoặc khai báo lại) một hệ thống"
+)
+def create_peer(request, data: PeerCreate):
+    """Declare a peer with its first key (`public_key` base64 with `kid`, or the whole JSON
+    `grassroots exchange key` prints in `public_key`). 422 naming the field for a bad key, a
+    `kid` that is not the key's, our own key, a key or address another peer uses, a code in
+    use. The code of a retired peer declares it again (its history kept)."""
+    from grassroots.units.models import Unit
+
+    from . import actions
+
+    unit = Unit.objects.current().filter(code=data.unit_code).first()
+    if unit is None:
+        raise Problem(422, f"Không có đơn vị mã '{data.unit_code}'.")
+    peer = actions.add_peer(
+        user=request.user,
+        code=data.code,
+        name=data.name,
+        url=data.url,
+        unit=unit,
+        public_key=data.public_key,
+        kid=data.kid,
+        kinds_in=data.kinds_in,
+        kinds_out=data.kinds_out,
+        bulletins_need_approval=data.bulletins_need_approval,
+    )
+    return Status(201, _peer_read(peer))
+
+
+@router.patch("/peers/{peer}", response=PeerRead, summary="Đổi cài đặt của một hệ thống")
+def change_peer(request, peer: str, data: PeerChange):
+    from . import actions
+
+    row = actions.set_peer(
+        user=request.user, peer=_peer(request, peer), data=data.model_dump(exclude_none=True)
+    )
+    return _peer_read(row)
+
+
+@router.post(
+    "/peers/{peer}/keys",
+    response={200: PeerKeyRead, 201: PeerKeyRead},
+    summary="Thêm khoá (xoay khoá, hoặc thêm lại khoá đã thu hồi nhầm)",
+)
+def add_peer_key(request, peer: str, data: PeerKeyCreate):
+    """201 when a key was added (or a revoked one added again: a new row), 200 when the key
+    is already in use (nothing changed)."""
+    from . import actions
+
+    row = actions.add_key(
+        user=request.user, peer=_peer(request, peer), public_key=data.public_key, kid=data.kid
+    )
+    body = {"id": row.pk, "kid": row.kid, "public_key": row.public_key,
+            "added_at": row.added_at, "revoked_at": row.revoked_at}  # fmt: skip
+    return Status(200 if row.outcome == "exists" else 201, body)
+
+
+@router.post("/peers/{peer}/keys/{key_id}/revoke", response=PeerKeyRead, summary="Thu hồi một khoá")
+def revoke_peer_key(request, peer: str, key_id: int):
+    """From now on messages signed with the key are refused (it can be added again)."""
+    from django.shortcuts import get_object_or_404
+
+    from . import actions
+
+    row = _peer(request, peer)
+    key = actions.revoke_key(user=request.user, key=get_object_or_404(row.keys, pk=key_id))
+    return {"id": key.pk, "kid": key.kid, "public_key": key.public_key,
+            "added_at": key.added_at, "revoked_at": key.revoked_at}  # fmt: skip
+
+
+@router.post("/peers/{peer}/retire", response=PeerRead, summary="Ngừng hẳn liên thông")
+def retire_peer(request, peer: str):
+    """Off for good, every key revoked, its messages kept; the code can be declared again."""
+    from . import actions
+
+    return _peer_read(actions.retire_peer(user=request.user, peer=_peer(request, peer)))
+
+
+@router.delete("/peers/{peer}", response={204: None}, summary="Xoá hệ thống khai báo nhầm")
+def delete_peer(request, peer: str):
+    """Only while nothing was exchanged with it (else 422: retire it)."""
+    from . import actions
+
+    actions.delete_peer(user=request.user, peer=_peer(request, peer))
+    return Status(204, None)
+
+
+@router.get("/refused", response=list[RefusedRead], summary="Thông điệp bị từ chối")
+def refused(request, limit: int = 100):
+    """The refusals the user may see (`RefusedMessage.objects.restrict`), newest first."""
+    from grassroots.accounts.policies import require
+
+    require(request.user, "exchange.view")
+    qs = RefusedMessage.objects.restrict(request.user).select_related("peer")
+    return [
+        {"id": r.pk, "at": r.at, "peer": r.peer.code if r.peer else None, "source": r.source,
+         "message_id": r.message_id, "version": r.version, "kind": r.kind, "reason": r.reason,
+         "detail": r.detail, "via": r.via}
+        for r in qs[: max(1, min(limit, 1000))]
+    ]  # fmt: skip

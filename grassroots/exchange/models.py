@@ -9,6 +9,7 @@ from grassroots.core.models import TimeStampedModel
 from grassroots.core.querysets import RestrictedManager
 
 from .choices import DeliveryStatus, Kind, Refusal, Via
+from .querysets import RefusedMessageQuerySet
 
 
 def _kinds() -> list[str]:
@@ -51,6 +52,15 @@ class Peer(TimeStampedModel):
     pull_cursor = models.BigIntegerField(_("con trỏ kéo tin"), default=0)
     last_pull_at = models.DateTimeField(_("kéo tin lần cuối"), null=True, blank=True)
     last_error = models.CharField(_("lỗi gần nhất"), max_length=500, blank=True)
+    retired_at = models.DateTimeField(
+        _("ngừng hẳn lúc"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Ngừng hẳn: không nhận, không gửi, mọi khoá bị thu hồi; lịch sử thông điệp giữ nguyên."
+            " Khai báo lại cùng mã sẽ dùng lại hệ thống này."
+        ),
+    )
 
     objects = RestrictedManager()
 
@@ -74,7 +84,9 @@ class Peer(TimeStampedModel):
 
 class PeerKey(models.Model):
     """An Ed25519 public key of a peer (exchanged out of band); rotated by adding a new key,
-    revoked by setting `revoked_at` (messages signed with it are refused from then on)."""
+    revoked by setting `revoked_at` (messages signed with it are refused from then on). A key
+    revoked by mistake is added again as a new row: the revoked row stays as history, and at
+    most one row of a `kid` is in use."""
 
     scope_field = "peer__unit"
 
@@ -88,7 +100,13 @@ class PeerKey(models.Model):
 
     class Meta:
         ordering = ["-added_at"]
-        constraints = [models.UniqueConstraint(fields=["peer", "kid"], name="exchange_key_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["peer", "kid"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="exchange_key_in_use_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.peer.code}/{self.kid}"
@@ -194,6 +212,8 @@ class RefusedMessage(models.Model):
     detail = models.CharField(_("chi tiết"), max_length=500)
     via = models.CharField(max_length=4, choices=Via.choices)
     at = models.DateTimeField(_("lúc"), auto_now_add=True, db_index=True)
+
+    objects = RefusedMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

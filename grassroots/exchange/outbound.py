@@ -91,6 +91,41 @@ def emit(
     return rows
 
 
+def resign(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The same message (id, version, body, issued_at) signed with our current key: after our
+    own key rotation, a message still in the outbox goes out with the new `kid`."""
+    return federation.seal(
+        key=keys.private_key(),
+        source=envelope["source"],
+        destination=envelope["destination"],
+        message_id=envelope["id"],
+        version=envelope["version"],
+        kind=envelope["kind"],
+        body=envelope["body"],
+        issued_at=envelope["issued_at"],
+    )
+
+
+@transaction.atomic
+def resign_undelivered() -> int:
+    """Re-sign every message not delivered yet (pending or failed) whose `kid` is not our
+    current key's; returns how many. Run when our own key is rotated
+    (`grassroots exchange rotate-key --activate`)."""
+    kid = keys.key_id()
+    count = 0
+    rows = OutboundMessage.objects.select_for_update().filter(
+        status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    )
+    for row in rows.iterator(chunk_size=500):
+        envelope = json.loads(row.envelope)
+        if envelope.get("kid") == kid:
+            continue
+        row.envelope = json.dumps(resign(envelope), ensure_ascii=False, separators=(",", ":"))
+        row.save(update_fields=["envelope"])
+        count += 1
+    return count
+
+
 def _batches(rows: list[OutboundMessage]) -> Iterator[list[OutboundMessage]]:
     """The rows in order, cut into batches of at most BATCH_MESSAGES messages and about
     BATCH_BYTES (a message larger than that goes alone)."""
@@ -269,7 +304,12 @@ def retry(*, message: OutboundMessage, user) -> OutboundMessage:
     message.status = DeliveryStatus.PENDING
     message.attempts = 0
     message.next_attempt_at = timezone.now()
-    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+    fields = ["status", "attempts", "next_attempt_at"]
+    envelope = json.loads(message.envelope)
+    if envelope.get("kid") != keys.key_id():  # signed before our key was rotated
+        message.envelope = json.dumps(resign(envelope), ensure_ascii=False, separators=(",", ":"))
+        fields.append("envelope")
+    message.save(update_fields=fields)
     audit.record(message, ChangeAction.UPDATE, user=user, before=before, comment="Gửi lại")
     return message
 

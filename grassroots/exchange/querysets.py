@@ -1,16 +1,45 @@
 """Reads of the exchange reused by the API and the console: national figures, bulletin fates,
-the bulletins sent down and how far each came at each receiver."""
+the bulletins sent down and how far each came at each receiver, and the refusals a user may
+see (`RefusedMessageQuerySet.restrict`).
+
+The models import this module (their managers), so it imports the models inside functions.
+"""
 
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import DeliveryStatus, FateState, Kind
-from .models import BulletinFate, OutboundMessage, Peer, PeerMonth, UnitMonth
+
+if TYPE_CHECKING:
+    from .models import BulletinFate, OutboundMessage, UnitMonth
+
+
+class RefusedMessageQuerySet(models.QuerySet):
+    """Refused inbound messages (`RefusedMessage`), scoped like the peers they came from."""
+
+    def restrict(self, user, action: str = "exchange.view") -> RefusedMessageQuerySet:
+        """The refusals `user` may see: those of a declared peer to whoever sees the peer
+        (`Peer.objects.restrict(user, action)`); those of unknown senders (no peer: anyone may
+        knock) only to whoever holds `exchange.manage` on the root unit of the tree, i.e.
+        manages the exchange of the whole system."""
+        from grassroots.accounts.scope import covers
+        from grassroots.units.models import Unit
+
+        from .models import Peer
+
+        peers = Peer.objects.restrict(user, action)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        root = Unit.objects.current().filter(parent__isnull=True).first()
+        whole = root is not None and covers(user, "exchange.manage", root)
+        return self.filter(Q(peer__in=peers) | Q(peer__isnull=True) if whole else Q(peer__in=peers))
+
 
 SUMMED = ("plays", "plays_scheduled", "reports_received", "reports_handled", "essential_due",
           "essential_aired", "device_expected_s", "device_online_s")  # fmt: skip
@@ -21,6 +50,8 @@ def national(user, month: datetime.date) -> dict[str, Any]:
     counters summed, devices, availability, feedback, and every kpi indicator (`indicators`)
     with the base of those counted per commune or per emergency (`bases`)."""
     from grassroots.kpi.indicators import Totals
+
+    from .models import Peer, PeerMonth, UnitMonth
 
     peers = Peer.objects.restrict(user, "exchange.view").select_related("unit").order_by("name")
     rows = []
@@ -213,6 +244,7 @@ def sent_bulletins(
     pk, the id in `<source>:bulletin:<pk>`, `actions.bulletin_message_id`).
     """
     from .keys import own_id
+    from .models import BulletinFate, OutboundMessage
 
     prefix = f"{own_id()}:bulletin:"
     out = OutboundMessage.objects.restrict(user, "exchange.view").filter(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.policies import require
-from grassroots.accounts.scope import covers, has_perm_anywhere
+from grassroots.accounts.scope import has_perm_anywhere
 from grassroots.core.errors import Problem
 from grassroots.units.models import Unit
 
@@ -33,51 +32,101 @@ def _error_text(exc: Exception) -> str:
     return str(exc) or _("Bạn không có quyền thực hiện thao tác này.")
 
 
+PEER_FIELDS = ("code", "name", "url", "unit", "public_key", "kid")
+
+
+def _error_fields(exc: Exception) -> dict[str, list[str]]:
+    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+        return {k: list(v) for k, v in exc.message_dict.items()}
+    return {}
+
+
+def _manageable_peer(request):
+    peer = (
+        Peer.objects.restrict(request.user, "exchange.manage")
+        .filter(pk=request.POST.get("peer") or 0)
+        .first()
+    )
+    if peer is None:
+        raise Http404
+    return peer
+
+
+def _peer_step(request) -> None:
+    p = request.POST
+    code = p.get("unit", "").strip()
+    unit = (
+        Unit.objects.restrict(request.user, "exchange.manage").current().filter(code=code).first()
+        if code
+        else None
+    )
+    if code and unit is None:
+        raise ValidationError({"unit": _("Đơn vị đã chọn không thuộc phạm vi quản lý của bạn.")})
+    peer = actions.add_peer(
+        user=request.user,
+        code=p.get("code", ""),
+        name=p.get("name", ""),
+        url=p.get("url", ""),
+        unit=unit,
+        public_key=p.get("public_key", ""),
+        kid=p.get("kid", ""),
+        kinds_in=p.getlist("kinds_in"),
+        kinds_out=p.getlist("kinds_out"),
+        bulletins_need_approval=bool(p.get("approval")),
+    )
+    if peer.redeclared:
+        messages.success(
+            request,
+            _("Đã khai báo lại hệ thống %(code)s với khoá %(kid)s; lịch sử thông điệp được giữ.")
+            % {"code": peer.code, "kid": peer.active_keys().first().kid},
+        )
+    else:
+        messages.success(request, _("Đã thêm hệ thống liên thông."))
+
+
+def _key_step(request) -> None:
+    peer = _manageable_peer(request)
+    row = actions.add_key(
+        user=request.user,
+        peer=peer,
+        public_key=request.POST.get("public_key", ""),
+        kid=request.POST.get("kid", ""),
+    )
+    if row.outcome == "reinstated":
+        messages.success(
+            request,
+            _("Đã thêm lại khoá %(kid)s của %(peer)s (khoá này từng bị thu hồi): thông điệp ký "
+              "bằng khoá này được nhận lại từ bây giờ.") % {"kid": row.kid, "peer": peer.name},
+        )  # fmt: skip
+    elif row.outcome == "exists":
+        messages.info(request, _("Khoá %(kid)s đang được dùng; không có gì thay đổi.") % {
+            "kid": row.kid})  # fmt: skip
+    else:
+        messages.success(request, _("Đã thêm khoá mới; khoá cũ vẫn dùng được đến khi thu hồi."))
+
+
 @login_required
 def peers(request):
-    """Peers with their keys; a province administrator adds peers and rotates keys here."""
+    """Peers with their keys; a province administrator adds, retires and deletes peers,
+    rotates, revokes and adds back keys here. A form refused is shown again with what was
+    typed and the error beside each field."""
     require(request.user, "exchange.view")
     may_manage = has_perm_anywhere(request.user, "exchange.manage")
+    form: dict = {}
     if request.method == "POST":
         if not may_manage:
             raise PermissionDenied
         p = request.POST
+        step = p.get("step")
         try:
-            if p.get("step") == "peer":
-                unit = Unit.objects.current().filter(code=p.get("unit", "").strip()).first()
-                if unit is None:
-                    raise ValidationError({"unit": _("Không có đơn vị với mã đã nhập.")})
-                actions.add_peer(
-                    user=request.user,
-                    code=p.get("code", ""),
-                    name=p.get("name", ""),
-                    url=p.get("url", ""),
-                    unit=unit,
-                    public_key=p.get("public_key", ""),
-                    kinds_in=p.getlist("kinds_in"),
-                    kinds_out=p.getlist("kinds_out"),
-                    bulletins_need_approval=bool(p.get("approval")),
-                )
-                messages.success(request, _("Đã thêm hệ thống liên thông."))
-            elif p.get("step") == "key":
-                peer = Peer.objects.restrict(request.user, "exchange.manage").filter(
-                    pk=p.get("peer") or 0
-                )
-                if not peer.exists():
-                    raise Http404
-                actions.add_key(user=request.user, peer=peer.get(), public_key=p.get("public_key"))
-                messages.success(
-                    request, _("Đã thêm khoá mới; khoá cũ vẫn dùng được đến khi thu hồi.")
-                )
-            elif p.get("step") == "settings":
-                peer = Peer.objects.restrict(request.user, "exchange.manage").filter(
-                    pk=p.get("peer") or 0
-                )
-                if not peer.exists():
-                    raise Http404
+            if step == "peer":
+                _peer_step(request)
+            elif step == "key":
+                _key_step(request)
+            elif step == "settings":
                 actions.set_peer(
                     user=request.user,
-                    peer=peer.get(),
+                    peer=_manageable_peer(request),
                     data={
                         "url": p.get("url", ""),
                         "kinds_in": p.getlist("kinds_in"),
@@ -88,42 +137,103 @@ def peers(request):
                     },
                 )
                 messages.success(request, _("Đã lưu cài đặt của hệ thống liên thông."))
-            elif p.get("step") == "revoke":
+            elif step == "revoke":
                 key = PeerKey.objects.restrict(request.user, "exchange.manage").filter(
                     pk=p.get("key") or 0
                 )
                 if not key.exists():
                     raise Http404
-                actions.revoke_key(user=request.user, key=key.get())
+                key = actions.revoke_key(user=request.user, key=key.get())
                 messages.success(
-                    request, _("Đã thu hồi khoá: thông điệp ký bằng khoá này sẽ bị từ chối.")
-                )
+                    request,
+                    _("Đã thu hồi khoá %(kid)s của %(peer)s: thông điệp ký bằng khoá này bị từ "
+                      "chối từ bây giờ. Thu hồi nhầm thì thêm lại chính khoá đó.")
+                    % {"kid": key.kid, "peer": key.peer.name},
+                )  # fmt: skip
+            elif step == "retire":
+                peer = actions.retire_peer(user=request.user, peer=_manageable_peer(request))
+                messages.success(
+                    request,
+                    _("Đã ngừng hẳn liên thông với %(peer)s; các thông điệp đã trao đổi vẫn được "
+                      "giữ. Khai báo lại mã %(code)s khi cần.")
+                    % {"peer": peer.name, "code": peer.code},
+                )  # fmt: skip
+            elif step == "delete":
+                peer = _manageable_peer(request)
+                actions.delete_peer(user=request.user, peer=peer)
+                messages.success(request, _("Đã xoá hệ thống %(code)s.") % {"code": peer.code})
+            return redirect("exchange-peers")
         except (ValidationError, Problem, PermissionDenied) as exc:
             messages.error(request, _error_text(exc))
-        return redirect("exchange-peers")
+            form = {
+                "step": step,
+                "peer": p.get("peer", ""),
+                "values": {f: p.get(f, "") for f in PEER_FIELDS},
+                "kinds_in": p.getlist("kinds_in"),
+                "kinds_out": p.getlist("kinds_out"),
+                "approval": bool(p.get("approval")),
+                "errors": _error_fields(exc),
+            }
+    elif request.GET.get("khai-bao-lai"):
+        # "declare again": the add form filled with a retired peer's settings (a new key needed)
+        old = (
+            Peer.objects.restrict(request.user, "exchange.manage")
+            .filter(code=request.GET["khai-bao-lai"], retired_at__isnull=False)
+            .select_related("unit")
+            .first()
+        )
+        if old is not None:
+            form = {
+                "step": "peer",
+                "values": {"code": old.code, "name": old.name, "url": old.url,
+                           "unit": old.unit.code},
+                "kinds_in": old.kinds_in,
+                "kinds_out": old.kinds_out,
+                "approval": old.bulletins_need_approval,
+                "errors": {},
+            }  # fmt: skip
+    return render(request, "exchange/peers.html", _peers_context(request, may_manage, form))
+
+
+def _peers_context(request, may_manage: bool, form: dict) -> dict:
+    from django.db.models import Exists, OuterRef
+
+    history = [
+        Exists(model.objects.filter(peer=OuterRef("pk")))
+        for model in (OutboundMessage, InboundMessage, RefusedMessage)
+    ]
     qs = (
         Peer.objects.restrict(request.user, "exchange.view")
         .select_related("unit")
         .prefetch_related("keys")
+        .annotate(sent=history[0], received=history[1], refused_any=history[2])
     )
-    # a refusal of a declared peer is seen by those who see the peer; unknown senders have no
-    # peer: only those who manage the exchange of the whole system (its root unit) see them
-    root = Unit.objects.current().filter(parent__isnull=True).first()
-    whole = root is not None and covers(request.user, "exchange.manage", root)
-    refused = RefusedMessage.objects.filter(
-        Q(peer__in=qs) | Q(peer__isnull=True) if whole else Q(peer__in=qs)
+    in_service = [p for p in qs if p.retired_at is None]
+    for p in in_service:
+        p.in_use = [k for k in p.keys.all() if k.revoked_at is None]
+        p.deletable = not (p.sent or p.received or p.refused_any)
+    own_next = keys.next_key()
+    if form and form.get("step") == "peer" and not form.get("kinds_in") and not form.get("errors"):
+        form["kinds_in"] = list(Kind.values)
+    units = (
+        Unit.objects.restrict(request.user, "exchange.manage").current()
+        if may_manage
+        else Unit.objects.none()
     )
-    return render(
-        request,
-        "exchange/peers.html",
-        {
-            "peers": qs,
-            "may_manage": may_manage,
-            "kinds": Kind.choices,
-            "own": {"source": keys.own_id(), "kid": keys.key_id(), "key": keys.public_key_b64()},
-            "refused": refused.select_related("peer")[:20],
-        },
-    )
+    return {
+        "peers": in_service,
+        "retired": [p for p in qs if p.retired_at is not None],
+        "may_manage": may_manage,
+        "kinds": Kind.choices,
+        "own": keys.describe(keys.private_key()),
+        "own_next": keys.describe(own_next) if own_next is not None else None,
+        "refused": RefusedMessage.objects.restrict(request.user).select_related("peer")[:20],
+        "form": form,
+        "units": units,
+        # the usual scope (the centre's: the whole province) chosen until another is picked
+        "default_unit": units.order_by("depth").values_list("code", flat=True).first() or "",
+        "all_kinds": list(Kind.values),
+    }
 
 
 @login_required

@@ -169,6 +169,12 @@ RULES: dict[str, Rule] = {
     "POST /feedback/holidays/import": Rule("feedback.handle", PROVINCE),
     "POST /exchange/inbox": Rule(kind=PUBLIC, why="another system: Ed25519-signed messages"),
     "POST /exchange/bulletins/{bulletin_id}/send": perm("exchange.manage"),
+    "POST /exchange/peers": perm("exchange.manage"),
+    "PATCH /exchange/peers/{peer}": perm("exchange.manage"),
+    "DELETE /exchange/peers/{peer}": perm("exchange.manage"),
+    "POST /exchange/peers/{peer}/keys": perm("exchange.manage"),
+    "POST /exchange/peers/{peer}/keys/{key_id}/revoke": perm("exchange.manage"),
+    "POST /exchange/peers/{peer}/retire": perm("exchange.manage"),
 }
 
 
@@ -306,6 +312,20 @@ class World:
 
         self.operator_token_id = ApiToken.objects.issue(user=users["operator"], name="other")[0].pk
         self._training_and_planning(a)
+        self._exchange(a)
+
+    def _exchange(self, a) -> None:
+        """A peer scoped to COMMUNE_A with one key, and a key for a new peer (valid bodies)."""
+        from grassroots.exchange.models import Peer, PeerKey
+        from grassroots.exchange.tests.helpers import Remote, public_b64
+
+        remote = Remote(code="matrix-peer")
+        self.peer = Peer.objects.create(code=remote.code, name="Ngang hàng", unit=a,
+                                        url="https://peer.invalid")  # fmt: skip
+        self.peer_key = PeerKey.objects.create(
+            peer=self.peer, kid=remote.kid(), public_key=public_b64(remote.key)
+        )
+        self.new_remote = Remote(code="matrix-new")
 
     def _training_and_planning(self, a) -> None:
         from datetime import date
@@ -354,6 +374,8 @@ class World:
             "staff_id": self.staff.pk,
             "session_id": self.session.pk,
             "site_id": self.site.pk,
+            "peer": self.peer.code,
+            "key_id": self.peer_key.pk,
         }
         return values[name]
 
@@ -414,8 +436,31 @@ def _entry(world: World) -> dict:
     }
 
 
+def _new_peer(world: World) -> dict:
+    from grassroots.exchange.tests.helpers import public_b64
+
+    remote = world.new_remote
+    return {
+        "code": remote.code,
+        "name": "Hệ thống mới",
+        "url": "https://new.invalid",
+        "unit_code": COMMUNE_A,
+        "public_key": public_b64(remote.key),
+        "kid": remote.kid(),
+    }
+
+
+def _new_key(world: World) -> dict:
+    from grassroots.exchange.tests.helpers import public_b64
+
+    return {"public_key": public_b64(world.new_remote.key), "kid": world.new_remote.kid()}
+
+
 # Bodies that pass validation, so the permission check (not a 422) answers.
 BODIES: dict[str, Any] = {
+    "POST /exchange/peers": _new_peer,
+    "POST /exchange/peers/{peer}/keys": _new_key,
+    "PATCH /exchange/peers/{peer}": {"pull": False},
     "POST /users": {"username": "nguoimoi", "password": "mat-khau-dai-123!", "unit_code": "11953"},
     "POST /users/{user_id}/assignments": {"role": "viewer", "unit_code": COMMUNE_A},
     "POST /bulletins": {"unit_code": COMMUNE_A, "title": "Tin mới"},

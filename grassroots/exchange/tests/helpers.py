@@ -45,6 +45,17 @@ class Remote:
         )
         return peer
 
+    def kid(self) -> str:
+        return federation.key_id(base64.b64decode(public_b64(self.key)))
+
+    def as_json(self) -> str:
+        """What `grassroots exchange key` prints on the other side."""
+        import json
+
+        return json.dumps(
+            {"source": self.code, "kid": self.kid(), "public_key": public_b64(self.key)}
+        )
+
     def seal(
         self, kind: str, body: dict[str, Any], *, message_id: str = "m-1", version: int = 1
     ) -> dict[str, Any]:

@@ -141,3 +141,89 @@ def test_central_officer_follows_a_bulletin_province_by_province(browser, live_d
         "#sent-summary"
     )
     shoot(page, "exchange", "sent-bulletin")
+
+
+@pytest.mark.browser
+def test_admin_declares_a_peer_by_pasting_its_key_and_cannot_revoke_by_mistake(browser, live_demo):
+    """The province's exchange manager pastes the other side's key JSON (code and kid filled),
+    picks the scope in the unit picker, is refused our own key with what was typed kept, adds
+    the peer; "Thu hồi" asks first, naming the peer and the key (dismissed: nothing revoked);
+    a key revoked is added back; a peer is retired and declared again."""
+    from grassroots.exchange import keys
+    from grassroots.exchange.models import Peer
+
+    from .helpers import Remote
+
+    remote = Remote(code="central")
+    page = login(browser, live_demo.url, "admin")
+    open_nav(page, "Quản trị", "Hệ thống liên thông")
+    page.click("#peer-form-card summary")
+    # our own key, pasted by mistake: refused, everything typed is still there
+    own = page.inner_text("#own-json")
+    page.fill("#peer-key", own)
+    assert page.input_value("#peer-code") == keys.own_id()  # filled from the JSON
+    page.fill("#peer-code", "central")
+    page.fill("#peer-name", "Hệ thống thông tin nguồn trung ương")
+    page.fill("#peer-url", "https://ttn.example.gov.vn")
+    page.fill("#peer-unit .unit-picker-search", "hung yen")
+    page.click("#peer-unit .unit-picker-row[data-code='33'] input")
+    page.click("#peer-submit")
+    page.wait_for_selector("#peer-form .invalid-feedback")
+    assert "khoá của chính hệ thống này" in page.inner_text("#peer-form")
+    assert page.input_value("#peer-name") == "Hệ thống thông tin nguồn trung ương"
+    assert page.input_value("#peer-url") == "https://ttn.example.gov.vn"
+    assert page.locator("#peer-unit input[type=hidden][name=unit]").input_value() == "33"
+    shoot(page, "exchange", "peer-form-refused")
+    # the other side's JSON: the kid comes with it
+    page.fill("#peer-kid", "")
+    page.fill("#peer-key", remote.as_json())
+    assert page.input_value("#peer-kid") == remote.kid()
+    assert page.is_visible("#peer-form [data-key-note]")
+    page.click("#peer-submit")
+    page.wait_for_selector("#peer-list [data-peer=central]")
+    peer = Peer.objects.get(code="central")
+    assert peer.unit.code == "33" and peer.active_keys().get().kid == remote.kid()
+
+    # "Thu hồi" asks, naming the peer and the key; dismissed, nothing is revoked
+    asked = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.click(f"#peer-list [data-kid='{remote.kid()}'] .revoke-form button")
+    page.wait_for_timeout(300)
+    assert remote.kid() in asked[0] and "Hệ thống thông tin nguồn trung ương (central)" in asked[0]
+    assert "bị từ chối" in asked[0]
+    assert peer.active_keys().exists()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"#peer-list [data-kid='{remote.kid()}'] .revoke-form button")
+    page.wait_for_selector("#peer-list [data-no-key]")
+    assert not peer.active_keys().exists()
+    shoot(page, "exchange", "peer-key-revoked")
+    # added back by pasting the same JSON
+    page.fill("#peer-list [data-peer=central] input[name=public_key]", remote.as_json())
+    assert page.input_value("#peer-list [data-peer=central] input[name=kid]") == remote.kid()
+    page.click("#peer-list [data-peer=central] .key-form button")
+    page.wait_for_selector(f"#peer-list [data-kid='{remote.kid()}'][data-state=in-use]")
+    assert "Đã thêm lại khoá" in page.inner_text(".alert-success")
+
+    # retired (asked first), then declared again from the list of retired peers
+    page.click("#peer-list [data-peer=central] details summary")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#peer-list [data-peer=central] .retire-form button")
+    page.wait_for_selector("#retired-peers [data-retired=central]", state="attached")
+    page.click("#retired-peers summary")
+    page.click("#retired-peers [data-retired=central] a")
+    page.wait_for_selector("#peer-form-card[open]")
+    assert page.input_value("#peer-code") == "central"
+    assert page.input_value("#peer-url") == "https://ttn.example.gov.vn"
+    new = Remote(code="central")
+    page.fill("#peer-key", new.as_json())
+    page.click("#peer-submit")
+    page.wait_for_selector("#peer-list [data-peer=central]")
+    assert "Đã khai báo lại hệ thống central" in page.inner_text(".alert-success")
+    assert Peer.objects.get(code="central").pk == peer.pk
+    page.click("#peer-list [data-peer=central] details summary")
+    shoot(page, "exchange", "peer-declared-again")

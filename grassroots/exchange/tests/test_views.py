@@ -33,6 +33,7 @@ def test_peers_page_add_rotate_revoke(client, users):
             "url": "https://central.example",
             "unit": "33",
             "public_key": public_b64(remote.key),
+            "kid": remote.kid(),
             "kinds_in": ["bulletin", "withdrawal"],
             "kinds_out": ["statistics"],
             "approval": "on",
@@ -54,7 +55,7 @@ def test_peers_page_add_rotate_revoke(client, users):
     new = Remote()
     client.post(
         reverse("exchange-peers"),
-        {"step": "key", "peer": peer.pk, "public_key": public_b64(new.key)},
+        {"step": "key", "peer": peer.pk, "public_key": public_b64(new.key), "kid": new.kid()},
     )
     old = peer.keys.order_by("added_at").first()
     client.post(reverse("exchange-peers"), {"step": "revoke", "key": old.pk})
