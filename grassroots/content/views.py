@@ -23,7 +23,7 @@ from grassroots.units.text import fold
 
 from . import actions
 from .api import get_bulletin, preview_audio_status, search_bulletins
-from .choices import MediaStatus, Priority, Status
+from .choices import MediaStatus, Priority, Source, Status
 from .forms import BulletinForm, SearchForm, UploadForm
 from .models import Bulletin, BulletinShare, MediaAsset
 from .schemas import SearchFilter
@@ -172,6 +172,10 @@ def editor(request, bulletin_id: int | None = None):
             .select_related("unit", "picked_up_by")
             .order_by("unit__name"),
         )
+        if bulletin.source == Source.NATIONAL:
+            from grassroots.exchange.actions import pending_update
+
+            context["central_update"] = pending_update(bulletin)
         if context["can"]["publish"]:
             recipients = sorted(actions.publish_recipients(bulletin), key=lambda u: fold(u.name))
             context.update(
@@ -354,7 +358,17 @@ def queue(request):
             rows.append(
                 {"bulletin": b, "step": index + 1, "steps": len(steps), "spec": steps[index]}
             )
-    return render(request, "content/queue.html", {"rows": rows})
+    from grassroots.exchange.models import InboundMessage
+
+    updates = (
+        Bulletin.objects.restrict(request.user, "content.approve")
+        .filter(
+            pk__in=InboundMessage.objects.filter(pending_version__isnull=False).values("bulletin")
+        )
+        .select_related("unit")
+        .order_by("updated_at")[:100]
+    )
+    return render(request, "content/queue.html", {"rows": rows, "updates": updates})
 
 
 @login_required

@@ -94,7 +94,7 @@ def test_central_officer_follows_a_bulletin_province_by_province(browser, live_d
     )
     bulletin = make_bulletin("33", status="published", title="Thông báo lịch nghỉ Tết Nguyên đán")
     admin = User.objects.get(username="admin")
-    rows = actions.send_bulletin(user=admin, bulletin=bulletin, peers=[hy_peer, other_peer])
+    rows = actions.send_bulletin(user=admin, bulletin=bulletin, peers=[hy_peer, other_peer]).queued
     message_id = rows[0].message_id
     month = timezone.localdate().strftime("%Y-%m")
     body = {
