@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -111,6 +113,16 @@ def archive(request):
     return render(request, template, context)
 
 
+def editable_body(body: str) -> str:
+    """A stored body as the editor's textarea shows it: text without markup (what an officer
+    typed, a bulletin received from the centre) with its characters, not their escapes (the
+    sanitiser stores "&" as "&amp;"; saving it again stores the same); a body with markup
+    (written through the API) as it is."""
+    if re.search(r"<[A-Za-z/!]", body or ""):
+        return body
+    return html.unescape(body or "")
+
+
 @login_required
 def editor(request, bulletin_id: int | None = None):
     """Write or edit a bulletin, and move it through the workflow."""
@@ -127,7 +139,7 @@ def editor(request, bulletin_id: int | None = None):
         initial = {
             "unit": bulletin.unit.code,
             "title": bulletin.title,
-            "body": bulletin.body,
+            "body": editable_body(bulletin.body),
             "kind": bulletin.kind,
             "category": bulletin.category.slug if bulletin.category_id else None,
             "priority": bulletin.priority,

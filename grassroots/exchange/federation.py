@@ -100,8 +100,8 @@ class BulletinBody(_Model):
             description=(
                 "the bulletin's words as plain text: no markup and no character entities "
                 "(a '<' or '&' is that character); paragraphs separated by one blank line "
-                "(\"\\n\\n\"), a line break within a paragraph \"\\n\"; Unicode NFC, no "
-                "control characters other than \"\\n\". The receiver stores it as its editor "
+                '("\\n\\n"), a line break within a paragraph "\\n"; Unicode NFC, no '
+                'control characters other than "\\n". The receiver stores it as its editor '
                 "stores typed text (escaped, never read as HTML)"
             ),
         ),

@@ -121,6 +121,14 @@ def test_text_goes_as_plain_text_and_lands_as_the_editor_stores_it(client, demo)
     # the province's editor stores the same text typed by an officer the same way
     typed = content.create(user=root(), unit=received.unit, data={"title": "x", "body": "A\n\nB"})
     assert typed.body == editor_body("A\n\nB") == "A\n\nB"
+    # the editor shows the characters, and saving what it shows stores the same body
+    from grassroots.content.views import editable_body
+
+    shown = editable_body(received.body)
+    assert shown == body["text"]
+    plain = editor_body("Giá 5 < 7 & rẻ")
+    assert editable_body(plain) == "Giá 5 < 7 & rẻ"
+    assert editor_body(editable_body(plain)) == plain
 
 
 # -- receiving a newer version ------------------------------------------------------------------
@@ -136,7 +144,8 @@ def central(demo):
 def _published(client, central, users) -> Bulletin:
     """A bulletin from the centre, approved and published at the province (shared down)."""
     body = bulletin_body(targets=[COMMUNE_A])
-    assert post(client, central.seal("bulletin", body, message_id="c:bulletin:1")).status_code == 202
+    r = post(client, central.seal("bulletin", body, message_id="c:bulletin:1"))
+    assert r.status_code == 202, r.content
     bulletin = Bulletin.objects.get(source=Source.NATIONAL)
     bulletin = content.approve(bulletin=bulletin, user=users["approver"])
     bulletin = content.publish(bulletin=bulletin, user=users["approver"])
@@ -257,9 +266,7 @@ def test_withdrawal_only_where_the_bulletin_may_be_and_pending_sends_cancelled(d
     bulletin = make_bulletin("33", status="published", title="Tin sẽ thu hồi")
     actions.send_bulletin(user=users["admin"], bulletin=bulletin, peers=list(peers.values()))
     rows = {r.peer.code.removeprefix("province-"): r for r in OutboundMessage.objects.all()}
-    OutboundMessage.objects.filter(pk=rows["delivered"].pk).update(
-        status=DeliveryStatus.DELIVERED
-    )
+    OutboundMessage.objects.filter(pk=rows["delivered"].pk).update(status=DeliveryStatus.DELIVERED)
     OutboundMessage.objects.filter(pk=rows["refused"].pk).update(
         status=DeliveryStatus.FAILED, attempts=1, last_error="HTTP 422: sai cấu trúc"
     )
