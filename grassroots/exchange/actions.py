@@ -311,7 +311,7 @@ def send_bulletin(*, user, bulletin, peers: list[Peer]) -> Sending:
     return result
 
 
-def _pending_sends(ref: str) -> dict[int, list[OutboundMessage]]:
+def _sends_of(ref: str) -> dict[int, list[OutboundMessage]]:
     """Every send of a bulletin message, per peer, oldest version first (locked)."""
     by_peer: dict[int, list[OutboundMessage]] = {}
     rows = OutboundMessage.objects.select_for_update().filter(message_id=ref).order_by("version")
@@ -329,7 +329,7 @@ def bulletin_withdrawn(bulletin, reason: str = "") -> list[OutboundMessage]:
     withdrawals queued (nothing when the bulletin was never sent)."""
     ref = bulletin_message_id(bulletin)
     holders = []
-    for rows in _pending_sends(ref).values():
+    for rows in _sends_of(ref).values():
         waiting = [r for r in rows if r.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)]
         if any(r.may_have_arrived for r in rows):
             holders.append(rows[0].peer_id)

@@ -122,9 +122,10 @@ def take_content(bulletin, peer, body: federation.BulletinBody, paths: list[str]
             "expire_at": body.valid_to,
         },
     )
+    new = bulletin.pk is None
     bulletin.save()
     bulletin.targets.set(_targets(peer, body))
-    if paths or (bulletin.pk and not body.media and bulletin.media.exists()):
+    if paths or not new:  # a newer version's files replace the older one's (none: none)
         _store_media(bulletin, body, paths)
     content._revise(bulletin, None)
 

@@ -324,14 +324,18 @@ def _changes(bulletin, body) -> list[dict]:
         (
             "media",
             _("Tệp đính kèm"),
-            str(len(data.get("media") or [])),
-            ", ".join(m.name or m.url.rsplit("/", 1)[-1] for m in body.media) or "0",
+            ", ".join(
+                bulletin.media.filter(synthesized=False)
+                .order_by("id")
+                .values_list("original_name", flat=True)
+            ),
+            ", ".join(m.name or m.url.rsplit("/", 1)[-1] for m in body.media),
         ),
     ]
     out = [
         {"field": f, "label": label, "before": before, "after": after}
         for f, label, before, after in rows
-        if before != after and not (f == "media" and before == "0" and after == "0")
+        if before != after
     ]
     before = bulletin_text(data.get("body") or "").split("\n")
     after = (body.text or "").split("\n")
