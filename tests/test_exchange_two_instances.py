@@ -282,6 +282,13 @@ def test_the_national_chain_airs_reports_back_and_catches_up(pair, browser):
         province.api("POST", f"/bulletins/{received['id']}/publish", {}, user="approver")
         shares = province.api("GET", f"/bulletins/{received['id']}/shares", user="approver")
         assert len(shares) > 50  # every commune of the province
+        # sent down again unchanged (a second click): nothing new goes, nothing changes there
+        again = central.api("POST", f"/exchange/bulletins/{first}/send", {"peers": ["province-33"]})
+        assert [(s["version"], s["sent"]) for s in again] == [(1, False)]
+        assert central.command("exchange", "push") == {"sent": 0}
+        again = province.api("GET", f"/bulletins/{received['id']}", user="approver")
+        assert again["status"] == "published"
+        assert again["body"] == "Tin trung ương số 1: nội dung."  # plain text, no <p>
 
         # 3. the commune places the province's proposal; the loudspeaker plays it
         proposal = wait_for(

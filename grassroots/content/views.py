@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -23,7 +25,7 @@ from grassroots.units.text import fold
 
 from . import actions
 from .api import get_bulletin, preview_audio_status, search_bulletins
-from .choices import MediaStatus, Priority, Status
+from .choices import MediaStatus, Priority, Source, Status
 from .forms import BulletinForm, SearchForm, UploadForm
 from .models import Bulletin, BulletinShare, MediaAsset
 from .schemas import SearchFilter
@@ -111,6 +113,16 @@ def archive(request):
     return render(request, template, context)
 
 
+def editable_body(body: str) -> str:
+    """A stored body as the editor's textarea shows it: text without markup (what an officer
+    typed, a bulletin received from the centre) with its characters, not their escapes (the
+    sanitiser stores "&" as "&amp;"; saving it again stores the same); a body with markup
+    (written through the API) as it is."""
+    if re.search(r"<[A-Za-z/!]", body or ""):
+        return body
+    return html.unescape(body or "")
+
+
 @login_required
 def editor(request, bulletin_id: int | None = None):
     """Write or edit a bulletin, and move it through the workflow."""
@@ -127,7 +139,7 @@ def editor(request, bulletin_id: int | None = None):
         initial = {
             "unit": bulletin.unit.code,
             "title": bulletin.title,
-            "body": bulletin.body,
+            "body": editable_body(bulletin.body),
             "kind": bulletin.kind,
             "category": bulletin.category.slug if bulletin.category_id else None,
             "priority": bulletin.priority,
@@ -172,6 +184,10 @@ def editor(request, bulletin_id: int | None = None):
             .select_related("unit", "picked_up_by")
             .order_by("unit__name"),
         )
+        if bulletin.source == Source.NATIONAL:
+            from grassroots.exchange.actions import pending_update
+
+            context["central_update"] = pending_update(bulletin)
         if context["can"]["publish"]:
             recipients = sorted(actions.publish_recipients(bulletin), key=lambda u: fold(u.name))
             context.update(
@@ -354,7 +370,17 @@ def queue(request):
             rows.append(
                 {"bulletin": b, "step": index + 1, "steps": len(steps), "spec": steps[index]}
             )
-    return render(request, "content/queue.html", {"rows": rows})
+    from grassroots.exchange.models import InboundMessage
+
+    updates = (
+        Bulletin.objects.restrict(request.user, "content.approve")
+        .filter(
+            pk__in=InboundMessage.objects.filter(pending_version__isnull=False).values("bulletin")
+        )
+        .select_related("unit")
+        .order_by("updated_at")[:100]
+    )
+    return render(request, "content/queue.html", {"rows": rows, "updates": updates})
 
 
 @login_required

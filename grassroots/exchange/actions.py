@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import html
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import nh3
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,7 +30,7 @@ from grassroots.core.text import clean_text
 from grassroots.units.models import Unit
 
 from . import federation, outbound
-from .choices import Kind
+from .choices import DeliveryStatus, Kind
 from .models import (
     BulletinFate,
     InboundMessage,
@@ -403,6 +408,19 @@ def bulletin_message_id(bulletin) -> str:
     return f"{keys.own_id()}:bulletin:{bulletin.pk}"
 
 
+def bulletin_text(body: str) -> str:
+    """A bulletin's body (the editor's sanitised text, `content.actions.sanitize`) as the
+    protocol's `text`: plain text without markup or character entities, paragraphs separated
+    by one blank line, line breaks within a paragraph kept (docs/exchange.md, `text`)."""
+    from grassroots.content.actions import sanitize
+
+    marked = re.sub(r"(?i)<\s*br\s*/?>", "\n", sanitize(body or ""))
+    marked = re.sub(r"(?i)<\s*/\s*(p|li|h[2-4]|blockquote|ul|ol)\s*>", "\n\n", marked)
+    text = html.unescape(nh3.clean(marked, tags=set()))
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.replace("\r", "").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def bulletin_body(bulletin, *, targets: list[str] | None = None) -> dict[str, Any]:
     """The protocol body of an approved bulletin (its approved revision's content)."""
     from django.conf import settings
@@ -426,7 +444,7 @@ def bulletin_body(bulletin, *, targets: list[str] | None = None) -> dict[str, An
         )
     return {
         "title": data["title"],
-        "text": bulletin.body_text,
+        "text": bulletin_text(data.get("body") or ""),
         "kind": data.get("kind") or "text",
         "priority": data.get("priority") or "normal",
         "category": data.get("category"),
@@ -438,10 +456,31 @@ def bulletin_body(bulletin, *, targets: list[str] | None = None) -> dict[str, An
     }
 
 
+@dataclass
+class Sending:
+    """What sending a bulletin down did, peer by peer: `queued` new messages (a peer that did
+    not have it, or a newer version because its content changed), `requeued` a failed send of
+    the same content put back in the queue, `unchanged` the newest message each of the other
+    peers already has or is about to get with this very content (nothing sent again)."""
+
+    queued: list[OutboundMessage] = dataclasses.field(default_factory=list)
+    requeued: list[OutboundMessage] = dataclasses.field(default_factory=list)
+    unchanged: list[OutboundMessage] = dataclasses.field(default_factory=list)
+
+    @property
+    def rows(self) -> list[OutboundMessage]:
+        return [*self.queued, *self.requeued, *self.unchanged]
+
+
 @transaction.atomic
-def send_bulletin(*, user, bulletin, peers: list[Peer]) -> list[OutboundMessage]:
+def send_bulletin(*, user, bulletin, peers: list[Peer]) -> Sending:
     """Send an approved (or published) bulletin down to the chosen peers (central mode: the
-    chosen provinces). A bulletin sent again after an edit goes as a newer version."""
+    chosen provinces), idempotently per peer: a peer whose newest message of this bulletin
+    carries the same content (the same `content_hash`) gets nothing new; a peer that never
+    had it gets it, with the version the others have when the content is the same; when the
+    content changed since (edited and approved again) it goes as a newer version. A failed
+    send of the same content is put back in the queue. Raises Problem 409 when the bulletin
+    is not approved, ValidationError when no chosen peer takes bulletins."""
     from grassroots.content.choices import Status
     from grassroots.core.errors import Problem
 
@@ -455,35 +494,201 @@ def send_bulletin(*, user, bulletin, peers: list[Peer]) -> list[OutboundMessage]
     chosen = [p for p in peers if p.pk in allowed]
     if not chosen:
         raise ValidationError({"peers": "Hãy chọn ít nhất một hệ thống nhận."})
-    rows = outbound.emit(
-        peers=chosen,
-        kind=Kind.BULLETIN,
-        message_id=bulletin_message_id(bulletin),
-        body=bulletin_body(bulletin),
-        title=bulletin.title,
-    )
-    if not rows:
+    chosen = [p for p in chosen if p.active and Kind.BULLETIN in (p.kinds_out or [])]
+    if not chosen:
         raise ValidationError({"peers": "Các hệ thống đã chọn không nhận loại tin bản tin."})
-    audit.record(
-        bulletin,
-        ChangeAction.UPDATE,
-        user=user,
-        comment="Gửi xuống: " + ", ".join(r.peer.name for r in rows),
+    message_id = bulletin_message_id(bulletin)
+    body = bulletin_body(bulletin)
+    digest = federation.content_hash(body)
+    sent = list(
+        OutboundMessage.objects.select_for_update()
+        .filter(message_id=message_id)
+        .select_related("peer")
+        .order_by("version", "id")
     )
-    return rows
+    newest = {row.peer_id: row for row in sent}  # each peer's newest version
+    withdrawn = dict(
+        OutboundMessage.objects.filter(message_id=f"{message_id}:withdrawal")
+        .values("peer_id")
+        .annotate(last=Max("id"))
+        .values_list("peer_id", "last")
+    )
+    result = Sending()
+    fresh = []
+    for peer in chosen:
+        row = newest.get(peer.pk)
+        if (
+            row is None
+            or row.status == DeliveryStatus.CANCELLED
+            or row.content_hash != digest
+            or withdrawn.get(peer.pk, 0) > row.pk  # withdrawn there since: sent again
+        ):
+            fresh.append(peer)
+        elif row.status == DeliveryStatus.FAILED:
+            row.status = DeliveryStatus.PENDING
+            row.attempts = 0
+            row.next_attempt_at = timezone.now()
+            row.save(update_fields=["status", "attempts", "next_attempt_at"])
+            result.requeued.append(row)
+        else:
+            result.unchanged.append(row)
+    if fresh:
+        last = sent[-1] if sent else None
+        same = last is not None and last.content_hash == digest
+        taken = {row.peer_id for row in sent if last is not None and row.version == last.version}
+        version = last.version if same and not taken & {p.pk for p in fresh} else None
+        result.queued = outbound.emit(
+            peers=fresh,
+            kind=Kind.BULLETIN,
+            message_id=message_id,
+            body=body,
+            version=version,
+            title=bulletin.title,
+        )
+    if result.queued or result.requeued:
+        names = ", ".join(r.peer.name for r in [*result.queued, *result.requeued])
+        audit.record(bulletin, ChangeAction.UPDATE, user=user, comment=f"Gửi xuống: {names}")
+    return result
+
+
+def _sends_of(ref: str) -> dict[int, list[OutboundMessage]]:
+    """Every send of a bulletin message, per peer, oldest version first (locked)."""
+    by_peer: dict[int, list[OutboundMessage]] = {}
+    rows = OutboundMessage.objects.select_for_update().filter(message_id=ref).order_by("version")
+    for row in rows:
+        by_peer.setdefault(row.peer_id, []).append(row)
+    return by_peer
 
 
 def bulletin_withdrawn(bulletin, reason: str = "") -> list[OutboundMessage]:
     """System action inside content's `withdraw`: a bulletin withdrawn here is withdrawn at
-    every peer it was sent to (nothing when it was never sent)."""
+    every peer that may hold it, and only there. Sends not delivered yet are cancelled (a
+    withdrawn bulletin must not arrive after its withdrawal, nor be sent again by "Gửi lại");
+    a peer that may have it (a version delivered, handed out in a pull, or a push whose
+    outcome is unknown: `OutboundMessage.may_have_arrived`) gets a `withdrawal`. Returns the
+    withdrawals queued (nothing when the bulletin was never sent)."""
     ref = bulletin_message_id(bulletin)
-    peer_ids = set(OutboundMessage.objects.filter(message_id=ref).values_list("peer_id", flat=True))
-    if not peer_ids:
+    holders = []
+    for rows in _sends_of(ref).values():
+        waiting = [r for r in rows if r.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)]
+        if any(r.may_have_arrived for r in rows):
+            holders.append(rows[0].peer_id)
+        OutboundMessage.objects.filter(pk__in=[r.pk for r in waiting]).update(
+            status=DeliveryStatus.CANCELLED, next_attempt_at=None
+        )
+    if not holders:
         return []
     return outbound.emit(
-        peers=list(Peer.objects.filter(pk__in=peer_ids)),
+        peers=list(Peer.objects.filter(pk__in=holders)),
         kind=Kind.WITHDRAWAL,
         message_id=f"{ref}:withdrawal",
         body={"ref": ref, "reason": (reason or "")[:1000]},
         title=f"Thu hồi: {bulletin.title}",
     )
+
+
+@transaction.atomic
+def withdraw_after_late_delivery(row: OutboundMessage) -> list[OutboundMessage]:
+    """A send cancelled by a withdrawal that the peer took after all (the push was on its way):
+    it is delivered, and the peer gets the withdrawal (the same reason as the others got)."""
+    ref = row.message_id
+    withdrawals = OutboundMessage.objects.filter(message_id=f"{ref}:withdrawal")
+    if withdrawals.filter(peer_id=row.peer_id, id__gt=row.pk).exists():
+        return []
+    earlier = withdrawals.order_by("-id").first()
+    reason = json.loads(earlier.envelope)["body"].get("reason", "") if earlier else ""
+    return outbound.emit(
+        peers=[row.peer],
+        kind=Kind.WITHDRAWAL,
+        message_id=f"{ref}:withdrawal",
+        body={"ref": ref, "reason": reason},
+        title=f"Thu hồi: {row.title}",
+    )
+
+
+# -- a received bulletin changed at its source --------------------------------------------------
+
+
+def pending_update(bulletin) -> InboundMessage | None:
+    """The newer version of a received bulletin that waits for the province's approver (the
+    bulletin is approved or published here and stays on air meanwhile), or None."""
+    return (
+        InboundMessage.objects.filter(bulletin=bulletin, pending_version__isnull=False)
+        .select_related("peer")
+        .first()
+    )
+
+
+def _check_update(user, bulletin):
+    """The approver who may take the update: content.approve on the bulletin and the last step
+    of its approval chain (the step that pins and signs a revision)."""
+    from django.core.exceptions import PermissionDenied
+
+    from grassroots.content import actions as content
+    from grassroots.content.choices import Status
+    from grassroots.core.errors import Problem
+
+    content._check(user, "content.approve", bulletin)
+    bulletin = content._lock(bulletin)
+    _index, steps = content.current_step(bulletin)
+    if not content.can_take_step(user, bulletin, steps[-1]):
+        raise PermissionDenied(
+            f"Bản sửa của trung ương cần người duyệt bước cuối ({steps[-1].label}) duyệt."
+        )
+    record = (
+        InboundMessage.objects.select_for_update()
+        .filter(bulletin=bulletin, pending_version__isnull=False)
+        .select_related("peer")
+        .first()
+    )
+    if record is None:
+        raise Problem(409, "Không có bản sửa nào của trung ương đang chờ duyệt cho bản tin này.")
+    if bulletin.status not in (Status.APPROVED, Status.PUBLISHED):
+        raise Problem(409, "Bản tin không còn ở trạng thái đã duyệt hoặc đã xuất bản.")
+    return bulletin, record
+
+
+@transaction.atomic
+def accept_update(*, user, bulletin, comment: str = ""):
+    """The province's approver takes the centre's newer version of a bulletin approved or
+    published here: its content replaces the bulletin's, signed as the new approved revision
+    and, when published, re-shared to the communes (their inbox shows the new revision); no
+    moment off air. Needs content.approve and the chain's last step (PermissionDenied), an
+    update waiting (Problem 409)."""
+    from . import handlers
+
+    bulletin, record = _check_update(user, bulletin)
+    body = federation.BulletinBody.model_validate(record.pending_body)
+    version = record.pending_version
+    handlers.take_content(bulletin, record.peer, body, list(record.pending_files or []))
+    note = f"Duyệt bản sửa của trung ương (phiên bản {version})." + (
+        f" {comment.strip()}" if (comment or "").strip() else ""
+    )
+    handlers._publish(bulletin, note, user=user)
+    record.applied_hash = record.content_hash
+    record.pending_version = None
+    record.pending_body = None
+    record.pending_files = []
+    record.pending_at = None
+    record.note = f"Phiên bản {version}: tỉnh đã duyệt bản sửa."
+    record.save()
+    return bulletin
+
+
+@transaction.atomic
+def keep_current(*, user, bulletin, comment: str = ""):
+    """The province's approver keeps what is on air and sets the centre's newer version aside
+    (recorded with the reason; the next version from the centre is looked at again)."""
+    from . import handlers
+
+    bulletin, record = _check_update(user, bulletin)
+    version = record.pending_version
+    handlers._drop_pending(record)
+    reason = (comment or "").strip()
+    record.note = f"Phiên bản {version}: tỉnh giữ bản đang phát. {reason}"[:500]
+    record.save()
+    audit.record(
+        bulletin, ChangeAction.UPDATE, user=user,
+        comment=f"Giữ bản đang phát, không nhận phiên bản {version} của trung ương. {reason}",
+    )  # fmt: skip
+    return bulletin

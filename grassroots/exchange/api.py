@@ -8,7 +8,7 @@ import datetime
 import json
 
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from grassroots.core.errors import Problem
@@ -188,10 +188,16 @@ class ExchangeOutboundRead(Schema):
     created_at: datetime.datetime
     delivered_at: datetime.datetime | None
     delivered_via: str
+    sent: bool | None = Field(
+        None,
+        description="(sending a bulletin down) true: queued now; false: this peer already "
+        "has this very content (the same version is shown), nothing sent again",
+    )
 
 
-def _outbound(row) -> dict:
+def _outbound(row, *, sent: bool | None = None) -> dict:
     return {
+        "sent": sent,
         "id": row.pk,
         "peer": row.peer.code,
         "message_id": row.message_id,
@@ -227,8 +233,12 @@ def send_bulletin(request, bulletin_id: int, data: ExchangeSendBody):
         Bulletin.objects.restrict(request.user, "content.view"), pk=bulletin_id
     )
     peers = list(Peer.objects.filter(code__in=data.peers))
-    rows = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=peers)
-    return Status(201, [_outbound(r) for r in rows])
+    sending = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=peers)
+    return Status(
+        201,
+        [_outbound(r, sent=True) for r in [*sending.queued, *sending.requeued]]
+        + [_outbound(r, sent=False) for r in sending.unchanged],
+    )
 
 
 class ExchangeOutboxQuery(Schema):

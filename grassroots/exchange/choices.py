@@ -19,6 +19,7 @@ class DeliveryStatus(models.TextChoices):
     DELIVERED = "delivered", _("Đã gửi")
     FAILED = "failed", _("Gửi lỗi")
     SUPERSEDED = "superseded", _("Đã có phiên bản mới hơn")
+    CANCELLED = "cancelled", _("Đã huỷ (bản tin đã thu hồi trước khi gửi được)")
 
 
 class Via(models.TextChoices):
@@ -47,6 +48,7 @@ class FateState(models.TextChoices):
     """How far a bulletin sent down has come at one receiver (central mode): the delivery from
     our outbox, then what the receiver's statistics say (`BulletinFate`); the furthest step."""
 
+    CANCELLED = "cancelled", _("Huỷ gửi (đã thu hồi)")
     FAILED = "failed", _("Gửi lỗi")
     PENDING = "pending", _("Chờ gửi")
     DELIVERED = "delivered", _("Đã gửi, chưa có số liệu")

@@ -93,7 +93,19 @@ class BulletinBody(_Model):
     """A bulletin going down (centre → province): what to air, how urgently, until when."""
 
     title: Annotated[str, Field(min_length=1, max_length=300)]
-    text: Annotated[str, Field(max_length=100_000)] = ""
+    text: Annotated[
+        str,
+        Field(
+            max_length=100_000,
+            description=(
+                "the bulletin's words as plain text: no markup and no character entities "
+                "(a '<' or '&' is that character); paragraphs separated by one blank line "
+                '("\\n\\n"), a line break within a paragraph "\\n"; Unicode NFC, no '
+                'control characters other than "\\n". The receiver stores it as its editor '
+                "stores typed text (escaped, never read as HTML)"
+            ),
+        ),
+    ] = ""
     kind: Literal["text", "audio", "video", "image"] = "text"
     priority: Priority = "normal"
     category: Annotated[str, Field(max_length=50)] | None = None

@@ -50,24 +50,35 @@ def apply(
     }[envelope.kind](peer=peer, envelope=envelope, body=body, record=record, files=files)
 
 
-def _html(text: str) -> str:
-    """Plain text as the bulletin editor's HTML: one paragraph per blank-line block."""
-    parts = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in parts)
+def editor_body(text: str) -> str:
+    """The protocol's `text` (plain text: no markup, no entities; paragraphs separated by a
+    blank line) as the bulletin's body, stored the way the platform's own editor stores what
+    an officer types (`content.actions.sanitize` on the textarea's text): the text itself,
+    line breaks kept, with `&`, `<` and `>` escaped so that nothing in it is read as markup."""
+    return html.escape(text or "", quote=False)
 
 
-def _store_media(bulletin, body: federation.BulletinBody, files: list[bytes]) -> None:
-    """The fetched (and hash-checked) files become the bulletin's attachments, processed by
-    the worker like an upload."""
-    from grassroots.content.models import MediaAsset
-    from grassroots.content.tasks import process_media
-
+def _keep_files(body: federation.BulletinBody, files: list[bytes]) -> list[str]:
+    """Write the fetched (and hash-checked) files under MEDIA_ROOT/incoming; their paths."""
     incoming = Path(settings.MEDIA_ROOT) / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
+    paths = []
     for item, content in zip(body.media, files, strict=True):
         suffix = Path(item.name or item.url).suffix.lower()[:10]
         relative = f"incoming/{uuid.uuid4().hex}{suffix if suffix.isascii() else ''}"
         (Path(settings.MEDIA_ROOT) / relative).write_bytes(content)
+        paths.append(relative)
+    return paths
+
+
+def _store_media(bulletin, body: federation.BulletinBody, paths: list[str]) -> None:
+    """The kept files become the bulletin's attachments (the old ones replaced), processed by
+    the worker like an upload."""
+    from grassroots.content.models import MediaAsset
+    from grassroots.content.tasks import process_media
+
+    bulletin.media.all().delete()
+    for item, relative in zip(body.media, paths, strict=True):
         declared = body.kind if body.kind != "text" else (item.mime.split("/")[0] or "audio")
         asset = MediaAsset.objects.create(
             unit=bulletin.unit,
@@ -75,30 +86,25 @@ def _store_media(bulletin, body: federation.BulletinBody, files: list[bytes]) ->
             declared_kind=declared if declared in ("audio", "video", "image") else "audio",
             original_name=(item.name or Path(item.url).name)[:255],
             upload_path=relative,
-            size=len(content),
+            size=(Path(settings.MEDIA_ROOT) / relative).stat().st_size,
         )
         audit.record(asset, ChangeAction.CREATE, comment="tệp của bản tin trung ương")
         process_media.enqueue(asset.pk)
 
 
-def _bulletin(*, peer, envelope, body: federation.BulletinBody, record, files) -> None:
-    from grassroots.content import actions as content
-    from grassroots.content.choices import Priority, Source, Status
-    from grassroots.content.models import Bulletin, Category
+def _targets(peer, body: federation.BulletinBody) -> list[Unit]:
+    if not body.targets:
+        return [peer.unit]
+    return list(Unit.objects.current().filter(code__in=body.targets))
 
-    owner = peer.unit
-    targets = (
-        list(Unit.objects.current().filter(code__in=body.targets)) if body.targets else [owner]
-    )
-    bulletin = record.bulletin if record.pk else None
-    new = bulletin is None
-    if new:
-        bulletin = Bulletin(unit=owner, created_by=None)
-    elif bulletin.status in (Status.SUBMITTED, Status.APPROVED, Status.PUBLISHED):
-        content._transition(
-            bulletin, Status.DRAFT, user=None,
-            comment=f"Trung ương gửi phiên bản {envelope.version}.",
-        )  # fmt: skip
+
+def take_content(bulletin, peer, body: federation.BulletinBody, paths: list[str]) -> None:
+    """Put the body's content on the bulletin (saved, targets, media, a new revision when it
+    differs): the one place a received bulletin's content is written."""
+    from grassroots.content import actions as content
+    from grassroots.content.choices import Source
+    from grassroots.content.models import Category
+
     category = body.category
     if category and not Category.objects.filter(slug=category, active=True).exists():
         category = None  # a category the province does not use: left for the approver
@@ -106,7 +112,7 @@ def _bulletin(*, peer, envelope, body: federation.BulletinBody, record, files) -
         bulletin,
         {
             "title": body.title,
-            "body": _html(body.text),
+            "body": editor_body(body.text),
             "kind": body.kind,
             "priority": body.priority,
             "source": Source.NATIONAL,
@@ -116,46 +122,134 @@ def _bulletin(*, peer, envelope, body: federation.BulletinBody, record, files) -
             "expire_at": body.valid_to,
         },
     )
+    new = bulletin.pk is None
     bulletin.save()
-    bulletin.targets.set(targets)
-    if files:
-        bulletin.media.all().delete()
-        _store_media(bulletin, body, files)
+    bulletin.targets.set(_targets(peer, body))
+    if paths or not new:  # a newer version's files replace the older one's (none: none)
+        _store_media(bulletin, body, paths)
     content._revise(bulletin, None)
-    audit.record(
-        bulletin,
-        ChangeAction.CREATE if new else ChangeAction.UPDATE,
-        comment=f"Nhận từ {peer.name}: {envelope.id} v{envelope.version}",
-    )
+
+
+def _bulletin(*, peer, envelope, body: federation.BulletinBody, record, files) -> None:
+    """A new bulletin lands in the approval queue (or is published at once: the peer's
+    setting; an emergency goes on air at once). A newer version (docs/exchange.md, "A newer
+    version of a bulletin"):
+    - the same content as the province's bulletin carries: nothing changes;
+    - an emergency: replaced and on air at once;
+    - a bulletin approved or published here, the peer's bulletins needing approval: what is on
+      air stays; the new content waits for the province's approver (`pending_*`), who sees
+      the change and takes it (`actions.accept_update`) or keeps the current one;
+    - approved or published, the peer trusted: the new content is approved and re-shared;
+    - not approved here yet (waiting, sent back, withdrawn…): the new content replaces it and
+      goes through the approval chain again from its first step."""
+    from grassroots.content.choices import Priority, Status
+    from grassroots.content.models import Bulletin
+
     note = f"{peer.name}: {envelope.id} v{envelope.version}"
-    if body.priority == Priority.EMERGENCY:
-        _publish(bulletin, note)
-        record.emergency = _emergency(peer, body, targets, note, record)
-    elif peer.bulletins_need_approval:
-        bulletin.approval_step = 0
-        content._transition(
-            bulletin, Status.SUBMITTED, user=None, step=0, fields=("approval_step",),
-            comment=f"Bản tin của {peer.name}, chờ tỉnh duyệt.",
-        )  # fmt: skip
+    bulletin = record.bulletin if record.pk else None
+    if bulletin is not None and envelope.content_hash == record.applied_hash:
+        if record.pending_version:
+            _drop_pending(record)
+        record.note = f"Phiên bản {envelope.version}: nội dung không đổi, giữ nguyên bản tin."
+        return
+    emergency = body.priority == Priority.EMERGENCY
+    if bulletin is None:
+        bulletin = Bulletin(unit=peer.unit, created_by=None)
+        take_content(bulletin, peer, body, _keep_files(body, files))
+        audit.record(bulletin, ChangeAction.CREATE, comment=f"Nhận từ {note}")
+        if emergency:
+            _publish(bulletin, note)
+            record.emergency = _emergency(peer, body, _targets(peer, body), note, record)
+        elif peer.bulletins_need_approval:
+            _submit(bulletin, f"Bản tin của {peer.name}, chờ tỉnh duyệt.")
+        else:
+            _publish(bulletin, note)
+    elif (
+        not emergency
+        and peer.bulletins_need_approval
+        and bulletin.status in (Status.APPROVED, Status.PUBLISHED)
+    ):
+        _drop_pending(record)
+        record.pending_version = envelope.version
+        record.pending_body = body.model_dump(mode="json")
+        record.pending_files = _keep_files(body, files)
+        record.pending_at = timezone.now()
+        record.bulletin = bulletin
+        record.note = (
+            f"Phiên bản {envelope.version}: trung ương đã sửa nội dung; bản đang phát giữ "
+            "nguyên, chờ tỉnh duyệt bản sửa."
+        )
+        audit.record(bulletin, ChangeAction.UPDATE, comment=f"{note}: bản sửa chờ tỉnh duyệt")
+        return
     else:
-        _publish(bulletin, note)
+        was = bulletin.status
+        _drop_pending(record)
+        take_content(bulletin, peer, body, _keep_files(body, files))
+        audit.record(bulletin, ChangeAction.UPDATE, comment=f"Nhận từ {note}")
+        if emergency or (
+            not peer.bulletins_need_approval and was in (Status.APPROVED, Status.PUBLISHED)
+        ):
+            _publish(bulletin, note)
+            if emergency:
+                record.emergency = _emergency(peer, body, _targets(peer, body), note, record)
+        elif peer.bulletins_need_approval:
+            _submit(
+                bulletin,
+                f"Trung ương gửi phiên bản {envelope.version} (nội dung đã sửa): duyệt lại từ "
+                "bước đầu.",
+            )
+        else:
+            _publish(bulletin, note)
     record.bulletin = bulletin
+    record.applied_hash = envelope.content_hash
 
 
-def _publish(bulletin, note: str) -> None:
-    """Approve and publish as the system (the peer's setting trusts the centre's approval)."""
+def _submit(bulletin, comment: str) -> None:
     from grassroots.content import actions as content
     from grassroots.content.choices import Status
 
+    bulletin.approval_step = 0
+    content._transition(
+        bulletin, Status.SUBMITTED, user=None, step=0, fields=("approval_step",), comment=comment
+    )
+
+
+def _drop_pending(record) -> None:
+    """Forget an update waiting for the province (its kept files removed)."""
+    for relative in record.pending_files or []:
+        (Path(settings.MEDIA_ROOT) / relative).unlink(missing_ok=True)
+    record.pending_version = None
+    record.pending_body = None
+    record.pending_files = []
+    record.pending_at = None
+
+
+def _publish(bulletin, note: str, *, user=None) -> None:
+    """Approve (sign) the current revision and publish it, re-sharing it to the communes (a
+    bulletin already published gets the new revision in every commune's inbox). `user` None:
+    as the system (the peer's setting trusts the centre's approval)."""
+    from grassroots.content import actions as content
+    from grassroots.content.choices import BulletinKind, Status
+
     revision = content.sign_revision(bulletin.current_revision)
     bulletin.approved_revision = revision
-    content._transition(
-        bulletin, Status.APPROVED, user=None, comment=f"Duyệt bởi trung ương ({note}).",
-        fields=("approved_revision",),
-    )  # fmt: skip
-    bulletin.published_at = timezone.now()
-    content._transition(bulletin, Status.PUBLISHED, user=None, fields=("published_at",))
+    by = f"Duyệt bởi trung ương ({note})." if user is None else note
+    if bulletin.status != Status.PUBLISHED:
+        content._transition(
+            bulletin, Status.APPROVED, user=user, comment=by, fields=("approved_revision",)
+        )
+        bulletin.published_at = timezone.now()
+        content._transition(bulletin, Status.PUBLISHED, user=user, fields=("published_at",))
+    else:
+        content._transition(
+            bulletin, Status.PUBLISHED, user=user, comment=f"Cập nhật bản đang phát. {by}",
+            fields=("approved_revision",),
+        )  # fmt: skip
     content._share_down(bulletin)
+    if bulletin.kind == BulletinKind.TEXT and content.tts_module() is not None:
+        from grassroots.content.tasks import voice_revision
+
+        voice_revision.enqueue(revision.pk)
 
 
 def _emergency(peer, body, targets, note: str, record):

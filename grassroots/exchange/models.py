@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -136,6 +138,12 @@ class OutboundMessage(models.Model):
     last_error = models.CharField(_("lỗi"), max_length=500, blank=True)
     delivered_at = models.DateTimeField(_("gửi được lúc"), null=True, blank=True)
     delivered_via = models.CharField(max_length=4, choices=Via.choices, blank=True)
+    served_at = models.DateTimeField(
+        _("đã trao khi kéo lúc"),
+        null=True,
+        blank=True,
+        help_text=_("Lần đầu thông điệp nằm trong một trang bên kia kéo về (chưa xác nhận)."),
+    )
 
     objects = RestrictedManager()
 
@@ -158,9 +166,28 @@ class OutboundMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.message_id} v{self.version} → {self.peer_id}"
 
+    @property
+    def content_hash(self) -> str:
+        """The signed `content_hash` of the envelope (SHA-256 of its body's canonical JSON)."""
+        return json.loads(self.envelope).get("content_hash", "")
+
+    @property
+    def may_have_arrived(self) -> bool:
+        """Whether the peer may hold this message: delivered; handed out in a page it pulled
+        (acknowledged only by its next pull); or pushed with an unknown outcome (a transport
+        error or a timeout after the peer took it). Not when every attempt was refused."""
+        if self.status == DeliveryStatus.DELIVERED or self.served_at is not None:
+            return True
+        return self.attempts > 0 and not self.last_error.startswith("HTTP 4")
+
 
 class InboundMessage(models.Model):
-    """The last version taken of each message a peer sent (idempotency) and what it became."""
+    """The last version taken of each message a peer sent (idempotency) and what it became.
+
+    For a bulletin: `applied_hash` is the content the province's bulletin carries; a newer
+    version with other content for a bulletin already approved here waits in `pending_*` (the
+    body, its fetched files under MEDIA_ROOT) until the province's approver takes it
+    (`exchange.actions.accept_update`) or keeps what is on air (`keep_current`)."""
 
     scope_field = "peer__unit"
 
@@ -183,6 +210,15 @@ class InboundMessage(models.Model):
         "alerts.Emergency", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(_("ghi chú"), max_length=500, blank=True)
+    applied_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("Mã băm nội dung của phiên bản mà bản tin của tỉnh đang mang."),
+    )
+    pending_version = models.BigIntegerField(_("phiên bản chờ tỉnh duyệt"), null=True, blank=True)
+    pending_body = models.JSONField(null=True, blank=True)
+    pending_files = models.JSONField(default=list, blank=True)
+    pending_at = models.DateTimeField(_("nhận bản sửa lúc"), null=True, blank=True)
 
     objects = RestrictedManager()
 

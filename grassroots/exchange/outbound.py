@@ -184,6 +184,9 @@ def _deliver(peer: Peer, rows: list[OutboundMessage], now: datetime.datetime) ->
         detail = f"HTTP {status}: {receipt.get('detail') or receipt.get('reason') or ''}"
         _failed(row, detail, permanent=permanent, now=now)
         log.warning("exchange push %s to %s: %s", row.message_id, peer.code, detail)
+    # cancelled while the push was on its way (the bulletin was withdrawn here meanwhile): the
+    # peer took it after all, so it is delivered and gets the withdrawal after it
+    late = list(OutboundMessage.objects.filter(pk__in=delivered, status=DeliveryStatus.CANCELLED))
     handed = (
         OutboundMessage.objects.filter(pk__in=delivered)
         .exclude(status=DeliveryStatus.SUPERSEDED)
@@ -196,6 +199,11 @@ def _deliver(peer: Peer, rows: list[OutboundMessage], now: datetime.datetime) ->
             next_attempt_at=None,
         )
     )
+    if late:
+        from .actions import withdraw_after_late_delivery
+
+        for row in late:
+            withdraw_after_late_delivery(row)
     return handed, not waiting
 
 
@@ -342,12 +350,16 @@ def page_for(peer: Peer, *, after: int, limit: int) -> federation.MessagePage:
     )
     rows = list(
         OutboundMessage.objects.filter(peer=peer, pk__gt=after)
-        .exclude(status=DeliveryStatus.SUPERSEDED)
+        .exclude(status__in=(DeliveryStatus.SUPERSEDED, DeliveryStatus.CANCELLED))
         .order_by("id")
         .values_list("id", "envelope")[: limit + 1]
     )
     more = len(rows) > limit
     rows = rows[:limit]
+    if rows:  # handed out: the peer may take them before it acknowledges (its next pull)
+        OutboundMessage.objects.filter(
+            peer=peer, pk__gt=after, pk__lte=rows[-1][0], served_at__isnull=True
+        ).update(served_at=timezone.now())
     return federation.MessagePage(
         messages=[json.loads(envelope) for _pk, envelope in rows],
         next=rows[-1][0] if rows else after,

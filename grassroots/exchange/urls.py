@@ -12,4 +12,9 @@ urlpatterns = [
         name="exchange-sent-bulletin",
     ),
     path("lien-thong/thong-diep/<int:message_id>/gui-lai/", views.retry, name="exchange-retry"),
+    path(
+        "lien-thong/ban-tin-nhan/<int:bulletin_id>/ban-sua/",
+        views.bulletin_update,
+        name="exchange-bulletin-update",
+    ),
 ]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grassroots.accounts.policies import require
-from grassroots.accounts.scope import has_perm_anywhere
+from grassroots.accounts.scope import covers, has_perm_anywhere
 from grassroots.core.errors import Problem
 from grassroots.units.models import Unit
 
@@ -307,11 +307,20 @@ def national(request):
             if bulletin is None:
                 raise ValidationError({"bulletin": _("Hãy chọn một bản tin đã duyệt.")})
             chosen = [p for p in senders if str(p.pk) in request.POST.getlist("peers")]
-            rows = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=chosen)
-            messages.success(
-                request,
-                _("Đã đưa bản tin vào hàng đợi gửi tới %(n)s hệ thống.") % {"n": len(rows)},
-            )
+            sending = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=chosen)
+            queued = [*sending.queued, *sending.requeued]
+            if queued:
+                messages.success(
+                    request,
+                    _("Đã đưa bản tin vào hàng đợi gửi tới %(n)s hệ thống: %(names)s.")
+                    % {"n": len(queued), "names": ", ".join(r.peer.name for r in queued)},
+                )
+            if sending.unchanged:
+                messages.info(
+                    request,
+                    _("Không gửi lại tới %(names)s: đã gửi trước đó, nội dung không đổi.")
+                    % {"names": ", ".join(r.peer.name for r in sending.unchanged)},
+                )
         except (ValidationError, Problem, PermissionDenied) as exc:
             messages.error(request, _error_text(exc))
         return redirect("exchange-national")
@@ -379,3 +388,131 @@ def sent_bulletin(request, bulletin_id: int):
     if not rows:
         raise Http404
     return render(request, "exchange/sent_bulletin.html", {"sent": rows[0]})
+
+
+def _changes(bulletin, body) -> list[dict]:
+    """What the centre's newer version changes, field by field, against the bulletin as it is
+    approved here: [{"field", "label", "before", "after"}], the text as a line diff
+    (`lines`: [(mark, line)] with mark "+", "-" or " ")."""
+    import difflib
+
+    from grassroots.content.choices import Priority
+    from grassroots.units.models import Unit
+
+    from .actions import bulletin_text
+
+    data = bulletin.approved_revision.data if bulletin.approved_revision_id else {}
+    priorities = dict(Priority.choices)
+    now_targets = sorted(data.get("targets") or [])
+    new_targets = sorted(body.targets) or [bulletin.unit.code]
+    names = dict(
+        Unit.objects.filter(code__in=[*now_targets, *new_targets]).values_list("code", "name")
+    )
+
+    def when(value) -> str:
+        import datetime
+
+        if not value:
+            return "—"
+        if isinstance(value, str):
+            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        from django.utils import timezone
+
+        return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")
+
+    rows = [
+        ("title", _("Tiêu đề"), data.get("title", ""), body.title),
+        (
+            "priority",
+            _("Mức ưu tiên"),
+            str(priorities.get(data.get("priority"), data.get("priority"))),
+            str(priorities.get(body.priority, body.priority)),
+        ),
+        ("go_live_at", _("Hiệu lực từ"), when(data.get("go_live_at")), when(body.valid_from)),
+        ("expire_at", _("Hết hiệu lực lúc"), when(data.get("expire_at")), when(body.valid_to)),
+        (
+            "targets",
+            _("Đơn vị nhận"),
+            ", ".join(names.get(c, c) for c in now_targets),
+            ", ".join(names.get(c, c) for c in new_targets),
+        ),
+        (
+            "media",
+            _("Tệp đính kèm"),
+            ", ".join(
+                bulletin.media.filter(synthesized=False)
+                .order_by("id")
+                .values_list("original_name", flat=True)
+            ),
+            ", ".join(m.name or m.url.rsplit("/", 1)[-1] for m in body.media),
+        ),
+    ]
+    out = [
+        {"field": f, "label": label, "before": before, "after": after}
+        for f, label, before, after in rows
+        if before != after
+    ]
+    before = bulletin_text(data.get("body") or "").split("\n")
+    after = (body.text or "").split("\n")
+    if before != after:
+        lines = [
+            (line[0], line[2:])
+            for line in difflib.ndiff(before, after)
+            if line[:1] in ("+", "-", " ") and line[2:].strip()
+        ]
+        out.append({"field": "text", "label": _("Nội dung"), "lines": lines})
+    return out
+
+
+@login_required
+def bulletin_update(request, bulletin_id: int):
+    """A bulletin received from the centre, approved or published here, that the centre changed
+    since: what is on air, what changes, and the approver's choice (take the new version, or
+    keep what is on air)."""
+    from django.shortcuts import get_object_or_404
+
+    from grassroots.content import actions as content
+    from grassroots.content.models import Bulletin
+
+    from . import federation
+
+    require(request.user, "content.approve")
+    bulletin = get_object_or_404(
+        Bulletin.objects.visible_to(request.user).select_related("unit", "approved_revision"),
+        pk=bulletin_id,
+    )
+    if not covers(request.user, "content.approve", bulletin.unit):
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "accept":
+                actions.accept_update(
+                    user=request.user, bulletin=bulletin, comment=request.POST.get("comment", "")
+                )
+                messages.success(
+                    request, _("Đã duyệt bản sửa của trung ương; các xã nhận bản mới.")
+                )
+            elif request.POST.get("action") == "keep":
+                actions.keep_current(
+                    user=request.user, bulletin=bulletin, comment=request.POST.get("comment", "")
+                )
+                messages.success(request, _("Đã giữ bản đang phát."))
+            else:
+                choose = _("Hãy chọn duyệt bản sửa hoặc giữ bản đang phát.")
+                raise ValidationError({"action": choose})
+        except (ValidationError, Problem, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("exchange-bulletin-update", bulletin_id=bulletin.pk)
+        return redirect("bulletin-edit", bulletin_id=bulletin.pk)
+    record = actions.pending_update(bulletin)
+    changes, may_decide = [], False
+    if record is not None:
+        body = federation.BulletinBody.model_validate(record.pending_body)
+        changes = _changes(bulletin, body)
+        _index, steps = content.current_step(bulletin)
+        may_decide = content.can_take_step(request.user, bulletin, steps[-1])
+    return render(
+        request,
+        "exchange/bulletin_update.html",
+        {"bulletin": bulletin, "record": record, "changes": changes, "may_decide": may_decide},
+    )

@@ -94,7 +94,7 @@ def test_central_officer_follows_a_bulletin_province_by_province(browser, live_d
     )
     bulletin = make_bulletin("33", status="published", title="Thông báo lịch nghỉ Tết Nguyên đán")
     admin = User.objects.get(username="admin")
-    rows = actions.send_bulletin(user=admin, bulletin=bulletin, peers=[hy_peer, other_peer])
+    rows = actions.send_bulletin(user=admin, bulletin=bulletin, peers=[hy_peer, other_peer]).queued
     message_id = rows[0].message_id
     month = timezone.localdate().strftime("%Y-%m")
     body = {
@@ -227,3 +227,68 @@ def test_admin_declares_a_peer_by_pasting_its_key_and_cannot_revoke_by_mistake(b
     assert Peer.objects.get(code="central").pk == peer.pk
     page.click("#peer-list [data-peer=central] details summary")
     shoot(page, "exchange", "peer-declared-again")
+
+
+@pytest.mark.browser
+def test_province_approver_sees_central_text_without_tags_and_the_change(browser, live_demo):
+    """The centre's real body (its bulletin's sanitised HTML turned into the protocol's plain
+    text) through the province's real inbox: the province's editor shows the words, no tags.
+    Published at the province, a changed version waits for the approver, who sees the change
+    and takes it; the communes keep the bulletin until then."""
+    import json
+    import urllib.request
+
+    from grassroots.accounts.models import User
+    from grassroots.content import actions as content
+    from grassroots.content.models import Bulletin
+    from grassroots.content.tests.conftest import make_bulletin
+    from grassroots.core.testing import COMMUNE_A
+    from grassroots.exchange import actions
+
+    from .helpers import Remote
+
+    def deliver(envelope):
+        request = urllib.request.Request(
+            f"{live_demo.url}/api/v1/exchange/inbox",
+            data=json.dumps(envelope).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 202
+
+    centre = make_bulletin(
+        "33",
+        status="approved",
+        title="Hướng dẫn phòng chống rét đậm",
+        body="<p>Giữ ấm cho người già &amp; trẻ nhỏ.</p><p>Không đốt than<br>trong phòng kín.</p>",
+        targets=[COMMUNE_A],
+    )
+    body = actions.bulletin_body(centre, targets=[COMMUNE_A])
+    central = Remote()
+    central.declare()
+    deliver(central.seal("bulletin", body, message_id="central:bulletin:9"))
+    received = Bulletin.objects.exclude(pk=centre.pk).get(title=centre.title)
+
+    page = login(browser, live_demo.url, "approver")
+    page.goto(f"{live_demo.url}/ban-tin/{received.pk}/")
+    text = page.input_value("#id_body")
+    assert text == "Giữ ấm cho người già & trẻ nhỏ.\n\nKhông đốt than\ntrong phòng kín."
+    assert "<p>" not in text and "<br>" not in text
+    shoot(page, "exchange", "received-bulletin-editor")
+
+    approver = User.objects.get(username="approver")
+    received = content.approve(bulletin=received, user=approver)
+    content.publish(bulletin=received, user=approver)
+    body["title"] = "Hướng dẫn phòng chống rét đậm (bổ sung)"
+    body["text"] = "Giữ ấm cho người già & trẻ nhỏ.\n\nKhông đốt than trong phòng kín.\n\nGọi 115."
+    deliver(central.seal("bulletin", body, message_id="central:bulletin:9", version=2))
+
+    page.goto(f"{live_demo.url}/ban-tin/cho-duyet/")
+    page.click("#central-updates a")
+    page.wait_for_selector("#update-summary")
+    assert "+ Gọi 115." in page.inner_text("[data-change=text]")
+    shoot(page, "exchange", "central-update")
+    page.click("#update-form button[value=accept]")
+    page.wait_for_selector("#bulletin-status[data-status=published]")
+    assert page.input_value("#id_title") == body["title"]
+    assert page.query_selector("#central-update") is None

@@ -61,7 +61,7 @@ def test_bulletin_lands_for_approval_once_and_newer_version_replaces(client, cen
     assert bulletin.source == Source.NATIONAL and bulletin.status == Status.SUBMITTED
     assert bulletin.unit.code == "33" and bulletin.priority == "priority"
     assert list(bulletin.targets.values_list("code", flat=True)) == [COMMUNE_A]
-    assert "<p>Không ra khơi.</p>" in bulletin.body
+    assert bulletin.body == "Bà con chủ động gia cố nhà cửa.\n\nKhông ra khơi."  # no markup
 
     # the same message again (a retried push, a pull after a push): nothing changes
     counts = (Bulletin.objects.count(), bulletin.revisions.count(), bulletin.transitions.count())

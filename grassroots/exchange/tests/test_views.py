@@ -171,7 +171,8 @@ def test_send_down_withdraw_and_national_figures(client, users):
     sent = OutboundMessage.objects.get(kind=Kind.BULLETIN)
     body = json.loads(sent.envelope)["body"]
     assert body["title"] == "Tin gửi xuống" and sent.message_id.endswith(f":{bulletin.pk}")
-    # withdrawn here: withdrawn at every system it was sent to
+    # withdrawn here: withdrawn at every system that got it
+    OutboundMessage.objects.filter(pk=sent.pk).update(status=DeliveryStatus.DELIVERED)
     content.withdraw(bulletin=bulletin, user=root(), comment="Sai số liệu")
     withdrawal = OutboundMessage.objects.get(kind=Kind.WITHDRAWAL)
     assert json.loads(withdrawal.envelope)["body"] == {
