@@ -12,4 +12,7 @@ urlpatterns = [
         name="exchange-sent-bulletin",
     ),
     path("lien-thong/thong-diep/<int:message_id>/gui-lai/", views.retry, name="exchange-retry"),
+    path(
+        "lien-thong/thong-diep/<int:message_id>/gui-ngay/", views.send_now, name="exchange-send-now"
+    ),
 ]

@@ -169,6 +169,9 @@ RULES: dict[str, Rule] = {
     "POST /feedback/holidays/import": Rule("feedback.handle", PROVINCE),
     "POST /exchange/inbox": Rule(kind=PUBLIC, why="another system: Ed25519-signed messages"),
     "POST /exchange/bulletins/{bulletin_id}/send": perm("exchange.manage"),
+    # the outbox of a peer whose scope is COMMUNE_A (World.outbound)
+    "POST /exchange/outbox/{message_id}/retry": perm("exchange.manage"),
+    "POST /exchange/outbox/{message_id}/send-now": perm("exchange.manage"),
 }
 
 
@@ -306,6 +309,27 @@ class World:
 
         self.operator_token_id = ApiToken.objects.issue(user=users["operator"], name="other")[0].pk
         self._training_and_planning(a)
+        self._exchange(a)
+
+    def _exchange(self, a) -> None:
+        """A peer scoped to COMMUNE_A with a message waiting in back-off (Gửi ngay) and a
+        failed one (Gửi lại)."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from grassroots.exchange.models import OutboundMessage, Peer
+
+        peer = Peer.objects.create(code="xa-a", name="Hệ thống của xã", url="https://xa.invalid",
+                                   unit=a)  # fmt: skip
+        self.outbound = OutboundMessage.objects.create(
+            peer=peer, message_id="m-1", version=1, kind="bulletin", envelope="{}",
+            attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=5),
+        )  # fmt: skip
+        self.failed_outbound = OutboundMessage.objects.create(
+            peer=peer, message_id="m-2", version=1, kind="bulletin", envelope="{}",
+            status="failed", attempts=12, last_error="không kết nối được",
+        )  # fmt: skip
 
     def _training_and_planning(self, a) -> None:
         from datetime import date
@@ -354,6 +378,9 @@ class World:
             "staff_id": self.staff.pk,
             "session_id": self.session.pk,
             "site_id": self.site.pk,
+            "message_id": (
+                self.failed_outbound.pk if route.path.endswith("/retry") else self.outbound.pk
+            ),
         }
         return values[name]
 
@@ -643,6 +670,7 @@ def console_urls(world: World) -> list[str]:
         "category_id": world.category.pk,
         "holiday_id": world.holiday.pk,
         "unit_code": COMMUNE_A,
+        "message_id": world.outbound.pk,
     }
     out = []
     for route, _name in console_routes():
