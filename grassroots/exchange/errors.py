@@ -113,7 +113,7 @@ def plain_text(body: bytes | str, content_type: str = "") -> str:
         try:
             document = lxml.html.document_fromstring(text)
             etree.strip_elements(document, "script", "style", with_tail=False)
-            text = document.text_content()
+            text = " ".join(document.itertext())  # block elements apart
         except (etree.ParserError, ValueError):
             text = re.sub(r"<[^>]*>", " ", text)
     return bounded(text)
@@ -174,7 +174,7 @@ def connection_error(url: str, exc: BaseException, *, timeout: float) -> Deliver
     if isinstance(reason, TimeoutError | socket.timeout):
         return DeliveryError(
             _("%(host)s không trả lời trong %(s)s giây; hệ thống bên kia có thể đang quá tải, "
-              "sẽ thử lại sau") % {"host": host, "s": int(timeout)},
+              "sẽ thử lại sau") % {"host": host, "s": f"{timeout:g}"},
             kind=ErrorKind.TIMEOUT, technical=technical,
         )  # fmt: skip
     return DeliveryError(
