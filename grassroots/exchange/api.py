@@ -338,6 +338,7 @@ class ExchangeReceiverRead(Schema):
     error: str
     error_detail: str
     advice: str
+    retry: bool
     version: int
     received: bool
     approved: bool

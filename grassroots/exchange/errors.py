@@ -33,6 +33,7 @@ from .choices import Refusal
 
 DETAIL_CHARS = 300  # the peer's own words kept in the one-line sentence
 TECHNICAL_CHARS = 500  # the technical detail kept for the administrator
+SUMMARY_CHARS = 160  # what a page shows of an error on one line
 
 
 class ErrorKind(models.TextChoices):
@@ -106,7 +107,9 @@ def plain_text(body: bytes | str, content_type: str = "") -> str:
             text = body[:20_000].decode("utf-8", "replace")
     else:
         text = body[:20_000]
-    if "html" in (content_type or "") or re.match(r"\s*<(!doctype|html|head|body|\?xml)", text, re.I):
+    if "html" in (content_type or "") or re.match(
+        r"\s*<(!doctype|html|head|body|\?xml)", text, re.I
+    ):
         import lxml.html
         from lxml import etree
 
@@ -383,3 +386,18 @@ def advice(*, status: str, kind: str, reason: str, http_status: int | None) -> A
             True,
         )  # fmt: skip
     return Advice("", True)
+
+
+def summary(last_error: str, technical: str = "") -> tuple[str, str]:
+    """What a page shows of a stored error: one short line, and the detail behind it (shown
+    on demand). Rows stored before errors were said here may hold a whole HTML page: its text
+    is shown, tags stripped."""
+    line = last_error or ""
+    more = technical or ""
+    if "<" in line:
+        text = plain_text(line.encode(), "text/html")
+        line, more = text, more or text
+    short = bounded(line, SUMMARY_CHARS)
+    if short != line and not more:
+        more = bounded(line)
+    return short, more

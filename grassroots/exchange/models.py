@@ -146,6 +146,13 @@ class OutboundMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.message_id} v{self.version} → {self.peer_id}"
 
+    @property
+    def error_summary(self) -> tuple[str, str]:
+        """(one short line, the detail behind it) of the last error (`errors.summary`)."""
+        from .errors import summary
+
+        return summary(self.last_error, self.error_detail)
+
 
 class InboundMessage(models.Model):
     """The last version taken of each message a peer sent (idempotency) and what it became."""

@@ -18,8 +18,8 @@ from grassroots_protocol import format_time
 
 from . import federation, keys
 from .adapters import DeliveryError, adapter_for, send_each
-from .errors import TECHNICAL_CHARS, Advice, advice, host_of, receipt_error
 from .choices import DeliveryStatus, Via
+from .errors import TECHNICAL_CHARS, Advice, advice, host_of, receipt_error
 from .models import OutboundMessage, Peer
 
 log = logging.getLogger("grassroots.exchange")

@@ -143,8 +143,10 @@ def site_url_warning(user) -> str:
     site = settings.GRASSROOTS.get("SITE_URL", "").strip()
     host = (urlsplit(site).hostname or "") if site else ""
     try:
-        loopback = host == "localhost" or host.endswith(".localhost") or (
-            bool(host) and ipaddress.ip_address(host).is_loopback
+        loopback = (
+            host == "localhost"
+            or host.endswith(".localhost")
+            or (bool(host) and ipaddress.ip_address(host).is_loopback)
         )
     except ValueError:
         loopback = False
@@ -217,7 +219,8 @@ def retry(request, message_id: int):
         messages.success(request, _("Đã đưa thông điệp vào hàng đợi gửi lại."))
     except (Problem, PermissionDenied) as exc:
         messages.error(request, _error_text(exc))
-    return _back_to_messages(request, DeliveryStatus.PENDING)
+        return _back_to_messages(request, DeliveryStatus.FAILED)
+    return redirect(f"{reverse('exchange-messages')}?status={DeliveryStatus.PENDING}")
 
 
 @login_required
