@@ -12,6 +12,13 @@ from grassroots.accounts.scope import has_perm_anywhere
 from . import workqueue
 
 
+def _national_exchange(user) -> bool:
+    """The national pages (send down, national figures) exist in central mode only."""
+    from grassroots.exchange.keys import is_central
+
+    return is_central() and has_perm_anywhere(user, "exchange.view")
+
+
 def _may_configure_feedback(user) -> bool:
     from grassroots.feedback.policies import may_configure
 
@@ -70,7 +77,7 @@ GROUPS = [
         (_("Lớp học"), "training-sessions", "training.view", ""),
         (_("Hệ thống liên thông"), "exchange-peers", "exchange.view", ""),
         (_("Thông điệp liên thông"), "exchange-messages", "exchange.view", ""),
-        (_("Gửi xuống, số liệu toàn quốc"), "exchange-national", "exchange.view", ""),
+        (_("Gửi xuống, số liệu toàn quốc"), "exchange-national", _national_exchange, ""),
     ]),
 ]  # fmt: skip
 

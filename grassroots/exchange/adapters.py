@@ -8,6 +8,7 @@ docs/exchange.md lists what it must do.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -16,24 +17,24 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from grassroots_protocol import format_time
 
 from . import federation, keys
+from .errors import (
+    DeliveryError,
+    ErrorKind,
+    answer_error,
+    connection_error,
+    host_of,
+    http_error,
+)
+
+__all__ = ["DeliveryError", "ErrorKind", "FederationAdapter", "adapter_for", "send_each"]
 
 TIMEOUT = 60  # seconds per HTTP call (a batch); the worker, never a web request, waits on it
 USER_AGENT = "grassroots-exchange/1.1"
-
-
-class DeliveryError(Exception):
-    """A message could not be handed over. `permanent` when retrying cannot help (the peer
-    refused it: 4xx); otherwise it is retried with back-off."""
-
-    def __init__(self, detail: str, *, permanent: bool = False, status: int | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.permanent = permanent
-        self.status = status
 
 
 class Adapter(Protocol):
@@ -53,15 +54,17 @@ class Adapter(Protocol):
 
 
 def _receipt_of_error(index: int, envelope: dict[str, Any], exc: DeliveryError) -> dict:
-    """A failed single send as a batch receipt: refused for good (4xx) or deferred."""
+    """A failed single send as a batch receipt: refused for good (4xx) or deferred. The
+    error itself rides along (`error`), so the outbox records what the transport said."""
     return {
         "index": index,
         "id": envelope.get("id", ""),
         "version": envelope.get("version"),
         "outcome": "refused" if exc.permanent else "deferred",
         "status": exc.status if exc.permanent and exc.status else 503,
-        "reason": "",
+        "reason": exc.reason,
         "detail": exc.detail,
+        "error": exc,
     }
 
 
@@ -95,19 +98,32 @@ def _base(peer) -> str:
 def _open(url: str, *, data: bytes | None = None, headers: dict[str, str], method: str = "GET"):
     """urlopen for http(s) only (peer addresses and media links are checked here, once)."""
     if not url.startswith(("https://", "http://")):
-        raise DeliveryError(f"địa chỉ không hợp lệ: {url[:100]}", permanent=True)
+        raise DeliveryError(
+            _("địa chỉ %(url)s không hợp lệ: phải bắt đầu bằng https:// hoặc http://")
+            % {"url": url[:100]},
+            permanent=True, kind=ErrorKind.ADDRESS, technical=url[:500],
+        )  # fmt: skip
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, data=data, method=method, headers={"User-Agent": USER_AGENT, **headers}
     )
-    return urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310 - scheme checked
-
-
-def _problem_detail(body: bytes) -> str:
     try:
-        data = json.loads(body)
-        return str(data.get("detail") or data.get("title") or "")[:400]
-    except (ValueError, AttributeError):
-        return body[:200].decode("utf-8", "replace")
+        return urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310 - scheme checked
+    except urllib.error.HTTPError as exc:
+        with exc:
+            body = exc.read(64 * 1024)
+        raise http_error(url, exc.code, body, exc.headers.get("Content-Type", "")) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise connection_error(url, exc, timeout=TIMEOUT) from None
+
+
+def _read_json(url: str, response) -> Any:
+    """The answer's JSON; an answer that is not JSON (or breaks off) is a DeliveryError."""
+    try:
+        return json.loads(response.read() or b"{}")
+    except ValueError as exc:
+        raise answer_error(url, exc) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise connection_error(url, exc, timeout=TIMEOUT) from None
 
 
 class FederationAdapter:
@@ -136,8 +152,10 @@ class FederationAdapter:
             return send_each(self, peer, envelopes)
         if len(receipts) != len(envelopes):
             raise DeliveryError(
-                f"hệ thống nhận trả {len(receipts)} biên nhận cho {len(envelopes)} thông điệp"
-            )
+                _("%(host)s trả %(r)s biên nhận cho %(n)s thông điệp")
+                % {"host": host_of(peer.url), "r": len(receipts), "n": len(envelopes)},
+                kind=ErrorKind.ANSWER,
+            )  # fmt: skip
         return [r.model_dump() for r in receipts]
 
     def send(self, peer, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -145,21 +163,11 @@ class FederationAdapter:
 
     def _post(self, peer, document: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        try:
-            with _open(
-                f"{_base(peer)}/api/v1/exchange/inbox",
-                data=data,
-                method="POST",
-                headers={"Content-Type": "application/json"},
-            ) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            detail = f"HTTP {exc.code}: {_problem_detail(exc.read())}"
-            # 4xx: the peer read the message and refused it; 408/429 and 5xx: try again later
-            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
-            raise DeliveryError(detail, permanent=permanent, status=exc.code) from None
-        except (OSError, ValueError) as exc:
-            raise DeliveryError(f"không kết nối được: {exc}") from None
+        url = f"{_base(peer)}/api/v1/exchange/inbox"
+        with _open(
+            url, data=data, method="POST", headers={"Content-Type": "application/json"}
+        ) as response:
+            return _read_json(url, response)
 
     def fetch(self, peer, after: int, limit: int = 500) -> federation.MessagePage:
         path = f"/api/v1/exchange/messages?{urlencode({'after': after, 'limit': limit})}"
@@ -170,28 +178,27 @@ class FederationAdapter:
             "X-Exchange-Kid": keys.key_id(),
             "X-Exchange-Signature": keys.sign_request("GET", path, date),
         }
+        url = f"{_base(peer)}{path}"
+        with _open(url, headers=headers) as response:
+            answer = _read_json(url, response)
         try:
-            with _open(f"{_base(peer)}{path}", headers=headers) as response:
-                return federation.MessagePage.model_validate(json.loads(response.read()))
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(
-                f"HTTP {exc.code}: {_problem_detail(exc.read())}", status=exc.code
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise DeliveryError(f"không kết nối được: {exc}") from None
+            return federation.MessagePage.model_validate(answer)
+        except ValueError as exc:  # pydantic's ValidationError: kept as the technical detail
+            raise answer_error(url, exc) from None
 
     def fetch_media(self, peer, url: str, max_bytes: int) -> bytes:
         if url.startswith("/"):
             url = f"{_base(peer)}{url}"
-        try:
-            with _open(url, headers={}) as response:
+        with _open(url, headers={}) as response:
+            try:
                 data = response.read(max_bytes + 1)
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"HTTP {exc.code} khi tải {url[:100]}", status=exc.code) from None
-        except OSError as exc:
-            raise DeliveryError(f"không tải được {url[:100]}: {exc}") from None
+            except (OSError, http.client.HTTPException) as exc:
+                raise connection_error(url, exc, timeout=TIMEOUT) from None
         if len(data) > max_bytes:
-            raise DeliveryError(f"tệp {url[:100]} lớn hơn kích thước đã khai", permanent=True)
+            raise DeliveryError(
+                _("tệp %(url)s lớn hơn kích thước đã khai") % {"url": url[:100]},
+                permanent=True, kind=ErrorKind.ANSWER, technical=url[:500],
+            )  # fmt: skip
         return data
 
 

@@ -185,6 +185,10 @@ class ExchangeOutboundRead(Schema):
     status: str
     attempts: int
     last_error: str
+    error_kind: str
+    error_reason: str
+    error_status: int | None
+    error_detail: str
     created_at: datetime.datetime
     delivered_at: datetime.datetime | None
     delivered_via: str
@@ -207,6 +211,10 @@ def _outbound(row, *, sent: bool | None = None) -> dict:
         "status": row.status,
         "attempts": row.attempts,
         "last_error": row.last_error,
+        "error_kind": row.error_kind,
+        "error_reason": row.error_reason,
+        "error_status": row.error_status,
+        "error_detail": row.error_detail,
         "created_at": row.created_at,
         "delivered_at": row.delivered_at,
         "delivered_via": row.delivered_via,
@@ -255,6 +263,38 @@ def outbox(request, params: Query[ExchangeOutboxQuery]):
     if params.status:
         qs = qs.filter(status=params.status)
     return [_outbound(r) for r in qs.order_by("-id")[: max(1, min(params.limit, 1000))]]
+
+
+def _outbox_row(request, message_id: int) -> OutboundMessage:
+    from django.shortcuts import get_object_or_404
+
+    from grassroots.accounts.policies import require
+
+    require(request.user, "exchange.manage")
+    return get_object_or_404(
+        OutboundMessage.objects.restrict(request.user, "exchange.view"), pk=message_id
+    )
+
+
+@router.post(
+    "/outbox/{message_id}/retry",
+    response=ExchangeOutboundRead,
+    summary="Gửi lại một thông điệp gửi lỗi (409 khi gửi lại không giúp được, kèm việc cần làm)",
+)
+def outbox_retry(request, message_id: int):
+    row = outbound.retry(message=_outbox_row(request, message_id), user=request.user)
+    return _outbound(OutboundMessage.objects.select_related("peer").get(pk=row.pk))
+
+
+@router.post(
+    "/outbox/{message_id}/send-now",
+    response=ExchangeOutboundRead,
+    summary="Gửi ngay một thông điệp đang chờ lần gửi lại (cùng các thông điệp trước nó)",
+)
+def outbox_send_now(request, message_id: int):
+    row = _outbox_row(request, message_id)
+    outbound.send_now(message=row, user=request.user)
+    return _outbound(OutboundMessage.objects.select_related("peer").get(pk=row.pk))
 
 
 class ExchangeFateRead(Schema):
@@ -319,6 +359,9 @@ class ExchangeReceiverRead(Schema):
     via: str
     delivered_at: datetime.datetime | None
     error: str
+    error_detail: str
+    advice: str
+    retry: bool
     version: int
     received: bool
     approved: bool

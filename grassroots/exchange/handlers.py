@@ -359,6 +359,9 @@ def _statistics(*, peer, envelope, body: federation.StatisticsBody, record, file
         ],
     )  # fmt: skip
     record.note = f"{len(rows)} đơn vị, {len(fates)} bản tin"
+    from .stats import title
+
+    record.title = title(body.province, body.month)
 
 
 def _citizen_report(*, peer, envelope, body: federation.CitizenReportBody, record, files):

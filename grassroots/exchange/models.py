@@ -135,7 +135,13 @@ class OutboundMessage(models.Model):
     )
     attempts = models.PositiveIntegerField(_("số lần gửi"), default=0)
     next_attempt_at = models.DateTimeField(_("gửi lại lúc"), null=True, blank=True)
+    # the last failure, as the transport said it (exchange.errors): a short Vietnamese
+    # sentence, its kind, the peer's refusal reason and HTTP status, the technical detail
     last_error = models.CharField(_("lỗi"), max_length=500, blank=True)
+    error_kind = models.CharField(_("loại lỗi"), max_length=20, blank=True)
+    error_reason = models.CharField(_("lý do từ chối"), max_length=20, blank=True)
+    error_status = models.PositiveSmallIntegerField(_("mã HTTP trả về"), null=True, blank=True)
+    error_detail = models.TextField(_("chi tiết kỹ thuật của lỗi"), blank=True)
     delivered_at = models.DateTimeField(_("gửi được lúc"), null=True, blank=True)
     delivered_via = models.CharField(max_length=4, choices=Via.choices, blank=True)
     served_at = models.DateTimeField(
@@ -178,7 +184,15 @@ class OutboundMessage(models.Model):
         error or a timeout after the peer took it). Not when every attempt was refused."""
         if self.status == DeliveryStatus.DELIVERED or self.served_at is not None:
             return True
-        return self.attempts > 0 and not self.last_error.startswith("HTTP 4")
+        refused = self.error_kind == "refused" or 400 <= (self.error_status or 0) < 500
+        return self.attempts > 0 and not refused and not self.last_error.startswith("HTTP 4")
+
+    @property
+    def error_summary(self) -> tuple[str, str]:
+        """(one short line, the detail behind it) of the last error (`errors.summary`)."""
+        from .errors import summary
+
+        return summary(self.last_error, self.error_detail)
 
 
 class InboundMessage(models.Model):

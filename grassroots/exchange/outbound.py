@@ -19,6 +19,7 @@ from grassroots_protocol import format_time
 from . import federation, keys
 from .adapters import DeliveryError, adapter_for, send_each
 from .choices import DeliveryStatus, Kind, Via
+from .errors import TECHNICAL_CHARS, Advice, advice, host_of, receipt_error
 from .models import OutboundMessage, Peer
 
 log = logging.getLogger("grassroots.exchange")
@@ -142,13 +143,19 @@ def _batches(rows: list[OutboundMessage]) -> Iterator[list[OutboundMessage]]:
         yield batch
 
 
-def _failed(row: OutboundMessage, detail: str, *, permanent: bool, now) -> None:
+def _failed(row: OutboundMessage, error: DeliveryError, *, now) -> None:
+    """Record what the transport said (`errors`: the sentence, its kind, the peer's refusal
+    reason and status, the technical detail) and when to try again."""
     attempts = row.attempts + 1
     # refused for good (an older version than the peer holds…), or tried too often: failed
-    failed = permanent or attempts >= MAX_ATTEMPTS
+    failed = error.permanent or attempts >= MAX_ATTEMPTS
     OutboundMessage.objects.filter(pk=row.pk, status=DeliveryStatus.PENDING).update(
         attempts=attempts,
-        last_error=detail[:500],
+        last_error=error.detail[:500],
+        error_kind=error.kind,
+        error_reason=error.reason,
+        error_status=error.status,
+        error_detail=error.technical[:TECHNICAL_CHARS],
         status=DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING,
         next_attempt_at=None if failed else now + backoff(attempts),
     )
@@ -168,22 +175,23 @@ def _deliver(peer: Peer, rows: list[OutboundMessage], now: datetime.datetime) ->
             receipts = send_each(adapter, peer, envelopes)
     except DeliveryError as exc:
         for row in rows:
-            _failed(row, exc.detail, permanent=exc.permanent, now=now)
-        log.warning("exchange push of %d messages to %s failed: %s", len(rows), peer.code, exc)
+            _failed(row, exc, now=now)
+        log.warning(
+            "exchange push of %d messages to %s failed: %s (%s)",
+            len(rows), peer.code, exc.detail, exc.technical,
+        )  # fmt: skip
         return 0, False
     delivered = []
     waiting = False
+    host = host_of(peer.url)
     for row, receipt in zip(rows, receipts, strict=True):
         if receipt["outcome"] in ("applied", "duplicate"):
             delivered.append(row.pk)
             continue
-        status = int(receipt.get("status") or 503)
-        permanent = receipt["outcome"] == "refused" and 400 <= status < 500
-        permanent = permanent and status not in (408, 429)
-        waiting = waiting or not permanent
-        detail = f"HTTP {status}: {receipt.get('detail') or receipt.get('reason') or ''}"
-        _failed(row, detail, permanent=permanent, now=now)
-        log.warning("exchange push %s to %s: %s", row.message_id, peer.code, detail)
+        error = receipt_error(receipt, host=host)
+        waiting = waiting or not error.permanent
+        _failed(row, error, now=now)
+        log.warning("exchange push %s to %s: %s", row.message_id, peer.code, error.detail)
     # cancelled while the push was on its way (the bulletin was withdrawn here meanwhile): the
     # peer took it after all, so it is delivered and gets the withdrawal after it
     late = list(OutboundMessage.objects.filter(pk__in=delivered, status=DeliveryStatus.CANCELLED))
@@ -196,6 +204,10 @@ def _deliver(peer: Peer, rows: list[OutboundMessage], now: datetime.datetime) ->
             delivered_at=timezone.now(),
             delivered_via=Via.PUSH,
             last_error="",
+            error_kind="",
+            error_reason="",
+            error_status=None,
+            error_detail="",
             next_attempt_at=None,
         )
     )
@@ -281,13 +293,22 @@ def push_due(*, now: datetime.datetime | None = None, limit: int = PUSH_BATCH) -
     return sent
 
 
-@transaction.atomic
-def retry(*, message: OutboundMessage, user) -> OutboundMessage:
-    """Send a failed message again now (console button); audited."""
+def advice_for(message: OutboundMessage) -> Advice:
+    """What the console says under a failed message and whether it offers *Gửi lại*
+    (`errors.advice`)."""
+    return advice(
+        status=message.status,
+        kind=message.error_kind,
+        reason=message.error_reason,
+        http_status=message.error_status,
+    )
+
+
+def _locked(message: OutboundMessage, user) -> OutboundMessage:
+    """The message under a row lock, if `user` manages the exchange of its peer (else 404)."""
+    from django.http import Http404
+
     from grassroots.accounts.policies import require
-    from grassroots.core import audit
-    from grassroots.core.errors import Problem
-    from grassroots.core.models import ChangeAction
 
     require(user, "exchange.manage")
     message = (
@@ -297,9 +318,20 @@ def retry(*, message: OutboundMessage, user) -> OutboundMessage:
         .first()
     )
     if message is None:
-        from django.http import Http404
-
         raise Http404
+    return message
+
+
+@transaction.atomic
+def retry(*, message: OutboundMessage, user) -> OutboundMessage:
+    """Send a failed message again now (console button); audited. Refused (409) when the
+    peer refused it for a reason a retry of the same signed message cannot overcome
+    (`errors.advice`): the console says what to do instead."""
+    from grassroots.core import audit
+    from grassroots.core.errors import Problem
+    from grassroots.core.models import ChangeAction
+
+    message = _locked(message, user)
     if message.status != DeliveryStatus.FAILED:
         raise Problem(409, "Chỉ gửi lại được thông điệp gửi lỗi.")
     if withdrawn_later(message):
@@ -308,6 +340,9 @@ def retry(*, message: OutboundMessage, user) -> OutboundMessage:
             "Bản tin này đã được thu hồi ở hệ thống nhận sau lần gửi lỗi; gửi lại sẽ đưa bản "
             "tin đã thu hồi lên lại ở nơi nhận, nên không gửi lại.",
         )
+    hint = advice_for(message)
+    if not hint.retry:
+        raise Problem(409, f"Gửi lại không giúp được. {hint.text}")
     before = audit.snapshot(message)
     message.status = DeliveryStatus.PENDING
     message.attempts = 0
@@ -332,6 +367,33 @@ def withdrawn_later(message: OutboundMessage) -> bool:
         status=DeliveryStatus.DELIVERED,
     ).only("pk", "kind", "message_id", "envelope")
     return any(message.message_id in depends_on(row) for row in later)
+
+
+@transaction.atomic
+def send_now(*, message: OutboundMessage, user) -> int:
+    """A message waiting in back-off is made due now (console *Gửi ngay*), with every
+    message of the same peer queued before it, so that order is kept (a withdrawal never
+    overtakes its bulletin); the worker's next push round (every 5 s) sends them. Attempts
+    are kept (the back-off goes on growing if the peer is still down). Audited. Returns how
+    many messages were made due."""
+    from grassroots.core import audit
+    from grassroots.core.errors import Problem
+    from grassroots.core.models import ChangeAction
+
+    message = _locked(message, user)
+    if message.status != DeliveryStatus.PENDING:
+        raise Problem(409, "Chỉ gửi ngay được thông điệp đang chờ gửi.")
+    now = timezone.now()
+    before = audit.snapshot(message)
+    made_due = OutboundMessage.objects.filter(
+        peer_id=message.peer_id,
+        status=DeliveryStatus.PENDING,
+        pk__lte=message.pk,
+        next_attempt_at__gt=now,
+    ).update(next_attempt_at=now)
+    message.next_attempt_at = now
+    audit.record(message, ChangeAction.UPDATE, user=user, before=before, comment="Gửi ngay")
+    return made_due
 
 
 # -- pull ---------------------------------------------------------------------------------------

@@ -238,8 +238,9 @@ def sent_bulletins(
     statistics say became of it (`BulletinFate`), summed up as a `FateState`.
 
     Returns [{"message_id", "bulletin_id", "title", "sent_at", "receivers": [{"peer", "name",
-    "status", "via", "delivered_at", "error", "version", "received", "approved", "communes",
-    "placed", "aired_communes", "plays", "reported_at", "state", "state_label"}], "counts":
+    "status", "via", "delivered_at", "error", "error_detail", "advice", "version", "received",
+    "approved", "communes", "placed", "aired_communes", "plays", "reported_at", "state",
+    "state_label"}], "counts":
     {"sent", "received", "placed", "aired"}}]. `bulletin_id` keeps the one bulletin (our own
     pk, the id in `<source>:bulletin:<pk>`, `actions.bulletin_message_id`).
     """
@@ -304,6 +305,8 @@ def sent_bulletins(
 
 
 def _receiver(row: OutboundMessage, fate: BulletinFate | None) -> dict[str, Any]:
+    from .outbound import advice_for
+
     if fate is not None and fate.aired_communes:
         state = FateState.AIRED
     elif fate is not None and fate.placed:
@@ -320,7 +323,10 @@ def _receiver(row: OutboundMessage, fate: BulletinFate | None) -> dict[str, Any]
         "status": row.status,
         "via": row.delivered_via,
         "delivered_at": row.delivered_at,
-        "error": row.last_error,
+        "error": row.error_summary[0],
+        "error_detail": row.error_summary[1],
+        "advice": advice_for(row).text,
+        "retry": advice_for(row).retry,
         "version": row.version,
         "received": bool(fate and fate.received),
         "approved": bool(fate and fate.approved),

@@ -32,6 +32,22 @@ def _counters() -> tuple[str, ...]:
     return (*FLOW_FIELDS, *STOCK_FIELDS)
 
 
+PROVINCE_PREFIXES = ("Tỉnh ", "Thành phố ")
+
+
+def title(province: str, month: str) -> str:
+    """A statistics message named for people: "Hưng Yên, tháng 11/2026" (the province's name
+    in our unit tree without "Tỉnh"/"Thành phố", else its code; `month` is `YYYY-MM`)."""
+    unit = Unit.objects.current().filter(code=province).only("name").first()
+    name = unit.name if unit else province
+    for prefix in PROVINCE_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            name = name.removeprefix(prefix)
+            break
+    year, _sep, number = month.partition("-")
+    return f"{name}, tháng {number}/{year}" if number else f"{name}, {month}"
+
+
 def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
     year, number = (int(x) for x in month.split("-"))
     start = datetime.date(year, number, 1)
@@ -207,7 +223,7 @@ def send(*, month: str | None = None) -> int:
                     message_id=message_id,
                     body=body,
                     version=_version(peer, message_id),
-                    title=f"Số liệu tháng {month}",
+                    title=f"Số liệu {title(body['province'], month)}",
                 )
             )
     return sent

@@ -17,4 +17,7 @@ urlpatterns = [
         views.bulletin_update,
         name="exchange-bulletin-update",
     ),
+    path(
+        "lien-thong/thong-diep/<int:message_id>/gui-ngay/", views.send_now, name="exchange-send-now"
+    ),
 ]

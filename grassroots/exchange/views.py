@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -236,9 +237,49 @@ def _peers_context(request, may_manage: bool, form: dict) -> dict:
     }
 
 
+def site_url_warning(user) -> str:
+    """A warning for the central administrator when `GRASSROOTS_SITE_URL` is unset or a
+    loopback address while peers are declared: the media links of bulletins sent down are
+    built on it, and a province cannot fetch them from 'localhost' (docs/exchange.md)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    if not keys.is_central() or not has_perm_anywhere(user, "exchange.manage"):
+        return ""
+    if not Peer.objects.restrict(user, "exchange.view").filter(active=True).exists():
+        return ""
+    site = settings.GRASSROOTS.get("SITE_URL", "").strip()
+    host = (urlsplit(site).hostname or "") if site else ""
+    try:
+        loopback = (
+            host == "localhost"
+            or host.endswith(".localhost")
+            or (bool(host) and ipaddress.ip_address(host).is_loopback)
+        )
+    except ValueError:
+        loopback = False
+    if not host:
+        return _(
+            "Chưa đặt GRASSROOTS_SITE_URL: đường dẫn tệp đính kèm trong bản tin gửi xuống sẽ "
+            "không có địa chỉ của hệ thống này, các tỉnh không tải được tệp và từ chối bản tin. "
+            "Hãy đặt GRASSROOTS_SITE_URL là địa chỉ công khai (https://…) mà các tỉnh truy cập "
+            "được, rồi khởi động lại."
+        )
+    if loopback:
+        return _(
+            "GRASSROOTS_SITE_URL đang là địa chỉ nội bộ (%(site)s): các tỉnh không tải được tệp "
+            "đính kèm của bản tin gửi xuống. Hãy đặt địa chỉ công khai (https://…) mà các tỉnh "
+            "truy cập được, rồi khởi động lại."
+        ) % {"site": site[:100]}
+    return ""
+
+
 @login_required
 def messages_page(request):
-    """The outbox (with failed messages, their error and a retry button) and what came in."""
+    """The outbox (with failed messages, what went wrong, what to do, a retry button where a
+    retry can help, *Gửi ngay* for a message waiting in back-off) and what came in."""
     require(request.user, "exchange.view")
     status = request.GET.get("status", "")
     out = OutboundMessage.objects.restrict(request.user, "exchange.view").select_related("peer")
@@ -251,18 +292,30 @@ def messages_page(request):
         s: OutboundMessage.objects.restrict(request.user, "exchange.view").filter(status=s).count()
         for s in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
     }
+    rows = list(out.order_by("-id")[:100])
+    for row in rows:
+        row.advice = outbound.advice_for(row)
     return render(
         request,
         "exchange/messages.html",
         {
-            "outbound": out.order_by("-id")[:100],
+            "outbound": rows,
             "inbound": inbound[:50],
             "statuses": DeliveryStatus.choices,
             "status": status,
             "counts": counts,
+            "now": timezone.now(),
             "may_manage": has_perm_anywhere(request.user, "exchange.manage"),
+            "site_warning": site_url_warning(request.user),
         },
     )
+
+
+def _back_to_messages(request, default: str):
+    """Back to the messages page, keeping the status filter the button was pressed under."""
+    status = request.POST.get("status", default)
+    query = f"?status={status}" if status in DeliveryStatus.values else ""
+    return redirect(f"{reverse('exchange-messages')}{query}")
 
 
 @login_required
@@ -276,7 +329,41 @@ def retry(request, message_id: int):
         messages.success(request, _("Đã đưa thông điệp vào hàng đợi gửi lại."))
     except (Problem, PermissionDenied) as exc:
         messages.error(request, _error_text(exc))
-    return redirect(f"{reverse('exchange-messages')}?status=pending")
+        return _back_to_messages(request, DeliveryStatus.FAILED)
+    return redirect(f"{reverse('exchange-messages')}?status={DeliveryStatus.PENDING}")
+
+
+@login_required
+@require_POST
+def send_now(request, message_id: int):
+    """*Gửi ngay*: a message waiting in back-off goes in the worker's next round (a few
+    seconds), with the messages of the same peer queued before it."""
+    message = OutboundMessage.objects.filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    try:
+        n = outbound.send_now(message=message, user=request.user)
+        messages.success(
+            request,
+            _("Sẽ gửi trong vài giây (%(n)s thông điệp, theo đúng thứ tự).") % {"n": max(n, 1)},
+        )
+    except (Problem, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    return _back_to_messages(request, "")
+
+
+def _central_only(request):
+    """The national pages exist in central mode only (`GRASSROOTS_LEVEL=central`): a
+    province is told so and sent to its exchange messages."""
+    if keys.is_central():
+        return None
+    messages.error(
+        request,
+        _("Trang “Gửi xuống, số liệu toàn quốc” chỉ có ở hệ thống trung ương "
+          "(GRASSROOTS_LEVEL=central). Hệ thống của tỉnh xem thông điệp gửi đi, nhận về ở "
+          "trang này."),
+    )  # fmt: skip
+    return redirect("exchange-messages")
 
 
 @login_required
@@ -292,6 +379,8 @@ def national(request):
     from .api import _month
 
     require(request.user, "exchange.view")
+    if (refused := _central_only(request)) is not None:
+        return refused
     may_manage = has_perm_anywhere(request.user, "exchange.manage")
     peers = Peer.objects.restrict(request.user, "exchange.view").filter(active=True)
     senders = [p for p in peers if Kind.BULLETIN in (p.kinds_out or [])]
@@ -348,6 +437,7 @@ def national(request):
             "figures": figures,
             "indicator_rows": _indicator_rows(figures),
             "month": month.strftime("%Y-%m"),
+            "site_warning": site_url_warning(request.user),
         },
     )
 
@@ -384,10 +474,16 @@ def sent_bulletin(request, bulletin_id: int):
     from . import querysets
 
     require(request.user, "exchange.view")
+    if (refused := _central_only(request)) is not None:
+        return refused
     rows = querysets.sent_bulletins(request.user, bulletin_id=bulletin_id)
     if not rows:
         raise Http404
-    return render(request, "exchange/sent_bulletin.html", {"sent": rows[0]})
+    return render(
+        request,
+        "exchange/sent_bulletin.html",
+        {"sent": rows[0], "may_manage": has_perm_anywhere(request.user, "exchange.manage")},
+    )
 
 
 def _changes(bulletin, body) -> list[dict]:

@@ -175,6 +175,9 @@ RULES: dict[str, Rule] = {
     "POST /exchange/peers/{peer}/keys": perm("exchange.manage"),
     "POST /exchange/peers/{peer}/keys/{key_id}/revoke": perm("exchange.manage"),
     "POST /exchange/peers/{peer}/retire": perm("exchange.manage"),
+    # the outbox of a peer whose scope is COMMUNE_A (World.outbound)
+    "POST /exchange/outbox/{message_id}/retry": perm("exchange.manage"),
+    "POST /exchange/outbox/{message_id}/send-now": perm("exchange.manage"),
 }
 
 
@@ -315,8 +318,13 @@ class World:
         self._exchange(a)
 
     def _exchange(self, a) -> None:
-        """A peer scoped to COMMUNE_A with one key, and a key for a new peer (valid bodies)."""
-        from grassroots.exchange.models import Peer, PeerKey
+        """A peer scoped to COMMUNE_A with one key, a message to it waiting in back-off (Gửi
+        ngay) and a failed one (Gửi lại); and a key for a new peer (valid bodies)."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from grassroots.exchange.models import OutboundMessage, Peer, PeerKey
         from grassroots.exchange.tests.helpers import Remote, public_b64
 
         remote = Remote(code="matrix-peer")
@@ -326,6 +334,14 @@ class World:
             peer=self.peer, kid=remote.kid(), public_key=public_b64(remote.key)
         )
         self.new_remote = Remote(code="matrix-new")
+        self.outbound = OutboundMessage.objects.create(
+            peer=self.peer, message_id="m-1", version=1, kind="bulletin", envelope="{}",
+            attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=5),
+        )  # fmt: skip
+        self.failed_outbound = OutboundMessage.objects.create(
+            peer=self.peer, message_id="m-2", version=1, kind="bulletin", envelope="{}",
+            status="failed", attempts=12, last_error="không kết nối được",
+        )  # fmt: skip
 
     def _training_and_planning(self, a) -> None:
         from datetime import date
@@ -376,6 +392,9 @@ class World:
             "site_id": self.site.pk,
             "peer": self.peer.code,
             "key_id": self.peer_key.pk,
+            "message_id": (
+                self.failed_outbound.pk if route.path.endswith("/retry") else self.outbound.pk
+            ),
         }
         return values[name]
 
@@ -688,6 +707,7 @@ def console_urls(world: World) -> list[str]:
         "category_id": world.category.pk,
         "holiday_id": world.holiday.pk,
         "unit_code": COMMUNE_A,
+        "message_id": world.outbound.pk,
     }
     out = []
     for route, _name in console_routes():

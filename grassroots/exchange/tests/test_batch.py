@@ -175,7 +175,8 @@ def test_outbox_pushes_batches_and_falls_back_for_a_1_0_peer(live_server, demo, 
     assert outbound.push_due() == outbound.BATCH_MESSAGES + 4
     assert posts == [outbound.BATCH_MESSAGES, 5]
     row.refresh_from_db()
-    assert row.status == DeliveryStatus.FAILED and "HTTP 403" in row.last_error
+    assert row.status == DeliveryStatus.FAILED and "từ chối thông điệp" in row.last_error
+    assert (row.error_reason, row.error_status) == ("unknown_key", 403)
     assert OutboundMessage.objects.filter(status=DeliveryStatus.DELIVERED, delivered_via=Via.PUSH
                                           ).count() == outbound.BATCH_MESSAGES + 4  # fmt: skip
     assert Bulletin.objects.filter(title__startswith="P").count() == outbound.BATCH_MESSAGES + 4

@@ -8,11 +8,15 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 import pytest  # noqa: E402
 
-from grassroots.core.testing.browser import login, open_nav, shoot  # noqa: E402
+from grassroots.core.testing.browser import SCREENSHOTS, login, open_nav, shoot  # noqa: E402
 
 
 @pytest.mark.browser
 def test_admin_sees_peers_and_retries_a_failed_message(browser, live_demo):
+    import datetime
+
+    from django.utils import timezone
+
     from grassroots.exchange import outbound
     from grassroots.exchange.choices import DeliveryStatus, Kind, Refusal, Via
     from grassroots.exchange.models import OutboundMessage, RefusedMessage
@@ -59,9 +63,24 @@ def test_admin_sees_peers_and_retries_a_failed_message(browser, live_demo):
     assert row.status == DeliveryStatus.PENDING
     page.wait_for_selector("#outbound-list [data-status=pending]")
     shoot(page, "exchange", "messages-retried")
-    open_nav(page, "Quản trị", "Gửi xuống, số liệu toàn quốc")
-    page.wait_for_selector("#national-table")
-    shoot(page, "exchange", "national")
+    # a province has no national page in its menu
+    page.click("#nav-groups >> text=Quản trị")
+    menu = page.inner_text("#nav-groups .dropdown-menu.show")
+    assert "Thông điệp liên thông" in menu and "Gửi xuống, số liệu toàn quốc" not in menu
+    page.keyboard.press("Escape")
+    # the row waits in back-off again (the peer is still away): Gửi ngay
+    OutboundMessage.objects.filter(pk=row.pk).update(
+        attempts=3, next_attempt_at=timezone.now() + datetime.timedelta(minutes=20),
+        last_error="không kết nối được tới central.invalid; hãy kiểm tra địa chỉ hoặc hệ "
+        "thống bên kia có đang chạy", error_kind="connect",
+    )  # fmt: skip
+    page.goto(f"{live_demo.url}/lien-thong/thong-diep/?status=pending")
+    page.wait_for_selector("#outbound-list [data-action=send-now]")
+    shoot(page, "exchange", "messages-back-off")
+    page.click("#outbound-list [data-action=send-now]")
+    page.wait_for_selector(".alert-success")
+    row.refresh_from_db()
+    assert row.next_attempt_at <= timezone.now() and row.attempts == 3
     open_nav(page, "Quản trị", "Hệ thống liên thông")
     page.click("#peer-list details summary")
     page.wait_for_selector(".peer-settings input[name=url]")
@@ -69,10 +88,15 @@ def test_admin_sees_peers_and_retries_a_failed_message(browser, live_demo):
 
 
 @pytest.mark.browser
-def test_central_officer_follows_a_bulletin_province_by_province(browser, live_demo):
+def test_central_officer_follows_a_bulletin_province_by_province(browser, live_demo, settings):
     """The national page lists the bulletin sent down with how many provinces received,
     placed and aired it, and the month's indicators per province and for the country; the
-    bulletin's page shows each province's state. Statistics come through the real inbox."""
+    bulletin's page shows each province's state. Statistics come through the real inbox.
+    A province with a long name and one whose delivery failed on an HTML error page read
+    well at desk and phone size: names wrap, the error is one short line, its detail on
+    demand."""
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central",
+                           "SITE_URL": "https://ttcs.example.gov.vn"}  # fmt: skip
     import json
     import urllib.request
 
@@ -92,9 +116,33 @@ def test_central_officer_follows_a_bulletin_province_by_province(browser, live_d
     other_peer = Remote(code="province-y").declare(
         unit_code="11977", kinds_out=[Kind.BULLETIN], name="Tỉnh <i>thử</i>"
     )
+    long_peer = Remote(code="province-long").declare(
+        unit_code="11953", kinds_out=[Kind.BULLETIN],
+        name="Hệ thống thông tin nguồn của Ủy ban nhân dân tỉnh có tên rất dài để thử xuống dòng",
+    )  # fmt: skip
+    broken_peer = Remote(code="province-html").declare(
+        unit_code="11977", kinds_out=[Kind.BULLETIN], name="Tỉnh trả về trang lỗi HTML"
+    )
     bulletin = make_bulletin("33", status="published", title="Thông báo lịch nghỉ Tết Nguyên đán")
     admin = User.objects.get(username="admin")
-    rows = actions.send_bulletin(user=admin, bulletin=bulletin, peers=[hy_peer, other_peer]).queued
+    rows = actions.send_bulletin(
+        user=admin, bulletin=bulletin, peers=[hy_peer, other_peer, long_peer, broken_peer]
+    ).queued
+    from grassroots.exchange.errors import http_error
+    from grassroots.exchange.models import OutboundMessage
+
+    from .test_errors import HTML_404
+
+    error = http_error("https://html.invalid/api/v1/exchange/inbox", 404, HTML_404.encode(),
+                       "text/html")  # fmt: skip
+    OutboundMessage.objects.filter(peer=broken_peer).update(
+        status="failed", last_error=error.detail, error_kind=error.kind,
+        error_status=error.status, error_detail=error.technical,
+    )  # fmt: skip
+    # a row stored before errors were bounded: a whole HTML page as its error
+    OutboundMessage.objects.filter(peer=long_peer).update(
+        status="failed", last_error=("HTTP 404: " + HTML_404)[:500]
+    )
     message_id = rows[0].message_id
     month = timezone.localdate().strftime("%Y-%m")
     body = {
@@ -137,10 +185,21 @@ def test_central_officer_follows_a_bulletin_province_by_province(browser, live_d
     other = page.locator("#receiver-list tr[data-peer=province-y]")
     assert other.get_attribute("data-state") == "pending"
     assert "<i>thử</i>" in other.inner_text()  # shown as text
-    assert "Gửi tới 2 tỉnh: 1 đã nhận, 1 đã xếp lịch phát, 1 đã phát." in page.inner_text(
+    assert "Gửi tới 4 tỉnh: 1 đã nhận, 1 đã xếp lịch phát, 1 đã phát." in page.inner_text(
         "#sent-summary"
     )
+    _reads_well(page)
     shoot(page, "exchange", "sent-bulletin")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _reads_well(page)
+    broken = page.locator("#receiver-list tbody[data-peer=province-html]")
+    assert "trả lời HTTP 404 (không có địa chỉ này)" in broken.inner_text()
+    assert "The requested URL" not in broken.inner_text()  # closed until asked for
+    broken.locator("details summary").click()
+    assert "The requested URL was not found" in broken.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "exchange" / "sent-bulletin-detail-phone.png"),
+                    full_page=True)  # fmt: skip
+    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 @pytest.mark.browser
@@ -292,3 +351,49 @@ def test_province_approver_sees_central_text_without_tags_and_the_change(browser
     page.wait_for_selector("#bulletin-status[data-status=published]")
     assert page.input_value("#id_title") == body["title"]
     assert page.query_selector("#central-update") is None
+
+
+def _reads_well(page) -> None:
+    """No receiver's rows taller than a few lines, nothing pushed out of the table's box."""
+    heights = page.eval_on_selector_all(
+        "#receiver-list tbody.receiver", "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert heights and max(heights) < 330, heights
+    box = page.eval_on_selector(
+        "#receiver-list", "t => [t.scrollWidth, t.parentElement.clientWidth]"
+    )
+    assert box[0] <= box[1], f"the table is {box[0]} px in a box of {box[1]} px"
+
+
+@pytest.mark.browser
+def test_approval_queue_of_bulletins_received_fits_a_phone(browser, live_demo):
+    """A bulletin received from the centre waits in the province's approval queue: the queue
+    reads at desk size and at 390 px without scrolling sideways."""
+    import json
+    import urllib.request
+
+    from grassroots.exchange.choices import Kind
+
+    from .helpers import Remote, bulletin_body
+
+    centre = Remote()
+    centre.declare(kinds_in=[Kind.BULLETIN])
+    title = ("Thông báo khẩn về việc phòng, chống cơn bão số 3 và mưa lũ, sạt lở đất trên địa "
+             "bàn các tỉnh Bắc Bộ (NhấnMạnhKhôngCóDấuCáchĐểThửXuốngDòngTrongBảng)")  # fmt: skip
+    envelope = centre.seal(Kind.BULLETIN, bulletin_body(title=title), message_id="central:1")
+    request = urllib.request.Request(
+        f"{live_demo.url}/api/v1/exchange/inbox", data=json.dumps(envelope).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 202
+    page = login(browser, live_demo.url, "approver")
+    open_nav(page, "Nội dung", "Chờ duyệt")
+    page.wait_for_selector("#approval-queue .queue-row")
+    assert "bão số 3" in page.inner_text("#approval-queue")
+    shoot(page, "exchange", "approval-queue")
+    page.set_viewport_size({"width": 390, "height": 844})
+    box = page.eval_on_selector(
+        "#approval-queue", "t => [t.scrollWidth, t.parentElement.clientWidth]"
+    )
+    assert box[0] <= box[1], f"the queue is {box[0]} px in a box of {box[1]} px"

@@ -19,6 +19,12 @@ from .helpers import Remote, bulletin_body, public_b64
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def central(settings):
+    """This system runs as the national system (`GRASSROOTS_LEVEL=central`)."""
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central"}
+
+
 def test_peers_page_add_rotate_revoke(client, users):
     client.force_login(users["admin"])
     page = client.get(reverse("exchange-peers"))
@@ -153,7 +159,7 @@ def test_statistics_from_kpi_parse_as_the_protocol(users):
     assert OutboundMessage.objects.get(kind=Kind.STATISTICS, status="pending").version == 2
 
 
-def test_send_down_withdraw_and_national_figures(client, users):
+def test_send_down_withdraw_and_national_figures(client, users, central):
     import json
 
     from grassroots.content import actions as content
@@ -197,6 +203,11 @@ def test_send_down_withdraw_and_national_figures(client, users):
         "/api/v1/exchange/inbox", data=json.dumps(envelope), content_type="application/json"
     )
     assert r.status_code == 202, r.content
+    from grassroots.exchange.models import InboundMessage
+
+    assert InboundMessage.objects.get(kind=Kind.STATISTICS).title == "Hưng Yên, tháng 11/2026"
+    page = client.get(reverse("exchange-messages")).content.decode()
+    assert "Hưng Yên, tháng 11/2026" in page and "33 2026-11" not in page
     figures = client.get("/api/v1/exchange/national?month=2026-11").json()
     [row] = figures["provinces"]
     assert (row["communes"], row["plays"], row["availability"]) == (2, 15, 80.0)
@@ -220,7 +231,7 @@ def _send_down(client, admin, peers, title="Tin gửi xuống các tỉnh"):
     return bulletin
 
 
-def test_sent_bulletin_province_by_province(client, users):
+def test_sent_bulletin_province_by_province(client, users, central):
     """Each province's row goes from 'sent' to 'aired' as its statistics come in; a failed
     delivery shows its error; a user outside the peers' scope sees nothing."""
     import json
@@ -281,7 +292,7 @@ def test_sent_bulletin_province_by_province(client, users):
     )
 
 
-def test_national_indicators_use_the_kpi_definitions(client, users):
+def test_national_indicators_use_the_kpi_definitions(client, users, central):
     """A province's and the country's indicators are the kpi app's formulas over the summed
     counters of the communes (not an average of the communes' percentages)."""
     import json
@@ -366,7 +377,7 @@ def test_statistics_carry_the_provinces_own_facts(client, users):
     assert own.wards and own.communes and own.wards + own.communes == 104
 
 
-def test_national_per_commune_indicators_are_ratios_of_sums(client, users):
+def test_national_per_commune_indicators_are_ratios_of_sums(client, users, central):
     """E-boards (wards, communes), staff trained and emergencies at the centre, from two
     provinces' statistics: each a ratio of the sums over communes and provinces (and the
     emergency delay a mean over every emergency), where a mean of the provinces' ratios would
@@ -436,3 +447,130 @@ def test_national_per_commune_indicators_are_ratios_of_sums(client, users):
     assert "2/5 xã, đặc khu" in row and ("40,0" in row or "40.0" in row or ">40<" in row)
     row = re.search(r'data-indicator="staff_trained">(.*?)</tr>', page, re.S).group(1)
     assert "11/17 cán bộ" in row and "10/15 cán bộ" in row and "1/2 cán bộ" in row
+
+
+def _failed(peer, message_id: str, **error):
+    [row] = outbound.emit(peers=[peer], kind=Kind.BULLETIN, message_id=message_id,
+                          body=bulletin_body(), title=f"Tin {message_id}")  # fmt: skip
+    OutboundMessage.objects.filter(pk=row.pk).update(status=DeliveryStatus.FAILED, **error)
+    return row
+
+
+def test_retry_is_not_offered_where_it_cannot_help(client, users):
+    """A refusal a retry of the same message can never overcome says why and what to do, with
+    no Gửi lại (and the server refuses one); a refusal the peer can fix says what to fix and
+    keeps the button; a peer that was down keeps it plainly."""
+    peer = Remote().declare(kinds_out=[Kind.BULLETIN])
+    old = _failed(peer, "old", last_error="central.invalid từ chối thông điệp", attempts=1,
+                  error_kind="refused", error_reason="old_version", error_status=409)  # fmt: skip
+    key = _failed(peer, "key", last_error="central.invalid từ chối thông điệp", attempts=1,
+                  error_kind="refused", error_reason="unknown_key", error_status=403)  # fmt: skip
+    down = _failed(peer, "down", last_error="không kết nối được tới central.invalid",
+                   attempts=12, error_kind="connect")  # fmt: skip
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-messages") + "?status=failed").content.decode()
+    assert page.count('data-action="retry"') == 2
+    assert f'action="{reverse("exchange-retry", args=[old.pk])}"' not in page
+    assert "phiên bản mới hơn của thông điệp này: không cần gửi lại" in page
+    assert "gửi khoá của hệ thống này" in page
+    for row in (key, down):
+        assert f'action="{reverse("exchange-retry", args=[row.pk])}"' in page
+    r = client.post(reverse("exchange-retry", args=[old.pk]), {"status": "failed"}, follow=True)
+    assert "Gửi lại không giúp được" in r.content.decode()
+    assert OutboundMessage.objects.get(pk=old.pk).status == DeliveryStatus.FAILED
+    r = client.post(f"/api/v1/exchange/outbox/{old.pk}/retry")
+    assert r.status_code == 409 and "không cần gửi lại" in r.json()["detail"]
+    r = client.post(reverse("exchange-retry", args=[key.pk]), follow=True)
+    assert OutboundMessage.objects.get(pk=key.pk).status == DeliveryStatus.PENDING
+
+
+def test_send_now_a_message_waiting_in_back_off(client, users):
+    """Gửi ngay makes the message due with those of its peer queued before it (order kept),
+    not another peer's; audited; a viewer cannot; a message not waiting cannot."""
+    import datetime
+
+    from django.utils import timezone
+
+    from grassroots.core.models import ObjectChange
+
+    peer = Remote().declare(kinds_out=[Kind.BULLETIN])
+    other = Remote(code="province-y").declare(unit_code="11977", kinds_out=[Kind.BULLETIN])
+    rows = [
+        outbound.emit(peers=[p], kind=Kind.BULLETIN, message_id=m, body=bulletin_body(), title=m)[
+            0
+        ]  # fmt: skip
+        for p, m in ((peer, "first"), (other, "other"), (peer, "second"), (peer, "third"))
+    ]
+    later = timezone.now() + datetime.timedelta(minutes=30)
+    OutboundMessage.objects.update(attempts=5, next_attempt_at=later,
+                                   last_error="không kết nối được tới central.invalid")  # fmt: skip
+    client.force_login(users["viewer"])
+    assert 'data-action="send-now"' not in client.get(reverse("exchange-messages")).content.decode()
+    client.post(reverse("exchange-send-now", args=[rows[2].pk]))
+    assert not OutboundMessage.objects.filter(next_attempt_at__lt=later).exists()
+
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-messages")).content.decode()
+    assert page.count('data-action="send-now"') == 4
+    r = client.post(reverse("exchange-send-now", args=[rows[2].pk]), follow=True)
+    assert "Sẽ gửi trong vài giây (2 thông điệp" in r.content.decode()
+    due = set(
+        OutboundMessage.objects.filter(next_attempt_at__lte=timezone.now()).values_list(
+            "message_id", flat=True
+        )
+    )
+    assert due == {"first", "second"}
+    assert OutboundMessage.objects.get(pk=rows[2].pk).attempts == 5
+    assert ObjectChange.objects.filter(comment="Gửi ngay").count() == 1
+    page = client.get(reverse("exchange-messages") + "?status=pending").content.decode()
+    assert page.count('data-action="send-now"') == 2  # "other" and "third" still wait
+    # the API does the same; a delivered message is not "waiting"
+    r = client.post(f"/api/v1/exchange/outbox/{rows[3].pk}/send-now")
+    assert r.status_code == 200 and r.json()["message_id"] == "third"
+    OutboundMessage.objects.filter(pk=rows[1].pk).update(status=DeliveryStatus.DELIVERED)
+    r = client.post(f"/api/v1/exchange/outbox/{rows[1].pk}/send-now")
+    assert r.status_code == 409
+    # a commune's operator does not see the province's peers' messages
+    client.force_login(users["operator"])
+    assert client.post(f"/api/v1/exchange/outbox/{rows[3].pk}/send-now").status_code in (403, 404)
+
+
+def test_national_pages_only_in_central_mode(client, users, settings):
+    """A province's menu has no 'Gửi xuống, số liệu toàn quốc'; the page says why and goes
+    to the province's messages; in central mode it is there."""
+    client.force_login(users["admin"])
+    home = client.get(reverse("exchange-messages")).content.decode()
+    assert "Gửi xuống, số liệu toàn quốc" not in home
+    r = client.get(reverse("exchange-national"), follow=True)
+    assert r.redirect_chain[-1][0] == reverse("exchange-messages")
+    assert "chỉ có ở hệ thống trung ương" in r.content.decode()
+    assert client.get(reverse("exchange-sent-bulletin", args=[1])).status_code == 302
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central"}
+    page = client.get(reverse("exchange-national"))
+    assert page.status_code == 200
+    menu = client.get(reverse("exchange-messages")).content.decode()
+    assert "Gửi xuống, số liệu toàn quốc" in menu
+
+
+@pytest.mark.parametrize(
+    ("site", "warned"),
+    [("", "Chưa đặt GRASSROOTS_SITE_URL"), ("http://127.0.0.1:8000", "địa chỉ nội bộ"),
+     ("http://localhost", "địa chỉ nội bộ"), ("https://ttcs.example.gov.vn", None)],
+)  # fmt: skip
+def test_central_admin_is_warned_about_the_site_url(client, users, settings, site, warned):
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central", "SITE_URL": site}
+    client.force_login(users["admin"])
+    assert "site-url-warning" not in client.get(reverse("exchange-national")).content.decode()
+    Remote(code="province-33").declare(kinds_out=[Kind.BULLETIN])  # a peer is declared
+    for name in ("exchange-national", "exchange-messages"):
+        page = client.get(reverse(name)).content.decode()
+        if warned:
+            assert "site-url-warning" in page and warned in page
+        else:
+            assert "site-url-warning" not in page
+    client.force_login(users["viewer"])  # it is the administrator's to fix
+    assert "site-url-warning" not in client.get(reverse("exchange-national")).content.decode()
+    # a province is not warned: it sends no media down
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "province"}
+    client.force_login(users["admin"])
+    assert "site-url-warning" not in client.get(reverse("exchange-messages")).content.decode()
