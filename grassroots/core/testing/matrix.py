@@ -324,8 +324,10 @@ class World:
 
         from django.utils import timezone
 
+        from grassroots.exchange import outbound
+        from grassroots.exchange.choices import Kind
         from grassroots.exchange.models import OutboundMessage, Peer, PeerKey
-        from grassroots.exchange.tests.helpers import Remote, public_b64
+        from grassroots.exchange.tests.helpers import Remote, bulletin_body, public_b64
 
         remote = Remote(code="matrix-peer")
         self.peer = Peer.objects.create(code=remote.code, name="Ngang hàng", unit=a,
@@ -334,14 +336,18 @@ class World:
             peer=self.peer, kid=remote.kid(), public_key=public_b64(remote.key)
         )
         self.new_remote = Remote(code="matrix-new")
-        self.outbound = OutboundMessage.objects.create(
-            peer=self.peer, message_id="m-1", version=1, kind="bulletin", envelope="{}",
-            attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=5),
-        )  # fmt: skip
-        self.failed_outbound = OutboundMessage.objects.create(
-            peer=self.peer, message_id="m-2", version=1, kind="bulletin", envelope="{}",
-            status="failed", attempts=12, last_error="không kết nối được",
-        )  # fmt: skip
+        # real signed messages (a retry re-signs one signed before a key rotation)
+        [self.outbound] = outbound.emit(peers=[self.peer], kind=Kind.BULLETIN, message_id="m-1",
+                                        body=bulletin_body(), title="Tin m-1")  # fmt: skip
+        OutboundMessage.objects.filter(pk=self.outbound.pk).update(
+            attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=5)
+        )
+        [self.failed_outbound] = outbound.emit(peers=[self.peer], kind=Kind.BULLETIN,
+                                               message_id="m-2", body=bulletin_body(),
+                                               title="Tin m-2")  # fmt: skip
+        OutboundMessage.objects.filter(pk=self.failed_outbound.pk).update(
+            status="failed", attempts=12, last_error="không kết nối được", error_kind="connect"
+        )
 
     def _training_and_planning(self, a) -> None:
         from datetime import date

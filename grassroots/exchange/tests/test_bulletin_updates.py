@@ -47,7 +47,7 @@ def _bodies(peer) -> list[tuple[int, str]]:
 # -- sending down -------------------------------------------------------------------------------
 
 
-def test_sending_an_unchanged_bulletin_again_sends_nothing_new(client, users):
+def test_sending_an_unchanged_bulletin_again_sends_nothing_new(client, users, central_mode):
     a = Remote(code="province-a").declare(kinds_out=[Kind.BULLETIN], name="Tỉnh A")
     b = Remote(code="province-b").declare(kinds_out=[Kind.BULLETIN], name="Tỉnh B")
     bulletin = make_bulletin("33", status="approved", title="Lịch tiêm chủng")

@@ -19,12 +19,6 @@ from .helpers import Remote, bulletin_body, public_b64
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def central(settings):
-    """This system runs as the national system (`GRASSROOTS_LEVEL=central`)."""
-    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central"}
-
-
 def test_peers_page_add_rotate_revoke(client, users):
     client.force_login(users["admin"])
     page = client.get(reverse("exchange-peers"))
@@ -159,7 +153,7 @@ def test_statistics_from_kpi_parse_as_the_protocol(users):
     assert OutboundMessage.objects.get(kind=Kind.STATISTICS, status="pending").version == 2
 
 
-def test_send_down_withdraw_and_national_figures(client, users, central):
+def test_send_down_withdraw_and_national_figures(client, users, central_mode):
     import json
 
     from grassroots.content import actions as content
@@ -231,7 +225,7 @@ def _send_down(client, admin, peers, title="Tin gửi xuống các tỉnh"):
     return bulletin
 
 
-def test_sent_bulletin_province_by_province(client, users, central):
+def test_sent_bulletin_province_by_province(client, users, central_mode):
     """Each province's row goes from 'sent' to 'aired' as its statistics come in; a failed
     delivery shows its error; a user outside the peers' scope sees nothing."""
     import json
@@ -292,7 +286,7 @@ def test_sent_bulletin_province_by_province(client, users, central):
     )
 
 
-def test_national_indicators_use_the_kpi_definitions(client, users, central):
+def test_national_indicators_use_the_kpi_definitions(client, users, central_mode):
     """A province's and the country's indicators are the kpi app's formulas over the summed
     counters of the communes (not an average of the communes' percentages)."""
     import json
@@ -377,7 +371,7 @@ def test_statistics_carry_the_provinces_own_facts(client, users):
     assert own.wards and own.communes and own.wards + own.communes == 104
 
 
-def test_national_per_commune_indicators_are_ratios_of_sums(client, users, central):
+def test_national_per_commune_indicators_are_ratios_of_sums(client, users, central_mode):
     """E-boards (wards, communes), staff trained and emergencies at the centre, from two
     provinces' statistics: each a ratio of the sums over communes and provinces (and the
     emergency delay a mean over every emergency), where a mean of the provinces' ratios would
