@@ -15,6 +15,24 @@ class RoleSlug(models.TextChoices):
     EMERGENCY = "emergency_operator", _("Được phát khẩn cấp (tỉnh cấp)")
 
 
+# The central system (`GRASSROOTS_LEVEL=central`) holds its roles on the country: the same role
+# codes, named for that level where the province's name would mislead.
+CENTRAL_ROLE_LABELS = {
+    RoleSlug.PROVINCE_ADMIN: _("Quản trị cấp trung ương"),
+}
+
+
+def role_label(slug: str, level: str | None = None):
+    """The built-in role's name at this system's level (`GRASSROOTS['LEVEL']` unless given):
+    a lazy translation; the role code (`slug`) is the same at every level."""
+    from django.conf import settings
+
+    level = level or settings.GRASSROOTS.get("LEVEL", "province")
+    if level == "central" and slug in CENTRAL_ROLE_LABELS:
+        return CENTRAL_ROLE_LABELS[slug]
+    return RoleSlug(slug).label
+
+
 # Every permission the platform knows, with a Vietnamese label for the role editor.
 PERMISSIONS: dict[str, Any] = {  # labels are lazy translations
     "units.view": _("Xem đơn vị hành chính"),

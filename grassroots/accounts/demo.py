@@ -8,7 +8,7 @@ from django.db import transaction
 from grassroots.units import seed
 from grassroots.units.models import Unit
 
-from .choices import DEFAULT_ROLE_PERMISSIONS, RoleSlug
+from .choices import DEFAULT_ROLE_PERMISSIONS, RoleSlug, role_label
 from .models import Role, RoleAssignment, User
 
 # Two communes for the two demo operators: Phố Hiến (phường) and Tân Hưng (xã).
@@ -16,12 +16,27 @@ DEMO_COMMUNES = ("11953", "11977")
 
 
 def ensure_roles() -> dict[str, Role]:
-    """Create the built-in roles once; never overwrite permissions an admin edited."""
+    """Create the built-in roles once, named for this system's level (`role_label`); never
+    overwrite permissions an admin edited, nor a name an admin chose: a name still the other
+    level's built-in one (a central system started with the province's) is renamed."""
+    from django.utils import translation
+
     roles = {}
     for slug, perms in DEFAULT_ROLE_PERMISSIONS.items():
+        name = str(role_label(slug))
         role, _ = Role.objects.get_or_create(
-            slug=slug, defaults={"name": RoleSlug(slug).label, "permissions": perms}
+            slug=slug, defaults={"name": name, "permissions": perms}
         )
+        if role.name != name:
+            builtin = set()
+            for level in ("province", "central"):
+                label = role_label(slug, level)
+                with translation.override("vi"):
+                    builtin.add(str(label))
+                builtin.add(str(label))
+            if role.name in builtin:
+                role.name = name
+                role.save(update_fields=["name"])
         roles[slug] = role
     return roles
 
@@ -44,19 +59,20 @@ def demo_users(province: Unit) -> list[tuple[str, str, str, Unit]]:
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
-    """(username, role, unit name) of the demo accounts `load_demo` made, for the start banner:
+    """(username, role name at this level, unit name) of the demo accounts `load_demo` made,
+    for the start banner:
     the province's, or in central mode (`GRASSROOTS_LEVEL=central`) the national system's."""
     if settings.GRASSROOTS.get("LEVEL") == "central":
         from grassroots.exchange.central import DEMO_USERS, ROOT_CODE
 
         root = Unit.objects.filter(code=ROOT_CODE, valid_to__isnull=True).first()
-        return [(name, role, root.name) for name, _, role in DEMO_USERS] if root else []
+        return [(name, str(role_label(role)), root.name) for name, _, role in DEMO_USERS] if root else []
     province = Unit.objects.filter(
         code=settings.GRASSROOTS["PROVINCE_CODE"], valid_to__isnull=True
     ).first()
     if province is None:
         return []
-    return [(name, role, unit.name) for name, _, role, unit in demo_users(province)]
+    return [(name, str(role_label(role)), unit.name) for name, _, role, unit in demo_users(province)]
 
 
 @transaction.atomic

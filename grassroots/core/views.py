@@ -184,6 +184,7 @@ def home(request):
             "scope": scope,
             "granted": granted,
             "is_superuser": request.user.is_superuser,
+            "central": settings.GRASSROOTS.get("LEVEL") == "central",
         },
     )
 

@@ -240,7 +240,27 @@ def _yearly(user) -> tuple[int, list[dict]]:
     ]
 
 
-# key, label, permission needed, where the work is done, source, tone, text when empty
+def _exchange_failed(user) -> tuple[int, list[dict]]:
+    """Messages to other systems that failed (central mode: bulletins to the provinces)."""
+    from grassroots.exchange.choices import DeliveryStatus
+    from grassroots.exchange.models import OutboundMessage
+
+    qs = (
+        OutboundMessage.objects.restrict(user, "exchange.view")
+        .filter(status=DeliveryStatus.FAILED)
+        .select_related("peer")
+        .order_by("-id")
+    )
+    url = reverse("exchange-messages") + f"?status={DeliveryStatus.FAILED}"
+    return qs.count(), [
+        {"title": m.title or m.message_id, "url": f"{url}#message-{m.pk}", "note": m.peer.name,
+         "at": m.created_at}
+        for m in qs[:SHOWN]
+    ]  # fmt: skip
+
+
+# key, label, permission needed, where the work is done (a URL name, with a query string or
+# not), source, tone, text when empty
 KINDS = [
     ("emergencies", _("Khẩn cấp đang phát"), "broadcast.view", "emergency-list", _emergencies,
      "danger", _("Không có phát khẩn cấp nào đang diễn ra.")),
@@ -260,7 +280,23 @@ KINDS = [
      "secondary", _("Mọi thiết bị đều đang kết nối.")),
     ("faults", _("Thiết bị báo lỗi (24 giờ qua)"), "devices.view", "device-fleet", _faults,
      "danger", _("Không có thiết bị nào báo lỗi.")),
+    ("exchange_failed", _("Thông điệp liên thông gửi lỗi"), "exchange.view",
+     "exchange-messages?status=failed", _exchange_failed, "danger",
+     _("Mọi thông điệp gửi các tỉnh đều đã gửi được hoặc đang chờ gửi.")),
 ]  # fmt: skip
+
+# The central system (`GRASSROOTS_LEVEL=central`) has no loudspeakers, stations, devices nor
+# communes' inboxes: that work is not on its home page; it has the provinces' exchange instead.
+CENTRAL_HIDES = {"emergencies", "inbox", "proposals", "offline", "faults"}
+CENTRAL_ONLY = {"exchange_failed"}
+
+
+def _in_level(key: str) -> bool:
+    from grassroots.exchange.keys import is_central
+
+    if is_central():
+        return key not in CENTRAL_HIDES
+    return key not in CENTRAL_ONLY
 
 
 def for_user(user, *, keys: set[str] | None = None, items: bool = True) -> dict[str, Work]:
@@ -271,13 +307,15 @@ def for_user(user, *, keys: set[str] | None = None, items: bool = True) -> dict[
     for key, label, perm, url_name, source, tone, empty in KINDS:
         if keys is not None and key not in keys:
             continue
+        if not _in_level(key):
+            continue
         if not has_perm_anywhere(user, perm):
             continue
         count, rows = source(user)
         out[key] = Work(
             key=key,
             label=str(label),
-            url=reverse(url_name),
+            url=reverse(url_name.partition("?")[0]) + "".join(url_name.partition("?")[1:]),
             count=count,
             items=rows if items else [],
             tone=tone,

@@ -188,6 +188,23 @@ def _may_manage(user, unit: Unit | None = None) -> None:
         require_on(user, "exchange.manage", unit)
 
 
+# Which kinds go which way (docs/exchange.md, "Kinds"): a bulletin, its withdrawal and a
+# citizen report go down from the centre to a province; statistics go up, and a report's
+# status goes back up to the centre that sent the report.
+DOWN = (Kind.BULLETIN, Kind.WITHDRAWAL, Kind.CITIZEN_REPORT)
+UP = (Kind.STATISTICS, Kind.REPORT_STATUS)
+
+
+def default_kinds() -> tuple[list[str], list[str]]:
+    """(kinds_in, kinds_out) a new peer starts with, by this system's level: at the centre a
+    peer is a province (it receives what goes down, sends what goes up); at a province the
+    peer is the centre (the mirror). The form's ticks and the command's defaults."""
+    from .keys import is_central
+
+    down, up = [str(k) for k in DOWN], [str(k) for k in UP]
+    return (up, down) if is_central() else (down, up)
+
+
 @transaction.atomic
 def add_peer(
     *,
@@ -421,6 +438,43 @@ def bulletin_text(body: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def site_url_problem() -> str:
+    """Why the media links of a bulletin sent from here would not reach the receiver: "" when
+    `GRASSROOTS_SITE_URL` is a public address, "unset" when it is empty, "loopback" when it is
+    localhost or a loopback IP (the links are built on it, `bulletin_body`; the receiver fetches
+    each file and refuses the bulletin when it cannot, docs/exchange.md)."""
+    import ipaddress
+
+    from django.conf import settings
+
+    site = settings.GRASSROOTS.get("SITE_URL", "").strip()
+    host = (urlsplit(site).hostname or "") if site else ""
+    if not host:
+        return "unset"
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    try:
+        return "loopback" if ipaddress.ip_address(host).is_loopback else ""
+    except ValueError:
+        return ""
+
+
+def media_unreachable_text(problem: str) -> str:
+    """The refusal of a bulletin with media while `site_url_problem()` is `problem`."""
+    from django.conf import settings
+
+    if problem == "loopback":
+        site = settings.GRASSROOTS.get("SITE_URL", "").strip()[:100]
+        where = f"đang là địa chỉ nội bộ ({site})"
+    else:
+        where = "chưa đặt"
+    return (
+        f"Bản tin này có tệp đính kèm nhưng địa chỉ công khai của hệ thống (GRASSROOTS_SITE_URL) "
+        f"{where}: các tỉnh không tải được tệp và sẽ từ chối bản tin. Hãy đặt địa chỉ công khai "
+        "(https://…) mà các tỉnh truy cập được, khởi động lại hệ thống rồi gửi xuống."
+    )
+
+
 def bulletin_body(bulletin, *, targets: list[str] | None = None) -> dict[str, Any]:
     """The protocol body of an approved bulletin (its approved revision's content)."""
     from django.conf import settings
@@ -499,6 +553,8 @@ def send_bulletin(*, user, bulletin, peers: list[Peer]) -> Sending:
         raise ValidationError({"peers": "Các hệ thống đã chọn không nhận loại tin bản tin."})
     message_id = bulletin_message_id(bulletin)
     body = bulletin_body(bulletin)
+    if body["media"] and (problem := site_url_problem()):
+        raise ValidationError({"bulletin": media_unreachable_text(problem)})
     digest = federation.content_hash(body)
     sent = list(
         OutboundMessage.objects.select_for_update()

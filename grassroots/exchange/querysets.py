@@ -46,14 +46,19 @@ SUMMED = ("plays", "plays_scheduled", "reports_received", "reports_handled", "es
 
 
 def national(user, month: datetime.date) -> dict[str, Any]:
-    """One month's figures per peer (province) and for the country: communes reporting, the
+    """One month's figures per peer (province, named by the peer's scope unit: `name`; the
+    peer's own name is `peer_name`) and for the country: communes reporting, the
     counters summed, devices, availability, feedback, and every kpi indicator (`indicators`)
     with the base of those counted per commune or per emergency (`bases`)."""
     from grassroots.kpi.indicators import Totals
 
     from .models import Peer, PeerMonth, UnitMonth
 
-    peers = Peer.objects.restrict(user, "exchange.view").select_related("unit").order_by("name")
+    peers = (
+        Peer.objects.restrict(user, "exchange.view")
+        .select_related("unit")
+        .order_by("unit__name", "name")
+    )
     rows = []
     total: dict[str, Any] = {"communes": 0, "devices_total": 0, "devices_online": 0,
                              **dict.fromkeys(SUMMED, 0)}  # fmt: skip
@@ -87,7 +92,9 @@ def national(user, month: datetime.date) -> dict[str, Any]:
             total[k] = total.get(k, 0) + v
         _merge(country, t)
         rows.append(
-            {"peer": peer.code, "name": peer.name, **_rates(figures),
+            # a row is the province (the peer's scope unit), not the system that reported it
+            {"peer": peer.code, "name": peer.unit.name, "peer_name": peer.name,
+             **_rates(figures),
              "indicators": indicator_values(t), "bases": bases(t)}
         )  # fmt: skip
     out = _rates(total)

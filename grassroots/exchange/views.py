@@ -214,8 +214,9 @@ def _peers_context(request, may_manage: bool, form: dict) -> dict:
         p.in_use = [k for k in p.keys.all() if k.revoked_at is None]
         p.deletable = not (p.sent or p.received or p.refused_any)
     own_next = keys.next_key()
+    default_in, default_out = actions.default_kinds()
     if form and form.get("step") == "peer" and not form.get("kinds_in") and not form.get("errors"):
-        form["kinds_in"] = list(Kind.values)
+        form["kinds_in"] = default_in
     units = (
         Unit.objects.restrict(request.user, "exchange.manage").current()
         if may_manage
@@ -234,45 +235,39 @@ def _peers_context(request, may_manage: bool, form: dict) -> dict:
         # the usual scope (the centre's: the whole province) chosen until another is picked
         "default_unit": units.order_by("depth").values_list("code", flat=True).first() or "",
         "all_kinds": list(Kind.values),
+        "default_in": default_in,
+        "default_out": default_out,
+        "central": keys.is_central(),
     }
 
 
 def site_url_warning(user) -> str:
-    """A warning for the central administrator when `GRASSROOTS_SITE_URL` is unset or a
-    loopback address while peers are declared: the media links of bulletins sent down are
-    built on it, and a province cannot fetch them from 'localhost' (docs/exchange.md)."""
-    import ipaddress
-    from urllib.parse import urlsplit
-
+    """A warning for those who manage the exchange of the central system when
+    `GRASSROOTS_SITE_URL` is unset or a loopback address while peers are declared: the media
+    links of bulletins sent down are built on it, and a province cannot fetch them from
+    'localhost' (docs/exchange.md); a bulletin with media is refused until it is set
+    (`actions.send_bulletin`). Shown on the send-down and messages pages only."""
     from django.conf import settings
 
     if not keys.is_central() or not has_perm_anywhere(user, "exchange.manage"):
         return ""
     if not Peer.objects.restrict(user, "exchange.view").filter(active=True).exists():
         return ""
-    site = settings.GRASSROOTS.get("SITE_URL", "").strip()
-    host = (urlsplit(site).hostname or "") if site else ""
-    try:
-        loopback = (
-            host == "localhost"
-            or host.endswith(".localhost")
-            or (bool(host) and ipaddress.ip_address(host).is_loopback)
-        )
-    except ValueError:
-        loopback = False
-    if not host:
+    problem = actions.site_url_problem()
+    if problem == "unset":
         return _(
-            "Chưa đặt GRASSROOTS_SITE_URL: đường dẫn tệp đính kèm trong bản tin gửi xuống sẽ "
-            "không có địa chỉ của hệ thống này, các tỉnh không tải được tệp và từ chối bản tin. "
-            "Hãy đặt GRASSROOTS_SITE_URL là địa chỉ công khai (https://…) mà các tỉnh truy cập "
-            "được, rồi khởi động lại."
+            "Địa chỉ công khai của hệ thống (GRASSROOTS_SITE_URL) chưa đặt: tệp đính kèm của bản "
+            "tin gửi xuống sẽ không có đường dẫn các tỉnh tải được, nên bản tin có tệp đính kèm "
+            "chưa gửi xuống được. Hãy đặt địa chỉ công khai (https://…) mà các tỉnh truy cập "
+            "được, rồi khởi động lại hệ thống."
         )
-    if loopback:
+    if problem == "loopback":
         return _(
-            "GRASSROOTS_SITE_URL đang là địa chỉ nội bộ (%(site)s): các tỉnh không tải được tệp "
-            "đính kèm của bản tin gửi xuống. Hãy đặt địa chỉ công khai (https://…) mà các tỉnh "
-            "truy cập được, rồi khởi động lại."
-        ) % {"site": site[:100]}
+            "Địa chỉ công khai của hệ thống (GRASSROOTS_SITE_URL) đang là địa chỉ nội bộ "
+            "(%(site)s): các tỉnh không tải được tệp đính kèm, nên bản tin có tệp đính kèm chưa "
+            "gửi xuống được. Hãy đặt địa chỉ công khai (https://…) mà các tỉnh truy cập được, "
+            "rồi khởi động lại hệ thống."
+        ) % {"site": settings.GRASSROOTS.get("SITE_URL", "").strip()[:100]}
     return ""
 
 
@@ -302,7 +297,8 @@ def messages_page(request):
             "outbound": rows,
             "inbound": inbound[:50],
             "statuses": DeliveryStatus.choices,
-            "status": status,
+            "status": status if status in DeliveryStatus.values else "",
+            "status_label": DeliveryStatus(status).label if status in DeliveryStatus.values else "",
             "counts": counts,
             "now": timezone.now(),
             "may_manage": has_perm_anywhere(request.user, "exchange.manage"),
@@ -321,16 +317,23 @@ def _back_to_messages(request, default: str):
 @login_required
 @require_POST
 def retry(request, message_id: int):
-    message = OutboundMessage.objects.filter(pk=message_id).first()
+    message = OutboundMessage.objects.filter(pk=message_id).select_related("peer").first()
     if message is None:
         raise Http404
     try:
         outbound.retry(message=message, user=request.user)
-        messages.success(request, _("Đã đưa thông điệp vào hàng đợi gửi lại."))
     except (Problem, PermissionDenied) as exc:
         messages.error(request, _error_text(exc))
         return _back_to_messages(request, DeliveryStatus.FAILED)
-    return redirect(f"{reverse('exchange-messages')}?status={DeliveryStatus.PENDING}")
+    messages.success(
+        request,
+        _("Đã đưa «%(title)s» gửi tới %(peer)s vào hàng đợi gửi lại; hệ thống gửi trong vài "
+          "giây, trạng thái cập nhật ở danh sách dưới đây.")
+        % {"title": message.title or message.message_id, "peer": message.peer.name},
+    )  # fmt: skip
+    # the whole list: under the filter it was pressed in (Gửi lỗi) or "Chờ gửi" the message
+    # would soon be gone from the page, delivered
+    return redirect(f"{reverse('exchange-messages')}#message-{message.pk}")
 
 
 @login_required
@@ -384,35 +387,17 @@ def national(request):
     may_manage = has_perm_anywhere(request.user, "exchange.manage")
     peers = Peer.objects.restrict(request.user, "exchange.view").filter(active=True)
     senders = [p for p in peers if Kind.BULLETIN in (p.kinds_out or [])]
+    form: dict = {"bulletin": "", "peers": [], "errors": {}}
     if request.method == "POST":
         if not may_manage:
             raise PermissionDenied
-        bulletin = (
-            Bulletin.objects.restrict(request.user, "content.publish")
-            .filter(pk=request.POST.get("bulletin") or 0)
-            .first()
-        )
-        try:
-            if bulletin is None:
-                raise ValidationError({"bulletin": _("Hãy chọn một bản tin đã duyệt.")})
-            chosen = [p for p in senders if str(p.pk) in request.POST.getlist("peers")]
-            sending = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=chosen)
-            queued = [*sending.queued, *sending.requeued]
-            if queued:
-                messages.success(
-                    request,
-                    _("Đã đưa bản tin vào hàng đợi gửi tới %(n)s hệ thống: %(names)s.")
-                    % {"n": len(queued), "names": ", ".join(r.peer.name for r in queued)},
-                )
-            if sending.unchanged:
-                messages.info(
-                    request,
-                    _("Không gửi lại tới %(names)s: đã gửi trước đó, nội dung không đổi.")
-                    % {"names": ", ".join(r.peer.name for r in sending.unchanged)},
-                )
-        except (ValidationError, Problem, PermissionDenied) as exc:
-            messages.error(request, _error_text(exc))
-        return redirect("exchange-national")
+        form = {
+            "bulletin": request.POST.get("bulletin", ""),
+            "peers": request.POST.getlist("peers"),
+            "errors": {},
+        }
+        if _send_down(request, senders, form):
+            return redirect("exchange-national")
     try:
         month = _month(request.GET.get("thang", ""))
     except Problem as exc:
@@ -433,6 +418,7 @@ def national(request):
             "senders": senders,
             "bulletins": bulletins,
             "may_manage": may_manage,
+            "form": form,
             "sent": querysets.sent_bulletins(request.user),
             "figures": figures,
             "indicator_rows": _indicator_rows(figures),
@@ -440,6 +426,54 @@ def national(request):
             "site_warning": site_url_warning(request.user),
         },
     )
+
+
+def _send_down(request, senders: list[Peer], form: dict) -> bool:
+    """*Gửi xuống*: the chosen bulletin to the ticked provinces. True when it went (the page
+    redirects); else `form["errors"]` says, by field (`bulletin`, `peers`), what to choose and
+    the page is shown again with what was chosen."""
+    from grassroots.content.models import Bulletin
+
+    errors = form["errors"]
+    bulletin = (
+        Bulletin.objects.restrict(request.user, "content.publish")
+        .filter(pk=form["bulletin"] if form["bulletin"].isdigit() else 0)
+        .first()
+    )
+    if bulletin is None:
+        errors["bulletin"] = [_("Hãy chọn bản tin đã duyệt cần gửi xuống.")]
+    chosen = [p for p in senders if str(p.pk) in form["peers"]]
+    if not chosen:
+        errors["peers"] = [_("Hãy đánh dấu ít nhất một tỉnh nhận bản tin.")]
+    if errors:
+        return False
+    try:
+        sending = actions.send_bulletin(user=request.user, bulletin=bulletin, peers=chosen)
+    except ValidationError as exc:
+        for field, texts in _error_fields(exc).items():
+            errors.setdefault(field if field in ("bulletin", "peers") else "bulletin", []).extend(
+                texts
+            )
+        if not errors:
+            errors["bulletin"] = [_error_text(exc)]
+        return False
+    except (Problem, PermissionDenied) as exc:
+        errors["bulletin"] = [_error_text(exc)]
+        return False
+    queued = [*sending.queued, *sending.requeued]
+    if queued:
+        messages.success(
+            request,
+            _("Đã đưa bản tin vào hàng đợi gửi tới %(n)s hệ thống: %(names)s.")
+            % {"n": len(queued), "names": ", ".join(r.peer.name for r in queued)},
+        )
+    if sending.unchanged:
+        messages.info(
+            request,
+            _("Không gửi lại tới %(names)s: đã gửi trước đó, nội dung không đổi.")
+            % {"names": ", ".join(r.peer.name for r in sending.unchanged)},
+        )
+    return True
 
 
 def _indicator_rows(figures: dict) -> list[dict]:

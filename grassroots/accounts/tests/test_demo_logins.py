@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 def test_the_province_lists_its_demo_accounts(users):
     logins = demo_logins()
     assert [name for name, _, _ in logins][:4] == ["admin", "editor", "approver", "viewer"]
-    assert logins[4][:2] == ("operator", "operator") and logins[4][2].startswith(("Phường", "Xã"))
+    assert logins[0][1] == "Quản trị cấp tỉnh"
+    assert logins[4][:2] == ("operator", "Cán bộ vận hành")
+    assert logins[4][2].startswith(("Phường", "Xã"))
 
 
 def test_central_mode_lists_the_national_accounts_and_starts(settings):
@@ -21,3 +23,5 @@ def test_central_mode_lists_the_national_accounts_and_starts(settings):
     logins = demo_logins()
     assert [name for name, _, _ in logins] == ["admin", "editor", "approver", "viewer"]
     assert {unit for _, _, unit in logins} == {"Cả nước"}
+    # the national administrator is no province's: the same role code, named for the level
+    assert logins[0][1] == "Quản trị cấp trung ương"

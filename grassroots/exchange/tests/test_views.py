@@ -13,6 +13,7 @@ from grassroots.exchange import federation, outbound, stats
 from grassroots.exchange.choices import DeliveryStatus, Kind
 from grassroots.exchange.models import OutboundMessage, Peer
 from grassroots.kpi.indicators import BY_ID
+from grassroots.units.models import Unit
 
 from .helpers import Remote, bulletin_body, public_b64
 
@@ -309,7 +310,9 @@ def test_national_indicators_use_the_kpi_definitions(client, users, central_mode
         assert r.status_code == 202, r.content
     client.force_login(users["admin"])
     figures = client.get("/api/v1/exchange/national?month=2026-11").json()
-    by_name = {r["name"]: r for r in figures["provinces"]}
+    by_name = {r["peer_name"]: r for r in figures["provinces"]}
+    # a row is the province (the peer's scope unit), not the system that reported it
+    assert by_name["Tỉnh Y"]["name"] == Unit.objects.current().get(code="11977").name
     # (9 + 1) / (10 + 10), a ratio of sums …
     assert by_name["Hưng Yên"]["indicators"]["essential_reach"] == 50.0
     assert by_name["Tỉnh Y"]["indicators"]["essential_reach"] == 100.0
@@ -412,7 +415,7 @@ def test_national_per_commune_indicators_are_ratios_of_sums(client, users, centr
     client.force_login(users["admin"])
     figures = client.get("/api/v1/exchange/national?month=2026-11").json()
     hy, y = (
-        next(r for r in figures["provinces"] if r["name"] == n) for n in ("Hưng Yên", "Tỉnh Y")
+        next(r for r in figures["provinces"] if r["peer_name"] == n) for n in ("Hưng Yên", "Tỉnh Y")
     )
     country = figures["country"]
     got = {
@@ -548,7 +551,8 @@ def test_national_pages_only_in_central_mode(client, users, settings):
 
 @pytest.mark.parametrize(
     ("site", "warned"),
-    [("", "Chưa đặt GRASSROOTS_SITE_URL"), ("http://127.0.0.1:8000", "địa chỉ nội bộ"),
+    [("", "Địa chỉ công khai của hệ thống (GRASSROOTS_SITE_URL) chưa đặt"),
+     ("http://127.0.0.1:8000", "địa chỉ nội bộ"),
      ("http://localhost", "địa chỉ nội bộ"), ("https://ttcs.example.gov.vn", None)],
 )  # fmt: skip
 def test_central_admin_is_warned_about_the_site_url(client, users, settings, site, warned):
@@ -568,3 +572,128 @@ def test_central_admin_is_warned_about_the_site_url(client, users, settings, sit
     settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "province"}
     client.force_login(users["admin"])
     assert "site-url-warning" not in client.get(reverse("exchange-messages")).content.decode()
+
+
+def test_send_down_says_what_to_choose_and_keeps_what_was_chosen(client, users, central_mode):
+    """'Gửi xuống' with no bulletin and/or no province says, beside each field, what to
+    choose; the page comes back with what was chosen, and nothing is queued."""
+    from grassroots.content.tests.conftest import make_bulletin
+
+    peer = Remote(code="province-x").declare(kinds_out=[Kind.BULLETIN], name="Hệ thống tỉnh X")
+    other = Remote(code="province-z").declare(kinds_out=[Kind.BULLETIN], name="Hệ thống tỉnh Z")
+    bulletin = make_bulletin("33", status="published", title="Tin chờ gửi xuống")
+    client.force_login(users["admin"])
+    url = reverse("exchange-national")
+
+    def form(r) -> str:
+        assert r.status_code == 200  # the page again, not a redirect that forgets
+        page = r.content.decode()
+        return page[page.index('id="send-form"') : page.index("</form>", page.index("send-form"))]
+
+    both = form(client.post(url, {}))
+    assert "Hãy chọn bản tin đã duyệt cần gửi xuống." in both
+    assert "Hãy đánh dấu ít nhất một tỉnh nhận bản tin." in both
+    assert 'id="send-bulletin-error"' in both and 'id="send-peers-error"' in both
+    no_peer = form(client.post(url, {"bulletin": bulletin.pk}))
+    assert "Hãy đánh dấu ít nhất một tỉnh" in no_peer and "Hãy chọn bản tin" not in no_peer
+    assert re.search(rf'<option value="{bulletin.pk}" selected>Tin chờ gửi xuống', no_peer)
+    no_bulletin = form(client.post(url, {"peers": [other.pk], "bulletin": "abc"}))
+    assert "Hãy chọn bản tin đã duyệt" in no_bulletin and "Hãy đánh dấu" not in no_bulletin
+    assert re.search(rf'value="{other.pk}" id="to-{other.pk}" checked', no_bulletin)
+    assert not re.search(rf'value="{peer.pk}" id="to-{peer.pk}" checked', no_bulletin)
+    assert not OutboundMessage.objects.exists()
+    # chosen both: queued, and the page is fresh again
+    r = client.post(url, {"bulletin": bulletin.pk, "peers": [peer.pk]}, follow=True)
+    assert "hàng đợi gửi tới 1 hệ thống" in r.content.decode()
+    assert "send-bulletin-error" not in r.content.decode()
+    assert OutboundMessage.objects.filter(peer=peer).count() == 1
+
+
+@pytest.mark.parametrize("site", ["", "http://localhost:8000"])
+def test_a_bulletin_with_media_is_not_sent_down_to_an_unreachable_address(
+    client, users, settings, site
+):
+    """The provinces would refuse a bulletin whose files they cannot fetch: without a public
+    GRASSROOTS_SITE_URL it is refused here, beside the bulletin, in words for the
+    administrator; a bulletin without files still goes, and with the address set both go."""
+    from grassroots.content.models import MediaAsset
+    from grassroots.content.tests.conftest import make_bulletin
+
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central", "SITE_URL": site}
+    peer = Remote(code="province-x").declare(kinds_out=[Kind.BULLETIN])
+    with_file = make_bulletin("33", status="published", title="Tin có tệp")
+    sha = "ab" * 32
+    MediaAsset.objects.create(
+        unit=with_file.unit, bulletin=with_file, declared_kind="audio", kind="audio",
+        status="ready", sha256=sha, size=9000, mime="audio/mpeg",
+        original_name="thong-bao.mp3", file=f"ab/{sha}.mp3",
+    )  # fmt: skip
+    revision = with_file.approved_revision
+    revision.data = {**revision.data, "media": [{"sha256": sha}]}
+    revision.save(update_fields=["data"])
+    plain = make_bulletin("33", status="published", title="Tin không tệp")
+    client.force_login(users["admin"])
+    url = reverse("exchange-national")
+    r = client.post(url, {"bulletin": with_file.pk, "peers": [peer.pk]})
+    page = r.content.decode()
+    assert r.status_code == 200 and 'id="send-bulletin-error"' in page
+    assert "Bản tin này có tệp đính kèm nhưng địa chỉ công khai của hệ thống" in page
+    assert "các tỉnh không tải được tệp và sẽ từ chối bản tin" in page
+    assert 'id="site-url-warning"' in page  # and the page says it above, for the administrator
+    assert not OutboundMessage.objects.exists()
+    client.post(url, {"bulletin": plain.pk, "peers": [peer.pk]})
+    assert OutboundMessage.objects.filter(title="Tin không tệp").count() == 1
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "SITE_URL": "https://ttcs.example.gov.vn"}
+    client.post(url, {"bulletin": with_file.pk, "peers": [peer.pk]})
+    import json
+
+    sent = OutboundMessage.objects.get(title="Tin có tệp")
+    [media] = json.loads(sent.envelope)["body"]["media"]
+    assert media["url"].startswith("https://ttcs.example.gov.vn/")
+
+
+def test_after_a_retry_the_list_shows_the_message_and_says_what_happened(client, users):
+    """'Gửi lại' pressed under the 'Gửi lỗi' filter comes back to the whole list (the message
+    is there, soon 'Đã gửi'), saying what was done; a filter in use is shown with a way out;
+    delivery is worded for an officer."""
+    peer = Remote().declare(kinds_out=[Kind.BULLETIN], name="Hệ thống tỉnh Hưng Yên")
+    row = _failed(peer, "r1", last_error="không kết nối được", attempts=3, error_kind="connect")
+    client.force_login(users["admin"])
+    r = client.post(reverse("exchange-retry", args=[row.pk]), {"status": "failed"})
+    assert r.status_code == 302 and "status=" not in r["Location"]
+    assert r["Location"].endswith(f"#message-{row.pk}")
+    page = client.get(r["Location"]).content.decode()
+    assert "Đã đưa «Tin r1» gửi tới Hệ thống tỉnh Hưng Yên vào hàng đợi gửi lại" in page
+    assert f'id="message-{row.pk}" data-status="pending"' in page
+    # the worker delivers it: under a filter it is no longer in, the page says which filter
+    OutboundMessage.objects.filter(pk=row.pk).update(
+        status=DeliveryStatus.DELIVERED, delivered_at=row.created_at, delivered_via="push"
+    )
+    page = client.get(reverse("exchange-messages") + "?status=pending").content.decode()
+    assert "Không có thông điệp nào ở trạng thái «Chờ gửi»." in page
+    assert 'id="status-filter"' in page and "Đang xem: Chờ gửi" in page
+    assert f'<a href="{reverse("exchange-messages")}">xem tất cả</a>' in page
+    page = client.get(reverse("exchange-messages")).content.decode()
+    assert 'id="status-filter"' not in page
+    assert "gửi đi lúc" in page and "Đẩy (POST)" not in page and "(POST)" not in page
+    OutboundMessage.objects.filter(pk=row.pk).update(delivered_via="pull")
+    assert "bên kia kéo về lúc" in client.get(reverse("exchange-messages")).content.decode()
+
+
+def test_national_figures_are_named_by_the_province(client, users, central_mode):
+    import json
+
+    remote = Remote(code="province-33")
+    remote.declare(unit_code="33", kinds_in=[Kind.STATISTICS], name="Hệ thống tỉnh Hưng Yên")
+    body = {"province": "33", "month": "2026-11",
+            "units": [{"unit": "a", "counters": {"plays": 3}}]}  # fmt: skip
+    r = client.post(
+        "/api/v1/exchange/inbox",
+        data=json.dumps(remote.seal(Kind.STATISTICS, body, message_id="s")),
+        content_type="application/json",
+    )
+    assert r.status_code == 202, r.content
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
+    table = page[page.index('id="national-table"') : page.index("</table>", page.index("national-table"))]
+    assert "<td>Tỉnh Hưng Yên</td>" in table and "Hệ thống tỉnh Hưng Yên" not in table

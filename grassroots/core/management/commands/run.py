@@ -166,7 +166,7 @@ class Command(BaseCommand):
             "  Demo logins (password: " + password + "):",
         ]
         for username, role, unit_name in demo_logins():
-            lines.append(f"    {username:<10} {role:<15} {unit_name}")
+            lines.append(f"    {username:<10} {role:<24} {unit_name}")
         lines.append("  Press Ctrl-C to stop.\n")
         self.stdout.write("\n".join(lines))
         self.stdout.flush()

@@ -43,8 +43,15 @@ class Command(BaseCommand):
             help="khoá công khai base64, hoặc cả JSON lệnh `exchange key` của bên kia in ra",
         )
         add.add_argument("--kid", default="", help="mã khoá (không cần khi đưa cả JSON)")
-        add.add_argument("--kinds-in", default=",".join(Kind.values))
-        add.add_argument("--kinds-out", default=",".join(Kind.values))
+        add.add_argument(
+            "--kinds-in",
+            default=None,
+            help="loại tin nhận từ hệ thống đó; mặc định theo cấp: trung ương nhận statistics, "
+            "report_status; tỉnh nhận bulletin, withdrawal, citizen_report",
+        )
+        add.add_argument(
+            "--kinds-out", default=None, help="loại tin gửi cho hệ thống đó; mặc định theo cấp"
+        )
         add.add_argument("--no-approval", action="store_true")
         sub.add_parser("push", help="gửi ngay các thông điệp đến hạn")
         sub.add_parser("pull", help="kéo tin từ các hệ thống liên thông")
@@ -99,6 +106,11 @@ class Command(BaseCommand):
         unit = Unit.objects.current().filter(code=opts["unit"]).first()
         if unit is None:
             raise CommandError(f"Không có đơn vị mã {opts['unit']}.")
+        kinds_in, kinds_out = actions.default_kinds()
+        if opts["kinds_in"] is not None:
+            kinds_in = [k for k in opts["kinds_in"].split(",") if k]
+        if opts["kinds_out"] is not None:
+            kinds_out = [k for k in opts["kinds_out"].split(",") if k]
         try:
             peer = actions.add_peer(
                 user=actions.COMMAND_LINE,
@@ -108,8 +120,8 @@ class Command(BaseCommand):
                 unit=unit,
                 public_key=opts["public_key"],
                 kid=opts["kid"],
-                kinds_in=[k for k in opts["kinds_in"].split(",") if k],
-                kinds_out=[k for k in opts["kinds_out"].split(",") if k],
+                kinds_in=kinds_in,
+                kinds_out=kinds_out,
                 bulletins_need_approval=not opts["no_approval"],
             )
         except ValidationError as exc:

@@ -2,8 +2,28 @@
 // ({"source", "kid", "public_key"}); the key id (and, when adding a peer, its code if still
 // empty) are filled from it. The JSON itself is sent: the server checks it again (source,
 // key id against the key) whatever this script did.
+// When adding a peer whose source is a province's ("province-<code>") and a unit of that code
+// is offered, the scope is set to that province while it is still the default (the country at
+// the centre), and an empty name becomes "Hệ thống <province>".
+// The approval option is shown only while bulletins are received from the peer.
 (function () {
   "use strict";
+  var lowerFirst = function (s) { return s.charAt(0).toLowerCase() + s.slice(1); };
+
+  var pickProvince = function (form, source) {
+    var m = /^province-(.+)$/.exec(source);
+    var picker = form.querySelector(".unit-picker");
+    if (!m || !picker || !window.Alpine) return;
+    var data = window.Alpine.$data(picker);
+    var unit = data && data.byCode ? data.byCode[m[1]] : null;
+    if (!unit) return;
+    var current = data.selected.length ? data.selected[0] : "";
+    if (current && current !== form.dataset.defaultUnit && current !== unit.code) return;
+    if (current !== unit.code) data.pick(unit.code, true);
+    var name = form.querySelector("input[name=name]");
+    if (name && !name.value) name.value = form.dataset.namePrefix + " " + lowerFirst(unit.name);
+  };
+
   document.querySelectorAll("input[data-key-json]").forEach(function (input) {
     var form = input.form;
     var fill = function () {
@@ -16,10 +36,22 @@
       if (kid && typeof data.kid === "string") kid.value = data.kid;
       var code = form.querySelector("input[name=code]");
       if (code && !code.value && typeof data.source === "string") code.value = data.source;
+      if (code && typeof data.source === "string" && code.value === data.source) {
+        pickProvince(form, data.source);
+      }
       var note = form.querySelector("[data-key-note]");
       if (note) note.classList.remove("d-none");
     };
     input.addEventListener("input", fill);
     input.addEventListener("change", fill);
+  });
+
+  document.querySelectorAll("[data-approval]").forEach(function (box) {
+    var form = box.closest("form");
+    var bulletin = form && form.querySelector("input[name=kinds_in][value=bulletin]");
+    if (!bulletin) return;
+    var sync = function () { box.hidden = !bulletin.checked; };
+    bulletin.addEventListener("change", sync);
+    sync();
   });
 })();
