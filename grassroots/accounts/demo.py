@@ -66,13 +66,19 @@ def demo_logins() -> list[tuple[str, str, str]]:
         from grassroots.exchange.central import DEMO_USERS, ROOT_CODE
 
         root = Unit.objects.filter(code=ROOT_CODE, valid_to__isnull=True).first()
-        return [(name, str(role_label(role)), root.name) for name, _, role in DEMO_USERS] if root else []
+        return (
+            [(name, str(role_label(role)), root.name) for name, _, role in DEMO_USERS]
+            if root
+            else []
+        )
     province = Unit.objects.filter(
         code=settings.GRASSROOTS["PROVINCE_CODE"], valid_to__isnull=True
     ).first()
     if province is None:
         return []
-    return [(name, str(role_label(role)), unit.name) for name, _, role, unit in demo_users(province)]
+    return [
+        (name, str(role_label(role)), unit.name) for name, _, role, unit in demo_users(province)
+    ]
 
 
 @transaction.atomic

@@ -113,3 +113,44 @@ def test_favicon_is_served_not_404(client):
     assert response.status_code == 301 and response["Location"].endswith("core/favicon.svg")
     html = client.get("/dang-nhap/").content.decode()
     assert 'rel="icon"' in html and "· grassroots" not in html
+
+
+@pytest.mark.django_db
+def test_central_home_names_the_national_admin_and_shows_the_exchange(client, users, settings):
+    """At the centre the admin role (same code) is named for the level, and the home page has
+    no loudspeaker or device work but the failed messages to the provinces; at a province the
+    name comes back and the device cards are there."""
+    from grassroots.accounts.demo import ensure_roles
+    from grassroots.accounts.models import Role
+    from grassroots.exchange import outbound
+    from grassroots.exchange.choices import DeliveryStatus, Kind
+    from grassroots.exchange.models import OutboundMessage
+    from grassroots.exchange.tests.helpers import Remote, bulletin_body
+
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central"}
+    ensure_roles()  # what `load_demo` does at the centre's start
+    admin = Role.objects.get(slug="province_admin")
+    assert admin.name == "Quản trị cấp trung ương"
+    peer = Remote(code="province-x").declare(kinds_out=[Kind.BULLETIN], name="Hệ thống tỉnh X")
+    [row] = outbound.emit(peers=[peer], kind=Kind.BULLETIN, message_id="m",
+                          body=bulletin_body(), title="Tin lỗi")  # fmt: skip
+    OutboundMessage.objects.filter(pk=row.pk).update(status=DeliveryStatus.FAILED)
+    client.force_login(users["admin"])
+    html = client.get("/").content.decode()
+    scope = re.search(r'id="home-scope">(.*?)</p>', html, re.S).group(1)
+    assert "Quản trị cấp trung ương" in scope and "Quản trị cấp tỉnh" not in scope
+    for key in ("offline", "faults", "emergencies", "inbox", "proposals"):
+        assert f'data-work="{key}"' not in html
+    assert re.search(r'data-work="exchange_failed".*?work-count">1<', html, re.S)
+    assert f"?status=failed#message-{row.pk}" in html
+    assert html.count('class="nav-item dropdown"') <= 6
+    # an administrator's own name for the role is never overwritten
+    Role.objects.filter(pk=admin.pk).update(name="Quản trị viên")
+    ensure_roles()
+    assert Role.objects.get(pk=admin.pk).name == "Quản trị viên"
+    Role.objects.filter(pk=admin.pk).update(name="Quản trị cấp trung ương")
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "province"}
+    ensure_roles()
+    assert Role.objects.get(pk=admin.pk).name == "Quản trị cấp tỉnh"
+    html = client.get("/").content.decode()
+    assert 'data-work="offline"' in html and 'data-work="exchange_failed"' not in html

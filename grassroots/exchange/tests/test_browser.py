@@ -397,3 +397,58 @@ def test_approval_queue_of_bulletins_received_fits_a_phone(browser, live_demo):
         "#approval-queue", "t => [t.scrollWidth, t.parentElement.clientWidth]"
     )
     assert box[0] <= box[1], f"the queue is {box[0]} px in a box of {box[1]} px"
+
+
+@pytest.mark.browser
+def test_national_admin_at_the_centre(browser, live_demo, settings):
+    """The centre's administrator: 'Gửi xuống' with nothing chosen says beside each field what
+    to choose; pasting a province's key JSON sets the scope to that province and names the
+    peer; the kinds are the centre's; the approval option appears only when bulletins are
+    received; the home page names the national role and has no device cards."""
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central", "SITE_URL": ""}
+    from grassroots.accounts.demo import ensure_roles
+    from grassroots.content.tests.conftest import make_bulletin
+    from grassroots.exchange.choices import Kind
+
+    from .helpers import Remote
+
+    ensure_roles()
+    Remote(code="province-y").declare(
+        unit_code="11977", kinds_out=[Kind.BULLETIN], name="Hệ thống tỉnh Y"
+    )
+    make_bulletin("33", status="published", title="Thông báo lịch nghỉ Tết Nguyên đán")
+    page = login(browser, live_demo.url, "admin")
+    assert "Quản trị cấp trung ương" in page.inner_text("#home-scope")
+    assert page.locator("[data-work=offline], [data-work=faults]").count() == 0
+    shoot(page, "exchange", "central-home")
+    open_nav(page, "Quản trị", "Gửi xuống, số liệu toàn quốc")
+    assert "GRASSROOTS_SITE_URL" in page.inner_text("#site-url-warning")
+    page.click("#send-form button")
+    page.wait_for_selector("#send-bulletin-error")
+    assert page.is_visible("#send-bulletin-error") and page.is_visible("#send-peers-error")
+    shoot(page, "exchange", "central-send-errors")
+
+    remote = Remote(code="province-11977")
+    open_nav(page, "Quản trị", "Hệ thống liên thông")
+    page.click("#peer-form-card summary")
+    assert page.locator("#peer-unit input[type=hidden][name=unit]").input_value() == "33"
+    assert not page.is_visible("#peer-approval")
+    assert page.is_checked("#in-statistics") and page.is_checked("#out-bulletin")
+    assert not page.is_checked("#in-bulletin") and not page.is_checked("#out-statistics")
+    page.fill("#peer-key", remote.as_json())
+    assert page.input_value("#peer-code") == "province-11977"
+    assert page.locator("#peer-unit input[type=hidden][name=unit]").input_value() == "11977"
+    assert page.input_value("#peer-name").startswith("Hệ thống ")
+    page.check("#in-bulletin")
+    assert page.is_visible("#peer-approval")
+    assert "duyệt của trung ương" in page.inner_text("#peer-form")
+    page.uncheck("#in-bulletin")
+    assert not page.is_visible("#peer-approval")
+    page.fill("#peer-url", "https://y.example.gov.vn")
+    shoot(page, "exchange", "central-peer-form")
+    page.click("#peer-submit")
+    page.wait_for_selector("#peer-list [data-peer=province-11977]")
+    from grassroots.exchange.models import Peer
+
+    peer = Peer.objects.get(code="province-11977")
+    assert peer.unit.code == "11977" and peer.kinds_in == ["statistics", "report_status"]

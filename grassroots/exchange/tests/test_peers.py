@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from html import unescape
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from grassroots.core.models import ObjectChange
 from grassroots.exchange import actions, inbound, keys, outbound
@@ -346,3 +348,46 @@ def test_command_add_peer_goes_through_the_same_checks(users):
     assert json.loads(out.getvalue()) == {"peer": "central", "kid": remote.kid(),
                                           "redeclared": False}  # fmt: skip
     assert Peer.objects.get(code="central").kinds_in == ["bulletin"]
+
+
+def _checked(page: str, direction: str) -> set[str]:
+    """The kinds ticked in the add-peer form's 'in' or 'out' fieldset."""
+    form = page[page.index('id="peer-form"') :]
+    return set(re.findall(rf'value="(\w+)" id="{direction}-\w+" checked', form))
+
+
+def test_add_peer_defaults_by_level(client, users, settings):
+    """At the centre a new peer is a province: send it what goes down, take what comes up; at a
+    province the mirror. The approval option is for a peer that sends us bulletins, worded
+    by level; the command defaults the same way."""
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-peers")).content.decode()
+    assert _checked(page, "in") == {"bulletin", "withdrawal", "citizen_report"}
+    assert _checked(page, "out") == {"statistics", "report_status"}
+    approval = re.search(r'<div class="col-12 form-check small ms-2" data-approval([^>]*)>', page)
+    assert approval and "hidden" not in approval.group(1)
+    assert "phải qua quy trình duyệt của tỉnh" in page
+    settings.GRASSROOTS = {**settings.GRASSROOTS, "LEVEL": "central"}
+    page = client.get(reverse("exchange-peers")).content.decode()
+    assert _checked(page, "in") == {"statistics", "report_status"}
+    assert _checked(page, "out") == {"bulletin", "withdrawal", "citizen_report"}
+    approval = re.search(r'<div class="col-12 form-check small ms-2" data-approval([^>]*)>', page)
+    assert approval and "hidden" in approval.group(1)
+    assert "duyệt của tỉnh" not in page and "quy trình duyệt của trung ương" in page
+    remote = Remote(code="province-33")
+    call_command("exchange", "add-peer", "--code", "province-33", "--name", "Hệ thống tỉnh",
+                 "--url", "https://hy.example", "--unit", "33", "--public-key", remote.as_json(),
+                 stdout=io.StringIO())  # fmt: skip
+    peer = Peer.objects.get(code="province-33")
+    assert (peer.kinds_in, peer.kinds_out) == (
+        ["statistics", "report_status"],
+        ["bulletin", "withdrawal", "citizen_report"],
+    )
+    # the peer's summary says nothing of approving bulletins it never sends
+    page = client.get(reverse("exchange-peers")).content.decode()
+    item = page[
+        page.index('data-peer="province-33"') : page.index(
+            "</li>", page.index('data-peer="province-33"')
+        )
+    ]
+    assert "quy trình duyệt" not in item.split("peer-keys")[0]

@@ -695,5 +695,7 @@ def test_national_figures_are_named_by_the_province(client, users, central_mode)
     assert r.status_code == 202, r.content
     client.force_login(users["admin"])
     page = client.get(reverse("exchange-national") + "?thang=2026-11").content.decode()
-    table = page[page.index('id="national-table"') : page.index("</table>", page.index("national-table"))]
+    table = page[
+        page.index('id="national-table"') : page.index("</table>", page.index("national-table"))
+    ]
     assert "<td>Tỉnh Hưng Yên</td>" in table and "Hệ thống tỉnh Hưng Yên" not in table

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from grassroots.exchange import actions, keys, outbound, stats
-from grassroots.exchange.choices import Kind
 from grassroots.exchange.models import OutboundMessage, Peer
 from grassroots.units.models import Unit
 
