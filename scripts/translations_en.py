@@ -2175,7 +2175,22 @@ EN.update(
         "Đã lấy mã hệ thống và mã khoá từ JSON đã dán.": "System code and key id taken from the pasted JSON.",
         "Phạm vi hành chính (các thông điệp của hệ thống này chỉ được nói về đơn vị này và cấp dưới)": "Administrative scope (this system's messages may concern only this unit and those below it)",
         "Ngừng hẳn: không nhận, không gửi, mọi khoá bị thu hồi; lịch sử thông điệp giữ nguyên. Khai báo lại cùng mã sẽ dùng lại hệ thống này.": "Retired: nothing received or sent, every key revoked; the message history stays. Declaring the same code again brings this system back.",
-    }
+        "Đang kết nối tới đài tiếp sóng": "Connecting to the relayed station",
+    "Cán bộ khác dừng": "Stopped by another officer",
+    "Phiên đã bị %(who)s dừng lúc %(at)s.": "The session was stopped by %(who)s at %(at)s.",
+    "Phiên đã nhường loa lúc %(at)s cho phiên phát trực tiếp khẩn cấp '%(title)s' của %(who)s.": "At %(at)s the session gave the loudspeakers to the emergency live session '%(title)s' of %(who)s.",
+    "một cán bộ": "an officer",
+    "người dừng phiên": "stopped by",
+    "phiên khẩn cấp chen ngang": "emergency session that took over",
+    "Phiên của bạn vẫn đang mở": "Your session is still open",
+    "Trang đã được tải lại nên micro của trang này không còn gửi âm thanh; phiên tự kết thúc sau vài giây im lặng. Hãy kết thúc phiên rồi bắt đầu lại để tiếp tục nói.": "The page was reloaded, so its microphone no longer sends sound; the session ends by itself after a few seconds of silence. End the session, then start again to keep speaking.",
+    "Bạn có thể tiếp tục theo dõi phiên tiếp sóng này hoặc kết thúc nó.": "You can keep following this relay session or end it.",
+    "Tiếp tục theo dõi": "Keep following",
+    "Dừng phiên “%(title)s” của %(speaker)s? Người phát sẽ được báo là bạn đã dừng phiên.": "Stop the session “%(title)s” of %(speaker)s? The speaker will be told that you stopped it.",
+    "Dừng phiên": "Stop the session",
+    "Không dừng": "Do not stop",
+    "Tiêu đề dài %(length)s ký tự, tối đa %(max)s ký tự: hãy rút gọn tiêu đề (nội dung chi tiết nói trong phiên).": "The title is %(length)s characters long, at most %(max)s: shorten it (say the details in the session).",
+}
 )
 
 
