@@ -135,6 +135,11 @@ def allowed_relay(unit: Unit, url: str) -> bool:
     return RelaySource.objects.filter(unit_id__in=above, url=url.strip()).exists()
 
 
+# A relay source's name is shown in tables, menus ("Tiếp sóng <name>") and a station's schedule:
+# a short name a person reads at a glance. Refused, never cut, beyond it (the column holds 200).
+RELAY_NAME_MAX = 100
+
+
 def _relay_fields(name: str, url: str) -> tuple[str, str]:
     """(name, url) of a relay source, cleaned and checked; 422 naming the field otherwise."""
     url = clean_text(url or "").strip()
@@ -148,9 +153,15 @@ def _relay_fields(name: str, url: str) -> tuple[str, str]:
             "500 ký tự), ví dụ https://radio.example.vn/vov1.",
             "url",
         )
-    name = clean_text(name or "").strip()[:200]
+    name = clean_text(name or "").strip()
     if not name:
         raise _bad("Cần đặt tên cho nguồn tiếp sóng (ví dụ: VOV1).", "name")
+    if len(name) > RELAY_NAME_MAX:
+        raise _bad(
+            f"Tên nguồn tiếp sóng dài {len(name)} ký tự, tối đa {RELAY_NAME_MAX} ký tự: hãy đặt "
+            "tên ngắn gọn (ví dụ: VOV1, Đài PT-TH tỉnh Hưng Yên).",
+            "name",
+        )
     return name, url
 
 

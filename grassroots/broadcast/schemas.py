@@ -213,14 +213,14 @@ class PlanRead(Schema):
 
 class RelaySourceCreate(Schema):
     unit: str = Field(max_length=16, description="Mã đơn vị (thường là tỉnh)")
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=2000, description="tối đa 100 ký tự (kiểm tra khi lưu)")
     url: str = Field(max_length=500, description="http(s)://… của luồng")
 
 
 class RelaySourceUpdate(Schema):
     """Fields to change; an omitted one keeps its value."""
 
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=2000, description="tối đa 100 ký tự")
     url: str | None = Field(None, max_length=500, description="http(s)://… của luồng")
 
 

@@ -4,7 +4,8 @@ Every text that comes in (console forms and query strings, /api/v1 JSON bodies, 
 spreadsheet imports, MQTT messages) goes through `clean_text` once, at the boundary where it
 enters: Unicode NFC (so "Xã" typed as "X" + "a" + two combining marks equals "Xã"), line ends as
 "\\n", and no control characters (C0 and C1, except tab and newline), which no person means to
-type, which break every XML the platform writes and which a terminal would obey.
+type, which break every XML the platform writes and which a terminal would obey; nor invisible
+format characters (zero-width space, bidi overrides; `_FORMAT`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,23 @@ from typing import Any
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+# Invisible format characters (Unicode category Cf) no one types on purpose: zero-width space
+# U+200B, word joiner U+2060, the byte-order mark U+FEFF inside text, and the
+# bidirectional marks, embeddings, overrides and isolates (U+200E/F, U+202A–202E, U+2066–2069),
+# which make a text show other than it reads ("Trojan Source", CVE-2021-42574). They make a
+# title look empty or two equal names differ. Kept: zero-width (non-)joiner U+200C/U+200D,
+# which emoji sequences and some scripts need, and the soft hyphen U+00AD, which is the letter
+# "ư" of TCVN3 text still to be decoded (from_legacy).
+_FORMAT = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
 def clean_text(value: str) -> str:
-    """NFC, "\\r\\n" and "\\r" as "\\n", control characters removed; nothing else changes."""
+    """NFC, "\\r\\n" and "\\r" as "\\n", control characters and invisible format characters
+    (zero-width space, bidi overrides, …) removed; nothing else changes."""
     if not value:
         return value
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", _CONTROL.sub("", value))
+    return unicodedata.normalize("NFC", _FORMAT.sub("", _CONTROL.sub("", value)))
 
 
 def clean_data(value: Any) -> Any:

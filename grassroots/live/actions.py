@@ -112,6 +112,67 @@ def _emergency_on_air(units: list[Unit]):
     return Emergency.objects.filter(pk__in=ids).order_by("-pk").first()
 
 
+TITLE_MAX = 200  # LiveSession.title
+
+
+def check_title(title: str) -> str:
+    """The session's title as entered (core.text.clean_text, then stripped): refused, never
+    cut, when empty (spaces and invisible characters only) or longer than TITLE_MAX
+    characters. Raises Problem 422 saying what to fix."""
+    from grassroots.core.text import clean_text
+
+    title = clean_text(title or "").strip()
+    if not title:
+        raise Problem(422, TITLE_EMPTY)
+    if len(title) > TITLE_MAX:
+        raise Problem(422, title_too_long(len(title)))
+    return title
+
+
+TITLE_EMPTY = "Cần nhập tiêu đề cho phiên phát trực tiếp (tiêu đề đang để trống)."
+
+
+def title_too_long(length: int) -> str:
+    return (
+        f"Tiêu đề dài {length} ký tự, tối đa {TITLE_MAX} ký tự: hãy rút gọn tiêu đề "
+        "(nội dung chi tiết nói trong phiên)."
+    )
+
+
+def emergency_notice(session: LiveSession) -> dict[str, Any] | None:
+    """An emergency (alerts.Emergency) on air over part of a running session's area, as the
+    speaker is told of it (LiveRead.emergency), or None.
+
+    What happens (the agent's precedence, docs/live.md): a device plays a `play.now` before a
+    live stream, so while the emergency message sounds the speaker's voice is not on those
+    loudspeakers; when it has played (each repeat again) the device goes back to the live
+    stream by itself, and the session stays open."""
+    if not session.is_running:
+        return None
+    emergency = _emergency_on_air(list(session.area.all()))
+    if emergency is None:
+        return None
+    where = ", ".join(sorted(emergency.area.values_list("name", flat=True)))
+    until = timezone.localtime(emergency.expires_at).strftime("%H:%M")
+    message = (
+        f"Loa tại {where} đang phát khẩn cấp '{emergency.title}' — lời bạn nói lúc này không "
+        "ra các loa đó. Phát xong bản tin khẩn cấp, loa tự quay lại phiên của bạn; phiên vẫn "
+        "mở, không cần bắt đầu lại."
+    )
+    if emergency.repeat_every_minutes:
+        message += (
+            f" Bản tin khẩn cấp được nhắc lại mỗi {emergency.repeat_every_minutes} phút đến "
+            f"{until}; mỗi lần nhắc lại, loa lại tạm ngừng phiên của bạn."
+        )
+    return {
+        "id": emergency.pk,
+        "title": emergency.title,
+        "units": sorted(emergency.area.values_list("code", flat=True)),
+        "expires_at": emergency.expires_at,
+        "message": message,
+    }
+
+
 def _check_usage(units: list[Unit], start, end) -> None:
     """A non-emergency live session respects the usage policy of every unit of its area."""
     from grassroots.broadcast import engine
@@ -172,18 +233,15 @@ def start(
         )
     if not (1 <= max_minutes <= MAX_MINUTES):
         raise Problem(422, f"Thời lượng tối đa phải từ 1 đến {MAX_MINUTES} phút.")
-    title = (title or "").strip()[:200]
-    if not title:
-        raise Problem(422, "Cần nhập tiêu đề cho phiên phát trực tiếp.")
+    title = check_title(title)
     now = timezone.now()
     until = now + datetime.timedelta(minutes=max_minutes)
     # (PostgreSQL refuses FOR UPDATE with DISTINCT: find the ids, then lock those rows)
     ids = list(_overlapping(units).values_list("pk", flat=True))
     busy = list(LiveSession.objects.filter(pk__in=ids).select_for_update().order_by("pk"))
+    preempted: list[LiveSession] = []
     if priority == "emergency":
-        for other in busy:
-            if other.priority != "emergency":
-                end(other, LiveEndReason.PREEMPTED, user=user)
+        preempted = [b for b in busy if b.priority != "emergency"]
         busy = [b for b in busy if b.priority == "emergency"]
     else:
         emergency = _emergency_on_air(units)
@@ -197,6 +255,13 @@ def start(
             )
         _check_usage(units, now, until)
     if busy:
+        if busy[0].speaker_id == user.pk:
+            raise Problem(
+                409,
+                f"Phiên '{busy[0].title}' của chính bạn vẫn đang mở trên cùng địa bàn. "
+                "Hãy bấm “Kết thúc phiên” ở phiên đó rồi bắt đầu lại.",
+                title="Phiên của bạn vẫn đang mở",
+            )
         raise Problem(
             409,
             f"Đang có phiên phát trực tiếp '{busy[0].title}' trên cùng địa bàn. "
@@ -216,6 +281,8 @@ def start(
     session.expected_devices = devices_under(units).count()
     session.save(update_fields=["expected_devices"])
     audit.record(session, ChangeAction.CREATE, user=user, comment=f"{priority} {source}")
+    for other in preempted:  # the emergency takes their area over; each is told by which one
+        end(other, LiveEndReason.PREEMPTED, user=user, by=session)
     if source == LiveSource.FM:
         went_on_air(session.pk)  # nothing to wait for: each cluster tunes its own receiver
         session.refresh_from_db()
@@ -411,8 +478,12 @@ def went_on_air(session_id: int) -> LiveSession | None:
     return session
 
 
-def end(session: LiveSession, reason: str, *, user=None) -> LiveSession:
-    """End a session (inside the caller's transaction): `live.stop` to its area if it was on air."""
+def end(
+    session: LiveSession, reason: str, *, user=None, by: LiveSession | None = None
+) -> LiveSession:
+    """End a session (inside the caller's transaction): `live.stop` to its area if it was on air.
+    `user` is the officer who ended it (kept as `stopped_by` for `stopped`), `by` the emergency
+    live session that took its area over (`preempted`)."""
     if not session.is_running:
         return session
     before = audit.snapshot(session)
@@ -423,21 +494,48 @@ def end(session: LiveSession, reason: str, *, user=None) -> LiveSession:
     session.status = LiveStatus.ENDED
     session.end_reason = reason
     session.ended_at = timezone.now()
-    session.save(update_fields=["status", "end_reason", "ended_at", "updated_at"])
+    session.stopped_by = user if reason == LiveEndReason.STOPPED else None
+    session.preempted_by = by
+    session.save(
+        update_fields=[
+            "status",
+            "end_reason",
+            "ended_at",
+            "stopped_by",
+            "preempted_by",
+            "updated_at",
+        ]
+    )
     audit.record(session, ChangeAction.UPDATE, user=user, before=before, comment=str(reason))
     return session
+
+
+def may_stop(user, session: LiveSession) -> bool:
+    """The speaker, or an officer holding the session's right (`permission_for` its priority)
+    over the session's unit, may stop it."""
+    if session.speaker_id is not None and session.speaker_id == user.pk:
+        return True
+    return (
+        LiveSession.objects.restrict(user, permission_for(session.priority))
+        .filter(pk=session.pk)
+        .exists()
+    )
 
 
 @transaction.atomic
 def stop(*, user, session_id: int) -> LiveSession:
     """The speaker, or an officer with the session's right over its area, ends it."""
     session = running_for(user, session_id, lock=True)
-    if session.speaker_id != user.pk:
-        require(user, permission_for(session.priority))
-        if not LiveSession.objects.restrict(user, permission_for(session.priority)).filter(
-            pk=session.pk
-        ):
-            raise Http404
+    if not may_stop(user, session):
+        raise Problem(
+            403,
+            "Bạn không có quyền dừng phiên khẩn cấp này: chỉ cán bộ được phát khẩn cấp trên "
+            "vùng phát của phiên mới dừng được."
+            if session.priority == "emergency"
+            else "Bạn không có quyền dừng phiên này: chỉ người phát hoặc cán bộ được lập lịch "
+            "phát thanh trên toàn vùng phát của phiên mới dừng được.",
+            title="Không dừng được phiên",
+        )
     if not session.is_running:
         raise Problem(409, "Phiên phát trực tiếp này đã kết thúc.")
     return end(session, LiveEndReason.STOPPED, user=user)

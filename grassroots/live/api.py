@@ -19,7 +19,7 @@ from grassroots.core.errors import Problem, problem_response
 from grassroots_protocol import messages as wire
 
 from . import actions as live
-from .models import LiveSession, LiveSource, LiveStatus
+from .models import LiveSession, LiveSource, LiveStatus, officer_label
 
 router = Router(tags=["live"])
 PREFIX = "/live"
@@ -30,7 +30,7 @@ NO_AREA = "Hãy chọn vùng phát (ít nhất một xã, phường)."
 
 class LiveCreate(Schema):
     units: list[str] = Field(..., max_length=200)
-    title: str = Field(..., min_length=1, max_length=200)
+    title: str = Field(..., description=f"1–{live.TITLE_MAX} characters once cleaned")
     priority: str = Field("normal", pattern="^(normal|priority|emergency)$")
     max_minutes: int = Field(30, ge=1, le=live.MAX_MINUTES)
     source: str = Field(
@@ -42,12 +42,31 @@ class LiveCreate(Schema):
     relay_source: int | None = Field(None, description="a relay source id (GET /relay-sources)")
     frequency: float | None = Field(None, description="MHz, 64–108 (source fm)")
 
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        try:
+            return live.check_title(value)
+        except Problem as problem:
+            raise ValueError(problem.detail) from None
+
     @field_validator("units")
     @classmethod
     def _some_area(cls, value: list[str]) -> list[str]:
         if not [c for c in value if c and c.strip()]:
             raise ValueError(NO_AREA)
         return value
+
+
+class LiveEmergency(Schema):
+    """An emergency (alerts.Emergency, console or CAP) on air over part of the session's area:
+    its message sounds on those loudspeakers instead of the session (docs/live.md)."""
+
+    id: int
+    title: str
+    units: list[str]
+    expires_at: datetime
+    message: str = Field(..., description="what the speaker is told, a Vietnamese sentence")
 
 
 class LiveRead(Schema):
@@ -71,6 +90,16 @@ class LiveRead(Schema):
     source: str
     source_label: str
     relay: str = Field("", description="the radio relayed, or the FM frequency")
+    end_detail: str = Field(
+        "",
+        description="who ended it when that was not its speaker (an officer's stop, an "
+        "emergency live session), a Vietnamese sentence",
+    )
+    stopped_by: str = Field("", description="the officer who stopped it: full name (unit)")
+    emergency: LiveEmergency | None = Field(
+        None, description="an emergency on air over the area while the session runs"
+    )
+    can_stop: bool = Field(False, description="whether this user may stop it")
 
 
 def _read(request, s: LiveSession) -> dict:
@@ -80,7 +109,7 @@ def _read(request, s: LiveSession) -> dict:
         "title": s.title,
         "priority": s.priority,
         "status": s.status,
-        "status_label": str(s.get_status_display()),
+        "status_label": s.status_text,
         "end_reason": s.end_reason,
         "end_reason_label": s.end_reason_text,
         "units": list(s.area.values_list("code", flat=True)),
@@ -97,6 +126,10 @@ def _read(request, s: LiveSession) -> dict:
         "source": s.source,
         "source_label": str(s.get_source_display()),
         "relay": relay_label(s),
+        "end_detail": s.end_detail,
+        "stopped_by": officer_label(s.stopped_by) if s.stopped_by_id else "",
+        "emergency": live.emergency_notice(s),
+        "can_stop": s.is_running and live.may_stop(request.user, s),
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grassroots.core.models import TimeStampedModel
@@ -100,6 +101,24 @@ class LiveSession(TimeStampedModel):
         related_name="+",
         verbose_name=_("cụm loa phát micro"),
     )
+    # who ended it (`stopped`: the speaker or another officer over the area) and, when an
+    # emergency live session took the area over (`preempted`), which one
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("người dừng phiên"),
+    )
+    preempted_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("phiên khẩn cấp chen ngang"),
+    )
 
     objects = RestrictedManager()
 
@@ -121,9 +140,61 @@ class LiveSession(TimeStampedModel):
         return self.status in (LiveStatus.WAITING, LiveStatus.ON_AIR)
 
     @property
+    def status_text(self) -> str:
+        """The state for a person: a relay connecting waits for its radio, not a microphone."""
+        if self.status == LiveStatus.WAITING and self.source == LiveSource.STREAM:
+            return str(_("Đang kết nối tới đài tiếp sóng"))
+        return str(self.get_status_display())
+
+    @property
+    def stopped_by_other(self) -> bool:
+        """Ended by an officer who is not its speaker (the province stopping a commune's)."""
+        return (
+            self.end_reason == LiveEndReason.STOPPED
+            and self.stopped_by_id is not None
+            and self.stopped_by_id != self.speaker_id
+        )
+
+    @property
     def end_reason_text(self) -> str:
         """Why it ended, in the words of its source: a relay that lost its radio did not lose
-        a microphone ("" while it runs)."""
+        a microphone; a session another officer stopped was not stopped by its speaker
+        ("" while it runs)."""
         if self.end_reason == LiveEndReason.SOURCE_LOST and self.source == LiveSource.STREAM:
             return str(_("Mất tín hiệu đài tiếp sóng (không kết nối được hoặc đài ngừng phát)"))
+        if self.stopped_by_other:
+            return str(_("Cán bộ khác dừng"))
         return str(self.get_end_reason_display()) if self.end_reason else ""
+
+    @property
+    def end_detail(self) -> str:
+        """One sentence saying who ended it and when, when that was not its speaker: "Phiên đã
+        bị <full name> (<unit>) dừng lúc HH:MM." or the emergency live session that took the
+        area over ("" otherwise)."""
+        at = timezone.localtime(self.ended_at).strftime("%H:%M") if self.ended_at else ""
+        if self.stopped_by_other:
+            return str(_("Phiên đã bị %(who)s dừng lúc %(at)s.")) % {
+                "who": officer_label(self.stopped_by),
+                "at": at,
+            }
+        if self.end_reason == LiveEndReason.PREEMPTED and self.preempted_by_id:
+            other = self.preempted_by
+            return str(
+                _(
+                    "Phiên đã nhường loa lúc %(at)s cho phiên phát trực tiếp khẩn cấp "
+                    "'%(title)s' của %(who)s."
+                )
+            ) % {"at": at, "title": other.title, "who": officer_label(other.speaker)}
+        return ""
+
+
+def officer_label(user) -> str:
+    """ "<full name> (<unit>)": the person and the unit of their widest role (a province
+    officer is named with the province), for telling one officer what another did."""
+    if user is None:
+        return str(_("một cán bộ"))
+    name = user.get_full_name() or user.username
+    assignment = (
+        user.assignments.select_related("unit").order_by("unit__depth", "unit__name").first()
+    )
+    return f"{name} ({assignment.unit.name})" if assignment else name

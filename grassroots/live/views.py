@@ -13,7 +13,7 @@ from grassroots.units.models import Unit
 
 from . import actions as live
 from .api import relay_label
-from .models import LiveSession, LiveSource, LiveStatus
+from .models import LiveSession, LiveSource, LiveStatus, officer_label
 
 
 @login_required
@@ -34,6 +34,13 @@ def live_console(request):
         )[:20]
     )
     for s in running:
+        s.can_stop = live.may_stop(request.user, s)
+        s.by_other = s.speaker_id != request.user.pk
+        s.speaker_label = (
+            officer_label(s.speaker)
+            if s.speaker_id
+            else (s.source_device.name if s.source_device else "")
+        )
         s.listen = live.listen_url(request.user, s) if s.source != LiveSource.FM else ""
         s.relay_label = relay_label(s)
         s.area_names = ", ".join(s.area.values_list("name", flat=True))
@@ -60,7 +67,15 @@ def live_console(request):
             "can_emergency": can_emergency,
             "units": units,
             "running": running,
-            "recent": sessions.filter(status=LiveStatus.ENDED)[:10],
+            "recent": sessions.filter(status=LiveStatus.ENDED).select_related(
+                "stopped_by", "preempted_by__speaker"
+            )[:10],
+            # the officer's own session still open (the page was reloaded, or opened again):
+            # they end it, or follow a relay again, rather than clash with themselves
+            "mine": next(
+                (s for s in running if s.speaker_id == request.user.pk and s.source != "device"),
+                None,
+            ),
             "max_minutes": live.MAX_MINUTES,
             "equipped": " ".join(equipped),
             "relay_sources": _live_relay_sources(units),

@@ -406,6 +406,9 @@ def test_stream_relays_only_from_the_provinces_list(client, users):
     src = {"unit": "33", "name": "VOV1", "url": url}
     res = call(client, "post", "/api/v1/relay-sources", user=users["operator"], body=src)
     assert res.status_code in (403, 404)
+    too_long = {**src, "name": "V" * 101}
+    res = call(client, "post", "/api/v1/relay-sources", user=users["admin"], body=too_long)
+    assert "dài 101 ký tự, tối đa 100 ký tự" in assert_problem(res, 422)["detail"]
     res = call(client, "post", "/api/v1/relay-sources", user=users["admin"], body=src)
     assert res.status_code == 201, res.content
     listed = call(client, "get", f"/api/v1/relay-sources?unit={COMMUNE_A}", user=users["operator"])

@@ -63,6 +63,11 @@ def test_sources_of_another_commune_are_not_visible(client, users):
         ({"unit": "33", "name": "VOV1", "url": "ftp://x.vn/a"}, "url", "http:// hoặc https://"),
         ({"unit": "33", "name": "VOV1", "url": "https://x.vn/a b"}, "url", "không có dấu cách"),
         ({"unit": "", "name": "VOV1", "url": VOV1}, "unit", "Hãy chọn đơn vị"),
+        (
+            {"unit": "33", "name": "Đ" * 300, "url": VOV1},
+            "name",
+            "Tên nguồn tiếp sóng dài 300 ký tự, tối đa 100 ký tự",
+        ),
     ],
 )
 def test_bad_input_says_what_to_fix_and_keeps_what_was_typed(client, users, body, field, message):

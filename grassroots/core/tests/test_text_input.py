@@ -27,6 +27,18 @@ def test_clean_text_drops_c0_c1_keeps_tab_newline_and_nfc():
     }
 
 
+def test_clean_text_drops_invisible_format_characters():
+    """A title of spaces and a zero-width space is empty once cleaned; bidi overrides that make
+    a text show other than it reads are gone; joiners (emoji) and the soft hyphen (TCVN3 "ư",
+    still to be decoded) stay."""
+    assert clean_text("  \u200b ").strip() == ""
+    assert clean_text("\ufeffLoa\u2060 xã\u200e\u200f") == "Loa xã"
+    assert clean_text("tên\u202etxt.exe\u202c\u2066a\u2069") == "têntxt.exea"
+    assert clean_text("👩\u200d🌾 và ZW\u200cNJ") == "👩\u200d🌾 và ZW\u200cNJ"
+    assert clean_text("Ph\xadêng") == "Ph\xadêng"
+    assert clean_data({"title": "\u200b"}) == {"title": ""}
+
+
 @pytest.mark.parametrize(
     ("raw", "kind", "text"),
     [

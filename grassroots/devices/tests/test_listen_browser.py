@@ -68,6 +68,14 @@ def test_an_officer_listens_to_what_a_cluster_airs(browser, live_demo, settings)
 
     page = login(browser, live_demo.url, "viewer")  # the province: an upper level
     page.goto(f"{live_demo.url}/thiet-bi/giam-sat/?unit={COMMUNE_A}")
+    said = """() => {
+      window.said = [];
+      new MutationObserver(() => window.said.push(
+        document.getElementById('listen-message').textContent)).observe(
+        document.getElementById('listen-message'), {childList: true, characterData: true,
+        subtree: true});
+    }"""
+    page.evaluate(said)
     row = page.locator(f"tr[data-device='{dev.pk}']")
     row.get_by_role("button", name="Nghe đang phát").click()
     panel = page.locator("#listen-panel")
@@ -84,6 +92,8 @@ def test_an_officer_listens_to_what_a_cluster_airs(browser, live_demo, settings)
     page.wait_for_timeout(1500)
     assert audio.evaluate("a => a.currentTime") > first + 0.5  # it plays on
     expect(page.locator("#listen-message")).to_contain_text("đang ở phút 0:2")
+    # until the sound came, the panel said it was connecting
+    assert page.evaluate("window.said")[:1] == ["Đang kết nối…"]
     shoot(page, "listen", "1-file")
     # the list refreshes every 5 s; the player, outside it, keeps playing
     page.wait_for_timeout(5500)
@@ -98,4 +108,18 @@ def test_an_officer_listens_to_what_a_cluster_airs(browser, live_demo, settings)
     assert audio.evaluate("a => a.paused")
     page.click("#listen-close")
     expect(panel).to_be_hidden()
+    # what it plays comes to its end: said so, no finished player with the old title
+    status = DeviceStatus.objects.get(device=dev)
+    near_end = timezone.now() - datetime.timedelta(seconds=58)
+    status.state = {"online": True, "playing": {**playing, "since": near_end.isoformat()}}
+    status.save()
+    row.get_by_role("button", name="Nghe đang phát").click()
+    expect(page.locator("#listen-title")).to_have_text("Bản tin sáng")
+    expect(page.locator("#listen-message")).to_have_text(
+        "Đã phát xong mục này. Bấm “Nghe đang phát” để nghe mục cụm loa đang phát bây giờ.",
+        timeout=15_000,
+    )
+    expect(audio).to_be_hidden()
+    expect(page.locator("#listen-title")).to_have_text("")
+    shoot(page, "listen", "2-ended")
     page.context.close()

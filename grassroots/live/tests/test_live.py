@@ -341,3 +341,130 @@ def test_relays_started_live_are_checked_and_signed_like_any_session(client, use
     # a second normal session over the same area is refused as for any live session
     with time_machine.travel(MORNING, tick=False):
         assert_problem(open_session(client, op), 409)
+
+
+@pytest.mark.django_db
+def test_the_speaker_is_told_while_an_emergency_airs_over_the_session(client, users):
+    """A scheduled/CAP emergency sounds before the live stream on each device of its area: the
+    session's status says so (LiveRead.emergency), and stops saying it when it is over."""
+    from grassroots.alerts.models import Emergency, EmergencyStatus
+
+    op = users["operator"]
+    with time_machine.travel(MORNING, tick=False):
+        session_id = open_session(client, op).json()["id"]
+        live.went_on_air(session_id)
+        quiet = call(client, "get", f"/api/v1/live/{session_id}", user=op).json()
+        assert quiet["emergency"] is None
+        flood = Emergency.objects.create(
+            unit=get_unit("33"),
+            title="Lũ quét <khẩn>",
+            status=EmergencyStatus.ACTIVE,
+            repeat_every_minutes=15,
+            expires_at=MORNING + datetime.timedelta(hours=1),
+        )
+        flood.area.set([get_unit("33")])  # the province contains the commune
+        told = call(client, "get", f"/api/v1/live/{session_id}", user=op).json()
+    assert told["status"] == "on_air"
+    emergency = told["emergency"]
+    assert emergency["id"] == flood.pk and emergency["title"] == "Lũ quét <khẩn>"
+    assert emergency["units"] == ["33"]
+    assert emergency["message"].startswith(
+        f"Loa tại {get_unit('33').name} đang phát khẩn cấp 'Lũ quét <khẩn>' — lời bạn nói lúc "
+        "này không ra các loa đó. Phát xong bản tin khẩn cấp, loa tự quay lại phiên của bạn"
+    )
+    assert "nhắc lại mỗi 15 phút đến 08:00" in emergency["message"]
+    # the list the panels use carries it too (one schema)
+    listed = call(client, "get", "/api/v1/live?running=true", user=op).json()
+    assert listed[0]["emergency"]["id"] == flood.pk
+    flood.status = EmergencyStatus.STOPPED
+    flood.save()
+    with time_machine.travel(MORNING, tick=False):
+        after = call(client, "get", f"/api/v1/live/{session_id}", user=op).json()
+    assert after["emergency"] is None
+
+
+@pytest.mark.django_db
+def test_a_session_stopped_by_another_officer_or_preempted_says_by_whom(client, users):
+    op, admin = users["operator"], users["admin"]
+    with time_machine.travel(MORNING, tick=False):
+        first = open_session(client, op).json()
+        assert first["can_stop"] is True
+        seen_by_admin = call(client, "get", f"/api/v1/live/{first['id']}", user=admin).json()
+        assert seen_by_admin["can_stop"] is True
+        stopped = call(client, "post", f"/api/v1/live/{first['id']}/stop", user=admin).json()
+    session = LiveSession.objects.get(pk=first["id"])
+    assert session.stopped_by == admin and session.end_reason == LiveEndReason.STOPPED
+    name = admin.get_full_name() or admin.username
+    assert stopped["stopped_by"].startswith(f"{name} (")
+    assert stopped["end_detail"] == f"Phiên đã bị {stopped['stopped_by']} dừng lúc 07:00."
+    assert stopped["end_reason_label"] == "Cán bộ khác dừng"
+    # the speaker's own stop names nobody
+    with time_machine.travel(MORNING, tick=False):
+        own = open_session(client, op).json()
+        own = call(client, "post", f"/api/v1/live/{own['id']}/stop", user=op).json()
+    assert own["end_detail"] == "" and own["end_reason_label"] == "Người phát dừng"
+    # an emergency live session takes the area over: the sentence names it and its speaker
+    with time_machine.travel(MORNING, tick=False):
+        normal = open_session(client, op).json()
+        urgent = open_session(client, admin, title="Sơ tán khẩn", priority="emergency").json()
+        told = call(client, "get", f"/api/v1/live/{normal['id']}", user=op).json()
+    assert LiveSession.objects.get(pk=normal["id"]).preempted_by_id == urgent["id"]
+    assert told["end_detail"].startswith(
+        "Phiên đã nhường loa lúc 07:00 cho phiên phát trực tiếp khẩn cấp 'Sơ tán khẩn' của "
+        f"{name} ("
+    )
+    # the page's "Gần đây" says it too
+    client.force_login(op)
+    page = client.get("/truc-tiep/").content.decode()
+    assert "Phiên đã bị " in page and "Sơ tán khẩn" in page
+
+
+@pytest.mark.django_db
+def test_a_commune_officer_may_not_stop_the_provinces_emergency_session(client, users):
+    # operator2 schedules in commune B but holds no emergency right
+    op, admin = users["operator2"], users["admin"]
+    with time_machine.travel(MORNING, tick=False):
+        urgent = open_session(client, admin, priority="emergency", units=[COMMUNE_B]).json()
+        seen = call(client, "get", f"/api/v1/live/{urgent['id']}", user=op).json()
+        assert seen["can_stop"] is False
+        refused = assert_problem(
+            call(client, "post", f"/api/v1/live/{urgent['id']}/stop", user=op), 403
+        )
+    assert "broadcast.emergency" not in refused["detail"]
+    assert refused["detail"].startswith("Bạn không có quyền dừng phiên khẩn cấp này")
+    assert LiveSession.objects.get(pk=urgent["id"]).is_running
+    # the page offers no button for it
+    client.force_login(op)
+    page = client.get("/truc-tiep/").content.decode()
+    running = page[page.index('id="live-running"') : page.index('id="live-recent"')]
+    assert "Dừng phiên này" not in running
+
+
+@pytest.mark.django_db
+def test_the_titles_own_open_session_and_a_relay_connecting(client, users):
+    from grassroots.broadcast.models import RelaySource
+
+    op = users["operator"]
+    with time_machine.travel(MORNING, tick=False):
+        blank = assert_problem(open_session(client, op, title="   \u200b  "), 422)
+        assert "Cần nhập tiêu đề" in blank["detail"]
+        long = assert_problem(open_session(client, op, title="Bão " + "x" * 1196), 422)
+        assert "Tiêu đề dài 1200 ký tự, tối đa 200 ký tự" in long["detail"]
+        assert not LiveSession.objects.exists()
+        ok = open_session(client, op, title="\u200b Họp dân \u200b").json()
+        assert ok["title"] == "Họp dân"
+        # the officer's own session still open: the clash names it as theirs
+        mine = assert_problem(open_session(client, op), 409)
+        assert mine["detail"].startswith("Phiên 'Họp dân' của chính bạn vẫn đang mở")
+        client.force_login(op)
+        page = client.get("/truc-tiep/").content.decode()
+        assert 'id="live-mine"' in page and "Phiên của bạn vẫn đang mở" in page
+        call(client, "post", f"/api/v1/live/{ok['id']}/stop", user=op)
+        radio = RelaySource.objects.create(
+            unit=get_unit("33"), name="VOV1", url="http://127.0.0.1:9/vov1.mp3"
+        )
+        relay = open_session(client, op, source="stream", relay_source=radio.pk).json()
+    assert relay["status"] == "waiting"
+    assert relay["status_label"] == "Đang kết nối tới đài tiếp sóng"
+    page = client.get("/truc-tiep/").content.decode()
+    assert "Đang kết nối tới đài tiếp sóng</span>" in page

@@ -69,7 +69,11 @@ def test_an_officer_goes_live_from_the_console_and_stops(browser, live_demo, set
             assert list(session.area.values_list("code", flat=True)) == [COMMUNE_A]
             assert page.evaluate("document.getElementById('live-meter').value") >= 0
             shoot(page, "live", "2-speaking")
+            # leaving the page while live: the browser asks first (accepted here)
+            asked = []
+            page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
             page.reload()  # what is on air, with a listen-in player
+            assert asked == ["beforeunload"]
             expect(page.locator("#live-running")).to_contain_text("Thông báo khẩn")
             expect(page.locator("#live-running audio")).to_have_count(1)
             shoot(page, "live", "3-on-air")

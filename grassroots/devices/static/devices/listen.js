@@ -19,7 +19,29 @@
     audio.pause();
     audio.removeAttribute("src");
     audio.load();
+    audio.hidden = false;
   }
+
+  // from the click until sound comes (a live mount takes seconds to start): "Đang kết nối…";
+  // once it plays, what the player shows; when what it plays is over, say so and show no
+  // finished player with the old title
+  let heard = "";
+  audio.addEventListener("playing", () => {
+    say(heard);
+  });
+  function over() {
+    if (!audio.getAttribute("src")) return;
+    const live = panel.dataset.state === "live";
+    stop();
+    audio.hidden = true;
+    $("listen-title").textContent = "";
+    say(live ? panel.dataset.ended : panel.dataset.done);
+  }
+  audio.addEventListener("ended", over);
+  audio.addEventListener("error", () => {
+    // a live mount closed when its session ended (the stream stops or fails mid-way)
+    if (panel.dataset.state === "live" && audio.currentTime > 0) over();
+  });
 
   function clock(seconds) {
     const s = Math.floor(seconds);
@@ -58,8 +80,11 @@
         },
         { once: true },
       );
-      say(`${panel.dataset.at} ${clock(offset)}`);
+      heard = `${panel.dataset.at} ${clock(offset)}`;
+    } else {
+      heard = "";
     }
+    say(panel.dataset.connecting);
     audio.preload = "auto";
     audio.src = answer.url;
     try {

@@ -105,19 +105,74 @@
   if (sourceSelect) sourceSelect.addEventListener("change", checkSource);
   checkSource();
 
-  // "Dừng" beside a running session in the "Đang phát" panel (any source, this page's or not)
+  // "Dừng" beside a running session in the "Đang phát" panel (shown only to who may stop it;
+  // the server decides anyway). Another officer's session is stopped only after a confirmation
+  // naming it; a refusal is said beside the button, not at the top of the form.
   $("live-running").addEventListener("click", async (event) => {
-    const button = event.target.closest("button.live-end");
+    const item = event.target.closest("li");
+    if (!item) return;
+    const ask = item.querySelector(".live-end-confirm");
+    const errorLine = item.querySelector(".live-end-error");
+    if (event.target.closest("button.live-end-no")) {
+      ask.classList.add("d-none");
+      item.querySelector("button.live-end").classList.remove("d-none");
+      return;
+    }
+    let button = event.target.closest("button.live-end");
+    if (button && button.dataset.ask) {
+      ask.querySelector(".live-end-question").textContent = button.dataset.ask;
+      ask.classList.remove("d-none");
+      button.classList.add("d-none");
+      ask.querySelector("button.live-end-yes").focus();
+      return;
+    }
+    button = button || event.target.closest("button.live-end-yes");
     if (!button) return;
     button.disabled = true;
+    errorLine.classList.add("d-none");
     try {
       await api("POST", `/${button.dataset.id}/stop`);
     } catch (err) {
-      showError(err.message);
+      errorLine.textContent = err.message;
+      errorLine.classList.remove("d-none");
+      button.disabled = false;
+      return;
     }
     if (session && String(session.id) === button.dataset.id) finish(d.msgEnded);
     refreshPanels();
   });
+
+  // leaving the page while live ends what the officer says: the browser asks first
+  window.addEventListener("beforeunload", (event) => {
+    if (!session || stopping) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+
+  // the officer's own session still open (the page was reloaded): end it, or follow a relay
+  const mine = $("live-mine");
+  if (mine) {
+    $("live-mine-end").addEventListener("click", async () => {
+      $("live-mine-end").disabled = true;
+      try {
+        await api("POST", `/${mine.dataset.id}/stop`);
+        setStatus(d.msgEnded, false);
+      } catch (err) {
+        showError(err.message);
+      }
+      mine.remove();
+      refreshPanels();
+    });
+    const resume = $("live-mine-resume");
+    if (resume) {
+      resume.addEventListener("click", () => {
+        session = { id: mine.dataset.id, source: mine.dataset.source };
+        mine.remove();
+        attach();
+        refresh();
+      });
+    }
+  }
 
   async function api(method, path, body, type) {
     const response = await fetch(d.api + path, {
@@ -170,6 +225,15 @@
     });
   }
 
+  function attach() {
+    // the page follows `session`: the form is locked, "Kết thúc phiên" shown, its state polled
+    stopping = false;
+    lockForm(true);
+    startBtn.classList.add("d-none");
+    stopBtn.classList.remove("d-none");
+    poller = setInterval(refresh, 1500);
+  }
+
   function lockForm(locked) {
     // what is on air cannot be edited: title, priority and area are fixed for the session
     form.querySelectorAll("input, select").forEach((el) => {
@@ -196,14 +260,24 @@
     stopping = true;
     release();
     session = null;
+    showEmergency(null);
     setStatus(message || "", false);
   }
 
   function endedText(s) {
-    // the speaker's own stop needs no reason; the relay's ending says why (no signal, time limit)
+    // the speaker's own stop needs no reason; another officer's stop or an emergency session
+    // names who and when; the relay's ending says why (no signal, time limit)
+    if (s.end_detail) return `${d.msgEnded} ${s.end_detail}`;
     return s.end_reason && s.end_reason !== "stopped" && s.end_reason_label
       ? `${d.msgEnded} ${s.end_reason_label}`
       : d.msgEnded;
+  }
+
+  // an emergency message airing over the area: the loudspeakers are not playing the speaker
+  const emergencyBox = $("live-emergency");
+  function showEmergency(emergency) {
+    emergencyBox.textContent = emergency ? emergency.message : "";
+    emergencyBox.classList.toggle("d-none", !emergency);
   }
 
   async function refresh() {
@@ -219,8 +293,9 @@
       const waiting = s.source === "stream" ? d.msgWaitingRelay : d.msgWaiting;
       setStatus(
         `${onAir ? d.msgOnair : waiting} — ${s.title} · ${s.expected_devices} ${d.msgDevices}`,
-        onAir
+        onAir && !s.emergency
       );
+      showEmergency(s.emergency);
     } catch (err) {
       /* a missed poll is retried at the next tick */
     }
@@ -233,6 +308,13 @@
     const fields = new FormData(form);
     if (!fields.getAll("units").filter((c) => c.trim()).length) {
       showError(d.msgNoarea);
+      return;
+    }
+    const titleLength = Array.from((fields.get("title") || "").trim()).length;
+    const titleMax = parseInt($("live-title").dataset.maxlength, 10);
+    if (titleLength > titleMax) {
+      showError(d.msgTitlelong.replace("%(length)s", titleLength).replace("%(max)s", titleMax));
+      checkArea(); // the area's warning stays in place (no jump under the pointer)
       return;
     }
     const kind = sourceKind();
@@ -270,13 +352,9 @@
       checkArea(); // the area's warning stays in place (no jump under the pointer)
       return;
     }
-    stopping = false;
     offset = 0;
     queue = Promise.resolve();
-    lockForm(true);
-    startBtn.classList.add("d-none");
-    stopBtn.classList.remove("d-none");
-    poller = setInterval(refresh, 1500);
+    attach();
     if (!session.expected_devices) showWarning(d.msgNodevices);
     if (kind !== "console") {
       // a relay: the server feeds it (stream) or the clusters tune in (FM); nothing to send
