@@ -99,6 +99,12 @@ def validation_errors(errors: list[dict]) -> list[dict[str, str]]:
         msg = _MESSAGES.get(kind)
         if kind == "value_error" and err.get("msg"):
             msg = str(err["msg"]).removeprefix("Value error, ")
+        # a bound says what it is (a person fixes "phải từ 1 trở lên", not "quá nhỏ")
+        ctx = err.get("ctx") or {}
+        if kind == "greater_than_equal" and "ge" in ctx:
+            msg = f"phải từ {ctx['ge']} trở lên"
+        elif kind == "less_than_equal" and "le" in ctx:
+            msg = f"tối đa là {ctx['le']}"
         out.append({"field": _loc(err.get("loc", ())), "message": msg or "không hợp lệ"})
     return out
 

@@ -10,19 +10,21 @@ PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
-def login(browser, base: str, username: str):
-    """A new desk-sized page logged in as the demo user `username`."""
+def login(browser, base: str, username: str, **context_options):
+    """A new page (desk-sized unless `context_options` say otherwise, e.g. a phone's
+    `viewport=PHONE, has_touch=True`) logged in as the demo user `username`."""
     from django.conf import settings
 
     password = settings.GRASSROOTS["DEMO_PASSWORD"]
-    context = browser.new_context(locale="vi-VN", viewport=DESK)
+    options = {"locale": "vi-VN", "viewport": DESK, **context_options}
+    context = browser.new_context(**options)
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{base}/dang-nhap/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_selector("#current-user")
+    page.wait_for_selector("#current-user", state="attached")  # in a folded menu on a phone
     return page
 
 

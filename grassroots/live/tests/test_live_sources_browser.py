@@ -8,7 +8,7 @@ import os
 import pytest
 
 from grassroots.core.testing import COMMUNE_A
-from grassroots.core.testing.browser import login, shoot
+from grassroots.core.testing.browser import DESK, login, shoot
 
 pytestmark = pytest.mark.browser
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -135,16 +135,25 @@ def test_the_province_stops_a_communes_session_and_the_commune_is_told_who(
     session = LiveSession.objects.get()
     assert [u.code for u in session.area.all()] == [COMMUNE_A]
 
-    province = login(browser, live_demo.url, "admin")
+    # the province's officer on a phone, with a finger: the panel is below the form
+    province = login(browser, live_demo.url, "admin", viewport=PHONE, has_touch=True)
     province.goto(f"{live_demo.url}/truc-tiep/")
     item = province.locator(f"#live-running li[data-id='{session.pk}']")
-    item.get_by_role("button", name="Dừng phiên này").click()
+    item.get_by_role("button", name="Dừng phiên này").tap()
     operator = User.objects.get(username="operator")
-    expect(item.locator(".live-end-question")).to_have_text(
+    question = item.locator(".live-end-question")
+    expect(question).to_have_text(
         f"Dừng phiên “Họp dân thôn Đông” của {officer_label(operator)}? "
         "Người phát sẽ được báo là bạn đã dừng phiên."
     )
+    expect(item.locator(".live-end-confirm")).to_be_in_viewport()
+    # the panel refreshed while the question is open (its state changed): the question stays
+    item.locator(".badge").evaluate("b => { b.textContent = 'changed'; }")
+    expect(item.locator(".badge")).not_to_have_text("changed", timeout=10_000)
+    expect(question).to_be_visible()
+    expect(item.get_by_role("button", name="Dừng phiên", exact=True)).to_be_in_viewport()
     assert LiveSession.objects.get().is_running  # nothing stopped before the confirmation
+    province.set_viewport_size(DESK)
     item.get_by_role("button", name="Không dừng").click()
     expect(item.get_by_role("button", name="Dừng phiên này")).to_be_visible()
     item.get_by_role("button", name="Dừng phiên này").click()

@@ -27,6 +27,7 @@
   function showError(text) {
     errorBox.textContent = text;
     errorBox.classList.remove("d-none");
+    errorBox.scrollIntoView({ block: "nearest" }); // the button pressed may be a screen below
   }
   function clearError() {
     errorBox.textContent = "";
@@ -56,7 +57,18 @@
       for (const id of ["live-running", "live-recent"]) {
         const fresh = html.getElementById(id);
         const here = $(id);
-        if (fresh && here && signature(fresh) !== signature(here)) here.innerHTML = fresh.innerHTML;
+        if (!fresh || !here || signature(fresh) === signature(here)) continue;
+        // a "Dừng phiên …?" being answered stays open across the refresh (a session going from
+        // waiting to on air would otherwise take it away under the officer's finger)
+        const asking = Array.from(here.querySelectorAll(".live-end-confirm:not(.d-none)")).map(
+          (box) => box.closest("li").dataset.id
+        );
+        here.innerHTML = fresh.innerHTML;
+        for (const id of asking) {
+          const item = here.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+          const button = item && item.querySelector("button.live-end[data-ask]");
+          if (button) askToStop(item, button, false);
+        }
       }
     } catch (err) {
       /* the next tick tries again */
@@ -71,7 +83,13 @@
     const codes = new FormData(form).getAll("units").filter((c) => c.trim());
     showWarning(codes.length && !codes.some((c) => equipped.has(c)) ? d.msgNodevices : "");
   }
-  form.addEventListener("change", checkArea);
+  // said from the start and again only when the area changes: a warning shown when another field
+  // (the title) loses the focus would move the start button from under the officer's finger
+  // between the press and the release, and that first tap would start nothing
+  form.addEventListener("change", (event) => {
+    if (event.target.closest("#live-area")) checkArea();
+  });
+  checkArea();
 
   // the source: this page's microphone, a radio stream relayed, or the clusters' FM receivers
   const sourceSelect = $("live-source");
@@ -108,6 +126,15 @@
   // "Dừng" beside a running session in the "Đang phát" panel (shown only to who may stop it;
   // the server decides anyway). Another officer's session is stopped only after a confirmation
   // naming it; a refusal is said beside the button, not at the top of the form.
+  function askToStop(item, button, focus) {
+    // the question takes the button's place, in view (a phone shows the panel below the form)
+    const ask = item.querySelector(".live-end-confirm");
+    ask.querySelector(".live-end-question").textContent = button.dataset.ask;
+    ask.classList.remove("d-none");
+    button.classList.add("d-none");
+    ask.scrollIntoView({ block: "nearest" });
+    if (focus) ask.querySelector("button.live-end-yes").focus({ preventScroll: true });
+  }
   $("live-running").addEventListener("click", async (event) => {
     const item = event.target.closest("li");
     if (!item) return;
@@ -120,10 +147,7 @@
     }
     let button = event.target.closest("button.live-end");
     if (button && button.dataset.ask) {
-      ask.querySelector(".live-end-question").textContent = button.dataset.ask;
-      ask.classList.remove("d-none");
-      button.classList.add("d-none");
-      ask.querySelector("button.live-end-yes").focus();
+      askToStop(item, button, true);
       return;
     }
     button = button || event.target.closest("button.live-end-yes");
@@ -182,8 +206,25 @@
       body: body,
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || response.statusText);
+    if (!response.ok) throw new Error(problemText(data) || response.statusText);
     return data;
+  }
+
+  // a refused field (422, `errors: [{field, message}]`) is said in the officer's words: a
+  // sentence of ours as it is, a short one after the field's label; never the technical path
+  // (`data.title`) that `detail` carries for API clients
+  function problemText(data) {
+    if (!Array.isArray(data.errors) || !data.errors.length) return data.detail;
+    return data.errors
+      .map((e) => {
+        const message = String(e.message || "").trim();
+        if (/^\p{Lu}/u.test(message)) return message;
+        const name = String(e.field || "").split(".").pop();
+        const input = name && form.querySelector(`[name="${CSS.escape(name)}"]`);
+        const label = input && input.id && form.querySelector(`label[for="${input.id}"]`);
+        return label ? `${label.textContent.trim()}: ${message}.` : `${message}.`;
+      })
+      .join(" ");
   }
 
   function meterLoop(analyser) {
