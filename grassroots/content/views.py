@@ -117,10 +117,28 @@ def editable_body(body: str) -> str:
     """A stored body as the editor's textarea shows it: text without markup (what an officer
     typed, a bulletin received from the centre) with its characters, not their escapes (the
     sanitiser stores "&" as "&amp;"; saving it again stores the same); a body with markup
-    (written through the API) as it is."""
-    if re.search(r"<[A-Za-z/!]", body or ""):
-        return body
-    return html.unescape(body or "")
+    (written through the API) keeps its tags, and its text shows its characters too, except a
+    "&lt;" that would begin a tag and an "&amp;" that would begin an escape (saving would turn
+    them into markup)."""
+    if not re.search(r"<[A-Za-z/!]", body or ""):
+        return html.unescape(body or "")
+    return "".join(
+        part if part.startswith("<") else _unescape_text(part)
+        for part in re.split(r"(<[^>]*>)", body)
+    )
+
+
+def _unescape_text(text: str) -> str:
+    def one(match: re.Match) -> str:
+        char = html.unescape(match.group(0))
+        rest = text[match.end() :]
+        if char == "<" and actions.escape_text_angles("<" + html.unescape(rest[:40])).startswith("<"):
+            return match.group(0)
+        if char == "&" and re.match(r"#?[A-Za-z0-9]+;", rest):
+            return match.group(0)
+        return char
+
+    return re.sub(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);", one, text)
 
 
 @login_required
