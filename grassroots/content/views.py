@@ -132,7 +132,9 @@ def _unescape_text(text: str) -> str:
     def one(match: re.Match) -> str:
         char = html.unescape(match.group(0))
         rest = text[match.end() :]
-        if char == "<" and actions.escape_text_angles("<" + html.unescape(rest[:40])).startswith("<"):
+        if char == "<" and actions.escape_text_angles("<" + html.unescape(rest[:40])).startswith(
+            "<"
+        ):
             return match.group(0)
         if char == "&" and re.match(r"#?[A-Za-z0-9]+;", rest):
             return match.group(0)

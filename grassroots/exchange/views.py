@@ -585,11 +585,14 @@ def _changes(bulletin, body) -> list[dict]:
     before = bulletin_text(data.get("body") or "").split("\n")
     after = (body.text or "").split("\n")
     if before != after:
+        # Blank lines stay (unmarked): they separate the paragraphs, as on the air.
         lines = [
-            (line[0], line[2:])
+            (line[0] if line[2:].strip() else " ", line[2:])
             for line in difflib.ndiff(before, after)
-            if line[:1] in ("+", "-", " ") and line[2:].strip()
+            if line[:1] in ("+", "-", " ")
         ]
+        while lines and not lines[-1][1].strip():
+            lines.pop()
         out.append({"field": "text", "label": _("Nội dung"), "lines": lines})
     return out
 
