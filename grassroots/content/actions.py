@@ -79,10 +79,8 @@ _DROPPED_TAGS = {
     "main", "figure", "figcaption", "address", "xml", "o:p",
 }  # fmt: skip
 MARKUP_TAGS = frozenset(ALLOWED_TAGS | _DROPPED_TAGS)
-_MARKUP_START = re.compile(
-    r"<(?!!--|/?\s*(?:%s)(?=[\s/>]))" % "|".join(re.escape(t) for t in sorted(MARKUP_TAGS)),
-    re.IGNORECASE,
-)
+_TAG_NAMES = "|".join(re.escape(t) for t in sorted(MARKUP_TAGS))
+_MARKUP_START = re.compile(rf"<(?!!--|/?\s*(?:{_TAG_NAMES})(?=[\s/>]))", re.IGNORECASE)
 
 
 def escape_text_angles(body: str) -> str:
