@@ -350,8 +350,9 @@ def revoke_key(*, user, key: PeerKey) -> PeerKey:
 
 @transaction.atomic
 def set_peer(*, user, peer: Peer, data: dict[str, Any]) -> Peer:
-    """Change a peer's address, kinds, approval setting or switch it off (a pause: see
-    `retire_peer` to stop for good)."""
+    """Change a peer's name, address, kinds, approval setting or switch it off (a pause: see
+    `retire_peer` to stop for good). ValidationError by field (`name`, `url`, `kinds_in`,
+    `kinds_out`)."""
     _may_manage(user)
     peer = _peer_for(user, peer)
     _in_service(peer)
@@ -364,8 +365,11 @@ def set_peer(*, user, peer: Peer, data: dict[str, Any]) -> Peer:
     for field in ("active", "pull", "bulletins_need_approval"):
         if field in data:
             setattr(peer, field, bool(data[field]))
-    if "name" in data and clean_text(str(data["name"])).strip():
-        peer.name = clean_text(str(data["name"])).strip()[:200]
+    if "name" in data:
+        name = clean_text(str(data["name"] or "")).strip()
+        if not name:
+            raise ValidationError({"name": ["Hãy nhập tên hệ thống."]})
+        peer.name = name[:200]
     peer.save()
     audit.record(peer, ChangeAction.UPDATE, user=user, before=before)
     return peer

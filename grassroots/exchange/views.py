@@ -129,6 +129,7 @@ def peers(request):
                     user=request.user,
                     peer=_manageable_peer(request),
                     data={
+                        "name": p.get("name", ""),
                         "url": p.get("url", ""),
                         "kinds_in": p.getlist("kinds_in"),
                         "kinds_out": p.getlist("kinds_out"),

@@ -435,10 +435,24 @@ def test_national_admin_at_the_centre(browser, live_demo, settings):
     assert not page.is_visible("#peer-approval")
     assert page.is_checked("#in-statistics") and page.is_checked("#out-bulletin")
     assert not page.is_checked("#in-bulletin") and not page.is_checked("#out-statistics")
+    # a first paste, then the right one: what the first filled is replaced, not kept
+    first = Remote(code="province-33")
+    page.fill("#peer-key", first.as_json())
+    assert page.input_value("#peer-code") == "province-33"
+    first_name = page.input_value("#peer-name")
+    assert first_name.startswith("Hệ thống ") and page.input_value("#peer-kid") == first.kid()
     page.fill("#peer-key", remote.as_json())
     assert page.input_value("#peer-code") == "province-11977"
+    assert page.input_value("#peer-kid") == remote.kid()
     assert page.locator("#peer-unit input[type=hidden][name=unit]").input_value() == "11977"
     assert page.input_value("#peer-name").startswith("Hệ thống ")
+    assert page.input_value("#peer-name") != first_name
+    # a name the user typed is theirs: another paste keeps it
+    page.fill("#peer-name", "Hệ thống thông tin nguồn tỉnh Y")
+    page.fill("#peer-key", first.as_json())
+    page.fill("#peer-key", remote.as_json())
+    assert page.input_value("#peer-name") == "Hệ thống thông tin nguồn tỉnh Y"
+    assert page.input_value("#peer-code") == "province-11977"
     page.check("#in-bulletin")
     assert page.is_visible("#peer-approval")
     assert "duyệt của trung ương" in page.inner_text("#peer-form")
@@ -452,3 +466,4 @@ def test_national_admin_at_the_centre(browser, live_demo, settings):
 
     peer = Peer.objects.get(code="province-11977")
     assert peer.unit.code == "11977" and peer.kinds_in == ["statistics", "report_status"]
+    assert peer.name == "Hệ thống thông tin nguồn tỉnh Y"

@@ -336,6 +336,31 @@ def test_sent_bulletin_withdrawn_shows_withdrawn_and_approved(client, users, cen
     assert api["counts"]["withdrawn"] == 1
 
 
+def test_peer_name_is_changed_in_settings(client, users):
+    """A peer saved under the wrong name is renamed in "Cài đặt"; an empty name is refused
+    beside the field, with the settings kept open and nothing changed."""
+    peer = Remote(code="province-x").declare(kinds_out=[Kind.BULLETIN], name="Tên nhầm")
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-peers")).content.decode()
+    assert f'id="name-{peer.pk}"' in page and 'value="Tên nhầm"' in page
+    settings = {"step": "settings", "peer": peer.pk, "url": peer.url, "kinds_out": ["bulletin"],
+                "active": "on"}  # fmt: skip
+    r = client.post(reverse("exchange-peers"), {**settings, "name": "  Hệ thống tỉnh X\x07 "})
+    assert r.status_code == 302
+    peer.refresh_from_db()
+    assert peer.name == "Hệ thống tỉnh X" and peer.kinds_out == ["bulletin"] and peer.active
+    r = client.post(reverse("exchange-peers"), {**settings, "name": " "})
+    page = r.content.decode()
+    assert r.status_code == 200 and "Hãy nhập tên hệ thống." in page
+    field = re.search(
+        rf'<input id="name-{peer.pk}"[^>]*>(<div class="invalid-feedback">[^<]*)', page
+    )
+    assert field and "is-invalid" in field.group(0) and "Hãy nhập tên hệ thống." in field.group(1)
+    assert re.search(r"<details class=\"mb-1\" open><summary[^>]*>Cài đặt", page)
+    peer.refresh_from_db()
+    assert peer.name == "Hệ thống tỉnh X"
+
+
 def test_national_indicators_use_the_kpi_definitions(client, users, central_mode):
     """A province's and the country's indicators are the kpi app's formulas over the summed
     counters of the communes (not an average of the communes' percentages)."""
