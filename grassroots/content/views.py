@@ -208,6 +208,8 @@ def editor(request, bulletin_id: int | None = None):
             from grassroots.exchange.actions import pending_update
 
             context["central_update"] = pending_update(bulletin)
+        if context["can"]["withdraw"] and bulletin.source != Source.NATIONAL:
+            context["withdraw_confirm"] = _withdraw_confirm(bulletin)
         if context["can"]["publish"]:
             recipients = sorted(actions.publish_recipients(bulletin), key=lambda u: fold(u.name))
             context.update(
@@ -220,6 +222,29 @@ def editor(request, bulletin_id: int | None = None):
             for field in form.fields.values():
                 field.disabled = True
     return render(request, "content/editor.html", context)
+
+
+def _withdraw_confirm(bulletin: Bulletin) -> str:
+    """The question "Thu hồi" asks first when the bulletin was sent to other systems (central
+    mode: the provinces): how many get a withdrawal, and whose send still waiting is cancelled;
+    "" when it was sent nowhere (withdrawn at once, as before)."""
+    from grassroots.exchange.actions import withdrawal_reach
+
+    reach = withdrawal_reach(bulletin)
+    if not reach["holders"] and not reach["cancelled"]:
+        return ""
+    parts = [gettext("Thu hồi bản tin này?")]
+    if reach["holders"]:
+        parts.append(
+            gettext("%(n)s tỉnh đã nhận sẽ nhận lệnh thu hồi: %(names)s.")
+            % {"n": len(reach["holders"]), "names": ", ".join(reach["holders"])}
+        )
+    if reach["cancelled"]:
+        parts.append(
+            gettext("Huỷ gửi tới %(n)s tỉnh chưa nhận: %(names)s.")
+            % {"n": len(reach["cancelled"]), "names": ", ".join(reach["cancelled"])}
+        )
+    return " ".join(parts)
 
 
 def _steps(bulletin: Bulletin) -> list[dict]:

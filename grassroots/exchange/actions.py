@@ -620,6 +620,28 @@ def _sends_of(ref: str) -> dict[int, list[OutboundMessage]]:
     return by_peer
 
 
+def withdrawal_reach(bulletin) -> dict[str, list[str]]:
+    """Who a withdrawal of this bulletin here would reach, as `bulletin_withdrawn` decides
+    (read only, for the confirmation before it): {"holders": names of the peers that get a
+    `withdrawal`, "cancelled": names of the peers whose send not delivered yet is cancelled},
+    each sorted; both empty when the bulletin was never sent."""
+    rows = (
+        OutboundMessage.objects.filter(message_id=bulletin_message_id(bulletin))
+        .select_related("peer")
+        .order_by("version")
+    )
+    by_peer: dict[int, list[OutboundMessage]] = {}
+    for row in rows:
+        by_peer.setdefault(row.peer_id, []).append(row)
+    holders, cancelled = [], []
+    for sends in by_peer.values():
+        if any(r.may_have_arrived for r in sends):
+            holders.append(sends[0].peer.name)
+        elif any(r.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED) for r in sends):
+            cancelled.append(sends[0].peer.name)
+    return {"holders": sorted(holders), "cancelled": sorted(cancelled)}
+
+
 def bulletin_withdrawn(bulletin, reason: str = "") -> list[OutboundMessage]:
     """System action inside content's `withdraw`: a bulletin withdrawn here is withdrawn at
     every peer that may hold it, and only there. Sends not delivered yet are cancelled (a

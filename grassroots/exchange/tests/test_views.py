@@ -336,6 +336,30 @@ def test_sent_bulletin_withdrawn_shows_withdrawn_and_approved(client, users, cen
     assert api["counts"]["withdrawn"] == 1
 
 
+def test_withdraw_of_a_bulletin_sent_down_asks_first(client, users, central_mode):
+    """ "Thu hồi" of a bulletin sent to provinces asks before it runs, saying how many
+    provinces get a withdrawal (and whose send still waiting is cancelled); a bulletin sent
+    nowhere is withdrawn without the question."""
+    from grassroots.content.tests.conftest import make_bulletin
+
+    got = Remote(code="province-a").declare(kinds_out=[Kind.BULLETIN], name="Tỉnh A")
+    waiting = Remote(code="province-b").declare(kinds_out=[Kind.BULLETIN], name="Tỉnh <B>")
+    bulletin = _send_down(client, users["admin"], [got, waiting], title="Tin sẽ thu hồi")
+    OutboundMessage.objects.filter(peer=got).update(status=DeliveryStatus.DELIVERED)
+    page = client.get(reverse("bulletin-edit", args=[bulletin.pk])).content.decode()
+    button = re.search(r'<button[^>]*id="do-withdraw"[^>]*>', page)
+    assert button, page
+    assert (
+        'data-confirm="Thu hồi bản tin này? 1 tỉnh đã nhận sẽ nhận lệnh thu hồi: Tỉnh A. '
+        'Huỷ gửi tới 1 tỉnh chưa nhận: Tỉnh &lt;B&gt;."'
+    ) in button.group(0)
+
+    never_sent = make_bulletin("33", status="published", title="Tin chưa gửi")
+    page = client.get(reverse("bulletin-edit", args=[never_sent.pk])).content.decode()
+    button = re.search(r'<button[^>]*id="do-withdraw"[^>]*>', page)
+    assert button and "data-confirm" not in button.group(0)
+
+
 def test_peer_name_is_changed_in_settings(client, users):
     """A peer saved under the wrong name is renamed in "Cài đặt"; an empty name is refused
     beside the field, with the settings kept open and nothing changed."""
