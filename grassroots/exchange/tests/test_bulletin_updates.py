@@ -5,6 +5,7 @@ air, the text is plain text both ways, and withdrawals go only where the bulleti
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -194,6 +195,19 @@ def test_a_newer_version_of_a_published_bulletin_waits_for_the_approver(client, 
         ("−", "Bà con chủ động gia cố nhà cửa."),
         ("−", "Không ra khơi."),
     ]
+
+    # the approver's home counts it as waiting for them, linking to the decision
+    from grassroots.core import workqueue
+
+    card = workqueue.for_user(users["approver"], keys={"approvals"})["approvals"]
+    assert card.count == 1
+    [item] = card.items
+    assert item["url"] == reverse("exchange-bulletin-update", args=[bulletin.pk])
+    assert item["note"] == "Bản sửa của trung ương"
+    home = client.get("/").content.decode()
+    assert re.search(r'data-work="approvals".*?work-count">1<', home, re.S)
+    operator_card = workqueue.for_user(users["operator"], keys={"approvals"})
+    assert "approvals" not in operator_card or operator_card["approvals"].count == 0
 
     # an operator may not take it
     client.force_login(users["operator"])
