@@ -57,9 +57,17 @@ class PeerKeyInput:
     source: str = ""
 
 
+EMPTY_KEY = (
+    "Hãy dán khoá công khai của hệ thống đó (cả đoạn JSON mà lệnh `grassroots exchange key` "
+    "in ra ở hệ thống đó, hoặc khoá base64 kèm mã khoá)."
+)
+
+
 def _public_key(value: str) -> tuple[str, str]:
     """(base64 raw key, kid) of an Ed25519 public key given in base64, or ValidationError."""
     value = (value or "").strip()
+    if not value:
+        raise ValidationError({"public_key": EMPTY_KEY})
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -80,6 +88,8 @@ def parse_key(public_key: str, kid: str = "") -> PeerKeyInput:
     text = clean_text(public_key or "").strip()
     kid = clean_text(kid or "").strip().lower()
     source = ""
+    if not text:
+        raise ValidationError({"public_key": EMPTY_KEY})
     if text.startswith("{"):
         try:
             data = json.loads(text)
