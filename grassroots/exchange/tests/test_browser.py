@@ -467,3 +467,55 @@ def test_national_admin_at_the_centre(browser, live_demo, settings):
     peer = Peer.objects.get(code="province-11977")
     assert peer.unit.code == "11977" and peer.kinds_in == ["statistics", "report_status"]
     assert peer.name == "Hệ thống thông tin nguồn tỉnh Y"
+
+
+@pytest.mark.browser
+def test_central_edit_diff_and_withdrawn_bulletin_pages(browser, live_demo):
+    """The province approver reads the centre's edit as a text diff in the page's font (the
+    Vietnamese tone marks stacked, not pushed onto the next character), +/− per line, the
+    paragraphs apart; screenshots at desk and phone size."""
+    import json
+
+    from django.test import Client
+
+    from grassroots.content import actions as content
+    from grassroots.content.choices import Source
+    from grassroots.content.models import Bulletin
+    from grassroots.content.tests.conftest import root
+    from grassroots.core.testing import COMMUNE_A
+
+    from .helpers import Remote, bulletin_body
+
+    central = Remote()
+    central.declare()
+    api = Client()
+
+    def post(envelope):
+        r = api.post(
+            "/api/v1/exchange/inbox", data=json.dumps(envelope), content_type="application/json"
+        )
+        assert r.status_code == 202, r.content
+
+    text = "Đề nghị y tế xã chuẩn bị cơ số thuốc.\n\nKhông ra khơi."
+    post(central.seal("bulletin", bulletin_body(targets=[COMMUNE_A], text=text), message_id="u"))
+    bulletin = Bulletin.objects.get(source=Source.NATIONAL)
+    bulletin = content.approve(bulletin=bulletin, user=root())
+    content.publish(bulletin=bulletin, user=root())
+    changed = (
+        "Đề nghị trạm y tế xã chuẩn bị đủ cơ số thuốc, nước sạch.\n\nKhông ra khơi.\n\n"
+        "Bà con theo dõi bản tin trên hệ thống loa của xã."
+    )
+    post(
+        central.seal(
+            "bulletin", bulletin_body(targets=[COMMUNE_A], text=changed), message_id="u", version=2
+        )
+    )
+    page = login(browser, live_demo.url, "approver")
+    page.goto(f"{live_demo.url}/lien-thong/ban-tin-nhan/{bulletin.pk}/ban-sua/")
+    diff = page.locator(".diff-text")
+    family = diff.evaluate("e => getComputedStyle(e.querySelector('.flex-grow-1')).fontFamily")
+    body_family = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert family == body_family and "monospace" not in family
+    assert page.locator(".diff-text .diff-add").count() == 2
+    assert page.locator(".diff-text .diff-del").count() == 1
+    shoot(page, "exchange", "central-edit-diff")
