@@ -129,13 +129,14 @@ def peers(request):
                     user=request.user,
                     peer=_manageable_peer(request),
                     data={
-                        "name": p.get("name", ""),
                         "url": p.get("url", ""),
                         "kinds_in": p.getlist("kinds_in"),
                         "kinds_out": p.getlist("kinds_out"),
                         "active": bool(p.get("active")),
                         "pull": bool(p.get("pull")),
                         "bulletins_need_approval": bool(p.get("approval")),
+                        # a form without the field (a page older than it) keeps the name
+                        **({"name": p["name"]} if "name" in p else {}),
                     },
                 )
                 messages.success(request, _("Đã lưu cài đặt của hệ thống liên thông."))
