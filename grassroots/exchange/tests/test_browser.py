@@ -345,7 +345,9 @@ def test_province_approver_sees_central_text_without_tags_and_the_change(browser
     page.goto(f"{live_demo.url}/ban-tin/cho-duyet/")
     page.click("#central-updates a")
     page.wait_for_selector("#update-summary")
-    assert "+ Gọi 115." in page.inner_text("[data-change=text]")
+    added = page.locator("[data-change=text] .diff-add")
+    assert "Gọi 115." in added.all_inner_texts()[-1]
+    assert added.last.locator(".diff-mark").inner_text() == "+"
     shoot(page, "exchange", "central-update")
     page.click("#update-form button[value=accept]")
     page.wait_for_selector("#bulletin-status[data-status=published]")
