@@ -2212,6 +2212,13 @@ EN.update(
         "Đang kết nối…": "Connecting…",
         "Phiên đã kết thúc.": "The session has ended.",
         "Đã phát xong mục này. Bấm “Nghe đang phát” để nghe mục cụm loa đang phát bây giờ.": "This item has finished. Press “Listen in” to hear what the cluster plays now.",
+        # exchange walk fixes: withdrawn bulletins sent down, the withdraw confirmation
+        "Đã thu hồi ở %(n)s tỉnh": ("Withdrawn in %(n)s province", "Withdrawn in %(n)s provinces"),
+        "lúc %(at)s": "at %(at)s",
+        "lệnh thu hồi chưa gửi tới": "withdrawal not delivered yet",
+        "Thu hồi bản tin này?": "Withdraw this bulletin?",
+        "%(n)s tỉnh đã nhận sẽ nhận lệnh thu hồi: %(names)s.": "%(n)s province(s) that received it will get a withdrawal: %(names)s.",
+        "Huỷ gửi tới %(n)s tỉnh chưa nhận: %(names)s.": "The send to %(n)s province(s) that have not received it is cancelled: %(names)s.",
     }
 )
 

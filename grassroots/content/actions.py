@@ -65,10 +65,37 @@ EDITABLE_FIELDS = (
 # ---------------------------------------------------------------------------------------------
 
 
+# Elements whose start or end tag is markup to the sanitiser (it keeps the allowed ones, drops
+# the others and, for script/style, their content too). Any other "<" is a character the
+# officer typed ("<bản gốc>", "a < b", "<3") and is escaped before sanitising so it survives.
+_DROPPED_TAGS = {
+    "script", "style", "iframe", "object", "embed", "applet", "frame", "frameset", "noscript",
+    "template", "svg", "math", "img", "video", "audio", "source", "picture", "canvas", "link",
+    "meta", "base", "title", "html", "head", "body", "form", "input", "button", "select",
+    "option", "textarea", "label", "div", "span", "font", "center", "small", "big", "sup", "sub",
+    "s", "strike", "del", "ins", "mark", "code", "pre", "kbd", "samp", "tt", "abbr", "cite", "q",
+    "h1", "h5", "h6", "hr", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "td",
+    "th", "caption", "col", "colgroup", "section", "article", "header", "footer", "nav", "aside",
+    "main", "figure", "figcaption", "address", "xml", "o:p",
+}  # fmt: skip
+MARKUP_TAGS = frozenset(ALLOWED_TAGS | _DROPPED_TAGS)
+_TAG_NAMES = "|".join(re.escape(t) for t in sorted(MARKUP_TAGS))
+_MARKUP_START = re.compile(rf"<(?!!--|/?\s*(?:{_TAG_NAMES})(?=[\s/>]))", re.IGNORECASE)
+
+
+def escape_text_angles(body: str) -> str:
+    """Every "<" that does not begin an HTML tag (an allowed one, or one the sanitiser drops
+    such as <script>) or a comment, written as "&lt;": "<bản gốc>" -> "&lt;bản gốc>"."""
+    return _MARKUP_START.sub("&lt;", body or "")
+
+
 def sanitize(body: str) -> str:
-    """Rich text reduced to a safe subset of HTML (nh3); plain text passes through escaped."""
+    """Rich text reduced to a safe subset of HTML (nh3); plain text passes through escaped.
+
+    A "<" that does not begin a tag is text and kept as "&lt;" (escape_text_angles): the
+    sanitiser would otherwise read "<bản gốc>" as an unknown element and drop it."""
     return nh3.clean(
-        body or "",
+        escape_text_angles(body),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},

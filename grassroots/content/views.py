@@ -117,10 +117,30 @@ def editable_body(body: str) -> str:
     """A stored body as the editor's textarea shows it: text without markup (what an officer
     typed, a bulletin received from the centre) with its characters, not their escapes (the
     sanitiser stores "&" as "&amp;"; saving it again stores the same); a body with markup
-    (written through the API) as it is."""
-    if re.search(r"<[A-Za-z/!]", body or ""):
-        return body
-    return html.unescape(body or "")
+    (written through the API) keeps its tags, and its text shows its characters too, except a
+    "&lt;" that would begin a tag and an "&amp;" that would begin an escape (saving would turn
+    them into markup)."""
+    if not re.search(r"<[A-Za-z/!]", body or ""):
+        return html.unescape(body or "")
+    return "".join(
+        part if part.startswith("<") else _unescape_text(part)
+        for part in re.split(r"(<[^>]*>)", body)
+    )
+
+
+def _unescape_text(text: str) -> str:
+    def one(match: re.Match) -> str:
+        char = html.unescape(match.group(0))
+        rest = text[match.end() :]
+        if char == "<" and actions.escape_text_angles("<" + html.unescape(rest[:40])).startswith(
+            "<"
+        ):
+            return match.group(0)
+        if char == "&" and re.match(r"#?[A-Za-z0-9]+;", rest):
+            return match.group(0)
+        return char
+
+    return re.sub(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);", one, text)
 
 
 @login_required
@@ -188,6 +208,8 @@ def editor(request, bulletin_id: int | None = None):
             from grassroots.exchange.actions import pending_update
 
             context["central_update"] = pending_update(bulletin)
+        if context["can"]["withdraw"] and bulletin.source != Source.NATIONAL:
+            context["withdraw_confirm"] = _withdraw_confirm(bulletin)
         if context["can"]["publish"]:
             recipients = sorted(actions.publish_recipients(bulletin), key=lambda u: fold(u.name))
             context.update(
@@ -200,6 +222,29 @@ def editor(request, bulletin_id: int | None = None):
             for field in form.fields.values():
                 field.disabled = True
     return render(request, "content/editor.html", context)
+
+
+def _withdraw_confirm(bulletin: Bulletin) -> str:
+    """The question "Thu hồi" asks first when the bulletin was sent to other systems (central
+    mode: the provinces): how many get a withdrawal, and whose send still waiting is cancelled;
+    "" when it was sent nowhere (withdrawn at once, as before)."""
+    from grassroots.exchange.actions import withdrawal_reach
+
+    reach = withdrawal_reach(bulletin)
+    if not reach["holders"] and not reach["cancelled"]:
+        return ""
+    parts = [gettext("Thu hồi bản tin này?")]
+    if reach["holders"]:
+        parts.append(
+            gettext("%(n)s tỉnh đã nhận sẽ nhận lệnh thu hồi: %(names)s.")
+            % {"n": len(reach["holders"]), "names": ", ".join(reach["holders"])}
+        )
+    if reach["cancelled"]:
+        parts.append(
+            gettext("Huỷ gửi tới %(n)s tỉnh chưa nhận: %(names)s.")
+            % {"n": len(reach["cancelled"]), "names": ", ".join(reach["cancelled"])}
+        )
+    return " ".join(parts)
 
 
 def _steps(bulletin: Bulletin) -> list[dict]:

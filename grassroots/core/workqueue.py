@@ -57,10 +57,37 @@ def _approvals(user) -> tuple[int, list[dict]]:
             may[(b.unit_id, index)] = actions.can_take_step(user, b, steps[index])
         if may[(b.unit_id, index)]:
             rows.append(b)
-    return len(rows), [
+    items = [
         {"title": b.title, "url": reverse("bulletin-edit", args=[b.pk]), "note": b.unit.name}
-        for b in rows[:SHOWN]
+        for b in rows
     ]
+    # a bulletin on air that its source (the centre) changed waits for the approver of the
+    # chain's last step (exchange.actions.accept_update): it is work waiting for this user too
+    from grassroots.exchange.models import InboundMessage
+
+    updated = (
+        Bulletin.objects.restrict(user, "content.approve")
+        .filter(
+            pk__in=InboundMessage.objects.filter(pending_version__isnull=False).values("bulletin")
+        )
+        .select_related("unit")
+        .order_by("updated_at")[:200]
+    )
+    for b in updated:
+        if b.unit_id not in steps_of:
+            steps_of[b.unit_id] = actions.chain_steps(b.unit)
+        last = len(steps_of[b.unit_id]) - 1
+        if (b.unit_id, last) not in may:
+            may[(b.unit_id, last)] = actions.can_take_step(user, b, steps_of[b.unit_id][last])
+        if may[(b.unit_id, last)]:
+            items.append(
+                {
+                    "title": b.title,
+                    "url": reverse("exchange-bulletin-update", args=[b.pk]),
+                    "note": str(_("Bản sửa của trung ương")),
+                }
+            )
+    return len(items), items[:SHOWN]
 
 
 def _returned(user) -> tuple[int, list[dict]]:

@@ -57,9 +57,17 @@ class PeerKeyInput:
     source: str = ""
 
 
+EMPTY_KEY = (
+    "Hãy dán khoá công khai của hệ thống đó (cả đoạn JSON mà lệnh `grassroots exchange key` "
+    "in ra ở hệ thống đó, hoặc khoá base64 kèm mã khoá)."
+)
+
+
 def _public_key(value: str) -> tuple[str, str]:
     """(base64 raw key, kid) of an Ed25519 public key given in base64, or ValidationError."""
     value = (value or "").strip()
+    if not value:
+        raise ValidationError({"public_key": EMPTY_KEY})
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -80,6 +88,8 @@ def parse_key(public_key: str, kid: str = "") -> PeerKeyInput:
     text = clean_text(public_key or "").strip()
     kid = clean_text(kid or "").strip().lower()
     source = ""
+    if not text:
+        raise ValidationError({"public_key": EMPTY_KEY})
     if text.startswith("{"):
         try:
             data = json.loads(text)
@@ -350,8 +360,9 @@ def revoke_key(*, user, key: PeerKey) -> PeerKey:
 
 @transaction.atomic
 def set_peer(*, user, peer: Peer, data: dict[str, Any]) -> Peer:
-    """Change a peer's address, kinds, approval setting or switch it off (a pause: see
-    `retire_peer` to stop for good)."""
+    """Change a peer's name, address, kinds, approval setting or switch it off (a pause: see
+    `retire_peer` to stop for good). ValidationError by field (`name`, `url`, `kinds_in`,
+    `kinds_out`)."""
     _may_manage(user)
     peer = _peer_for(user, peer)
     _in_service(peer)
@@ -364,8 +375,11 @@ def set_peer(*, user, peer: Peer, data: dict[str, Any]) -> Peer:
     for field in ("active", "pull", "bulletins_need_approval"):
         if field in data:
             setattr(peer, field, bool(data[field]))
-    if "name" in data and clean_text(str(data["name"])).strip():
-        peer.name = clean_text(str(data["name"])).strip()[:200]
+    if "name" in data:
+        name = clean_text(str(data["name"] or "")).strip()
+        if not name:
+            raise ValidationError({"name": ["Hãy nhập tên hệ thống."]})
+        peer.name = name[:200]
     peer.save()
     audit.record(peer, ChangeAction.UPDATE, user=user, before=before)
     return peer
@@ -614,6 +628,28 @@ def _sends_of(ref: str) -> dict[int, list[OutboundMessage]]:
     for row in rows:
         by_peer.setdefault(row.peer_id, []).append(row)
     return by_peer
+
+
+def withdrawal_reach(bulletin) -> dict[str, list[str]]:
+    """Who a withdrawal of this bulletin here would reach, as `bulletin_withdrawn` decides
+    (read only, for the confirmation before it): {"holders": names of the peers that get a
+    `withdrawal`, "cancelled": names of the peers whose send not delivered yet is cancelled},
+    each sorted; both empty when the bulletin was never sent."""
+    rows = (
+        OutboundMessage.objects.filter(message_id=bulletin_message_id(bulletin))
+        .select_related("peer")
+        .order_by("version")
+    )
+    by_peer: dict[int, list[OutboundMessage]] = {}
+    for row in rows:
+        by_peer.setdefault(row.peer_id, []).append(row)
+    holders, cancelled = [], []
+    for sends in by_peer.values():
+        if any(r.may_have_arrived for r in sends):
+            holders.append(sends[0].peer.name)
+        elif any(r.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED) for r in sends):
+            cancelled.append(sends[0].peer.name)
+    return {"holders": sorted(holders), "cancelled": sorted(cancelled)}
 
 
 def bulletin_withdrawn(bulletin, reason: str = "") -> list[OutboundMessage]:

@@ -370,6 +370,8 @@ class ExchangeReceiverRead(Schema):
     aired_communes: int
     plays: int
     reported_at: datetime.datetime | None
+    withdrawn_at: datetime.datetime | None = None
+    withdrawal_status: str = ""
 
 
 class ExchangeSentRead(Schema):

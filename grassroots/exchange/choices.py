@@ -56,3 +56,4 @@ class FateState(models.TextChoices):
     APPROVED = "approved", _("Đã duyệt")
     PLACED = "placed", _("Đã xếp lịch")
     AIRED = "aired", _("Đã phát")
+    WITHDRAWN = "withdrawn", _("Đã thu hồi")

@@ -247,9 +247,11 @@ def sent_bulletins(
     Returns [{"message_id", "bulletin_id", "title", "sent_at", "receivers": [{"peer", "name",
     "status", "via", "delivered_at", "error", "error_detail", "advice", "version", "received",
     "approved", "communes", "placed", "aired_communes", "plays", "reported_at", "state",
-    "state_label"}], "counts":
-    {"sent", "received", "placed", "aired"}}]. `bulletin_id` keeps the one bulletin (our own
-    pk, the id in `<source>:bulletin:<pk>`, `actions.bulletin_message_id`).
+    "state_label", "withdrawn_at", "withdrawal_status"}], "counts":
+    {"sent", "received", "placed", "aired", "withdrawn"}}]. `bulletin_id` keeps the one
+    bulletin (our own pk, the id in `<source>:bulletin:<pk>`, `actions.bulletin_message_id`).
+    A receiver sent a withdrawal after the newest version is "withdrawn" whatever its
+    statistics say (`withdrawn_at`: when we withdrew it; `withdrawal_status`: its delivery).
     """
     from .keys import own_id
     from .models import BulletinFate, OutboundMessage
@@ -279,6 +281,14 @@ def sent_bulletins(
             message_id__in={r.message_id for r in rows}
         )
     }
+    withdrawals: dict[tuple[int, str], OutboundMessage] = {}
+    for w in (
+        OutboundMessage.objects.restrict(user, "exchange.view")
+        .filter(kind=Kind.WITHDRAWAL, message_id__in={f"{r.message_id}:withdrawal" for r in rows})
+        .exclude(status=DeliveryStatus.SUPERSEDED)
+        .order_by("id")
+    ):
+        withdrawals[(w.peer_id, w.message_id.removesuffix(":withdrawal"))] = w
     by_message: dict[str, dict[str, Any]] = {}
     for r in rows:
         entry = by_message.setdefault(
@@ -298,7 +308,14 @@ def sent_bulletins(
         if r.peer_id in entry["seen"]:
             continue  # an older version of the same message to the same peer
         entry["seen"].add(r.peer_id)
-        entry["receivers"].append(_receiver(r, fates.get((r.peer_id, r.message_id))))
+        withdrawal = withdrawals.get((r.peer_id, r.message_id))
+        entry["receivers"].append(
+            _receiver(
+                r,
+                fates.get((r.peer_id, r.message_id)),
+                withdrawal if withdrawal is not None and withdrawal.pk > r.pk else None,
+            )
+        )
     result = sorted(by_message.values(), key=lambda e: -e["last_id"])
     for e in result:
         del e["seen"], e["last_id"]
@@ -307,18 +324,26 @@ def sent_bulletins(
             "received": sum(1 for x in e["receivers"] if x["received"]),
             "placed": sum(1 for x in e["receivers"] if x["placed"]),
             "aired": sum(1 for x in e["receivers"] if x["aired_communes"]),
+            "withdrawn": sum(1 for x in e["receivers"] if x["withdrawn_at"]),
         }
     return result
 
 
-def _receiver(row: OutboundMessage, fate: BulletinFate | None) -> dict[str, Any]:
+def _receiver(
+    row: OutboundMessage, fate: BulletinFate | None, withdrawal: OutboundMessage | None = None
+) -> dict[str, Any]:
     from .outbound import advice_for
 
-    if fate is not None and fate.aired_communes:
+    # communes received it only once it was approved there (older receivers reported a
+    # bulletin withdrawn after approval as not approved)
+    approved = bool(fate and (fate.approved or fate.communes))
+    if withdrawal is not None:
+        state = FateState.WITHDRAWN
+    elif fate is not None and fate.aired_communes:
         state = FateState.AIRED
     elif fate is not None and fate.placed:
         state = FateState.PLACED
-    elif fate is not None and fate.approved:
+    elif approved:
         state = FateState.APPROVED
     elif fate is not None and fate.received:
         state = FateState.RECEIVED
@@ -336,7 +361,7 @@ def _receiver(row: OutboundMessage, fate: BulletinFate | None) -> dict[str, Any]
         "retry": advice_for(row).retry,
         "version": row.version,
         "received": bool(fate and fate.received),
-        "approved": bool(fate and fate.approved),
+        "approved": approved,
         "communes": fate.communes if fate else 0,
         "placed": fate.placed if fate else 0,
         "aired_communes": fate.aired_communes if fate else 0,
@@ -344,4 +369,6 @@ def _receiver(row: OutboundMessage, fate: BulletinFate | None) -> dict[str, Any]
         "reported_at": fate.updated_at if fate else None,
         "state": state.value,
         "state_label": str(state.label),
+        "withdrawn_at": withdrawal.created_at if withdrawal is not None else None,
+        "withdrawal_status": withdrawal.status if withdrawal is not None else "",
     }

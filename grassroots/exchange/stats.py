@@ -161,8 +161,11 @@ def aired(peer: Peer) -> list[dict[str, Any]]:
             {
                 "ref": record.message_id,
                 "received": True,
+                # approved here at some time: a bulletin withdrawn (or archived) after it was
+                # approved and shared down still was approved, as its communes say
                 "approved": bulletin.status
-                in (Status.APPROVED, Status.PUBLISHED, Status.EXPIRED, Status.ARCHIVED),
+                in (Status.APPROVED, Status.PUBLISHED, Status.EXPIRED, Status.ARCHIVED)
+                or (bulletin.approved_revision_id is not None and bulletin.shares.exists()),
                 "communes": bulletin.shares.count(),
                 "placed": Proposal.objects.filter(
                     share_id__in=bulletin.shares.values("pk"), status=ProposalStatus.PLACED

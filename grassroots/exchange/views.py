@@ -135,6 +135,8 @@ def peers(request):
                         "active": bool(p.get("active")),
                         "pull": bool(p.get("pull")),
                         "bulletins_need_approval": bool(p.get("approval")),
+                        # a form without the field (a page older than it) keeps the name
+                        **({"name": p["name"]} if "name" in p else {}),
                     },
                 )
                 messages.success(request, _("Đã lưu cài đặt của hệ thống liên thông."))
@@ -585,11 +587,14 @@ def _changes(bulletin, body) -> list[dict]:
     before = bulletin_text(data.get("body") or "").split("\n")
     after = (body.text or "").split("\n")
     if before != after:
+        # Blank lines stay (unmarked): they separate the paragraphs, as on the air.
         lines = [
-            (line[0], line[2:])
+            (line[0] if line[2:].strip() else " ", line[2:])
             for line in difflib.ndiff(before, after)
-            if line[:1] in ("+", "-", " ") and line[2:].strip()
+            if line[:1] in ("+", "-", " ")
         ]
+        while lines and not lines[-1][1].strip():
+            lines.pop()
         out.append({"field": "text", "label": _("Nội dung"), "lines": lines})
     return out
 

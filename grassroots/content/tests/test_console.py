@@ -212,3 +212,68 @@ def test_history_names_people_not_logins(client, users):
     client.force_login(users["admin"])
     audit = client.get("/nhat-ky/").content.decode()
     assert users["editor"].full_name in audit and "<td>editor</td>" not in audit
+
+
+def _editor_textarea(client, bulletin_id: int) -> str:
+    """What the editor's body textarea shows (its content as the browser decodes it)."""
+    import html as htmllib
+    import re
+
+    page = client.get(f"/ban-tin/{bulletin_id}/").content.decode()
+    match = re.search(r'<textarea[^>]*id="id_body"[^>]*>(.*?)</textarea>', page, re.S)
+    assert match, page[:2000]
+    return htmllib.unescape(match.group(1)).removeprefix("\n")
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        (
+            "Mang theo sổ tiêm chủng <bản gốc> và đến đúng giờ.",
+            "Mang theo sổ tiêm chủng &lt;bản gốc&gt; và đến đúng giờ.",
+        ),
+        ("Nếu a < b thì báo lại.", "Nếu a &lt; b thì báo lại."),
+        ("Cảm ơn bà con <3", "Cảm ơn bà con &lt;3"),
+        ("Mức nước<bờ đê, R&D", "Mức nước&lt;bờ đê, R&amp;D"),
+    ],
+)
+def test_editor_keeps_angle_bracket_text_as_typed(client, users, typed, stored):
+    """A "<" that does not begin a tag is text: stored escaped, shown as typed, saved again
+    unchanged (the sanitiser used to drop "<bản gốc>" as an unknown element)."""
+    client.force_login(users["editor"])
+    fields = {
+        "unit": "33", "title": "Tiêm chủng mở rộng", "body": typed, "kind": "text",
+        "category": "thien-tai", "priority": "normal", "source": "own", "targets": [COMMUNE_A],
+    }  # fmt: skip
+    response = client.post("/ban-tin/moi/", fields)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    bulletin = Bulletin.objects.get(title="Tiêm chủng mở rộng")
+    assert bulletin.body == stored
+    shown = _editor_textarea(client, bulletin.pk)
+    assert shown == typed
+    response = client.post(f"/ban-tin/{bulletin.pk}/", {**fields, "body": shown})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    bulletin.refresh_from_db()
+    assert bulletin.body == stored
+
+
+def test_editor_keeps_markup_and_angle_text_together_and_drops_scripts(client, users):
+    client.force_login(users["editor"])
+    typed = (
+        "<p><strong>Lưu ý:</strong> mang <bản gốc>, a < b.</p>"
+        "<script>alert('x')</script><p onclick=\"x()\">Hết.</p>"
+    )
+    fields = {
+        "unit": "33", "title": "Tiêm chủng", "body": typed, "kind": "text",
+        "category": "thien-tai", "priority": "normal", "source": "own", "targets": [COMMUNE_A],
+    }  # fmt: skip
+    assert client.post("/ban-tin/moi/", fields).status_code == 302
+    bulletin = Bulletin.objects.get(title="Tiêm chủng")
+    assert bulletin.body == (
+        "<p><strong>Lưu ý:</strong> mang &lt;bản gốc&gt;, a &lt; b.</p><p>Hết.</p>"
+    )
+    shown = _editor_textarea(client, bulletin.pk)
+    assert shown == "<p><strong>Lưu ý:</strong> mang <bản gốc>, a < b.</p><p>Hết.</p>"
+    assert client.post(f"/ban-tin/{bulletin.pk}/", {**fields, "body": shown}).status_code == 302
+    bulletin.refresh_from_db()
+    assert "&lt;bản gốc&gt;" in bulletin.body and "<strong>" in bulletin.body

@@ -345,7 +345,9 @@ def test_province_approver_sees_central_text_without_tags_and_the_change(browser
     page.goto(f"{live_demo.url}/ban-tin/cho-duyet/")
     page.click("#central-updates a")
     page.wait_for_selector("#update-summary")
-    assert "+ Gọi 115." in page.inner_text("[data-change=text]")
+    added = page.locator("[data-change=text] .diff-add")
+    assert "Gọi 115." in added.all_inner_texts()[-1]
+    assert added.last.locator(".diff-mark").inner_text() == "+"
     shoot(page, "exchange", "central-update")
     page.click("#update-form button[value=accept]")
     page.wait_for_selector("#bulletin-status[data-status=published]")
@@ -435,10 +437,24 @@ def test_national_admin_at_the_centre(browser, live_demo, settings):
     assert not page.is_visible("#peer-approval")
     assert page.is_checked("#in-statistics") and page.is_checked("#out-bulletin")
     assert not page.is_checked("#in-bulletin") and not page.is_checked("#out-statistics")
+    # a first paste, then the right one: what the first filled is replaced, not kept
+    first = Remote(code="province-33")
+    page.fill("#peer-key", first.as_json())
+    assert page.input_value("#peer-code") == "province-33"
+    first_name = page.input_value("#peer-name")
+    assert first_name.startswith("Hệ thống ") and page.input_value("#peer-kid") == first.kid()
     page.fill("#peer-key", remote.as_json())
     assert page.input_value("#peer-code") == "province-11977"
+    assert page.input_value("#peer-kid") == remote.kid()
     assert page.locator("#peer-unit input[type=hidden][name=unit]").input_value() == "11977"
     assert page.input_value("#peer-name").startswith("Hệ thống ")
+    assert page.input_value("#peer-name") != first_name
+    # a name the user typed is theirs: another paste keeps it
+    page.fill("#peer-name", "Hệ thống thông tin nguồn tỉnh Y")
+    page.fill("#peer-key", first.as_json())
+    page.fill("#peer-key", remote.as_json())
+    assert page.input_value("#peer-name") == "Hệ thống thông tin nguồn tỉnh Y"
+    assert page.input_value("#peer-code") == "province-11977"
     page.check("#in-bulletin")
     assert page.is_visible("#peer-approval")
     assert "duyệt của trung ương" in page.inner_text("#peer-form")
@@ -452,3 +468,56 @@ def test_national_admin_at_the_centre(browser, live_demo, settings):
 
     peer = Peer.objects.get(code="province-11977")
     assert peer.unit.code == "11977" and peer.kinds_in == ["statistics", "report_status"]
+    assert peer.name == "Hệ thống thông tin nguồn tỉnh Y"
+
+
+@pytest.mark.browser
+def test_central_edit_diff_and_withdrawn_bulletin_pages(browser, live_demo):
+    """The province approver reads the centre's edit as a text diff in the page's font (the
+    Vietnamese tone marks stacked, not pushed onto the next character), +/− per line, the
+    paragraphs apart; screenshots at desk and phone size."""
+    import json
+
+    from django.test import Client
+
+    from grassroots.content import actions as content
+    from grassroots.content.choices import Source
+    from grassroots.content.models import Bulletin
+    from grassroots.content.tests.conftest import root
+    from grassroots.core.testing import COMMUNE_A
+
+    from .helpers import Remote, bulletin_body
+
+    central = Remote()
+    central.declare()
+    api = Client()
+
+    def post(envelope):
+        r = api.post(
+            "/api/v1/exchange/inbox", data=json.dumps(envelope), content_type="application/json"
+        )
+        assert r.status_code == 202, r.content
+
+    text = "Đề nghị y tế xã chuẩn bị cơ số thuốc.\n\nKhông ra khơi."
+    post(central.seal("bulletin", bulletin_body(targets=[COMMUNE_A], text=text), message_id="u"))
+    bulletin = Bulletin.objects.get(source=Source.NATIONAL)
+    bulletin = content.approve(bulletin=bulletin, user=root())
+    content.publish(bulletin=bulletin, user=root())
+    changed = (
+        "Đề nghị trạm y tế xã chuẩn bị đủ cơ số thuốc, nước sạch.\n\nKhông ra khơi.\n\n"
+        "Bà con theo dõi bản tin trên hệ thống loa của xã."
+    )
+    post(
+        central.seal(
+            "bulletin", bulletin_body(targets=[COMMUNE_A], text=changed), message_id="u", version=2
+        )
+    )
+    page = login(browser, live_demo.url, "approver")
+    page.goto(f"{live_demo.url}/lien-thong/ban-tin-nhan/{bulletin.pk}/ban-sua/")
+    diff = page.locator(".diff-text")
+    family = diff.evaluate("e => getComputedStyle(e.querySelector('.flex-grow-1')).fontFamily")
+    body_family = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert family == body_family and "monospace" not in family
+    assert page.locator(".diff-text .diff-add").count() == 2
+    assert page.locator(".diff-text .diff-del").count() == 1
+    shoot(page, "exchange", "central-edit-diff")

@@ -5,6 +5,7 @@ air, the text is plain text both ways, and withdrawals go only where the bulleti
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -189,7 +190,24 @@ def test_a_newer_version_of_a_published_bulletin_waits_for_the_approver(client, 
     assert 'id="central-update"' in editor and "phiên bản 3" in editor
     page = client.get(reverse("exchange-bulletin-update", args=[bulletin.pk])).content.decode()
     assert 'data-change="title"' in page and "Bão số 3: cập nhật" in page
-    assert "+ Bà con sơ tán trước 17 giờ." in page and "- Không ra khơi." in page
+    assert sorted((m, t) for m, t in _diff_lines(page) if m) == [
+        ("+", "Bà con sơ tán trước 17 giờ."),
+        ("−", "Bà con chủ động gia cố nhà cửa."),
+        ("−", "Không ra khơi."),
+    ]
+
+    # the approver's home counts it as waiting for them, linking to the decision
+    from grassroots.core import workqueue
+
+    card = workqueue.for_user(users["approver"], keys={"approvals"})["approvals"]
+    assert card.count == 1
+    [item] = card.items
+    assert item["url"] == reverse("exchange-bulletin-update", args=[bulletin.pk])
+    assert item["note"] == "Bản sửa của trung ương"
+    home = client.get("/").content.decode()
+    assert re.search(r'data-work="approvals".*?work-count">1<', home, re.S)
+    operator_card = workqueue.for_user(users["operator"], keys={"approvals"})
+    assert "approvals" not in operator_card or operator_card["approvals"].count == 0
 
     # an operator may not take it
     client.force_login(users["operator"])
@@ -222,6 +240,50 @@ def test_a_newer_version_of_a_published_bulletin_waits_for_the_approver(client, 
     assert bulletin.title == "Bão số 3: cập nhật" and bulletin.status == Status.PUBLISHED
     record = InboundMessage.objects.get(message_id="c:bulletin:1")
     assert record.pending_version is None and "giữ bản đang phát" in record.note
+
+
+def _diff_lines(page: str) -> list[tuple[str, str]]:
+    """The text diff's rows as (marker, text): marker "+", "−" or "" (unchanged, blank)."""
+    import html as htmllib
+    import re
+
+    block = re.search(
+        r'<div class="border rounded p-2 text-break diff-text">(.*?)</div></div>', page, re.S
+    )
+    assert block, page
+    rows = re.findall(
+        r'<span class="diff-mark[^"]*" aria-hidden="true">(.*?)</span>.*?'
+        r'<span class="flex-grow-1"[^>]*>(.*?)</span></div>',
+        block.group(1) + "</div>",
+        re.S,
+    )
+    return [(mark, htmllib.unescape(text)) for mark, text in rows]
+
+
+def test_central_edit_diff_keeps_paragraphs_in_the_page_font(client, central, users):
+    """The text diff is in the page's own font (a monospace one lacks stacked Vietnamese
+    tone marks), wraps as written, marks each changed line with +/−, and keeps the blank
+    lines between paragraphs."""
+    bulletin = _published(client, central, users)
+    text = "Đề nghị y tế xã chuẩn bị.\n\nKhông ra khơi.\n\nTrạm y tế xã trực 24/24."
+    changed = bulletin_body(targets=[COMMUNE_A], text=text)
+    assert (
+        post(
+            client, central.seal("bulletin", changed, message_id="c:bulletin:1", version=2)
+        ).status_code
+        == 202
+    )
+    client.force_login(users["approver"])
+    page = client.get(reverse("exchange-bulletin-update", args=[bulletin.pk])).content.decode()
+    assert "font-monospace" not in page
+    assert _diff_lines(page) == [
+        ("−", "Bà con chủ động gia cố nhà cửa."),
+        ("+", "Đề nghị y tế xã chuẩn bị."),
+        ("", ""),
+        ("", "Không ra khơi."),
+        ("", ""),
+        ("+", "Trạm y tế xã trực 24/24."),
+    ]
 
 
 def test_a_newer_version_of_a_bulletin_waiting_replaces_it(client, central, users):

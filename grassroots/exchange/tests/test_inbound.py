@@ -107,6 +107,11 @@ def test_without_approval_published_to_communes_and_withdrawn(client, central):
     bulletin.refresh_from_db()
     share.refresh_from_db()
     assert bulletin.status == Status.WITHDRAWN and share.withdrawn_at is not None
+    # the statistics going up still say it was approved and reached its communes
+    from grassroots.exchange import stats
+
+    [fate] = stats.aired(central_peer)
+    assert fate["ref"] == "b" and fate["approved"] and fate["communes"] == 1
 
 
 def test_emergency_goes_on_air_at_once(client, central):

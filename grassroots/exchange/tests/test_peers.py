@@ -187,6 +187,10 @@ def test_retire_keeps_history_and_the_code_is_declared_again(client, users):
     page = client.get(URL + "?khai-bao-lai=central").content.decode()
     assert 'id="peer-form-card" open' in page and 'value="central"' in page
     data = _form(new, url=peer.url, kid="", public_key=new.as_json(), kinds_in=["bulletin"])
+    # sent with the key field left empty: asked for the key, not told its format is wrong
+    page = client.post(URL, {**data, "public_key": "  "}).content.decode()
+    assert "Hãy dán khoá công khai của hệ thống đó" in page
+    assert "phải là khoá Ed25519" not in page and Peer.objects.get(code="central").retired_at
     r = client.post(URL, data, follow=True)
     assert "Đã khai báo lại hệ thống central" in r.content.decode()
     again = Peer.objects.get(code="central")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from grassroots.core.models import ObjectChange
 from grassroots.exchange import federation, outbound, stats
@@ -269,7 +270,7 @@ def test_sent_bulletin_province_by_province(client, users, central_mode):
     assert f'data-message="{message_id}"' in national and 'data-count="aired">1<' in national
     api = client.get(f"/api/v1/exchange/bulletins/{bulletin.pk}/receivers").json()
     assert api["message_id"] == message_id and api["counts"] == {
-        "sent": 2, "received": 1, "placed": 1, "aired": 1,
+        "sent": 2, "received": 1, "placed": 1, "aired": 1, "withdrawn": 0,
     }  # fmt: skip
     by_peer = {r["peer"]: r for r in api["receivers"]}
     assert by_peer["province-33"]["state"] == "aired" and by_peer["province-33"]["plays"] == 5
@@ -285,6 +286,103 @@ def test_sent_bulletin_province_by_province(client, users, central_mode):
     assert (
         client.get(reverse("exchange-sent-bulletin", args=[bulletin.pk + 999])).status_code == 404
     )
+
+
+def test_sent_bulletin_withdrawn_shows_withdrawn_and_approved(client, users, central_mode):
+    """After the centre withdraws a bulletin a province approved and shared to its communes,
+    the per-bulletin page and the national list say "Đã thu hồi" (with when), and the province
+    counts as having approved it even when its statistics (sent after the withdrawal by an
+    older version) say not approved but communes received it."""
+    import json
+
+    from grassroots.content import actions as content
+    from grassroots.content.tests.conftest import root
+
+    hy = Remote(code="province-33")
+    hy_peer = hy.declare(
+        kinds_in=[Kind.STATISTICS], kinds_out=[Kind.BULLETIN, Kind.WITHDRAWAL], name="Hưng Yên"
+    )
+    bulletin = _send_down(client, users["admin"], [hy_peer], title="Tin sẽ thu hồi")
+    sent = OutboundMessage.objects.get(kind=Kind.BULLETIN)
+    OutboundMessage.objects.filter(pk=sent.pk).update(status=DeliveryStatus.DELIVERED)
+    body = {"province": "33", "month": "2026-11", "units": [],
+            "aired": [{"ref": sent.message_id, "approved": False, "communes": 104}]}  # fmt: skip
+    r = client.post(
+        "/api/v1/exchange/inbox",
+        data=json.dumps(hy.seal(Kind.STATISTICS, body, message_id="s")),
+        content_type="application/json",
+    )
+    assert r.status_code == 202, r.content
+    url = reverse("exchange-sent-bulletin", args=[bulletin.pk])
+    page = client.get(url).content.decode()
+    assert 'data-peer="province-33" data-state="approved"' in page
+    assert '<td data-label="Đã duyệt">✓</td>' in page
+
+    content.withdraw(bulletin=bulletin, user=root(), comment="Sai số liệu")
+    withdrawal = OutboundMessage.objects.get(kind=Kind.WITHDRAWAL)
+    page = client.get(url).content.decode()
+    assert 'data-peer="province-33" data-state="withdrawn"' in page
+    assert "Đã thu hồi" in page and "Đã nhận</span>" not in page
+    at = timezone.localtime(withdrawal.created_at).strftime("%d/%m/%Y %H:%M")
+    assert f"lúc {at}" in page and "lệnh thu hồi chưa gửi tới" in page
+    assert '<td data-label="Đã duyệt">✓</td>' in page
+    OutboundMessage.objects.filter(pk=withdrawal.pk).update(status=DeliveryStatus.DELIVERED)
+    assert "lệnh thu hồi chưa gửi tới" not in client.get(url).content.decode()
+    national = client.get(reverse("exchange-national")).content.decode()
+    assert 'data-withdrawn="1"' in national
+    api = client.get(f"/api/v1/exchange/bulletins/{bulletin.pk}/receivers").json()
+    [row] = api["receivers"]
+    assert row["state"] == "withdrawn" and row["withdrawn_at"] and row["approved"]
+    assert api["counts"]["withdrawn"] == 1
+
+
+def test_withdraw_of_a_bulletin_sent_down_asks_first(client, users, central_mode):
+    """ "Thu hồi" of a bulletin sent to provinces asks before it runs, saying how many
+    provinces get a withdrawal (and whose send still waiting is cancelled); a bulletin sent
+    nowhere is withdrawn without the question."""
+    from grassroots.content.tests.conftest import make_bulletin
+
+    got = Remote(code="province-a").declare(kinds_out=[Kind.BULLETIN], name="Tỉnh A")
+    waiting = Remote(code="province-b").declare(kinds_out=[Kind.BULLETIN], name="Tỉnh <B>")
+    bulletin = _send_down(client, users["admin"], [got, waiting], title="Tin sẽ thu hồi")
+    OutboundMessage.objects.filter(peer=got).update(status=DeliveryStatus.DELIVERED)
+    page = client.get(reverse("bulletin-edit", args=[bulletin.pk])).content.decode()
+    button = re.search(r'<button[^>]*id="do-withdraw"[^>]*>', page)
+    assert button, page
+    assert (
+        'data-confirm="Thu hồi bản tin này? 1 tỉnh đã nhận sẽ nhận lệnh thu hồi: Tỉnh A. '
+        'Huỷ gửi tới 1 tỉnh chưa nhận: Tỉnh &lt;B&gt;."'
+    ) in button.group(0)
+
+    never_sent = make_bulletin("33", status="published", title="Tin chưa gửi")
+    page = client.get(reverse("bulletin-edit", args=[never_sent.pk])).content.decode()
+    button = re.search(r'<button[^>]*id="do-withdraw"[^>]*>', page)
+    assert button and "data-confirm" not in button.group(0)
+
+
+def test_peer_name_is_changed_in_settings(client, users):
+    """A peer saved under the wrong name is renamed in "Cài đặt"; an empty name is refused
+    beside the field, with the settings kept open and nothing changed."""
+    peer = Remote(code="province-x").declare(kinds_out=[Kind.BULLETIN], name="Tên nhầm")
+    client.force_login(users["admin"])
+    page = client.get(reverse("exchange-peers")).content.decode()
+    assert f'id="name-{peer.pk}"' in page and 'value="Tên nhầm"' in page
+    settings = {"step": "settings", "peer": peer.pk, "url": peer.url, "kinds_out": ["bulletin"],
+                "active": "on"}  # fmt: skip
+    r = client.post(reverse("exchange-peers"), {**settings, "name": "  Hệ thống tỉnh X\x07 "})
+    assert r.status_code == 302
+    peer.refresh_from_db()
+    assert peer.name == "Hệ thống tỉnh X" and peer.kinds_out == ["bulletin"] and peer.active
+    r = client.post(reverse("exchange-peers"), {**settings, "name": " "})
+    page = r.content.decode()
+    assert r.status_code == 200 and "Hãy nhập tên hệ thống." in page
+    field = re.search(
+        rf'<input id="name-{peer.pk}"[^>]*>(<div class="invalid-feedback">[^<]*)', page
+    )
+    assert field and "is-invalid" in field.group(0) and "Hãy nhập tên hệ thống." in field.group(1)
+    assert re.search(r"<details class=\"mb-1\" open><summary[^>]*>Cài đặt", page)
+    peer.refresh_from_db()
+    assert peer.name == "Hệ thống tỉnh X"
 
 
 def test_national_indicators_use_the_kpi_definitions(client, users, central_mode):
