@@ -352,7 +352,8 @@ def national_figures(request, params: Query[ExchangeNationalQuery]):
 
 class ExchangeReceiverRead(Schema):
     peer: str
-    name: str
+    name: str  # the province: the peer's scope unit
+    peer_name: str  # the system that reports for it
     state: str
     state_label: str
     status: str

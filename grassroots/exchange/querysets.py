@@ -272,7 +272,7 @@ def sent_bulletins(
         out = out.filter(message_id__in=list(newest))
     rows = list(
         out.exclude(status=DeliveryStatus.SUPERSEDED)
-        .select_related("peer")
+        .select_related("peer__unit")
         .order_by("message_id", "peer__name", "-version")
     )
     fates = {
@@ -351,7 +351,8 @@ def _receiver(
         state = FateState(row.status) if row.status in FateState.values else FateState.PENDING
     return {
         "peer": row.peer.code,
-        "name": row.peer.name,
+        "name": row.peer.unit.name,  # the province (the peer's scope), as national rows are
+        "peer_name": row.peer.name,
         "status": row.status,
         "via": row.delivered_via,
         "delivered_at": row.delivered_at,

@@ -274,6 +274,9 @@ def test_sent_bulletin_province_by_province(client, users, central_mode):
     }  # fmt: skip
     by_peer = {r["peer"]: r for r in api["receivers"]}
     assert by_peer["province-33"]["state"] == "aired" and by_peer["province-33"]["plays"] == 5
+    # a row is the province (the peer's scope unit), with the system that reports for it
+    hy_row = by_peer["province-33"]
+    assert hy_row["name"] == Unit.objects.current().get(code="33").name != hy_row["peer_name"]
     assert by_peer["province-x"]["state"] == "failed" and by_peer["province-x"]["error"]
 
     # a commune operator sees neither the peers nor their bulletins
